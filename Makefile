@@ -1,0 +1,76 @@
+# Coalition Ledger — build. `make` builds bin/ledgerd, bin/ledgerctl, bin/ledger-verify.
+# `make SANITIZE=address,undefined` builds the same tree with sanitizers (objects kept apart).
+# `make run` / `make test` are the two set-up commands of the README.
+
+CC ?= cc
+SANITIZE ?=
+VARIANT := $(if $(SANITIZE),san,release)
+OBJ := build/$(VARIANT)
+
+WARNINGS := -Wall -Wextra -Werror -Wconversion -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) -iquote include -iquote $(OBJ) \
+          -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -pthread -MMD -MP
+LDLIBS := -lpq -lmicrohttpd -ljansson -lcrypto -pthread
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+CORE := buf result json crypto auth ledger journal log
+SERVER := $(CORE) config store store_ops store_admin migrations service service_partner service_reverse \
+          service_read service_admin metrics http
+CTL := $(CORE) config store store_ops store_admin migrations client
+VERIFY := $(CORE) verify
+
+objs = $(addprefix $(OBJ)/,$(addsuffix .o,$(1)))
+
+BINARIES := bin/ledgerd bin/ledgerctl bin/ledger-verify
+all: $(BINARIES)
+
+bin/ledgerd: $(call objs,$(SERVER) main_ledgerd migrations_embedded) | bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+bin/ledgerctl: $(call objs,$(CTL) main_ledgerctl migrations_embedded) | bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+bin/ledger-verify: $(call objs,$(VERIFY) main_verify) | bin
+	$(CC) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto
+
+$(OBJ)/%.o: src/%.c | $(OBJ)
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(OBJ)/%.o: $(OBJ)/%.c | $(OBJ)
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(OBJ)/migrations_embedded.c: tools/embed-migrations.sh $(wildcard migrations/*.sql) | $(OBJ)
+	sh tools/embed-migrations.sh migrations > $@
+
+# Tests -------------------------------------------------------------------------------------
+UNIT_TESTS := $(patsubst tests/unit/%.c,bin/test/unit_%,$(wildcard tests/unit/test_*.c))
+INTEGRATION_TESTS := $(patsubst tests/integration/%.c,bin/test/integration_%,$(wildcard tests/integration/test_*.c))
+E2E_TESTS := $(patsubst tests/e2e/%.c,bin/test/e2e_%,$(wildcard tests/e2e/test_*.c))
+
+bin/test/unit_%: tests/unit/%.c $(call objs,$(CORE)) | bin/test
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -ljansson -lcrypto
+bin/test/integration_%: tests/integration/%.c tests/support.c $(call objs,$(SERVER) migrations_embedded) | bin/test
+	$(CC) $(CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+bin/test/e2e_%: tests/e2e/%.c tests/support.c $(call objs,$(CTL) migrations_embedded) | bin/test
+	$(CC) $(CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+tests: $(UNIT_TESTS) $(INTEGRATION_TESTS) $(E2E_TESTS)
+
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done
+
+test:
+	bash tools/test.sh
+
+run:
+	bash tools/run.sh
+
+bin bin/test $(OBJ):
+	mkdir -p $@
+
+clean:
+	rm -rf build bin
+
+.PHONY: all test run unit tests clean
+.SECONDARY:
+-include $(wildcard $(OBJ)/*.d)

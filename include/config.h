@@ -1,0 +1,20 @@
+/* config.h — configuration from environment variables (spec 11). */
+#ifndef LEDGER_CONFIG_H
+#define LEDGER_CONFIG_H
+
+#include <stdint.h>
+
+typedef struct {
+    const char *database_url; /* LEDGER_DATABASE_URL (borrowed from environ) */
+    char listen_host[64];     /* LEDGER_LISTEN host part, default 127.0.0.1 */
+    uint16_t listen_port;     /* LEDGER_LISTEN port part, default 8080 (0 = ephemeral) */
+    const char *key_file;     /* LEDGER_KEY_FILE */
+    const char *origin;       /* LEDGER_ORIGIN, default "coalition-ledger" */
+    int64_t clock_skew_s;     /* LEDGER_CLOCK_SKEW_S, default 300 */
+    unsigned http_threads;    /* LEDGER_HTTP_THREADS, default 8 */
+} config_t;
+
+/* Returns 0 on success, else writes a reason to error (static text). */
+int config_load(config_t *config, const char **error);
+
+#endif

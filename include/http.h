@@ -1,0 +1,17 @@
+/* http.h — the libmicrohttpd server: body limits, routing, RFC 9421 authentication,
+ * authorization by key role, RFC 9457 problems, logs and metrics. */
+#ifndef LEDGER_HTTP_H
+#define LEDGER_HTTP_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+
+typedef struct http_server http_server_t;
+
+/* Starts listening; *bound_port receives the actual port. Returns owned server or NULL. */
+http_server_t *http_start(const config_t *config, store_pool_t *pool, uint16_t *bound_port);
+void http_stop(http_server_t *server);
+
+#endif

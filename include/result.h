@@ -1,0 +1,63 @@
+/* result.h — every expected failure of the service, named after the rule it enforces.
+ * One table (result.c) maps each to its HTTP status and stable problem `code` (RFC 9457). */
+#ifndef LEDGER_RESULT_H
+#define LEDGER_RESULT_H
+
+typedef enum {
+    RESULT_OK = 0,
+    /* request shape */
+    RESULT_MALFORMED_JSON,
+    RESULT_INVALID_FIELD,
+    RESULT_BODY_TOO_LARGE,
+    RESULT_UNSUPPORTED_MEDIA_TYPE,
+    RESULT_NOT_FOUND,
+    RESULT_METHOD_NOT_ALLOWED,
+    /* authentication (spec 9) */
+    RESULT_AUTH_SIGNATURE_MISSING,
+    RESULT_AUTH_SIGNATURE_INVALID,
+    RESULT_AUTH_UNKNOWN_KEY,
+    RESULT_AUTH_KEY_REVOKED,
+    RESULT_AUTH_SIGNATURE_EXPIRED,
+    RESULT_AUTH_DIGEST_MISMATCH,
+    RESULT_AUTH_SIGNATURE_REUSED,
+    RESULT_FORBIDDEN,
+    /* idempotency (spec 8) */
+    RESULT_IDEMPOTENCY_KEY_MISSING,
+    RESULT_IDEMPOTENCY_KEY_INVALID,
+    RESULT_IDEMPOTENCY_KEY_REUSED,
+    RESULT_REQUEST_IN_PROGRESS,
+    /* ledger rules */
+    RESULT_DUPLICATE_REFERENCE,
+    RESULT_UNKNOWN_PARTNER,
+    RESULT_INSUFFICIENT_POINTS,
+    RESULT_POINTS_ALREADY_SPENT,
+    RESULT_REVERSAL_EXCEEDS_ORIGINAL,
+    RESULT_NOT_REVERSIBLE,
+    RESULT_HOLD_NOT_ACTIVE,
+    RESULT_HOLD_EXPIRED,
+    RESULT_CAPTURE_EXCEEDS_HOLD,
+    RESULT_TOO_MANY_LOTS,
+    /* operator rules */
+    RESULT_PARTNER_EXISTS,
+    RESULT_KEY_EXISTS,
+    RESULT_KEY_ALREADY_REVOKED,
+    RESULT_LAST_OPERATOR_KEY,
+    RESULT_LEDGER_NOT_INITIALIZED,
+    RESULT_LEDGER_ALREADY_INITIALIZED,
+    /* operating errors */
+    RESULT_DATABASE_UNAVAILABLE,
+    RESULT_DATABASE_BUSY, /* serialization failure or deadlock: retried, then 503 */
+    RESULT_INTERNAL,
+    RESULT_COUNT
+} result_t;
+
+typedef struct {
+    int http_status;
+    const char *code;  /* stable machine code, snake_case */
+    const char *title; /* short human title */
+} result_info_t;
+
+/* Borrowed pointer into a static table; never NULL for a valid result. */
+const result_info_t *result_info(result_t result);
+
+#endif

@@ -1,0 +1,84 @@
+/* service.h — one function per API operation. Orchestrates a database transaction around the
+ * pure ledger rules: idempotency, locks, seq allocation, entry text, rows, and the response.
+ * Knows nothing of HTTP framing; http.c fills a service_request_t and sends the response. */
+#ifndef LEDGER_SERVICE_H
+#define LEDGER_SERVICE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "journal.h"
+#include "result.h"
+#include "store.h"
+
+typedef struct {
+    journal_request_t signed_request; /* the material stored with the entry */
+    uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES];
+    uint8_t request_hash[CRYPTO_SHA256_BYTES]; /* identifies "the same request" for idempotency */
+    store_role_t role;
+    char principal[LIMIT_PARTNER_CODE_MAX + 1]; /* partner code, or "operator" / "auditor" */
+    const json_t *body;                         /* parsed strict JSON object (POST), borrowed */
+    const char *param;                          /* the {id}/{ref}/{code}/{keyid} path segment */
+    const char *query_limit;                    /* raw ?limit= value or NULL */
+    const char *query_after;                    /* raw ?after= value or NULL */
+    int wants_csv;                              /* Accept: text/csv */
+} service_request_t;
+
+typedef struct {
+    int status;
+    char *body;               /* owned */
+    const char *content_type; /* static */
+} service_response_t;
+
+void service_response_free(service_response_t *response);
+/* RFC 9457 problem (owned body). extra: taken, may be NULL. */
+void service_problem(service_response_t *response, result_t result, const char *detail, json_t *extra);
+/* Success with a JSON body (taken). */
+void service_json(service_response_t *response, int status, json_t *body);
+
+typedef void (*service_handler_t)(store_conn_t *conn, const service_request_t *request,
+                                  service_response_t *response);
+
+/* Partner API (service_partner.c) */
+void service_earn(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_burn(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_hold(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_hold_capture(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_hold_void(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_reverse(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_transaction_get(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_member_get(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_member_history(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+
+/* Operator API (service_admin.c) */
+void service_partner_create(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_partner_key_create(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_staff_key_create(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_key_revoke(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_point_value_create(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_trial_balance(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_liability(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+
+/* The outcome of one operation inside the mutation transaction. */
+typedef struct {
+    result_t result;   /* RESULT_OK or the rule that refused it */
+    int status;        /* success status (201 / 200) */
+    json_t *body;      /* success body (owned) */
+    const char *detail;
+    json_t *extra;     /* extra problem members (owned), e.g. {"reversible": 3} */
+} service_outcome_t;
+
+typedef void (*service_op_t)(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome);
+
+/* Runs op in a transaction with idempotency, replay protection and retries (service.c). */
+void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op,
+                    service_response_t *response);
+
+/* Appends a journal entry for the request at a seq allocated now; returns its text (owned). */
+result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type,
+                        const json_t *fields, const ledger_postings_t *postings, int64_t seq, int64_t time_s,
+                        char **text);
+
+#endif

@@ -1,0 +1,169 @@
+/* store.h — the only module with libpq and SQL. Connections, the pool, transactions, and one
+ * function per statement the service needs. Every SQL statement is prepared with parameters.
+ * Functions return RESULT_OK, a domain result the database decided (e.g. a unique reference),
+ * RESULT_DATABASE_BUSY (retry), RESULT_DATABASE_UNAVAILABLE, or RESULT_INTERNAL (logged). */
+#ifndef LEDGER_STORE_H
+#define LEDGER_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "ledger.h"
+#include "migrations.h"
+#include "result.h"
+
+typedef struct store_conn store_conn_t;
+typedef struct store_pool store_pool_t;
+
+/* Connections ------------------------------------------------------------------------------ */
+/* Owned connection or NULL (reason logged). Applies session timeouts. */
+store_conn_t *store_connect(const char *url);
+void store_disconnect(store_conn_t *conn);
+int store_conn_ok(store_conn_t *conn);
+
+store_pool_t *store_pool_create(const char *url, unsigned size);
+void store_pool_destroy(store_pool_t *pool);
+/* Borrowed connection (reconnected if needed) or NULL when the database is unreachable. */
+store_conn_t *store_pool_acquire(store_pool_t *pool);
+void store_pool_release(store_pool_t *pool, store_conn_t *conn);
+void store_pool_stats(store_pool_t *pool, unsigned *size, unsigned *in_use, uint64_t *waits);
+
+result_t store_begin(store_conn_t *conn);
+result_t store_commit(store_conn_t *conn);
+void store_rollback(store_conn_t *conn);
+result_t store_savepoint(store_conn_t *conn);
+result_t store_rollback_to_savepoint(store_conn_t *conn);
+
+/* Migrations and bootstrap (store_admin.c) ------------------------------------------------- */
+/* Applies every embedded migration not yet applied, each once, recording its checksum. */
+result_t store_migrate(store_conn_t *conn, int *applied);
+/* RESULT_OK when the database has exactly the embedded migrations; else why (static text). */
+result_t store_migrations_check(store_conn_t *conn, const char **why);
+int store_journal_empty(store_conn_t *conn, result_t *result);
+
+/* Keys and principals ------------------------------------------------------------------------ */
+typedef enum { STORE_ROLE_PARTNER, STORE_ROLE_OPERATOR, STORE_ROLE_AUDITOR } store_role_t;
+typedef struct {
+    store_role_t role;
+    char partner[LIMIT_PARTNER_CODE_MAX + 1]; /* partner code, or "" for staff */
+    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
+    int revoked;
+} store_key_t;
+/* RESULT_AUTH_UNKNOWN_KEY when absent. */
+result_t store_key_get(store_conn_t *conn, const char *keyid, store_key_t *key);
+
+/* Idempotency and replay ------------------------------------------------------------------- */
+typedef enum { STORE_IDEMPOTENCY_NEW, STORE_IDEMPOTENCY_BUSY, STORE_IDEMPOTENCY_REPLAY,
+               STORE_IDEMPOTENCY_MISMATCH } store_idempotency_t;
+/* Takes the (principal, key) lock for this transaction and reports what to do. On REPLAY,
+ * *status and *body (owned) hold the first response. */
+result_t store_idempotency_begin(store_conn_t *conn, const char *principal, const char *key,
+                                 const uint8_t hash[CRYPTO_SHA256_BYTES], store_idempotency_t *state,
+                                 int *status, char **body);
+result_t store_idempotency_save(store_conn_t *conn, const char *principal, const char *key,
+                                const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body);
+/* RESULT_AUTH_SIGNATURE_REUSED when the signature was seen for another (principal, key). */
+result_t store_signature_claim(store_conn_t *conn, const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES],
+                               const char *principal, const char *key);
+
+/* Journal ---------------------------------------------------------------------------------- */
+/* Locks the journal head and allocates the next seq; time is max(last time, database clock). */
+result_t store_journal_next(store_conn_t *conn, int64_t *seq, int64_t *time_s);
+result_t store_journal_insert(store_conn_t *conn, int64_t seq, int64_t time_s, const char *type,
+                              const char *text, const ledger_postings_t *postings);
+/* Owned text of entry seq in *text, or RESULT_NOT_FOUND. */
+result_t store_journal_text(store_conn_t *conn, int64_t seq, char **text);
+
+/* Partner transactions --------------------------------------------------------------------- */
+typedef struct {
+    int64_t seq;
+    char partner[LIMIT_PARTNER_CODE_MAX + 1];
+    char type[16];
+    char member[LIMIT_MEMBER_REF_MAX + 1];
+    int64_t points;
+    int64_t reversed;
+} store_transaction_t;
+
+/* reference_unique: the reference came with this request (unique per partner and type). */
+result_t store_transaction_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *type,
+                                  const char *member, int64_t points, const char *reference,
+                                  int reference_unique, int64_t original_seq);
+/* lock: take FOR UPDATE. RESULT_NOT_FOUND when absent. */
+result_t store_transaction_get(store_conn_t *conn, int64_t seq, int lock, store_transaction_t *row);
+result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t points);
+/* Owned JSON array of the partner's transaction views for member, newest first, seq < before. */
+result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member,
+                                   int64_t before_seq, int limit, json_t **views, int64_t *last_seq);
+
+/* Partners ----------------------------------------------------------------------------------- */
+/* RESULT_UNKNOWN_PARTNER when absent. */
+result_t store_partner_validity(store_conn_t *conn, const char *code, int64_t *validity_s);
+
+/* Members and lots ------------------------------------------------------------------------- */
+typedef struct {
+    int64_t balance;
+    int64_t past_due;   /* remaining of lots with expires_s <= now */
+    int64_t held;       /* active holds with expires_s > now */
+    ledger_lot_t *lots; /* owned: spendable lots in FIFO order, at most LIMIT_BURN_LOTS_MAX + 1 */
+    size_t lot_count;
+} store_member_state_t;
+
+/* Locks the member (creating its account row) for this transaction. */
+result_t store_member_lock(store_conn_t *conn, const char *member);
+/* Reads the member's state at now_s (call after store_member_lock when planning a write). */
+result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s,
+                            store_member_state_t *state);
+void store_member_state_free(store_member_state_t *state);
+/* Member view: balance, available, expiring by UTC date (owned JSON array). */
+result_t store_member_expiring(store_conn_t *conn, const char *member, int64_t now_s, json_t **expiring);
+
+result_t store_lot_insert(store_conn_t *conn, int64_t id, const char *issuer, const char *member,
+                          int64_t points, int64_t expires_s);
+/* lock: FOR UPDATE. RESULT_NOT_FOUND when absent. */
+result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot);
+result_t store_lot_adjust(store_conn_t *conn, int64_t id, int64_t delta);
+
+result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char *redeemer,
+                               const ledger_lot_t *lots, const ledger_burn_plan_t *plan);
+/* Owned array of the burn's portions in consumption order. */
+result_t store_portions_get(store_conn_t *conn, int64_t burn_seq, ledger_consumed_t **consumed,
+                            size_t *count);
+result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int index, int64_t points);
+
+/* Holds ---------------------------------------------------------------------------------- */
+typedef struct {
+    int64_t seq;
+    char partner[LIMIT_PARTNER_CODE_MAX + 1];
+    char member[LIMIT_MEMBER_REF_MAX + 1];
+    char reference[LIMIT_REFERENCE_MAX + 1];
+    int64_t points;
+    int64_t expires_s;
+    char status[16];
+    int64_t captured_points;
+} store_hold_t;
+
+result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *member,
+                           int64_t points, const char *reference, int64_t expires_s);
+result_t store_hold_get(store_conn_t *conn, int64_t seq, int lock, store_hold_t *hold);
+result_t store_hold_close(store_conn_t *conn, int64_t seq, const char *status, int64_t captured_points,
+                          int64_t closed_seq);
+
+/* Operator data (store_admin.c) ------------------------------------------------------------ */
+result_t store_genesis(store_conn_t *conn, const char *currency, const char *origin, const char *keyid,
+                       const uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES], int64_t *seq);
+result_t store_partner_insert(store_conn_t *conn, const char *code, const char *name, int64_t validity_s,
+                              int64_t seq);
+result_t store_key_insert(store_conn_t *conn, const char *keyid, store_role_t role, const char *partner,
+                          const uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES], int64_t seq);
+/* RESULT_NOT_FOUND, RESULT_KEY_ALREADY_REVOKED, RESULT_LAST_OPERATOR_KEY. */
+result_t store_key_revoke(store_conn_t *conn, const char *keyid, int64_t seq, int64_t time_s, json_t **key);
+result_t store_point_value_insert(store_conn_t *conn, int64_t seq, int64_t value_num, int64_t value_den,
+                                  int64_t effective_s);
+result_t store_trial_balance(store_conn_t *conn, json_t **report);
+result_t store_liability(store_conn_t *conn, int64_t now_s, json_t **report);
+/* Unix seconds of the database clock. */
+result_t store_now(store_conn_t *conn, int64_t *now_s);
+
+#endif

@@ -1,0 +1,66 @@
+/* config.c — parses and bounds every LEDGER_* variable; refuses nonsense at start-up. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+
+static int parse_integer(const char *text, long long minimum, long long maximum, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < minimum || value > maximum) return -1;
+    *out = value;
+    return 0;
+}
+
+int config_load(config_t *config, const char **error)
+{
+    long long value = 0;
+    memset(config, 0, sizeof *config);
+    config->database_url = getenv("LEDGER_DATABASE_URL");
+    config->key_file = getenv("LEDGER_KEY_FILE");
+    config->origin = getenv("LEDGER_ORIGIN") ? getenv("LEDGER_ORIGIN") : "coalition-ledger";
+    config->clock_skew_s = LIMIT_CLOCK_SKEW_DEFAULT_S;
+    config->http_threads = LIMIT_HTTP_THREADS_DEFAULT;
+    snprintf(config->listen_host, sizeof config->listen_host, "127.0.0.1");
+    config->listen_port = 8080;
+    if (config->database_url == NULL) config->database_url = "";
+    const char *listen = getenv("LEDGER_LISTEN");
+    if (listen != NULL) {
+        const char *colon = strrchr(listen, ':');
+        if (colon == NULL || (size_t)(colon - listen) >= sizeof config->listen_host ||
+            parse_integer(colon + 1, 0, 65535, &value) != 0) {
+            *error = "LEDGER_LISTEN must be host:port";
+            return -1;
+        }
+        memcpy(config->listen_host, listen, (size_t)(colon - listen));
+        config->listen_host[colon - listen] = '\0';
+        config->listen_port = (uint16_t)value;
+    }
+    const char *skew = getenv("LEDGER_CLOCK_SKEW_S");
+    if (skew != NULL) {
+        if (parse_integer(skew, 1, 3600, &value) != 0) {
+            *error = "LEDGER_CLOCK_SKEW_S must be 1..3600";
+            return -1;
+        }
+        config->clock_skew_s = value;
+    }
+    const char *threads = getenv("LEDGER_HTTP_THREADS");
+    if (threads != NULL) {
+        if (parse_integer(threads, 1, 256, &value) != 0) {
+            *error = "LEDGER_HTTP_THREADS must be 1..256";
+            return -1;
+        }
+        config->http_threads = (unsigned)value;
+    }
+    if (strlen(config->origin) < 1 || strlen(config->origin) > 255 || strchr(config->origin, '\n')) {
+        *error = "LEDGER_ORIGIN must be 1..255 characters on one line";
+        return -1;
+    }
+    return 0;
+}

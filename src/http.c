@@ -1,0 +1,416 @@
+/* http.c — libmicrohttpd glue. Owns the per-request context (raw URI, bounded body), turns
+ * each request into a service_request_t after authenticating it, and sends the response. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "assert_always.h"
+#include "auth.h"
+#include "buf.h"
+#include "http_routes.h"
+#include "json.h"
+#include "limits.h"
+#include "log.h"
+#include "metrics.h"
+#include "service.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    store_pool_t *pool; /* borrowed */
+    int64_t clock_skew_s;
+};
+
+typedef struct {
+    char *raw_uri; /* owned: request target exactly as received */
+    buf_t body;
+    int started;
+    int body_too_large;
+    uint64_t start_us;
+    char request_id[33];
+} http_context_t;
+
+#define HTTP_PARAM_MAX 256
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Runs before MHD parses the URI: keeps the raw target for @path/@query. */
+static void *http_uri_logger(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+    (void)cls, (void)connection;
+    http_context_t *context = xcalloc(1, sizeof *context);
+    uint8_t random[16];
+    context->raw_uri = xstrdup(uri);
+    context->start_us = now_us();
+    crypto_random_bytes(random, sizeof random);
+    for (size_t i = 0; i < sizeof random; i++) snprintf(context->request_id + 2 * i, 3, "%02x", random[i]);
+    return context;
+}
+
+static void http_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                           enum MHD_RequestTerminationCode code)
+{
+    (void)cls, (void)connection, (void)code;
+    http_context_t *context = *con_cls;
+    if (context == NULL) return;
+    free(context->raw_uri);
+    buf_free(&context->body);
+    free(context);
+    *con_cls = NULL;
+}
+
+/* Keep the path exactly as sent: it is a signed component. */
+static size_t http_unescape_none(void *cls, struct MHD_Connection *connection, char *text)
+{
+    (void)cls, (void)connection;
+    return strlen(text);
+}
+
+static enum MHD_Result http_send(struct MHD_Connection *connection, http_context_t *context, const char *method,
+                                 const char *route, const char *principal, service_response_t *response)
+{
+    size_t len = strlen(response->body);
+    struct MHD_Response *reply = MHD_create_response_from_buffer(len, response->body, MHD_RESPMEM_MUST_FREE);
+    response->body = NULL;
+    ASSERT_ALWAYS(reply != NULL);
+    MHD_add_response_header(reply, "Content-Type", response->content_type);
+    MHD_add_response_header(reply, "X-Request-Id", context->request_id);
+    MHD_add_response_header(reply, "Cache-Control", "no-store");
+    enum MHD_Result queued = MHD_queue_response(connection, (unsigned)response->status, reply);
+    MHD_destroy_response(reply);
+    uint64_t duration_us = now_us() - context->start_us;
+    metrics_request(route, response->status, duration_us);
+    log_info("request", json_pack("{s:s,s:s,s:s,s:i,s:I,s:s?}", "request_id", context->request_id, "method", method,
+                                  "route", route, "status", response->status, "duration_us",
+                                  (json_int_t)duration_us, "principal", principal));
+    return queued;
+}
+
+/* Matches path against pattern; the ':' segment is copied to param. */
+static int route_match(const char *pattern, const char *path, char param[HTTP_PARAM_MAX])
+{
+    while (*pattern && *path) {
+        if (*pattern == ':') {
+            size_t len = strcspn(path, "/");
+            if (len == 0 || len >= HTTP_PARAM_MAX) return 0;
+            memcpy(param, path, len);
+            param[len] = '\0';
+            path += len;
+            pattern++;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+static const char *header(struct MHD_Connection *connection, const char *name)
+{
+    return MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name);
+}
+
+/* Everything http_dispatch works out about one request. */
+typedef struct {
+    const char *method;
+    char path[2048];
+    char query[2049]; /* the @query component: "?" + raw query */
+    const route_t *route;
+    char param[HTTP_PARAM_MAX];
+    auth_signature_input_t input;
+    store_key_t key;
+    service_request_t request;
+    char signature_b64[96];
+} http_call_t;
+
+static result_t http_authenticate(struct MHD_Connection *connection, http_server_t *server, store_conn_t *conn,
+                                  http_call_t *call, const http_context_t *context, const char **detail)
+{
+    const char *input_field = header(connection, "Signature-Input");
+    const char *signature_field = header(connection, "Signature");
+    int has_body = strcmp(call->method, "GET") != 0 && strcmp(call->method, "HEAD") != 0;
+    const char *digest = header(connection, "Content-Digest");
+    const char *idempotency_key = header(connection, "Idempotency-Key");
+    if (input_field == NULL || signature_field == NULL) return RESULT_AUTH_SIGNATURE_MISSING;
+    result_t result = auth_signature_input_parse(input_field, &call->input);
+    if (result != RESULT_OK) {
+        *detail = "Signature-Input must be sig1=(...);created=…;keyid=\"…\"[;alg=\"ed25519\"]";
+        return result;
+    }
+    result = auth_signature_parse(signature_field, call->request.signature);
+    if (result != RESULT_OK) return result;
+    result = store_key_get(conn, call->input.keyid, &call->key);
+    if (result != RESULT_OK) return result;
+    if (call->key.revoked) return RESULT_AUTH_KEY_REVOKED;
+    result = auth_time_check(&call->input, (int64_t)time(NULL), server->clock_skew_s);
+    if (result != RESULT_OK) return result;
+    result = auth_profile_check(&call->input, has_body);
+    if (result != RESULT_OK) {
+        *detail = has_body ? "covered components must be (\"@method\" \"@path\" \"@query\" \"content-digest\" "
+                             "\"idempotency-key\")"
+                           : "covered components must be (\"@method\" \"@path\" \"@query\")";
+        return result;
+    }
+    if (has_body) {
+        if (digest == NULL) {
+            *detail = "Content-Digest is required with a body";
+            return RESULT_AUTH_DIGEST_MISMATCH;
+        }
+        result = auth_content_digest_check(digest, context->body.data ? context->body.data : "", context->body.len);
+        if (result != RESULT_OK) return result;
+        if (idempotency_key == NULL) return RESULT_IDEMPOTENCY_KEY_MISSING;
+        if (!ledger_idempotency_key_valid(idempotency_key)) return RESULT_IDEMPOTENCY_KEY_INVALID;
+    }
+    auth_component_t components[5] = {{"@method", call->method}, {"@path", call->path}, {"@query", call->query},
+                                      {"content-digest", digest}, {"idempotency-key", idempotency_key}};
+    char *base = auth_signature_base(components, has_body ? 5 : 3, call->input.member_value);
+    int valid = crypto_ed25519_verify(call->key.public_key, base, strlen(base), call->request.signature);
+    free(base);
+    if (!valid) return RESULT_AUTH_SIGNATURE_INVALID;
+    call->request.signed_request.idempotency_key = idempotency_key;
+    return RESULT_OK;
+}
+
+static result_t http_authorize(const http_call_t *call)
+{
+    if (call->route->kind == ROUTE_PARTNER) return call->key.role == STORE_ROLE_PARTNER ? RESULT_OK : RESULT_FORBIDDEN;
+    if (call->key.role == STORE_ROLE_OPERATOR) return RESULT_OK;
+    if (call->key.role == STORE_ROLE_AUDITOR && strcmp(call->method, "GET") == 0) return RESULT_OK;
+    return RESULT_FORBIDDEN;
+}
+
+static void query_value(const char *query, const char *name, char *out, size_t out_max, const char **value)
+{
+    size_t name_len = strlen(name);
+    const char *s = query[0] == '?' ? query + 1 : query;
+    *value = NULL;
+    while (*s) {
+        size_t len = strcspn(s, "&");
+        if (len > name_len && strncmp(s, name, name_len) == 0 && s[name_len] == '=' && len - name_len - 1 < out_max) {
+            memcpy(out, s + name_len + 1, len - name_len - 1);
+            out[len - name_len - 1] = '\0';
+            *value = out;
+        }
+        s += len;
+        if (*s == '&') s++;
+    }
+}
+
+static void request_hash(const http_call_t *call, const buf_t *body, uint8_t out[CRYPTO_SHA256_BYTES])
+{
+    buf_t material = BUF_INIT;
+    buf_printf(&material, "%s\n%s\n%s\n", call->method, call->path, call->query);
+    buf_append(&material, body->data ? body->data : "", body->len);
+    crypto_sha256(material.data, material.len, out);
+    buf_free(&material);
+}
+
+static int route_find(http_call_t *call, service_response_t *response)
+{
+    int path_known = 0;
+    for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
+        if (!route_match(http_routes[i].pattern, call->path, call->param)) continue;
+        path_known = 1;
+        if (strcmp(http_routes[i].method, call->method) == 0) {
+            call->route = &http_routes[i];
+            return 1;
+        }
+    }
+    service_problem(response, path_known ? RESULT_METHOD_NOT_ALLOWED : RESULT_NOT_FOUND, NULL, NULL);
+    return 0;
+}
+
+/* Authenticated, authorized, parsed: runs the route's handler. */
+static void http_call(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
+                      http_call_t *call, service_response_t *response)
+{
+    const char *detail = NULL;
+    json_t *body = NULL;
+    char limit[32], after[32];
+    store_conn_t *conn = store_pool_acquire(server->pool);
+    if (conn == NULL) {
+        service_problem(response, RESULT_DATABASE_UNAVAILABLE, NULL, NULL);
+        return;
+    }
+    result_t result = http_authenticate(connection, server, conn, call, context, &detail);
+    if (result == RESULT_OK) result = http_authorize(call);
+    if (result != RESULT_OK) goto out;
+    if (strcmp(call->method, "POST") == 0) {
+        const char *type = header(connection, "Content-Type");
+        if (type != NULL && strncasecmp(type, "application/json", 16) != 0) {
+            result = RESULT_UNSUPPORTED_MEDIA_TYPE;
+            detail = "send application/json";
+            goto out;
+        }
+        body = json_parse_strict(context->body.data ? context->body.data : "", context->body.len, &detail);
+        if (body == NULL) {
+            result = RESULT_MALFORMED_JSON;
+            goto out;
+        }
+    }
+    service_request_t *request = &call->request;
+    request->signed_request.method = call->method;
+    request->signed_request.path = call->path;
+    request->signed_request.query = call->query;
+    request->signed_request.signature_input = call->input.member_value;
+    char *signature_b64 = crypto_base64_encode(request->signature, CRYPTO_ED25519_SIGNATURE_BYTES);
+    snprintf(call->signature_b64, sizeof call->signature_b64, "%s", signature_b64);
+    free(signature_b64);
+    request->signed_request.signature = call->signature_b64;
+    request->signed_request.body = context->body.data ? context->body.data : "";
+    request->signed_request.body_len = context->body.len;
+    request_hash(call, &context->body, request->request_hash);
+    request->role = call->key.role;
+    snprintf(request->principal, sizeof request->principal, "%s",
+             call->key.role == STORE_ROLE_PARTNER ? call->key.partner
+             : call->key.role == STORE_ROLE_OPERATOR ? "operator" : "auditor");
+    request->body = body;
+    request->param = call->param;
+    query_value(call->query, "limit", limit, sizeof limit, &request->query_limit);
+    query_value(call->query, "after", after, sizeof after, &request->query_after);
+    const char *accept = header(connection, "Accept");
+    request->wants_csv = accept != NULL && strstr(accept, "text/csv") != NULL;
+    call->route->handler(conn, request, response);
+out:
+    if (result != RESULT_OK) service_problem(response, result, detail, NULL);
+    store_pool_release(server->pool, conn);
+    json_decref(body);
+}
+
+static void http_health(http_server_t *server, service_response_t *response)
+{
+    store_conn_t *conn = store_pool_acquire(server->pool);
+    int64_t now_s = 0;
+    int ok = conn != NULL && store_now(conn, &now_s) == RESULT_OK;
+    if (conn != NULL) store_pool_release(server->pool, conn);
+    if (ok) {
+        service_json(response, 200, json_pack("{s:s,s:s}", "status", "ok", "database", "ok"));
+    } else {
+        service_problem(response, RESULT_DATABASE_UNAVAILABLE, "the database is unreachable", NULL);
+    }
+}
+
+static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_server_t *server,
+                                     http_context_t *context, const char *method)
+{
+    http_call_t *call = xcalloc(1, sizeof *call);
+    service_response_t response = {0, NULL, NULL};
+    const char *route_label = "unmatched";
+    call->method = method;
+    size_t path_len = strcspn(context->raw_uri, "?");
+    const char *query = context->raw_uri + path_len;
+    if (path_len >= sizeof call->path || strlen(query) >= sizeof call->query) {
+        service_problem(&response, RESULT_NOT_FOUND, "request target too long", NULL);
+    } else if (context->body_too_large) {
+        service_problem(&response, RESULT_BODY_TOO_LARGE, "bodies are limited to 1 MiB", NULL);
+    } else {
+        memcpy(call->path, context->raw_uri, path_len);
+        snprintf(call->query, sizeof call->query, "%s", query[0] == '?' ? query : "?");
+        if (strcmp(call->path, "/healthz") == 0 && strcmp(method, "GET") == 0) {
+            route_label = "/healthz";
+            http_health(server, &response);
+        } else if (strcmp(call->path, "/metrics") == 0 && strcmp(method, "GET") == 0) {
+            route_label = "/metrics";
+            response.status = 200;
+            response.body = metrics_render(server->pool);
+            response.content_type = "text/plain; version=0.0.4";
+        } else if (route_find(call, &response)) {
+            route_label = call->route->pattern;
+            http_call(connection, server, context, call, &response);
+        }
+    }
+    ASSERT_ALWAYS(response.body != NULL);
+    enum MHD_Result queued = http_send(connection, context, method, route_label,
+                                       call->request.principal[0] ? call->request.principal : NULL, &response);
+    auth_signature_input_free(&call->input);
+    free(call);
+    return queued;
+}
+
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+                                   const char *version, const char *upload_data, size_t *upload_data_size,
+                                   void **con_cls)
+{
+    (void)url, (void)version;
+    http_server_t *server = cls;
+    http_context_t *context = *con_cls;
+    ASSERT_ALWAYS(context != NULL);
+    if (!context->started) {
+        context->started = 1;
+        const char *length = header(connection, "Content-Length");
+        if (length != NULL && strtoull(length, NULL, 10) > LIMIT_BODY_BYTES_MAX) {
+            context->body_too_large = 1;
+            return http_dispatch(connection, server, context, method); /* refuse before reading it */
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!context->body_too_large && context->body.len + *upload_data_size > LIMIT_BODY_BYTES_MAX) {
+            context->body_too_large = 1;
+            buf_free(&context->body);
+        }
+        if (!context->body_too_large) buf_append(&context->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return http_dispatch(connection, server, context, method);
+}
+
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *address, socklen_t *len)
+{
+    struct addrinfo hints = {0}, *found = NULL;
+    char port_text[8];
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(port_text, sizeof port_text, "%u", port);
+    if (getaddrinfo(host, port_text, &hints, &found) != 0 || found == NULL) return -1;
+    memcpy(address, found->ai_addr, found->ai_addrlen);
+    *len = found->ai_addrlen;
+    freeaddrinfo(found);
+    return 0;
+}
+
+http_server_t *http_start(const config_t *config, store_pool_t *pool, uint16_t *bound_port)
+{
+    struct sockaddr_storage address;
+    socklen_t address_len = 0;
+    if (resolve(config->listen_host, config->listen_port, &address, &address_len) != 0) return NULL;
+    http_server_t *server = xcalloc(1, sizeof *server);
+    server->pool = pool;
+    server->clock_skew_s = config->clock_skew_s;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    server->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, http_access, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+        MHD_OPTION_THREAD_POOL_SIZE, config->http_threads, MHD_OPTION_URI_LOG_CALLBACK, http_uri_logger, server,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, server, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_none,
+        server, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY_BYTES,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)LIMIT_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+    if (server->daemon == NULL) {
+        free(server);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    *bound_port = info ? info->port : config->listen_port;
+    return server;
+}
+
+void http_stop(http_server_t *server)
+{
+    if (server == NULL) return;
+    MHD_stop_daemon(server->daemon);
+    free(server);
+}

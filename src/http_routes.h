@@ -1,0 +1,35 @@
+/* http_routes.h — the route table (http.c only). */
+#ifndef LEDGER_HTTP_ROUTES_H
+#define LEDGER_HTTP_ROUTES_H
+
+#include "service.h"
+
+typedef enum { ROUTE_PARTNER, ROUTE_ADMIN } route_kind_t;
+
+typedef struct {
+    const char *method;
+    const char *pattern; /* "/v1/holds/:/capture": ':' matches one path segment */
+    route_kind_t kind;
+    service_handler_t handler;
+} route_t;
+
+static const route_t http_routes[] = {
+    {"POST", "/v1/earn", ROUTE_PARTNER, service_earn},
+    {"POST", "/v1/burn", ROUTE_PARTNER, service_burn},
+    {"POST", "/v1/holds", ROUTE_PARTNER, service_hold},
+    {"POST", "/v1/holds/:/capture", ROUTE_PARTNER, service_hold_capture},
+    {"POST", "/v1/holds/:/void", ROUTE_PARTNER, service_hold_void},
+    {"POST", "/v1/transactions/:/reverse", ROUTE_PARTNER, service_reverse},
+    {"GET", "/v1/transactions/:", ROUTE_PARTNER, service_transaction_get},
+    {"GET", "/v1/members/:", ROUTE_PARTNER, service_member_get},
+    {"GET", "/v1/members/:/transactions", ROUTE_PARTNER, service_member_history},
+    {"POST", "/v1/admin/partners", ROUTE_ADMIN, service_partner_create},
+    {"POST", "/v1/admin/partners/:/keys", ROUTE_ADMIN, service_partner_key_create},
+    {"POST", "/v1/admin/staff-keys", ROUTE_ADMIN, service_staff_key_create},
+    {"POST", "/v1/admin/keys/:/revoke", ROUTE_ADMIN, service_key_revoke},
+    {"POST", "/v1/admin/point-values", ROUTE_ADMIN, service_point_value_create},
+    {"GET", "/v1/admin/trial-balance", ROUTE_ADMIN, service_trial_balance},
+    {"GET", "/v1/admin/liability", ROUTE_ADMIN, service_liability},
+};
+
+#endif

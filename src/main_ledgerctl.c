@@ -1,0 +1,208 @@
+/* main_ledgerctl.c — operator CLI: keygen, migrate, init, and signed calls to ledgerd. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "buf.h"
+#include "client.h"
+#include "config.h"
+#include "crypto.h"
+#include "ledger.h"
+#include "store.h"
+
+static const char usage[] =
+    "usage: ledgerctl COMMAND [options]\n"
+    "  keygen [--out FILE]              new Ed25519 key (PKCS#8 PEM, mode 0600); prints the public key\n"
+    "  pubkey --key-file FILE           prints the base64 raw public key of a private key file\n"
+    "  migrate                          applies migrations/NNNN_*.sql (LEDGER_DATABASE_URL)\n"
+    "  init --operator-key-id ID --operator-public-key B64 [--currency KZT]\n"
+    "                                   writes the genesis entry (refused unless the journal is empty)\n"
+    "  call METHOD PATH [BODY] [--idempotency-key K]\n"
+    "                                   signs and sends a request; prints the response body\n"
+    "options for call: --url URL (LEDGER_URL, default http://127.0.0.1:8080),\n"
+    "  --key-id ID (LEDGERCTL_KEY_ID), --key-file FILE (LEDGERCTL_KEY_FILE)\n";
+
+static const char *option(int argc, char **argv, const char *name, const char *fallback)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0) return argv[i + 1];
+    return fallback;
+}
+
+/* Positional arguments after the command, skipping --options and their values. */
+static int positional(int argc, char **argv, const char **out, int max)
+{
+    int count = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) == 0) {
+            i++;
+            continue;
+        }
+        if (count < max) out[count] = argv[i];
+        count++;
+    }
+    return count;
+}
+
+static int command_keygen(int argc, char **argv)
+{
+    char *pem = NULL;
+    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
+    crypto_signer_t *signer = crypto_signer_generate(&pem);
+    const char *out = option(argc, argv, "--out", NULL);
+    int status = 0;
+    if (out != NULL) {
+        FILE *file = fopen(out, "wx");
+        if (file == NULL || fputs(pem, file) < 0) {
+            fprintf(stderr, "ledgerctl: cannot create %s (it must not exist yet)\n", out);
+            status = 1;
+        }
+        if (file != NULL) fclose(file);
+        if (status == 0) chmod(out, 0600);
+    } else {
+        fputs(pem, stderr);
+    }
+    crypto_signer_public_key(signer, public_key);
+    char *b64 = crypto_base64_encode(public_key, sizeof public_key);
+    if (status == 0) printf("%s\n", b64);
+    free(b64);
+    free(pem);
+    crypto_signer_free(signer);
+    return status;
+}
+
+static int command_pubkey(int argc, char **argv)
+{
+    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
+    const char *path = option(argc, argv, "--key-file", getenv("LEDGERCTL_KEY_FILE"));
+    crypto_signer_t *signer = path ? crypto_signer_load_file(path) : NULL;
+    if (signer == NULL) {
+        fprintf(stderr, "ledgerctl: --key-file must name a PKCS#8 PEM Ed25519 private key\n");
+        return 1;
+    }
+    crypto_signer_public_key(signer, public_key);
+    char *b64 = crypto_base64_encode(public_key, sizeof public_key);
+    printf("%s\n", b64);
+    free(b64);
+    crypto_signer_free(signer);
+    return 0;
+}
+
+static store_conn_t *database(void)
+{
+    config_t config;
+    const char *error = NULL;
+    if (config_load(&config, &error) != 0) {
+        fprintf(stderr, "ledgerctl: %s\n", error);
+        return NULL;
+    }
+    store_conn_t *conn = store_connect(config.database_url);
+    if (conn == NULL) fprintf(stderr, "ledgerctl: cannot connect to LEDGER_DATABASE_URL\n");
+    return conn;
+}
+
+static int command_migrate(void)
+{
+    int applied = 0;
+    store_conn_t *conn = database();
+    if (conn == NULL) return 1;
+    result_t result = store_migrate(conn, &applied);
+    store_disconnect(conn);
+    if (result != RESULT_OK) {
+        fprintf(stderr, "ledgerctl: migration failed\n");
+        return 1;
+    }
+    printf("applied %d migration(s); %zu known\n", applied, migrations_embedded_count);
+    return 0;
+}
+
+static int command_init(int argc, char **argv)
+{
+    const char *keyid = option(argc, argv, "--operator-key-id", NULL);
+    const char *public_text = option(argc, argv, "--operator-public-key", NULL);
+    const char *currency = option(argc, argv, "--currency", "KZT");
+    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
+    int64_t seq = 0;
+    config_t config;
+    const char *error = NULL;
+    if (keyid == NULL || !ledger_keyid_valid(keyid) || public_text == NULL ||
+        crypto_public_key_parse(public_text, public_key) != 0 || strlen(currency) != 3) {
+        fprintf(stderr, "ledgerctl: init needs --operator-key-id ID --operator-public-key B64 [--currency XXX]\n");
+        return 1;
+    }
+    if (config_load(&config, &error) != 0) return 1;
+    store_conn_t *conn = database();
+    if (conn == NULL) return 1;
+    const char *why = NULL;
+    result_t result = store_migrations_check(conn, &why);
+    if (result == RESULT_OK) result = store_genesis(conn, currency, config.origin, keyid, public_key, &seq);
+    store_disconnect(conn);
+    if (result != RESULT_OK) {
+        fprintf(stderr, "ledgerctl: init refused: %s\n",
+                why ? why : result == RESULT_LEDGER_ALREADY_INITIALIZED ? "the journal is not empty" : "database error");
+        return 1;
+    }
+    printf("genesis written at seq %lld\n", (long long)seq);
+    return 0;
+}
+
+static int command_call(int argc, char **argv)
+{
+    const char *args[3] = {NULL, NULL, NULL};
+    int count = positional(argc, argv, args, 3);
+    const char *url = option(argc, argv, "--url", getenv("LEDGER_URL") ? getenv("LEDGER_URL") : "http://127.0.0.1:8080");
+    const char *key_id = option(argc, argv, "--key-id", getenv("LEDGERCTL_KEY_ID"));
+    const char *key_file = option(argc, argv, "--key-file", getenv("LEDGERCTL_KEY_FILE"));
+    const char *idempotency_key = option(argc, argv, "--idempotency-key", NULL);
+    char host[256], generated_key[40];
+    uint16_t port = 0;
+    if (count < 2 || count > 3 || key_id == NULL || key_file == NULL ||
+        client_parse_url(url, host, sizeof host, &port) != 0) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    crypto_signer_t *signer = crypto_signer_load_file(key_file);
+    if (signer == NULL) {
+        fprintf(stderr, "ledgerctl: cannot load key %s\n", key_file);
+        return 2;
+    }
+    const char *body = args[2];
+    if (body == NULL && strcmp(args[0], "POST") == 0) body = "{}";
+    if (body != NULL && idempotency_key == NULL) {
+        uint8_t random[16];
+        crypto_random_bytes(random, sizeof random);
+        for (size_t i = 0; i < sizeof random; i++) snprintf(generated_key + 2 * i, 3, "%02x", random[i]);
+        idempotency_key = generated_key;
+    }
+    client_response_t response;
+    int sent = client_call(host, port, key_id, signer, args[0], args[1], body, idempotency_key, &response);
+    crypto_signer_free(signer);
+    if (sent != 0) {
+        fprintf(stderr, "ledgerctl: no response from %s\n", url);
+        return 1;
+    }
+    fwrite(response.body, 1, response.body_len, stdout);
+    if (response.body_len && response.body[response.body_len - 1] != '\n') fputc('\n', stdout);
+    int status = response.status >= 200 && response.status < 300 ? 0 : 1;
+    if (status) fprintf(stderr, "ledgerctl: HTTP %d\n", response.status);
+    client_response_free(&response);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *command = argv[1];
+    if (strcmp(command, "keygen") == 0) return command_keygen(argc, argv);
+    if (strcmp(command, "pubkey") == 0) return command_pubkey(argc, argv);
+    if (strcmp(command, "migrate") == 0) return command_migrate();
+    if (strcmp(command, "init") == 0) return command_init(argc, argv);
+    if (strcmp(command, "call") == 0) return command_call(argc, argv);
+    fputs(usage, stderr);
+    return 2;
+}

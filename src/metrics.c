@@ -1,0 +1,96 @@
+/* metrics.c — counters behind one mutex; a request updates one row. */
+#include "metrics.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "buf.h"
+
+#define METRICS_ROUTES_MAX 48
+#define METRICS_STATUSES_MAX 24
+
+static const double metrics_buckets_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+#define METRICS_BUCKETS (sizeof metrics_buckets_s / sizeof metrics_buckets_s[0])
+
+typedef struct {
+    const char *route; /* static string */
+    int statuses[METRICS_STATUSES_MAX];
+    uint64_t counts[METRICS_STATUSES_MAX];
+    uint64_t buckets[METRICS_BUCKETS];
+    uint64_t observations;
+    uint64_t sum_us;
+} metrics_route_t;
+
+static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
+static metrics_route_t metrics_routes[METRICS_ROUTES_MAX];
+static size_t metrics_route_count;
+
+static metrics_route_t *route_row(const char *route)
+{
+    for (size_t i = 0; i < metrics_route_count; i++)
+        if (strcmp(metrics_routes[i].route, route) == 0) return &metrics_routes[i];
+    if (metrics_route_count == METRICS_ROUTES_MAX) return NULL;
+    metrics_routes[metrics_route_count].route = route;
+    return &metrics_routes[metrics_route_count++];
+}
+
+void metrics_request(const char *route, int status, uint64_t duration_us)
+{
+    pthread_mutex_lock(&metrics_lock);
+    metrics_route_t *row = route_row(route);
+    if (row != NULL) {
+        for (size_t i = 0; i < METRICS_STATUSES_MAX; i++) {
+            if (row->statuses[i] == 0) row->statuses[i] = status;
+            if (row->statuses[i] == status) {
+                row->counts[i]++;
+                break;
+            }
+        }
+        for (size_t i = 0; i < METRICS_BUCKETS; i++)
+            if ((double)duration_us / 1e6 <= metrics_buckets_s[i]) row->buckets[i]++;
+        row->observations++;
+        row->sum_us += duration_us;
+    }
+    pthread_mutex_unlock(&metrics_lock);
+}
+
+char *metrics_render(store_pool_t *pool)
+{
+    buf_t out = BUF_INIT;
+    buf_append_str(&out, "# HELP ledger_http_requests_total HTTP requests by route and status.\n"
+                         "# TYPE ledger_http_requests_total counter\n");
+    pthread_mutex_lock(&metrics_lock);
+    for (size_t r = 0; r < metrics_route_count; r++)
+        for (size_t i = 0; i < METRICS_STATUSES_MAX && metrics_routes[r].statuses[i]; i++)
+            buf_printf(&out, "ledger_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", metrics_routes[r].route,
+                       metrics_routes[r].statuses[i], (unsigned long long)metrics_routes[r].counts[i]);
+    buf_append_str(&out, "# HELP ledger_http_request_duration_seconds Request latency by route.\n"
+                         "# TYPE ledger_http_request_duration_seconds histogram\n");
+    for (size_t r = 0; r < metrics_route_count; r++) {
+        const metrics_route_t *row = &metrics_routes[r];
+        for (size_t i = 0; i < METRICS_BUCKETS; i++)
+            buf_printf(&out, "ledger_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", row->route,
+                       metrics_buckets_s[i], (unsigned long long)row->buckets[i]);
+        buf_printf(&out, "ledger_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n", row->route,
+                   (unsigned long long)row->observations);
+        buf_printf(&out, "ledger_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", row->route,
+                   (double)row->sum_us / 1e6);
+        buf_printf(&out, "ledger_http_request_duration_seconds_count{route=\"%s\"} %llu\n", row->route,
+                   (unsigned long long)row->observations);
+    }
+    pthread_mutex_unlock(&metrics_lock);
+    if (pool != NULL) {
+        unsigned size = 0, in_use = 0;
+        uint64_t waits = 0;
+        store_pool_stats(pool, &size, &in_use, &waits);
+        buf_printf(&out,
+                   "# HELP ledger_db_pool_size Database connections in the pool.\n# TYPE ledger_db_pool_size gauge\n"
+                   "ledger_db_pool_size %u\n"
+                   "# HELP ledger_db_pool_in_use Connections lent to requests.\n# TYPE ledger_db_pool_in_use gauge\n"
+                   "ledger_db_pool_in_use %u\n"
+                   "# HELP ledger_db_pool_waits_total Acquisitions that had to wait.\n"
+                   "# TYPE ledger_db_pool_waits_total counter\nledger_db_pool_waits_total %llu\n",
+                   size, in_use, (unsigned long long)waits);
+    }
+    return buf_take(&out);
+}

@@ -1,0 +1,187 @@
+/* service.c — the mutation transaction shared by every state-changing operation, and responses. */
+#include "service.h"
+#include "service_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "assert_always.h"
+#include "buf.h"
+#include "json.h"
+#include "limits.h"
+#include "log.h"
+
+void service_response_free(service_response_t *response)
+{
+    if (response == NULL) return;
+    free(response->body);
+    response->body = NULL;
+}
+
+static char *problem_text(result_t result, const char *detail, json_t *extra)
+{
+    const result_info_t *info = result_info(result);
+    json_t *problem = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title", info->title, "status",
+                                info->http_status, "code", info->code);
+    if (detail != NULL) json_object_set_new(problem, "detail", json_string(detail));
+    if (extra != NULL) json_object_update(problem, extra);
+    json_decref(extra);
+    char *text = json_canonical(problem);
+    json_decref(problem);
+    return text;
+}
+
+void service_problem(service_response_t *response, result_t result, const char *detail, json_t *extra)
+{
+    free(response->body);
+    response->status = result_info(result)->http_status;
+    response->body = problem_text(result, detail, extra);
+    response->content_type = "application/problem+json";
+}
+
+void service_json(service_response_t *response, int status, json_t *body)
+{
+    free(response->body);
+    response->status = status;
+    response->body = json_canonical(body);
+    response->content_type = "application/json";
+    json_decref(body);
+}
+
+result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type,
+                        const json_t *fields, const ledger_postings_t *postings, int64_t seq, int64_t time_s,
+                        char **text)
+{
+    *text = journal_entry_text(seq, time_s, type, request->principal, fields, postings, &request->signed_request);
+    return store_journal_insert(conn, seq, time_s, type, *text, postings);
+}
+
+static int is_domain_refusal(result_t result)
+{
+    return result != RESULT_OK && result != RESULT_DATABASE_BUSY && result != RESULT_DATABASE_UNAVAILABLE &&
+           result != RESULT_INTERNAL;
+}
+
+/* One attempt. Returns RESULT_DATABASE_BUSY when the whole attempt should be retried. */
+static result_t mutate_once(store_conn_t *conn, const service_request_t *request, service_op_t op,
+                            service_response_t *response)
+{
+    const char *key = request->signed_request.idempotency_key;
+    store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
+    service_outcome_t outcome = {RESULT_OK, 0, NULL, NULL, NULL};
+    int replay_status = 0;
+    char *replay_body = NULL;
+    result_t result = store_begin(conn);
+    if (result == RESULT_OK)
+        result = store_idempotency_begin(conn, request->principal, key, request->request_hash, &state,
+                                         &replay_status, &replay_body);
+    if (result != RESULT_OK) goto out;
+    if (state != STORE_IDEMPOTENCY_NEW) {
+        store_rollback(conn);
+        if (state == STORE_IDEMPOTENCY_BUSY) service_problem(response, RESULT_REQUEST_IN_PROGRESS, NULL, NULL);
+        if (state == STORE_IDEMPOTENCY_MISMATCH)
+            service_problem(response, RESULT_IDEMPOTENCY_KEY_REUSED, "this key was used with another request", NULL);
+        if (state == STORE_IDEMPOTENCY_REPLAY) {
+            response->status = replay_status;
+            response->body = replay_body;
+            replay_body = NULL;
+            response->content_type = replay_status < 300 ? "application/json" : "application/problem+json";
+        }
+        goto out;
+    }
+    result = store_signature_claim(conn, request->signature, request->principal, key);
+    if (result == RESULT_OK) result = store_savepoint(conn);
+    if (result != RESULT_OK) goto out;
+    op(conn, request, &outcome);
+    result = outcome.result;
+    if (is_domain_refusal(result)) {
+        result = store_rollback_to_savepoint(conn);
+        if (result != RESULT_OK) goto out;
+        service_problem(response, outcome.result, outcome.detail, outcome.extra);
+        outcome.extra = NULL;
+    } else if (result != RESULT_OK) {
+        goto out;
+    } else {
+        service_json(response, outcome.status, outcome.body);
+        outcome.body = NULL;
+    }
+    result = store_idempotency_save(conn, request->principal, key, request->request_hash, response->status,
+                                    response->body);
+    if (result == RESULT_OK) result = store_commit(conn);
+out:
+    if (result != RESULT_OK) {
+        store_rollback(conn);
+        service_response_free(response);
+    }
+    json_decref(outcome.body);
+    json_decref(outcome.extra);
+    free(replay_body);
+    return result;
+}
+
+void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op,
+                    service_response_t *response)
+{
+    result_t result = RESULT_DATABASE_BUSY;
+    for (int attempt = 0; attempt < LIMIT_DB_RETRIES && result == RESULT_DATABASE_BUSY; attempt++)
+        result = mutate_once(conn, request, op, response);
+    if (result == RESULT_AUTH_SIGNATURE_REUSED) {
+        service_problem(response, result, "this signature was already used for another request", NULL);
+    } else if (result != RESULT_OK) {
+        if (result == RESULT_INTERNAL)
+            log_error("operation failed", json_pack("{s:s}", "path", request->signed_request.path));
+        service_problem(response, result, NULL, NULL);
+    }
+}
+
+/* Shared by the operations ---------------------------------------------------------------- */
+int64_t service_available(const store_member_state_t *state)
+{
+    return state->balance - state->past_due - state->held;
+}
+
+void service_refuse(service_outcome_t *outcome, result_t result, const char *detail)
+{
+    outcome->result = result;
+    outcome->detail = detail;
+}
+
+void service_refuse_available(service_outcome_t *outcome, int64_t available)
+{
+    service_refuse(outcome, RESULT_INSUFFICIENT_POINTS, "the member's available balance is lower than requested");
+    outcome->extra = json_pack("{s:I}", "available", (json_int_t)(available > 0 ? available : 0));
+}
+
+static json_t *balance_object(const store_member_state_t *state)
+{
+    int64_t available = service_available(state);
+    ASSERT_ALWAYS(available >= 0);
+    return json_pack("{s:I,s:I}", "balance", (json_int_t)state->balance, "available", (json_int_t)available);
+}
+
+/* Balance after the operation, read in the same transaction. */
+result_t service_balance_after(store_conn_t *conn, const char *member, int64_t now_s, json_t **balance)
+{
+    store_member_state_t state;
+    result_t result = store_member_state(conn, member, now_s, &state);
+    if (result == RESULT_OK) *balance = balance_object(&state);
+    store_member_state_free(&state);
+    return result;
+}
+
+void service_succeed(store_conn_t *conn, service_outcome_t *outcome, int status, const char *member, int64_t now_s,
+                    const char *entry_text, const char *key, json_t *object)
+{
+    json_t *balance = NULL;
+    outcome->result = service_balance_after(conn, member, now_s, &balance);
+    if (outcome->result != RESULT_OK) {
+        json_decref(object);
+        return;
+    }
+    if (object == NULL) object = journal_transaction_view(entry_text);
+    ASSERT_ALWAYS(object != NULL);
+    outcome->status = status;
+    outcome->body = json_pack("{s:o,s:o}", key, object, "balance", balance);
+}
+
+

@@ -1,0 +1,236 @@
+/* store.c — connections, the pool, transactions and the statement runner. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "assert_always.h"
+#include "buf.h"
+#include "log.h"
+#include "store_internal.h"
+
+/* Session limits: a stuck statement or lock never hangs a request thread. */
+static const char store_session_sql[] =
+    "SET statement_timeout = '10s'; SET lock_timeout = '5s'; "
+    "SET idle_in_transaction_session_timeout = '60s'; SET TIME ZONE 'UTC'";
+
+store_conn_t *store_connect(const char *url)
+{
+    const char *keywords[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *values[] = {url, "3", "ledger", NULL};
+    PGconn *pg = PQconnectdbParams(keywords, values, 1);
+    if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
+        log_error("database connect failed",
+                  json_pack("{s:s}", "error", pg ? PQerrorMessage(pg) : "out of memory"));
+        PQfinish(pg);
+        return NULL;
+    }
+    PGresult *res = PQexec(pg, store_session_sql);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        PQfinish(pg);
+        return NULL;
+    }
+    store_conn_t *conn = xcalloc(1, sizeof *conn);
+    conn->pg = pg;
+    return conn;
+}
+
+void store_disconnect(store_conn_t *conn)
+{
+    if (conn == NULL) return;
+    PQfinish(conn->pg);
+    free(conn);
+}
+
+int store_conn_ok(store_conn_t *conn)
+{
+    return conn != NULL && PQstatus(conn->pg) == CONNECTION_OK;
+}
+
+const char *store_i64(char *out, int64_t value)
+{
+    snprintf(out, 24, "%lld", (long long)value);
+    return out;
+}
+
+int64_t store_get_i64(const PGresult *res, int row, int column)
+{
+    if (PQgetisnull(res, row, column)) return 0;
+    return strtoll(PQgetvalue(res, row, column), NULL, 10);
+}
+
+static result_t store_classify(store_conn_t *conn, const PGresult *res, const char *name)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    snprintf(conn->sqlstate, sizeof conn->sqlstate, "%s", state ? state : "");
+    snprintf(conn->constraint, sizeof conn->constraint, "%s", constraint ? constraint : "");
+    if (PQstatus(conn->pg) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57P", 3) == 0)
+        return RESULT_DATABASE_UNAVAILABLE;
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
+        return RESULT_DATABASE_BUSY;
+    if (strcmp(state, "23505") == 0) return RESULT_INTERNAL; /* callers map their own constraints */
+    log_error("database statement failed",
+              json_pack("{s:s,s:s,s:s}", "statement", name, "sqlstate", state, "error",
+                        PQresultErrorMessage(res)));
+    return RESULT_INTERNAL;
+}
+
+static int store_is_prepared(const store_conn_t *conn, const char *name)
+{
+    for (size_t i = 0; i < conn->prepared_count; i++)
+        if (conn->prepared[i] == name || strcmp(conn->prepared[i], name) == 0) return 1;
+    return 0;
+}
+
+PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int count,
+                    const char *const *params, result_t *result)
+{
+    if (!store_is_prepared(conn, name)) {
+        PGresult *prepared = PQprepare(conn->pg, name, sql, count, NULL);
+        if (PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+            *result = store_classify(conn, prepared, name);
+            PQclear(prepared);
+            return NULL;
+        }
+        PQclear(prepared);
+        ASSERT_ALWAYS(conn->prepared_count < STORE_PREPARED_MAX);
+        conn->prepared[conn->prepared_count++] = name;
+    }
+    PGresult *res = PQexecPrepared(conn->pg, name, count, params, NULL, NULL, 0);
+    ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        *result = store_classify(conn, res, name);
+        PQclear(res);
+        return NULL;
+    }
+    *result = RESULT_OK;
+    return res;
+}
+
+result_t store_exec(store_conn_t *conn, const char *name, const char *sql, int count,
+                    const char *const *params)
+{
+    result_t result = RESULT_OK;
+    PGresult *res = store_run(conn, name, sql, count, params, &result);
+    PQclear(res);
+    return result;
+}
+
+static result_t store_simple(store_conn_t *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn->pg, sql);
+    result_t result = PQresultStatus(res) == PGRES_COMMAND_OK ? RESULT_OK : store_classify(conn, res, sql);
+    PQclear(res);
+    return result;
+}
+
+result_t store_begin(store_conn_t *conn)
+{
+    return store_simple(conn, "BEGIN");
+}
+
+result_t store_commit(store_conn_t *conn)
+{
+    return store_simple(conn, "COMMIT");
+}
+
+void store_rollback(store_conn_t *conn)
+{
+    if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE) (void)store_simple(conn, "ROLLBACK");
+}
+
+result_t store_savepoint(store_conn_t *conn)
+{
+    return store_simple(conn, "SAVEPOINT op");
+}
+
+result_t store_rollback_to_savepoint(store_conn_t *conn)
+{
+    return store_simple(conn, "ROLLBACK TO SAVEPOINT op");
+}
+
+/* Pool: a fixed array of lazily (re)connected sessions guarded by one mutex. ---------------- */
+struct store_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t available;
+    char *url;
+    unsigned size;
+    unsigned in_use;
+    uint64_t waits;
+    store_conn_t **idle; /* idle[i] may be NULL: connect on acquire */
+    unsigned idle_count;
+};
+
+store_pool_t *store_pool_create(const char *url, unsigned size)
+{
+    ASSERT_ALWAYS(size >= 1);
+    store_pool_t *pool = xcalloc(1, sizeof *pool);
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->available, NULL);
+    pool->url = xstrdup(url);
+    pool->size = size;
+    pool->idle = xcalloc(size, sizeof *pool->idle);
+    pool->idle_count = size;
+    return pool;
+}
+
+void store_pool_destroy(store_pool_t *pool)
+{
+    if (pool == NULL) return;
+    for (unsigned i = 0; i < pool->idle_count; i++) store_disconnect(pool->idle[i]);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_cond_destroy(&pool->available);
+    free(pool->idle);
+    free(pool->url);
+    free(pool);
+}
+
+store_conn_t *store_pool_acquire(store_pool_t *pool)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 5;
+    pthread_mutex_lock(&pool->lock);
+    while (pool->idle_count == 0) {
+        pool->waits++;
+        if (pthread_cond_timedwait(&pool->available, &pool->lock, &deadline) != 0) {
+            pthread_mutex_unlock(&pool->lock);
+            return NULL;
+        }
+    }
+    store_conn_t *conn = pool->idle[--pool->idle_count];
+    pool->in_use++;
+    pthread_mutex_unlock(&pool->lock);
+    if (conn != NULL && !store_conn_ok(conn)) {
+        store_disconnect(conn);
+        conn = NULL;
+    }
+    if (conn == NULL) conn = store_connect(pool->url);
+    if (conn == NULL) store_pool_release(pool, NULL);
+    return conn;
+}
+
+void store_pool_release(store_pool_t *pool, store_conn_t *conn)
+{
+    if (conn != NULL && PQtransactionStatus(conn->pg) != PQTRANS_IDLE) store_rollback(conn);
+    pthread_mutex_lock(&pool->lock);
+    ASSERT_ALWAYS(pool->in_use > 0 && pool->idle_count < pool->size);
+    pool->idle[pool->idle_count++] = conn;
+    pool->in_use--;
+    pthread_cond_signal(&pool->available);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+void store_pool_stats(store_pool_t *pool, unsigned *size, unsigned *in_use, uint64_t *waits)
+{
+    pthread_mutex_lock(&pool->lock);
+    *size = pool->size;
+    *in_use = pool->in_use;
+    *waits = pool->waits;
+    pthread_mutex_unlock(&pool->lock);
+}

@@ -1,0 +1,468 @@
+/* store_ops.c — SQL of the partner operations: idempotency, journal, transactions, lots, holds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assert_always.h"
+#include "buf.h"
+#include "journal.h"
+#include "store_internal.h"
+
+#define P(...) ((const char *const[]){__VA_ARGS__})
+
+static void hex_bytea(char *out, const uint8_t *bytes, size_t len)
+{
+    out[0] = '\\', out[1] = 'x';
+    for (size_t i = 0; i < len; i++) snprintf(out + 2 + 2 * i, 3, "%02x", bytes[i]);
+}
+
+result_t store_idempotency_begin(store_conn_t *conn, const char *principal, const char *key,
+                                 const uint8_t hash[CRYPTO_SHA256_BYTES], store_idempotency_t *state,
+                                 int *status, char **body)
+{
+    result_t result;
+    *body = NULL;
+    PGresult *res = store_run(conn, "idem_lock",
+                              "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 7))",
+                              2, P(principal, key), &result);
+    if (res == NULL) return result;
+    int locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!locked) {
+        *state = STORE_IDEMPOTENCY_BUSY;
+        return RESULT_OK;
+    }
+    res = store_run(conn, "idem_get",
+                    "SELECT request_hash, status, body FROM idempotency WHERE principal = $1 AND key = $2",
+                    2, P(principal, key), &result);
+    if (res == NULL) return result;
+    if (PQntuples(res) == 0) {
+        *state = STORE_IDEMPOTENCY_NEW;
+    } else {
+        char expected[2 + 2 * CRYPTO_SHA256_BYTES + 1];
+        hex_bytea(expected, hash, CRYPTO_SHA256_BYTES);
+        if (strcmp(PQgetvalue(res, 0, 0), expected) != 0) {
+            *state = STORE_IDEMPOTENCY_MISMATCH;
+        } else {
+            *state = STORE_IDEMPOTENCY_REPLAY;
+            *status = (int)store_get_i64(res, 0, 1);
+            *body = xstrdup(PQgetvalue(res, 0, 2));
+        }
+    }
+    PQclear(res);
+    return RESULT_OK;
+}
+
+result_t store_idempotency_save(store_conn_t *conn, const char *principal, const char *key,
+                                const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body)
+{
+    char hash_text[2 + 2 * CRYPTO_SHA256_BYTES + 1], status_text[24];
+    hex_bytea(hash_text, hash, CRYPTO_SHA256_BYTES);
+    return store_exec(conn, "idem_save",
+                      "INSERT INTO idempotency (principal, key, request_hash, status, body, created_s) "
+                      "VALUES ($1, $2, $3, $4, $5, floor(extract(epoch from now()))::bigint)",
+                      5, P(principal, key, hash_text, store_i64(status_text, status), body));
+}
+
+result_t store_signature_claim(store_conn_t *conn, const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES],
+                               const char *principal, const char *key)
+{
+    char signature_text[2 + 2 * CRYPTO_ED25519_SIGNATURE_BYTES + 1];
+    result_t result;
+    hex_bytea(signature_text, signature, CRYPTO_ED25519_SIGNATURE_BYTES);
+    PGresult *res = store_run(conn, "sig_claim",
+                              "WITH claimed AS (INSERT INTO signatures_seen (signature, principal, key, seen_s) "
+                              "VALUES ($1, $2, $3, floor(extract(epoch from now()))::bigint) "
+                              "ON CONFLICT (signature) DO NOTHING RETURNING 1) "
+                              "SELECT (SELECT count(*) FROM claimed), "
+                              "(SELECT count(*) FROM signatures_seen WHERE signature = $1 "
+                              " AND principal = $2 AND key = $3)",
+                              3, P(signature_text, principal, key), &result);
+    if (res == NULL) return result;
+    int claimed = store_get_i64(res, 0, 0) == 1, same_identity = store_get_i64(res, 0, 1) == 1;
+    PQclear(res);
+    return claimed || same_identity ? RESULT_OK : RESULT_AUTH_SIGNATURE_REUSED;
+}
+
+result_t store_journal_next(store_conn_t *conn, int64_t *seq, int64_t *time_s)
+{
+    result_t result;
+    PGresult *res = store_run(conn, "journal_next",
+                              "UPDATE journal_head SET seq = seq + 1, "
+                              "time_s = greatest(time_s, floor(extract(epoch from clock_timestamp()))::bigint) "
+                              "RETURNING seq, time_s",
+                              0, NULL, &result);
+    if (res == NULL) return result;
+    *seq = store_get_i64(res, 0, 0);
+    *time_s = store_get_i64(res, 0, 1);
+    PQclear(res);
+    return RESULT_OK;
+}
+
+static void array_literal(buf_t *out, const ledger_postings_t *postings, int amounts)
+{
+    buf_append(out, "{", 1);
+    for (size_t i = 0; i < postings->count; i++) {
+        if (i) buf_append(out, ",", 1);
+        if (amounts) {
+            buf_printf(out, "%lld", (long long)postings->lines[i].amount);
+        } else {
+            /* account names hold only [A-Za-z0-9._:-]: quoting needs no escapes */
+            buf_printf(out, "\"%s\"", postings->lines[i].account);
+        }
+    }
+    buf_append(out, "}", 1);
+}
+
+result_t store_journal_insert(store_conn_t *conn, int64_t seq, int64_t time_s, const char *type,
+                              const char *text, const ledger_postings_t *postings)
+{
+    char seq_text[24], time_text[24];
+    buf_t accounts = BUF_INIT, amounts = BUF_INIT;
+    ASSERT_ALWAYS(ledger_postings_balanced(postings));
+    result_t result = store_exec(conn, "journal_insert",
+                                 "INSERT INTO journal (seq, time_s, type, text) VALUES ($1, $2, $3, $4)", 4,
+                                 P(store_i64(seq_text, seq), store_i64(time_text, time_s), type, text));
+    if (result != RESULT_OK || postings->count == 0) goto out;
+    array_literal(&accounts, postings, 0);
+    array_literal(&amounts, postings, 1);
+    result = store_exec(conn, "postings_insert",
+                        "INSERT INTO postings (seq, account, amount) "
+                        "SELECT $1, a, m FROM unnest($2::text[], $3::bigint[]) AS p(a, m)",
+                        3, P(seq_text, accounts.data, amounts.data));
+out:
+    buf_free(&accounts);
+    buf_free(&amounts);
+    return result;
+}
+
+result_t store_journal_text(store_conn_t *conn, int64_t seq, char **text)
+{
+    char seq_text[24];
+    result_t result;
+    PGresult *res = store_run(conn, "journal_text", "SELECT text FROM journal WHERE seq = $1", 1,
+                              P(store_i64(seq_text, seq)), &result);
+    if (res == NULL) return result;
+    result = PQntuples(res) == 1 ? RESULT_OK : RESULT_NOT_FOUND;
+    if (result == RESULT_OK) *text = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return result;
+}
+
+result_t store_transaction_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *type,
+                                  const char *member, int64_t points, const char *reference,
+                                  int reference_unique, int64_t original_seq)
+{
+    char seq_text[24], points_text[24], original_text[24];
+    result_t result = store_exec(
+        conn, "tx_insert",
+        "INSERT INTO transactions (seq, partner, type, member, points, reference, reference_key, original_seq) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        8,
+        P(store_i64(seq_text, seq), partner, type, member, store_i64(points_text, points), reference,
+          reference_unique ? type : NULL, original_seq ? store_i64(original_text, original_seq) : NULL));
+    if (result == RESULT_INTERNAL && strcmp(conn->sqlstate, "23505") == 0 &&
+        strcmp(conn->constraint, "transactions_reference_unique") == 0)
+        return RESULT_DUPLICATE_REFERENCE;
+    return result;
+}
+
+result_t store_transaction_get(store_conn_t *conn, int64_t seq, int lock, store_transaction_t *row)
+{
+    char seq_text[24];
+    result_t result;
+    const char *name = lock ? "tx_get_lock" : "tx_get";
+    const char *sql = lock ? "SELECT seq, partner, type, member, points, reversed FROM transactions "
+                             "WHERE seq = $1 FOR UPDATE"
+                           : "SELECT seq, partner, type, member, points, reversed FROM transactions "
+                             "WHERE seq = $1";
+    PGresult *res = store_run(conn, name, sql, 1, P(store_i64(seq_text, seq)), &result);
+    if (res == NULL) return result;
+    result = PQntuples(res) == 1 ? RESULT_OK : RESULT_NOT_FOUND;
+    if (result == RESULT_OK) {
+        row->seq = store_get_i64(res, 0, 0);
+        snprintf(row->partner, sizeof row->partner, "%s", PQgetvalue(res, 0, 1));
+        snprintf(row->type, sizeof row->type, "%s", PQgetvalue(res, 0, 2));
+        snprintf(row->member, sizeof row->member, "%s", PQgetvalue(res, 0, 3));
+        row->points = store_get_i64(res, 0, 4);
+        row->reversed = store_get_i64(res, 0, 5);
+    }
+    PQclear(res);
+    return result;
+}
+
+result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t points)
+{
+    char seq_text[24], points_text[24];
+    return store_exec(conn, "tx_reversed", "UPDATE transactions SET reversed = reversed + $2 WHERE seq = $1", 2,
+                      P(store_i64(seq_text, seq), store_i64(points_text, points)));
+}
+
+result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member,
+                                   int64_t before_seq, int limit, json_t **views, int64_t *last_seq)
+{
+    char before_text[24], limit_text[24];
+    result_t result;
+    PGresult *res = store_run(conn, "member_history",
+                              "SELECT t.seq, j.text FROM transactions t JOIN journal j ON j.seq = t.seq "
+                              "WHERE t.partner = $1 AND t.member = $2 AND t.seq < $3 "
+                              "ORDER BY t.seq DESC LIMIT $4",
+                              4, P(partner, member, store_i64(before_text, before_seq), store_i64(limit_text, limit)),
+                              &result);
+    if (res == NULL) return result;
+    *views = json_array();
+    *last_seq = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *view = journal_transaction_view(PQgetvalue(res, i, 1));
+        ASSERT_ALWAYS(view != NULL);
+        json_array_append_new(*views, view);
+        *last_seq = store_get_i64(res, i, 0);
+    }
+    PQclear(res);
+    return RESULT_OK;
+}
+
+result_t store_partner_validity(store_conn_t *conn, const char *code, int64_t *validity_s)
+{
+    result_t result;
+    PGresult *res = store_run(conn, "partner_validity", "SELECT validity_s FROM partners WHERE code = $1", 1,
+                              P(code), &result);
+    if (res == NULL) return result;
+    result = PQntuples(res) == 1 ? RESULT_OK : RESULT_UNKNOWN_PARTNER;
+    if (result == RESULT_OK) *validity_s = store_get_i64(res, 0, 0);
+    PQclear(res);
+    return result;
+}
+
+result_t store_member_lock(store_conn_t *conn, const char *member)
+{
+    char account[LEDGER_ACCOUNT_MAX + 1];
+    ledger_account_member(account, member);
+    result_t result = store_exec(conn, "member_create",
+                                 "INSERT INTO accounts (account, balance) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                                 1, P(account));
+    if (result != RESULT_OK) return result;
+    return store_exec(conn, "member_lock", "SELECT 1 FROM accounts WHERE account = $1 FOR UPDATE", 1,
+                      P(account));
+}
+
+result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s,
+                            store_member_state_t *state)
+{
+    char account[LEDGER_ACCOUNT_MAX + 1], now_text[24], limit_text[24];
+    result_t result;
+    memset(state, 0, sizeof *state);
+    ledger_account_member(account, member);
+    store_i64(now_text, now_s);
+    PGresult *res = store_run(
+        conn, "member_totals",
+        "SELECT (SELECT coalesce(max(balance), 0) FROM accounts WHERE account = $1), "
+        "(SELECT coalesce(sum(remaining), 0) FROM lots WHERE member = $2 AND remaining > 0 AND expires_s <= $3), "
+        "(SELECT coalesce(sum(points), 0) FROM holds WHERE member = $2 AND status = 'active' AND expires_s > $3)",
+        3, P(account, member, now_text), &result);
+    if (res == NULL) return result;
+    state->balance = store_get_i64(res, 0, 0);
+    state->past_due = store_get_i64(res, 0, 1);
+    state->held = store_get_i64(res, 0, 2);
+    PQclear(res);
+    res = store_run(conn, "member_lots",
+                    "SELECT id, issuer, remaining, expires_s FROM lots "
+                    "WHERE member = $1 AND remaining > 0 AND expires_s > $2 ORDER BY expires_s, id LIMIT $3",
+                    3, P(member, now_text, store_i64(limit_text, LIMIT_BURN_LOTS_MAX + 1)), &result);
+    if (res == NULL) return result;
+    state->lot_count = (size_t)PQntuples(res);
+    state->lots = xcalloc(state->lot_count, sizeof *state->lots);
+    for (size_t i = 0; i < state->lot_count; i++) {
+        int row = (int)i;
+        state->lots[i].id = store_get_i64(res, row, 0);
+        snprintf(state->lots[i].issuer, sizeof state->lots[i].issuer, "%s", PQgetvalue(res, row, 1));
+        state->lots[i].remaining = store_get_i64(res, row, 2);
+        state->lots[i].expires_s = store_get_i64(res, row, 3);
+    }
+    PQclear(res);
+    return RESULT_OK;
+}
+
+void store_member_state_free(store_member_state_t *state)
+{
+    if (state == NULL) return;
+    free(state->lots);
+    state->lots = NULL;
+}
+
+result_t store_member_expiring(store_conn_t *conn, const char *member, int64_t now_s, json_t **expiring)
+{
+    char now_text[24];
+    result_t result;
+    PGresult *res = store_run(conn, "member_expiring",
+                              "SELECT to_char(to_timestamp(expires_s) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, "
+                              "sum(remaining) FROM lots WHERE member = $1 AND remaining > 0 AND expires_s > $2 "
+                              "GROUP BY day ORDER BY day LIMIT 366",
+                              2, P(member, store_i64(now_text, now_s)), &result);
+    if (res == NULL) return result;
+    *expiring = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(*expiring, json_pack("{s:s,s:I}", "date", PQgetvalue(res, i, 0), "points",
+                                                   (json_int_t)store_get_i64(res, i, 1)));
+    PQclear(res);
+    return RESULT_OK;
+}
+
+result_t store_lot_insert(store_conn_t *conn, int64_t id, const char *issuer, const char *member,
+                          int64_t points, int64_t expires_s)
+{
+    char id_text[24], points_text[24], expires_text[24];
+    return store_exec(conn, "lot_insert",
+                      "INSERT INTO lots (id, issuer, member, points, remaining, expires_s) "
+                      "VALUES ($1, $2, $3, $4, $4, $5)",
+                      5, P(store_i64(id_text, id), issuer, member, store_i64(points_text, points),
+                           store_i64(expires_text, expires_s)));
+}
+
+result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot)
+{
+    char id_text[24];
+    result_t result;
+    PGresult *res = store_run(conn, "lot_get",
+                              "SELECT id, issuer, remaining, expires_s FROM lots WHERE id = $1 FOR UPDATE", 1,
+                              P(store_i64(id_text, id)), &result);
+    if (res == NULL) return result;
+    result = PQntuples(res) == 1 ? RESULT_OK : RESULT_NOT_FOUND;
+    if (result == RESULT_OK) {
+        lot->id = store_get_i64(res, 0, 0);
+        snprintf(lot->issuer, sizeof lot->issuer, "%s", PQgetvalue(res, 0, 1));
+        lot->remaining = store_get_i64(res, 0, 2);
+        lot->expires_s = store_get_i64(res, 0, 3);
+    }
+    PQclear(res);
+    return result;
+}
+
+result_t store_lot_adjust(store_conn_t *conn, int64_t id, int64_t delta)
+{
+    char id_text[24], delta_text[24];
+    return store_exec(conn, "lot_adjust", "UPDATE lots SET remaining = remaining + $2 WHERE id = $1", 2,
+                      P(store_i64(id_text, id), store_i64(delta_text, delta)));
+}
+
+result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char *redeemer,
+                               const ledger_lot_t *lots, const ledger_burn_plan_t *plan)
+{
+    char seq_text[24];
+    buf_t ids = BUF_INIT, issuers = BUF_INIT, points = BUF_INIT;
+    buf_append_str(&ids, "{");
+    buf_append_str(&issuers, "{");
+    buf_append_str(&points, "{");
+    for (size_t i = 0; i < plan->count; i++) {
+        const ledger_lot_t *lot = &lots[plan->portions[i].lot_index];
+        const char *comma = i ? "," : "";
+        buf_printf(&ids, "%s%lld", comma, (long long)lot->id);
+        buf_printf(&issuers, "%s\"%s\"", comma, lot->issuer);
+        buf_printf(&points, "%s%lld", comma, (long long)plan->portions[i].points);
+    }
+    buf_append_str(&ids, "}");
+    buf_append_str(&issuers, "}");
+    buf_append_str(&points, "}");
+    result_t result = store_exec(
+        conn, "portions_insert",
+        "WITH consumed AS (SELECT ord - 1 AS idx, lot_id, issuer, points FROM "
+        "  unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS p(lot_id, issuer, points, ord)), "
+        "inserted AS (INSERT INTO burn_portions (burn_seq, idx, lot_id, issuer, redeemer, points) "
+        "  SELECT $1, idx, lot_id, issuer, $2, points FROM consumed) "
+        "UPDATE lots SET remaining = lots.remaining - c.points FROM consumed c WHERE lots.id = c.lot_id",
+        5, P(store_i64(seq_text, burn_seq), redeemer, ids.data, issuers.data, points.data));
+    buf_free(&ids);
+    buf_free(&issuers);
+    buf_free(&points);
+    return result;
+}
+
+result_t store_portions_get(store_conn_t *conn, int64_t burn_seq, ledger_consumed_t **consumed, size_t *count)
+{
+    char seq_text[24];
+    result_t result;
+    PGresult *res = store_run(conn, "portions_get",
+                              "SELECT idx, lot_id, issuer, points, reversed FROM burn_portions "
+                              "WHERE burn_seq = $1 ORDER BY idx FOR UPDATE",
+                              1, P(store_i64(seq_text, burn_seq)), &result);
+    if (res == NULL) return result;
+    *count = (size_t)PQntuples(res);
+    *consumed = xcalloc(*count, sizeof **consumed);
+    for (size_t i = 0; i < *count; i++) {
+        int row = (int)i;
+        (*consumed)[i].index = (int)store_get_i64(res, row, 0);
+        (*consumed)[i].lot_id = store_get_i64(res, row, 1);
+        snprintf((*consumed)[i].issuer, sizeof (*consumed)[i].issuer, "%s", PQgetvalue(res, row, 2));
+        (*consumed)[i].points = store_get_i64(res, row, 3);
+        (*consumed)[i].reversed = store_get_i64(res, row, 4);
+    }
+    PQclear(res);
+    return RESULT_OK;
+}
+
+result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int index, int64_t points)
+{
+    char seq_text[24], index_text[24], points_text[24];
+    return store_exec(conn, "portion_reversed",
+                      "UPDATE burn_portions SET reversed = reversed + $3 WHERE burn_seq = $1 AND idx = $2", 3,
+                      P(store_i64(seq_text, burn_seq), store_i64(index_text, index), store_i64(points_text, points)));
+}
+
+result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *member,
+                           int64_t points, const char *reference, int64_t expires_s)
+{
+    char seq_text[24], points_text[24], expires_text[24];
+    return store_exec(conn, "hold_insert",
+                      "INSERT INTO holds (seq, partner, member, points, reference, expires_s) "
+                      "VALUES ($1, $2, $3, $4, $5, $6)",
+                      6, P(store_i64(seq_text, seq), partner, member, store_i64(points_text, points), reference,
+                           store_i64(expires_text, expires_s)));
+}
+
+result_t store_hold_get(store_conn_t *conn, int64_t seq, int lock, store_hold_t *hold)
+{
+    char seq_text[24];
+    result_t result;
+    const char *sql = lock ? "SELECT seq, partner, member, reference, points, expires_s, status, "
+                             "coalesce(captured_points, 0) FROM holds WHERE seq = $1 FOR UPDATE"
+                           : "SELECT seq, partner, member, reference, points, expires_s, status, "
+                             "coalesce(captured_points, 0) FROM holds WHERE seq = $1";
+    PGresult *res = store_run(conn, lock ? "hold_get_lock" : "hold_get", sql, 1, P(store_i64(seq_text, seq)),
+                              &result);
+    if (res == NULL) return result;
+    result = PQntuples(res) == 1 ? RESULT_OK : RESULT_NOT_FOUND;
+    if (result == RESULT_OK) {
+        hold->seq = store_get_i64(res, 0, 0);
+        snprintf(hold->partner, sizeof hold->partner, "%s", PQgetvalue(res, 0, 1));
+        snprintf(hold->member, sizeof hold->member, "%s", PQgetvalue(res, 0, 2));
+        snprintf(hold->reference, sizeof hold->reference, "%s", PQgetvalue(res, 0, 3));
+        hold->points = store_get_i64(res, 0, 4);
+        hold->expires_s = store_get_i64(res, 0, 5);
+        snprintf(hold->status, sizeof hold->status, "%s", PQgetvalue(res, 0, 6));
+        hold->captured_points = store_get_i64(res, 0, 7);
+    }
+    PQclear(res);
+    return result;
+}
+
+result_t store_hold_close(store_conn_t *conn, int64_t seq, const char *status, int64_t captured_points,
+                          int64_t closed_seq)
+{
+    char seq_text[24], captured_text[24], closed_text[24];
+    return store_exec(conn, "hold_close",
+                      "UPDATE holds SET status = $2, captured_points = $3, closed_seq = $4 "
+                      "WHERE seq = $1 AND status = 'active'",
+                      4, P(store_i64(seq_text, seq), status,
+                           captured_points ? store_i64(captured_text, captured_points) : NULL,
+                           store_i64(closed_text, closed_seq)));
+}
+
+result_t store_now(store_conn_t *conn, int64_t *now_s)
+{
+    result_t result;
+    PGresult *res = store_run(conn, "now", "SELECT floor(extract(epoch from clock_timestamp()))::bigint", 0, NULL, &result);
+    if (res == NULL) return result;
+    *now_s = store_get_i64(res, 0, 0);
+    PQclear(res);
+    return RESULT_OK;
+}
