@@ -30,6 +30,8 @@ typedef struct crypto_signer crypto_signer_t;
 /* Loads a PKCS#8 PEM Ed25519 private key. Returns owned signer or NULL. */
 crypto_signer_t *crypto_signer_from_pem(const char *pem, size_t pem_len);
 crypto_signer_t *crypto_signer_load_file(const char *path);
+/* From a raw 32-byte RFC 8032 secret (test vectors). Returns owned signer or NULL. */
+crypto_signer_t *crypto_signer_from_seed(const uint8_t seed[32]);
 /* Makes a new key; writes its PKCS#8 PEM (owned, caller frees) to *pem_out. */
 crypto_signer_t *crypto_signer_generate(char **pem_out);
 void crypto_signer_public_key(const crypto_signer_t *signer,

@@ -151,6 +151,15 @@ crypto_signer_t *crypto_signer_from_pem(const char *pem, size_t pem_len)
     return signer;
 }
 
+crypto_signer_t *crypto_signer_from_seed(const uint8_t seed[32])
+{
+    EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+    if (key == NULL) return NULL;
+    crypto_signer_t *signer = xcalloc(1, sizeof *signer);
+    signer->key = key;
+    return signer;
+}
+
 crypto_signer_t *crypto_signer_load_file(const char *path)
 {
     crypto_signer_t *signer = NULL;

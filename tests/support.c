@@ -1,0 +1,273 @@
+/* support.c — see support.h. */
+#include "support.h"
+
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "assert_always.h"
+#include "buf.h"
+#include "client.h"
+
+static const char *pg_host(void)
+{
+    const char *host = getenv("TEST_PG_HOST");
+    if (host == NULL) {
+        fprintf(stderr, "TEST_PG_HOST is not set: run the suite through `make test`\n");
+        exit(1);
+    }
+    return host;
+}
+
+static PGconn *pg_connect(const char *url)
+{
+    PGconn *pg = PQconnectdb(url);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "test: cannot connect to %s: %s\n", url, PQerrorMessage(pg));
+        exit(1);
+    }
+    PQsetNoticeProcessor(pg, NULL, NULL);
+    return pg;
+}
+
+void test_db_create(const char *name, char *url, size_t url_max)
+{
+    char admin[512], sql[256];
+    snprintf(admin, sizeof admin, "host=%s user=postgres dbname=postgres", pg_host());
+    PGconn *pg = pg_connect(admin);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+    PQclear(PQexec(pg, sql));
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", name);
+    PGresult *res = PQexec(pg, sql);
+    ASSERT_ALWAYS(PQresultStatus(res) == PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(pg);
+    snprintf(url, url_max, "host=%s user=postgres dbname=%s", pg_host(), name);
+}
+
+void test_key_new(test_key_t *key, const char *keyid)
+{
+    char *pem = NULL;
+    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
+    snprintf(key->keyid, sizeof key->keyid, "%s", keyid);
+    key->signer = crypto_signer_generate(&pem);
+    free(pem);
+    crypto_signer_public_key(key->signer, public_key);
+    char *b64 = crypto_base64_encode(public_key, sizeof public_key);
+    snprintf(key->public_b64, sizeof key->public_b64, "%s", b64);
+    free(b64);
+}
+
+void test_key_free(test_key_t *key)
+{
+    crypto_signer_free(key->signer);
+    key->signer = NULL;
+}
+
+void test_db_ready(test_env_t *env, const char *name)
+{
+    int applied = 0;
+    int64_t seq = 0;
+    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
+    size_t len = 0;
+    memset(env, 0, sizeof *env);
+    snprintf(env->db_name, sizeof env->db_name, "%s", name);
+    test_db_create(name, env->db_url, sizeof env->db_url);
+    store_conn_t *conn = store_connect(env->db_url);
+    ASSERT_ALWAYS(conn != NULL);
+    ASSERT_ALWAYS(store_migrate(conn, &applied) == RESULT_OK);
+    test_key_new(&env->operator_key, "operator-1");
+    ASSERT_ALWAYS(crypto_base64_decode(env->operator_key.public_b64, strlen(env->operator_key.public_b64), public_key,
+                                       sizeof public_key, &len) == 0);
+    ASSERT_ALWAYS(store_genesis(conn, "KZT", "test.ledger", "operator-1", public_key, &seq) == RESULT_OK);
+    ASSERT_ALWAYS(seq == 1);
+    store_disconnect(conn);
+}
+
+static uint16_t free_port(void)
+{
+    struct sockaddr_in address = {0};
+    socklen_t len = sizeof address;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_ALWAYS(bind(fd, (struct sockaddr *)&address, sizeof address) == 0);
+    ASSERT_ALWAYS(getsockname(fd, (struct sockaddr *)&address, &len) == 0);
+    close(fd);
+    return ntohs(address.sin_port);
+}
+
+int test_ledgerd_spawn(test_env_t *env)
+{
+    char listen[64], log_path[256];
+    const char *binary = getenv("TEST_LEDGERD") ? getenv("TEST_LEDGERD") : "bin/ledgerd";
+    env->port = free_port();
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", env->port);
+    snprintf(log_path, sizeof log_path, "%s/%s.ledgerd.log", getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp",
+             env->db_name);
+    env->pid = fork();
+    ASSERT_ALWAYS(env->pid >= 0);
+    if (env->pid == 0) {
+        FILE *log = freopen(log_path, "a", stderr);
+        (void)log;
+        setenv("LEDGER_DATABASE_URL", env->db_url, 1);
+        setenv("LEDGER_LISTEN", listen, 1);
+        setenv("LEDGER_HTTP_THREADS", "8", 1);
+        execl(binary, binary, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        int status = 0;
+        if (waitpid(env->pid, &status, WNOHANG) == env->pid) {
+            env->pid = 0;
+            return -1;
+        }
+        client_response_t response;
+        if (client_call("127.0.0.1", env->port, NULL, NULL, "GET", "/healthz", NULL, NULL, &response) == 0) {
+            int healthy = response.status == 200;
+            client_response_free(&response);
+            if (healthy) return 0;
+        }
+        usleep(50000);
+    }
+    return -1;
+}
+
+void test_env_start(test_env_t *env, const char *name)
+{
+    test_db_ready(env, name);
+    ASSERT_ALWAYS(test_ledgerd_spawn(env) == 0);
+}
+
+void test_env_stop(test_env_t *env)
+{
+    if (env->pid > 0) {
+        kill(env->pid, SIGTERM);
+        waitpid(env->pid, NULL, 0);
+        env->pid = 0;
+    }
+    test_key_free(&env->operator_key);
+}
+
+void test_partner(test_env_t *env, const char *code, int64_t validity_s, test_key_t *key)
+{
+    char body[512], target[128], keyid[80];
+    if (validity_s > 0)
+        snprintf(body, sizeof body, "{\"code\":\"%s\",\"name\":\"%s\",\"validity_seconds\":%lld}", code, code,
+                 (long long)validity_s);
+    else
+        snprintf(body, sizeof body, "{\"code\":\"%s\",\"name\":\"%s\"}", code, code);
+    test_reply_t reply = test_call(env, &env->operator_key, "POST", "/v1/admin/partners", body, NULL);
+    ASSERT_ALWAYS(reply.status == 201);
+    test_reply_free(&reply);
+    snprintf(keyid, sizeof keyid, "%s-1", code);
+    test_key_new(key, keyid);
+    snprintf(target, sizeof target, "/v1/admin/partners/%s/keys", code);
+    snprintf(body, sizeof body, "{\"keyid\":\"%s\",\"public_key\":\"%s\"}", keyid, key->public_b64);
+    reply = test_call(env, &env->operator_key, "POST", target, body, NULL);
+    ASSERT_ALWAYS(reply.status == 201);
+    test_reply_free(&reply);
+}
+
+static test_reply_t reply_from(client_response_t *response, int sent)
+{
+    test_reply_t reply = {0, NULL, NULL};
+    if (sent != 0) {
+        reply.body = xstrdup("");
+        return reply;
+    }
+    reply.status = response->status;
+    reply.body = response->body ? response->body : xstrdup("");
+    response->body = NULL;
+    reply.json = json_loads(reply.body, JSON_DECODE_ANY, NULL);
+    client_response_free(response);
+    return reply;
+}
+
+test_reply_t test_call(test_env_t *env, const test_key_t *key, const char *method, const char *target,
+                       const char *body, const char *idempotency_key)
+{
+    char generated[40];
+    client_response_t response;
+    if (body != NULL && idempotency_key == NULL) {
+        uint8_t random[16];
+        crypto_random_bytes(random, sizeof random);
+        for (size_t i = 0; i < sizeof random; i++) snprintf(generated + 2 * i, 3, "%02x", random[i]);
+        idempotency_key = generated;
+    }
+    int sent = client_call("127.0.0.1", env->port, key ? key->keyid : NULL, key ? key->signer : NULL, method, target,
+                           body, idempotency_key, &response);
+    return reply_from(&response, sent);
+}
+
+test_reply_t test_raw(test_env_t *env, const char *request, size_t len)
+{
+    client_response_t response;
+    int sent = client_send_raw("127.0.0.1", env->port, request, len, &response);
+    return reply_from(&response, sent);
+}
+
+void test_reply_free(test_reply_t *reply)
+{
+    json_decref(reply->json);
+    free(reply->body);
+    reply->json = NULL;
+    reply->body = NULL;
+}
+
+const char *test_code(const test_reply_t *reply)
+{
+    const char *code = json_string_value(json_object_get(reply->json, "code"));
+    return code ? code : "";
+}
+
+int64_t test_int(const json_t *json, const char *path)
+{
+    char part[64];
+    const json_t *at = json;
+    while (*path) {
+        size_t len = strcspn(path, ".");
+        ASSERT_ALWAYS(len < sizeof part);
+        memcpy(part, path, len);
+        part[len] = '\0';
+        at = json_is_array(at) ? json_array_get(at, (size_t)atoi(part)) : json_object_get(at, part);
+        if (at == NULL) {
+            fprintf(stderr, "test_int: no %s\n", part);
+            abort();
+        }
+        path += len + (path[len] == '.');
+    }
+    ASSERT_ALWAYS(json_is_integer(at));
+    return (int64_t)json_integer_value(at);
+}
+
+int64_t test_sql_int(test_env_t *env, const char *sql)
+{
+    PGconn *pg = pg_connect(env->db_url);
+    PGresult *res = PQexec(pg, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1) {
+        fprintf(stderr, "test_sql_int: %s: %s\n", sql, PQresultErrorMessage(res));
+        abort();
+    }
+    int64_t value = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(pg);
+    return value;
+}
+
+int test_sql_exec(test_env_t *env, const char *sql)
+{
+    PGconn *pg = pg_connect(env->db_url);
+    PGresult *res = PQexec(pg, sql);
+    ExecStatusType status = PQresultStatus(res);
+    PQclear(res);
+    PQfinish(pg);
+    return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? 0 : -1;
+}

@@ -1,0 +1,63 @@
+/* support.h — test harness: throwaway databases on the harness's PostgreSQL (TEST_PG_HOST, the
+ * socket directory tools/test.sh started), a real ledgerd on an ephemeral port, signed calls. */
+#ifndef LEDGER_TEST_SUPPORT_H
+#define LEDGER_TEST_SUPPORT_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "crypto.h"
+#include "store.h"
+
+typedef struct {
+    char keyid[65];
+    crypto_signer_t *signer; /* owned */
+    char public_b64[64];
+} test_key_t;
+
+typedef struct {
+    char db_url[512];
+    char db_name[64];
+    pid_t pid;
+    uint16_t port;
+    test_key_t operator_key;
+} test_env_t;
+
+typedef struct {
+    int status;
+    json_t *json; /* owned, NULL when the body is not JSON */
+    char *body;   /* owned */
+} test_reply_t;
+
+/* Creates (or recreates) database name, returns its conninfo. Aborts on failure. */
+void test_db_create(const char *name, char *url, size_t url_max);
+/* Database + migrations + genesis with a fresh operator key. */
+void test_db_ready(test_env_t *env, const char *name);
+/* test_db_ready + ledgerd started and healthy. extra_env: NULL-terminated "K=V" list or NULL. */
+void test_env_start(test_env_t *env, const char *name);
+void test_env_stop(test_env_t *env);
+/* Spawns ledgerd for env->db_url on a free port; returns 0 when healthy, -1 if it exited. */
+int test_ledgerd_spawn(test_env_t *env);
+
+void test_key_new(test_key_t *key, const char *keyid);
+void test_key_free(test_key_t *key);
+/* Creates partner code (validity_s 0 = default) with one key keyid "<code>-1". */
+void test_partner(test_env_t *env, const char *code, int64_t validity_s, test_key_t *key);
+
+/* Signed call; idempotency_key NULL means a fresh random key for POST. */
+test_reply_t test_call(test_env_t *env, const test_key_t *key, const char *method, const char *target,
+                       const char *body, const char *idempotency_key);
+/* Sends raw bytes to ledgerd. */
+test_reply_t test_raw(test_env_t *env, const char *request, size_t len);
+void test_reply_free(test_reply_t *reply);
+/* The problem `code`, or "" */
+const char *test_code(const test_reply_t *reply);
+/* Integer at a dotted path ("balance.available"); aborts if absent. */
+int64_t test_int(const json_t *json, const char *path);
+/* First column of the first row of sql against env's database, as int64. */
+int64_t test_sql_int(test_env_t *env, const char *sql);
+/* Runs sql; returns 0 when it succeeded. */
+int test_sql_exec(test_env_t *env, const char *sql);
+
+#endif
