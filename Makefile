@@ -6,6 +6,7 @@ CC ?= cc
 SANITIZE ?=
 VARIANT := $(if $(SANITIZE),san,release)
 OBJ := build/$(VARIANT)
+BIN := $(if $(SANITIZE),build/san/bin,bin)
 
 WARNINGS := -Wall -Wextra -Werror -Wconversion -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g
@@ -25,14 +26,14 @@ VERIFY := $(CORE) verify
 
 objs = $(addprefix $(OBJ)/,$(addsuffix .o,$(1)))
 
-BINARIES := bin/ledgerd bin/ledgerctl bin/ledger-verify
+BINARIES := $(BIN)/ledgerd $(BIN)/ledgerctl $(BIN)/ledger-verify
 all: $(BINARIES)
 
-bin/ledgerd: $(call objs,$(SERVER) main_ledgerd migrations_embedded) | bin
+$(BIN)/ledgerd: $(call objs,$(SERVER) main_ledgerd migrations_embedded) | $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-bin/ledgerctl: $(call objs,$(CTL) main_ledgerctl migrations_embedded) | bin
+$(BIN)/ledgerctl: $(call objs,$(CTL) main_ledgerctl migrations_embedded) | $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-bin/ledger-verify: $(call objs,$(VERIFY) main_verify) | bin
+$(BIN)/ledger-verify: $(call objs,$(VERIFY) main_verify) | $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto
 
 $(OBJ)/%.o: src/%.c | $(OBJ)
@@ -43,21 +44,21 @@ $(OBJ)/migrations_embedded.c: tools/embed-migrations.sh $(wildcard migrations/*.
 	sh tools/embed-migrations.sh migrations > $@
 
 # Tests -------------------------------------------------------------------------------------
-UNIT_TESTS := $(patsubst tests/unit/%.c,bin/test/unit_%,$(wildcard tests/unit/test_*.c))
-INTEGRATION_TESTS := $(patsubst tests/integration/%.c,bin/test/integration_%,$(wildcard tests/integration/test_*.c))
-E2E_TESTS := $(patsubst tests/e2e/%.c,bin/test/e2e_%,$(wildcard tests/e2e/test_*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/test/unit_%,$(wildcard tests/unit/test_*.c))
+INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BIN)/test/integration_%,$(wildcard tests/integration/test_*.c))
+E2E_TESTS := $(patsubst tests/e2e/%.c,$(BIN)/test/e2e_%,$(wildcard tests/e2e/test_*.c))
 
-bin/test/unit_%: tests/unit/%.c $(call objs,$(CORE)) | bin/test
+$(BIN)/test/unit_%: tests/unit/%.c $(call objs,$(CORE)) | $(BIN)/test
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -ljansson -lcrypto
-bin/test/integration_%: tests/integration/%.c tests/support.c $(call objs,$(SERVER) migrations_embedded) | bin/test
+$(BIN)/test/integration_%: tests/integration/%.c tests/support.c $(call objs,$(SERVER) migrations_embedded) | $(BIN)/test
 	$(CC) $(CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
-bin/test/e2e_%: tests/e2e/%.c tests/support.c $(call objs,$(CTL) migrations_embedded) | bin/test
+$(BIN)/test/e2e_%: tests/e2e/%.c tests/support.c $(call objs,$(CTL) migrations_embedded) | $(BIN)/test
 	$(CC) $(CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
 tests: $(UNIT_TESTS) $(INTEGRATION_TESTS) $(E2E_TESTS)
 
 unit: $(UNIT_TESTS)
-	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done
+	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t >/dev/null || { $$t; exit 1; }; done
 
 test:
 	bash tools/test.sh
@@ -65,7 +66,7 @@ test:
 run:
 	bash tools/run.sh
 
-bin bin/test $(OBJ):
+$(BIN) $(BIN)/test $(OBJ):
 	mkdir -p $@
 
 clean:

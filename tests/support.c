@@ -26,6 +26,11 @@ static const char *pg_host(void)
     return host;
 }
 
+static void quiet(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
 static PGconn *pg_connect(const char *url)
 {
     PGconn *pg = PQconnectdb(url);
@@ -33,7 +38,7 @@ static PGconn *pg_connect(const char *url)
         fprintf(stderr, "test: cannot connect to %s: %s\n", url, PQerrorMessage(pg));
         exit(1);
     }
-    PQsetNoticeProcessor(pg, NULL, NULL);
+    PQsetNoticeProcessor(pg, quiet, NULL);
     return pg;
 }
 

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make test`: dependencies, a -Werror build (plain and ASan+UBSan), a throwaway PostgreSQL, then
+# unit, integration and end-to-end tests. The end-to-end tests run against the plain ledgerd and
+# again against the sanitizer build. Exit status is non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/deps.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+echo "== build (warnings are errors)"
+make -j"$jobs" all tests >/dev/null
+echo "== build with SANITIZE=address,undefined"
+make -j"$jobs" SANITIZE=address,undefined all tests >/dev/null
+
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+mkdir -p "$tmp/logs"
+cleanup() {
+  bash tools/pg.sh stop "$tmp/pg" || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+bash tools/pg.sh start "$tmp/pg" --fast >/dev/null
+export TEST_PG_HOST=$tmp/pg TEST_LOG_DIR=$tmp/logs
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+run() { # run LABEL BINARY [env...]
+  local label=$1 binary=$2
+  shift 2
+  local start=$SECONDS
+  if env "$@" "$binary" >"$tmp/logs/out" 2>&1; then
+    echo "ok   $label ($((SECONDS - start)) s)"
+  else
+    echo "FAIL $label"
+    cat "$tmp/logs/out"
+    for log in "$tmp"/logs/*.ledgerd.log; do [ -f "$log" ] && { echo "--- $log"; tail -n 30 "$log"; }; done
+    exit 1
+  fi
+}
+
+for t in bin/test/unit_*; do run "unit $(basename "$t")" "$t"; done
+for t in build/san/bin/test/unit_*; do run "unit (asan) $(basename "$t")" "$t"; done
+for t in bin/test/integration_*; do run "integration $(basename "$t")" "$t"; done
+for t in bin/test/e2e_*; do run "e2e $(basename "$t")" "$t" TEST_LEDGERD=bin/ledgerd; done
+for t in bin/test/e2e_*; do
+  run "e2e (asan ledgerd) $(basename "$t")" "$t" TEST_LEDGERD=build/san/bin/ledgerd
+done
+echo "all tests passed"
