@@ -49,12 +49,13 @@ INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BIN)/test/integration_%,
 E2E_TESTS := $(patsubst tests/e2e/%.c,$(BIN)/test/e2e_%,$(wildcard tests/e2e/test_*.c))
 
 $(BIN)/test/unit_%: tests/unit/%.c $(call objs,$(CORE)) | $(BIN)/test
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -ljansson -lcrypto
-$(BIN)/test/integration_%: tests/integration/%.c tests/support.c $(call objs,$(SERVER) migrations_embedded) | $(BIN)/test
-	$(CC) $(CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -ljansson -lcrypto
+$(BIN)/test/integration_%: tests/integration/%.c tests/support.c $(call objs,$(SERVER) client migrations_embedded) | $(BIN)/test
+	$(CC) $(TEST_CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 $(BIN)/test/e2e_%: tests/e2e/%.c tests/support.c $(call objs,$(CTL) migrations_embedded) | $(BIN)/test
-	$(CC) $(CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
+TEST_CFLAGS = $(filter-out -MMD -MP,$(CFLAGS))
 tests: $(UNIT_TESTS) $(INTEGRATION_TESTS) $(E2E_TESTS)
 
 unit: $(UNIT_TESTS)

@@ -59,6 +59,8 @@ void service_staff_key_create(store_conn_t *conn, const service_request_t *reque
 void service_key_revoke(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_point_value_create(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_trial_balance(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+/* The stored canonical text of one journal entry (auditors and operators). */
+void service_journal_entry(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_liability(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 
 /* The outcome of one operation inside the mutation transaction. */

@@ -30,6 +30,7 @@ static const route_t http_routes[] = {
     {"POST", "/v1/admin/point-values", ROUTE_ADMIN, service_point_value_create},
     {"GET", "/v1/admin/trial-balance", ROUTE_ADMIN, service_trial_balance},
     {"GET", "/v1/admin/liability", ROUTE_ADMIN, service_liability},
+    {"GET", "/v1/admin/journal/:", ROUTE_ADMIN, service_journal_entry},
 };
 
 #endif

@@ -249,3 +249,25 @@ void service_liability(store_conn_t *conn, const service_request_t *request, ser
     if (result == RESULT_OK) service_json(response, 200, report);
     else service_problem(response, result, NULL, NULL);
 }
+
+void service_journal_entry(store_conn_t *conn, const service_request_t *request, service_response_t *response)
+{
+    char *text = NULL;
+    int64_t seq = 0;
+    char *end = NULL;
+    long long value = strtoll(request->param, &end, 10);
+    result_t result = RESULT_NOT_FOUND;
+    if (end != request->param && *end == '\0' && value >= 1) {
+        seq = value;
+        result = store_journal_text(conn, seq, &text);
+    }
+    if (result != RESULT_OK) {
+        service_problem(response, result, result == RESULT_NOT_FOUND ? "no entry at that seq" : NULL, NULL);
+        return;
+    }
+    /* the stored canonical text, byte for byte */
+    free(response->body);
+    response->status = 200;
+    response->body = text;
+    response->content_type = "application/json";
+}

@@ -15,6 +15,11 @@ static const char store_session_sql[] =
     "SET statement_timeout = '10s'; SET lock_timeout = '5s'; "
     "SET idle_in_transaction_session_timeout = '60s'; SET TIME ZONE 'UTC'";
 
+static void store_notice_ignore(void *arg, const char *message)
+{
+    (void)arg, (void)message; /* e.g. "relation already exists, skipping" */
+}
+
 store_conn_t *store_connect(const char *url)
 {
     const char *keywords[] = {"dbname", "connect_timeout", "application_name", NULL};
@@ -26,6 +31,7 @@ store_conn_t *store_connect(const char *url)
         PQfinish(pg);
         return NULL;
     }
+    PQsetNoticeProcessor(pg, store_notice_ignore, NULL);
     PGresult *res = PQexec(pg, store_session_sql);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);

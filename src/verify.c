@@ -24,6 +24,57 @@ static int postings_balanced(const json_t *postings)
     return total == 0;
 }
 
+static int64_t integer_at(const json_t *object, const char *name)
+{
+    return (int64_t)json_integer_value(json_object_get(object, name));
+}
+
+static int64_t posting_amount(const json_t *postings, const char *account)
+{
+    size_t index;
+    json_t *line;
+    json_array_foreach(postings, index, line) {
+        if (strcmp(json_string_value(json_object_get(line, "account")), account) == 0) return integer_at(line, "amount");
+    }
+    return 0;
+}
+
+static int64_t sum_points(const json_t *array)
+{
+    int64_t total = 0;
+    size_t index;
+    json_t *item;
+    json_array_foreach(array, index, item) total += integer_at(item, "points");
+    return total;
+}
+
+/* The movement an entry describes agrees with its own postings (spec 3 posting rules). */
+static int movement_consistent(const json_t *entry)
+{
+    const char *type = json_string_value(json_object_get(entry, "type"));
+    const char *member = json_string_value(json_object_get(entry, "member"));
+    const char *partner = json_string_value(json_object_get(entry, "partner"));
+    const json_t *postings = json_object_get(entry, "postings");
+    int64_t points = integer_at(entry, "points");
+    char account[LEDGER_ACCOUNT_MAX + 1];
+    if (type == NULL || member == NULL || partner == NULL) return type != NULL && strcmp(type, "earn") != 0 &&
+                                                                  strcmp(type, "burn") != 0;
+    if (!ledger_member_ref_valid(member)) return 0;
+    ledger_account_member(account, member);
+    int64_t member_amount = posting_amount(postings, account);
+    if (strcmp(type, "earn") == 0) {
+        ledger_account_issued(account, partner);
+        return member_amount == points && posting_amount(postings, account) == -points &&
+               json_array_size(postings) == 2 && sum_points(json_object_get(entry, "lots")) == points;
+    }
+    if (strcmp(type, "burn") == 0) return member_amount == -points && sum_points(json_object_get(entry, "consumed")) == points;
+    if (strcmp(type, "reversal") == 0) {
+        const json_t *restored = json_object_get(entry, "restored");
+        return restored ? member_amount == points && sum_points(restored) == points : member_amount == -points;
+    }
+    return 1;
+}
+
 static const char *request_string(const json_t *request, const char *name)
 {
     return json_string_value(json_object_get(request, name));
@@ -43,7 +94,7 @@ static int fields_match_body(const json_t *entry, const json_t *body)
 static int verify_request(const json_t *entry, const json_t *request, const uint8_t *public_key, const char **why)
 {
     int status = -1;
-    uint8_t body[1024 * 1024 + 3], signature[CRYPTO_ED25519_SIGNATURE_BYTES];
+    uint8_t *body = NULL, signature[CRYPTO_ED25519_SIGNATURE_BYTES];
     size_t body_len = 0, signature_len = 0;
     auth_signature_input_t input;
     char *digest = NULL, *base = NULL, *field = NULL;
@@ -56,7 +107,9 @@ static int verify_request(const json_t *entry, const json_t *request, const uint
     *why = "request material is incomplete";
     if (!method || !path || !query || !params || !sig || !body_b64) goto out;
     *why = "body or signature is not valid base64";
-    if (crypto_base64_decode(body_b64, strlen(body_b64), body, sizeof body, &body_len) != 0 ||
+    size_t body_max = strlen(body_b64) / 4 * 3 + 3;
+    body = xmalloc(body_max);
+    if (crypto_base64_decode(body_b64, strlen(body_b64), body, body_max, &body_len) != 0 ||
         crypto_base64_decode(sig, strlen(sig), signature, sizeof signature, &signature_len) != 0 ||
         signature_len != sizeof signature)
         goto out;
@@ -83,6 +136,7 @@ static int verify_request(const json_t *entry, const json_t *request, const uint
 out:
     auth_signature_input_free(&input);
     json_decref(body_json);
+    free(body);
     free(field);
     free(digest);
     free(base);
@@ -103,6 +157,8 @@ int verify_entry(const char *line, size_t line_len, const uint8_t public_key[CRY
     if (strlen(canonical) != line_len || memcmp(canonical, line, line_len) != 0) goto out;
     *why = "postings do not sum to zero";
     if (!postings_balanced(json_object_get(entry, "postings"))) goto out;
+    *why = "the entry's movement disagrees with its postings";
+    if (!movement_consistent(entry)) goto out;
     json_t *request = json_object_get(entry, "request");
     if (request != NULL && verify_request(entry, request, public_key, why) != 0) goto out;
     status = 0;

@@ -154,9 +154,15 @@ void test_env_start(test_env_t *env, const char *name)
 void test_env_stop(test_env_t *env)
 {
     if (env->pid > 0) {
+        int status = 0;
         kill(env->pid, SIGTERM);
-        waitpid(env->pid, NULL, 0);
+        waitpid(env->pid, &status, 0);
         env->pid = 0;
+        /* a clean stop: under ASan this is also the leak check */
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "ledgerd did not stop cleanly (status %d)\n", status);
+            abort();
+        }
     }
     test_key_free(&env->operator_key);
 }

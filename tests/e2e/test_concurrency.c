@@ -1,0 +1,174 @@
+/* End-to-end: concurrent burns on one member never overdraw it; concurrent duplicates of one
+ * idempotency key have exactly one effect; a mixed concurrent load keeps the books balanced. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "support.h"
+
+#define THREADS 16
+
+static test_env_t env;
+static test_key_t coffee, books;
+
+static int setup(void **state)
+{
+    (void)state;
+    test_env_start(&env, "e2e_concurrency");
+    test_partner(&env, "coffee", 0, &coffee);
+    test_partner(&env, "books", 0, &books);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_env_stop(&env);
+    test_key_free(&coffee);
+    test_key_free(&books);
+    return 0;
+}
+
+typedef struct {
+    const char *path;
+    const test_key_t *key;
+    char body[256];
+    const char *idempotency_key; /* NULL: a fresh one */
+    int rounds;
+    int status[64];
+} job_t;
+
+static void *worker(void *arg)
+{
+    job_t *job = arg;
+    for (int i = 0; i < job->rounds; i++) {
+        test_reply_t reply = test_call(&env, job->key, "POST", job->path, job->body, job->idempotency_key);
+        job->status[i] = reply.status;
+        test_reply_free(&reply);
+    }
+    return NULL;
+}
+
+static void run_jobs(job_t *jobs, int count)
+{
+    pthread_t threads[THREADS];
+    for (int i = 0; i < count; i++) assert_int_equal(pthread_create(&threads[i], NULL, worker, &jobs[i]), 0);
+    for (int i = 0; i < count; i++) pthread_join(threads[i], NULL);
+}
+
+static void test_concurrent_burns_never_overdraw(void **state)
+{
+    (void)state;
+    job_t jobs[THREADS];
+    test_reply_t reply = test_call(&env, &coffee, "POST", "/v1/earn",
+                                   "{\"member\":\"hot\",\"points\":100,\"reference\":\"seed\"}", NULL);
+    assert_int_equal(reply.status, 201);
+    test_reply_free(&reply);
+    memset(jobs, 0, sizeof jobs);
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i].path = "/v1/burn";
+        jobs[i].key = &books;
+        jobs[i].rounds = 2;
+        snprintf(jobs[i].body, sizeof jobs[i].body, "{\"member\":\"hot\",\"points\":5,\"reference\":\"burn-%d\"}", i);
+    }
+    /* two rounds each: the second reuses the reference, so it is a duplicate unless... it must 409 */
+    run_jobs(jobs, THREADS);
+    int ok = 0, refused = 0, duplicate = 0;
+    for (int i = 0; i < THREADS; i++)
+        for (int r = 0; r < 2; r++) {
+            if (jobs[i].status[r] == 201) ok++;
+            else if (jobs[i].status[r] == 422) refused++;
+            else if (jobs[i].status[r] == 409) duplicate++;
+            else fail_msg("unexpected status %d", jobs[i].status[r]);
+        }
+    assert_int_equal(ok, THREADS); /* 16 × 5 = 80 <= 100: every first burn succeeds */
+    assert_int_equal(duplicate, THREADS);
+    assert_int_equal(refused, 0);
+    /* now overdraw: 16 threads × 3 burns of 5 against the 20 left */
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i].rounds = 3;
+        jobs[i].idempotency_key = NULL;
+    }
+    int succeeded = 0;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < THREADS; i++) {
+            jobs[i].rounds = 1;
+            snprintf(jobs[i].body, sizeof jobs[i].body, "{\"member\":\"hot\",\"points\":5,\"reference\":\"over-%d-%d\"}",
+                     round, i);
+        }
+        run_jobs(jobs, THREADS);
+        for (int i = 0; i < THREADS; i++) {
+            assert_true(jobs[i].status[0] == 201 || jobs[i].status[0] == 422);
+            succeeded += jobs[i].status[0] == 201;
+        }
+    }
+    assert_int_equal(succeeded, 4); /* exactly the 20 points left */
+    assert_int_equal(test_sql_int(&env, "SELECT balance FROM accounts WHERE account = 'member:hot'"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+}
+
+static void test_concurrent_duplicates_one_effect(void **state)
+{
+    (void)state;
+    job_t jobs[THREADS];
+    memset(jobs, 0, sizeof jobs);
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i].path = "/v1/earn";
+        jobs[i].key = &coffee;
+        jobs[i].rounds = 3;
+        jobs[i].idempotency_key = "same-key";
+        snprintf(jobs[i].body, sizeof jobs[i].body, "{\"member\":\"dup\",\"points\":7,\"reference\":\"dup-1\"}");
+    }
+    run_jobs(jobs, THREADS);
+    int created = 0;
+    for (int i = 0; i < THREADS; i++)
+        for (int r = 0; r < 3; r++) {
+            assert_true(jobs[i].status[r] == 201 || jobs[i].status[r] == 409);
+            created += jobs[i].status[r] == 201;
+        }
+    assert_true(created >= 1);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference = 'dup-1'"), 1);
+    assert_int_equal(test_sql_int(&env, "SELECT balance FROM accounts WHERE account = 'member:dup'"), 7);
+}
+
+static void test_mixed_load_keeps_books_balanced(void **state)
+{
+    (void)state;
+    job_t jobs[THREADS];
+    memset(jobs, 0, sizeof jobs);
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < THREADS; i++) {
+            int earn = (i + round) % 3 != 0;
+            jobs[i].path = earn ? "/v1/earn" : "/v1/burn";
+            jobs[i].key = earn ? &coffee : &books;
+            jobs[i].rounds = 1;
+            snprintf(jobs[i].body, sizeof jobs[i].body, "{\"member\":\"mix-%d\",\"points\":%d,\"reference\":\"mix-%d-%d\"}",
+                     i % 4, earn ? 10 : 7, round, i);
+        }
+        run_jobs(jobs, THREADS);
+        for (int i = 0; i < THREADS; i++) assert_true(jobs[i].status[0] == 201 || jobs[i].status[0] == 422);
+    }
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM accounts WHERE account LIKE 'member:%' AND balance < 0"), 0);
+    /* the seq is gapless and every lot agrees with the issuer accounts */
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM accounts a WHERE a.account LIKE 'member:%' AND a.balance <> "
+                                        "(SELECT coalesce(sum(remaining),0) FROM lots WHERE 'member:' || member = a.account)"),
+                     0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_concurrent_burns_never_overdraw),
+        cmocka_unit_test(test_concurrent_duplicates_one_effect),
+        cmocka_unit_test(test_mixed_load_keeps_books_balanced),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

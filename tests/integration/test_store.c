@@ -1,0 +1,127 @@
+/* Integration: migrations and the database's own enforcement of the ledger's invariants,
+ * against a real PostgreSQL (no mocks): the rules hold even if the code above were wrong. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "store.h"
+#include "support.h"
+
+static test_env_t env;
+
+static int setup(void **state)
+{
+    (void)state;
+    test_db_ready(&env, "integration_store");
+    /* one partner and one earn written straight through the store, as the service does */
+    store_conn_t *conn = store_connect(env.db_url);
+    int64_t seq = 0, time_s = 0;
+    ledger_postings_t postings = LEDGER_POSTINGS_INIT;
+    assert_int_equal(store_begin(conn), RESULT_OK);
+    assert_int_equal(store_journal_next(conn, &seq, &time_s), RESULT_OK);
+    assert_int_equal(seq, 2);
+    ledger_postings_t none = LEDGER_POSTINGS_INIT;
+    assert_int_equal(store_journal_insert(conn, seq, time_s, "partner", "{\"seq\":2}", &none), RESULT_OK);
+    assert_int_equal(store_partner_insert(conn, "brand-a", "Brand A", 1000, seq), RESULT_OK);
+    assert_int_equal(store_journal_next(conn, &seq, &time_s), RESULT_OK);
+    ledger_earn_postings("m1", "brand-a", 10, &postings);
+    assert_int_equal(store_journal_insert(conn, seq, time_s, "earn", "{\"seq\":3}", &postings), RESULT_OK);
+    assert_int_equal(store_transaction_insert(conn, seq, "brand-a", "earn", "m1", 10, "r1", 1, 0), RESULT_OK);
+    assert_int_equal(store_lot_insert(conn, seq, "brand-a", "m1", 10, time_s + 1000), RESULT_OK);
+    assert_int_equal(store_commit(conn), RESULT_OK);
+    ledger_postings_free(&postings);
+    store_disconnect(conn);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_env_stop(&env);
+    return 0;
+}
+
+static void test_migrations_are_recorded_once(void **state)
+{
+    (void)state;
+    const char *why = NULL;
+    int applied = -1;
+    store_conn_t *conn = store_connect(env.db_url);
+    assert_int_equal(store_migrate(conn, &applied), RESULT_OK);
+    assert_int_equal(applied, 0);
+    assert_int_equal(store_migrations_check(conn, &why), RESULT_OK);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM schema_migrations"), (int64_t)migrations_embedded_count);
+    result_t result = RESULT_OK;
+    assert_false(store_journal_empty(conn, &result));
+    uint8_t key[32] = {0};
+    int64_t seq = 0;
+    assert_int_equal(store_genesis(conn, "KZT", "o", "op-2", key, &seq), RESULT_LEDGER_ALREADY_INITIALIZED);
+    store_disconnect(conn);
+}
+
+static void test_database_refuses_broken_invariants(void **state)
+{
+    (void)state;
+    /* a member balance below zero */
+    assert_int_not_equal(test_sql_exec(&env, "BEGIN; UPDATE journal_head SET seq = seq + 1;"
+                                             "INSERT INTO journal VALUES (4, 0, 'burn', '{}');"
+                                             "INSERT INTO postings VALUES (4, 'member:m1', -11), (4, 'redeemed:brand-a:brand-a', 11);"
+                                             "COMMIT"), 0);
+    /* postings that do not sum to zero (checked at commit) */
+    assert_int_not_equal(test_sql_exec(&env, "BEGIN; INSERT INTO journal VALUES (4, 2000000000, 'burn', '{}');"
+                                             "INSERT INTO postings VALUES (4, 'member:m1', -1);"
+                                             "COMMIT"), 0);
+    /* a gap in seq */
+    assert_int_not_equal(test_sql_exec(&env, "INSERT INTO journal VALUES (9, 2000000000, 'burn', '{}')"), 0);
+    /* time going backwards */
+    assert_int_not_equal(test_sql_exec(&env, "INSERT INTO journal VALUES (4, 0, 'burn', '{}')"), 0);
+    /* history is append-only */
+    assert_int_not_equal(test_sql_exec(&env, "UPDATE journal SET text = '{}' WHERE seq = 3"), 0);
+    assert_int_not_equal(test_sql_exec(&env, "DELETE FROM journal WHERE seq = 3"), 0);
+    assert_int_not_equal(test_sql_exec(&env, "DELETE FROM postings WHERE seq = 3"), 0);
+    /* lots never go below zero or above their points */
+    assert_int_not_equal(test_sql_exec(&env, "UPDATE lots SET remaining = -1"), 0);
+    assert_int_not_equal(test_sql_exec(&env, "UPDATE lots SET remaining = 11"), 0);
+    /* references are unique per partner and type */
+    assert_int_not_equal(test_sql_exec(&env, "INSERT INTO transactions (seq, partner, type, member, points, reference, "
+                                             "reference_key) VALUES (2, 'brand-a', 'earn', 'm1', 1, 'r1', 'earn')"), 0);
+    /* cumulative reversals never exceed the original */
+    assert_int_not_equal(test_sql_exec(&env, "UPDATE transactions SET reversed = 11 WHERE seq = 3"), 0);
+    /* nothing above changed the books */
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM journal"), 3);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT balance FROM accounts WHERE account = 'member:m1'"), 10);
+}
+
+static void test_pool_reconnects(void **state)
+{
+    (void)state;
+    store_pool_t *pool = store_pool_create(env.db_url, 1);
+    store_conn_t *conn = store_pool_acquire(pool);
+    assert_non_null(conn);
+    int64_t now = 0;
+    assert_int_equal(store_now(conn, &now), RESULT_OK);
+    /* the server drops the session; the pool replaces it on the next acquisition */
+    test_sql_exec(&env, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ledger'");
+    assert_int_equal(store_now(conn, &now), RESULT_DATABASE_UNAVAILABLE);
+    store_pool_release(pool, conn);
+    conn = store_pool_acquire(pool);
+    assert_non_null(conn);
+    assert_int_equal(store_now(conn, &now), RESULT_OK);
+    store_pool_release(pool, conn);
+    store_pool_destroy(pool);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_migrations_are_recorded_once),
+        cmocka_unit_test(test_database_refuses_broken_invariants),
+        cmocka_unit_test(test_pool_reconnects),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
