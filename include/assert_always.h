@@ -5,14 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define ASSERT_ALWAYS(condition)                                                            \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"assertion failed\",\"what\":\"%s\"," \
-                            "\"file\":\"%s\",\"line\":%d}\n",                               \
-                    #condition, __FILE__, __LINE__);                                        \
-            abort();                                                                        \
-        }                                                                                   \
+#define ASSERT_ALWAYS(condition)                                                                                       \
+    do {                                                                                                               \
+        if (!(condition)) {                                                                                            \
+            fprintf(stderr,                                                                                            \
+                    "{\"level\":\"fatal\",\"msg\":\"assertion failed\",\"what\":\"%s\","                               \
+                    "\"file\":\"%s\",\"line\":%d}\n",                                                                  \
+                    #condition, __FILE__, __LINE__);                                                                   \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 #endif

@@ -47,8 +47,7 @@ typedef struct {
 } auth_component_t;
 
 /* RFC 9421 2.5 signature base. Returns owned text. */
-char *auth_signature_base(const auth_component_t *components, size_t count,
-                          const char *signature_params);
+char *auth_signature_base(const auth_component_t *components, size_t count, const char *signature_params);
 
 /* Serializes an sf-string (with quotes) — used by signers. Owned. */
 char *auth_sf_string(const char *text);

@@ -11,7 +11,10 @@ typedef struct {
     size_t cap;
 } buf_t;
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                                       \
+    {                                                                                                                  \
+        NULL, 0, 0                                                                                                     \
+    }
 
 void buf_append(buf_t *buf, const void *bytes, size_t len);
 void buf_append_str(buf_t *buf, const char *text);

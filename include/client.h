@@ -28,9 +28,8 @@ int client_send_raw(const char *host, uint16_t port, const char *request, size_t
                     client_response_t *response);
 
 /* Builds, signs (when signer != NULL) and sends a request. body may be NULL. Returns 0 on success. */
-int client_call(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer,
-                const char *method, const char *target, const char *body, const char *idempotency_key,
-                client_response_t *response);
+int client_call(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer, const char *method,
+                const char *target, const char *body, const char *idempotency_key, client_response_t *response);
 
 /* Parses "http://host:port" (or "host:port"). Returns 0 on success. */
 int client_parse_url(const char *url, char *host, size_t host_max, uint16_t *port);

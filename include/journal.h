@@ -23,9 +23,8 @@ typedef struct {
 
 /* Canonical entry text. fields: borrowed object of type-specific members (may be NULL);
  * request may be NULL (unsigned entries: genesis, expiry, settlement). Returns owned text. */
-char *journal_entry_text(int64_t seq, int64_t time_s, const char *type, const char *partner,
-                         const json_t *fields, const ledger_postings_t *postings,
-                         const journal_request_t *request);
+char *journal_entry_text(int64_t seq, int64_t time_s, const char *type, const char *partner, const json_t *fields,
+                         const ledger_postings_t *postings, const journal_request_t *request);
 
 json_t *journal_postings_json(const ledger_postings_t *postings);
 

@@ -21,7 +21,7 @@ char *json_canonical(const json_t *value);
 /* Refuses members not listed in allowed (NULL-terminated names). */
 result_t json_only_fields(const json_t *object, const char *const *allowed, const char **bad_field);
 result_t json_get_string(const json_t *object, const char *name, int required, const char **out);
-result_t json_get_int(const json_t *object, const char *name, int required, int64_t minimum,
-                      int64_t maximum, int64_t *out, int *present);
+result_t json_get_int(const json_t *object, const char *name, int required, int64_t minimum, int64_t maximum,
+                      int64_t *out, int *present);
 
 #endif

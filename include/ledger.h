@@ -32,7 +32,10 @@ typedef struct {
     size_t cap;
 } ledger_postings_t;
 
-#define LEDGER_POSTINGS_INIT {NULL, 0, 0}
+#define LEDGER_POSTINGS_INIT                                                                                           \
+    {                                                                                                                  \
+        NULL, 0, 0                                                                                                     \
+    }
 void ledger_postings_free(ledger_postings_t *postings);
 
 void ledger_postings_add(ledger_postings_t *postings, const char *account, int64_t amount);
@@ -67,8 +70,8 @@ int ledger_lot_spendable(const ledger_lot_t *lot, int64_t now_s);
 
 /* Spec 4: available = balance - remaining of past-due lots - active holds (never below 0 in
  * a consistent ledger; returned as computed so callers can assert). */
-int64_t ledger_available(int64_t balance, const ledger_lot_t *lots, size_t lot_count,
-                         int64_t held_points, int64_t now_s);
+int64_t ledger_available(int64_t balance, const ledger_lot_t *lots, size_t lot_count, int64_t held_points,
+                         int64_t now_s);
 
 /* Spec 4: consumes points from lots in (expires_s ASC, id ASC) order, skipping past-due lots.
  * lots must already be in that order (asserted). The caller checks availability first.
@@ -77,16 +80,15 @@ result_t ledger_burn_plan(const ledger_lot_t *lots, size_t lot_count, int64_t po
                           ledger_burn_plan_t *plan);
 
 /* Postings of an earn (member +p, issued:issuer -p). */
-void ledger_earn_postings(const char *member, const char *issuer, int64_t points,
-                          ledger_postings_t *postings);
+void ledger_earn_postings(const char *member, const char *issuer, int64_t points, ledger_postings_t *postings);
 /* Postings of a burn at redeemer: member -Σ, redeemed:redeemer:issuer +q per issuer. sign = -1
  * gives the exact negation (a burn reversal). */
 void ledger_burn_postings(const char *member, const char *redeemer, const ledger_lot_t *lots,
                           const ledger_burn_plan_t *plan, int sign, ledger_postings_t *postings);
 
 /* Spec 5, earn reversal: how much can still be taken back. */
-int64_t ledger_earn_reversible(int64_t original_points, int64_t already_reversed,
-                               int64_t lot_remaining, int lot_spendable, int64_t member_available);
+int64_t ledger_earn_reversible(int64_t original_points, int64_t already_reversed, int64_t lot_remaining,
+                               int lot_spendable, int64_t member_available);
 
 /* Spec 5, burn reversal: a consumed portion with what is left to restore. */
 typedef struct {
@@ -99,8 +101,7 @@ typedef struct {
 
 /* Restores up to `points` last-consumed first. Writes per-portion amounts to restore[i]
  * (same indexing as consumed). Returns the total restored. */
-int64_t ledger_burn_reversal_plan(const ledger_consumed_t *consumed, size_t count, int64_t points,
-                                  int64_t *restore);
+int64_t ledger_burn_reversal_plan(const ledger_consumed_t *consumed, size_t count, int64_t points, int64_t *restore);
 
 /* Checked int64 addition; returns 0 on overflow. */
 int ledger_add_checked(int64_t a, int64_t b, int64_t *out);

@@ -9,20 +9,20 @@
 
 /* Spec 2: identifier shapes. */
 #define LIMIT_PARTNER_CODE_MAX 32
-#define LIMIT_MEMBER_REF_MAX 64
-#define LIMIT_REFERENCE_MAX 128
-#define LIMIT_KEYID_MAX 64
+#define LIMIT_MEMBER_REF_MAX   64
+#define LIMIT_REFERENCE_MAX    128
+#define LIMIT_KEYID_MAX        64
 #define LIMIT_PARTNER_NAME_MAX 200
 /* Spec 8: Idempotency-Key is 1..128 chars. */
 #define LIMIT_IDEMPOTENCY_KEY_MAX 128
 
 /* Spec 4: hold ttl 1..86400 s, default 900 s. */
-#define LIMIT_HOLD_TTL_MIN_S 1
-#define LIMIT_HOLD_TTL_MAX_S 86400
+#define LIMIT_HOLD_TTL_MIN_S     1
+#define LIMIT_HOLD_TTL_MAX_S     86400
 #define LIMIT_HOLD_TTL_DEFAULT_S 900
 /* Spec 4: default lot validity 180 days; at most 10 years so expires_at stays a sane date. */
 #define LIMIT_VALIDITY_DEFAULT_S 15552000LL
-#define LIMIT_VALIDITY_MAX_S 315360000LL
+#define LIMIT_VALIDITY_MAX_S     315360000LL
 
 /* Issue 2: request bodies above 1 MiB are refused with 413 before parsing. */
 #define LIMIT_BODY_BYTES_MAX (1024 * 1024)
@@ -43,14 +43,14 @@
 
 /* Member history pagination. */
 #define LIMIT_PAGE_DEFAULT 50
-#define LIMIT_PAGE_MAX 200
+#define LIMIT_PAGE_MAX     200
 
 /* Spec 9: default clock skew window, seconds. */
 #define LIMIT_CLOCK_SKEW_DEFAULT_S 300
 
 /* HTTP worker threads and database connections (one connection per worker). */
-#define LIMIT_HTTP_THREADS_DEFAULT 8
-#define LIMIT_HTTP_CONNECTIONS_MAX 1024
+#define LIMIT_HTTP_THREADS_DEFAULT      8
+#define LIMIT_HTTP_CONNECTIONS_MAX      1024
 #define LIMIT_HTTP_CONNECTION_TIMEOUT_S 30
 
 /* Transient database failures (serialization, deadlock) are retried at most this often. */

@@ -38,8 +38,7 @@ void service_problem(service_response_t *response, result_t result, const char *
 /* Success with a JSON body (taken). */
 void service_json(service_response_t *response, int status, json_t *body);
 
-typedef void (*service_handler_t)(store_conn_t *conn, const service_request_t *request,
-                                  service_response_t *response);
+typedef void (*service_handler_t)(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 
 /* Partner API (service_partner.c) */
 void service_earn(store_conn_t *conn, const service_request_t *request, service_response_t *response);
@@ -65,11 +64,11 @@ void service_liability(store_conn_t *conn, const service_request_t *request, ser
 
 /* The outcome of one operation inside the mutation transaction. */
 typedef struct {
-    result_t result;   /* RESULT_OK or the rule that refused it */
-    int status;        /* success status (201 / 200) */
-    json_t *body;      /* success body (owned) */
+    result_t result; /* RESULT_OK or the rule that refused it */
+    int status;      /* success status (201 / 200) */
+    json_t *body;    /* success body (owned) */
     const char *detail;
-    json_t *extra;     /* extra problem members (owned), e.g. {"reversible": 3} */
+    json_t *extra; /* extra problem members (owned), e.g. {"reversible": 3} */
 } service_outcome_t;
 
 typedef void (*service_op_t)(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome);
@@ -79,8 +78,7 @@ void service_mutate(store_conn_t *conn, const service_request_t *request, servic
                     service_response_t *response);
 
 /* Appends a journal entry for the request at a seq allocated now; returns its text (owned). */
-result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type,
-                        const json_t *fields, const ledger_postings_t *postings, int64_t seq, int64_t time_s,
-                        char **text);
+result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type, const json_t *fields,
+                        const ledger_postings_t *postings, int64_t seq, int64_t time_s, char **text);
 
 #endif

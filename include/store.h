@@ -55,13 +55,17 @@ typedef struct {
 result_t store_key_get(store_conn_t *conn, const char *keyid, store_key_t *key);
 
 /* Idempotency and replay ------------------------------------------------------------------- */
-typedef enum { STORE_IDEMPOTENCY_NEW, STORE_IDEMPOTENCY_BUSY, STORE_IDEMPOTENCY_REPLAY,
-               STORE_IDEMPOTENCY_MISMATCH } store_idempotency_t;
+typedef enum {
+    STORE_IDEMPOTENCY_NEW,
+    STORE_IDEMPOTENCY_BUSY,
+    STORE_IDEMPOTENCY_REPLAY,
+    STORE_IDEMPOTENCY_MISMATCH
+} store_idempotency_t;
 /* Takes the (principal, key) lock for this transaction and reports what to do. On REPLAY,
  * *status and *body (owned) hold the first response. */
 result_t store_idempotency_begin(store_conn_t *conn, const char *principal, const char *key,
-                                 const uint8_t hash[CRYPTO_SHA256_BYTES], store_idempotency_t *state,
-                                 int *status, char **body);
+                                 const uint8_t hash[CRYPTO_SHA256_BYTES], store_idempotency_t *state, int *status,
+                                 char **body);
 result_t store_idempotency_save(store_conn_t *conn, const char *principal, const char *key,
                                 const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body);
 /* RESULT_AUTH_SIGNATURE_REUSED when the signature was seen for another (principal, key). */
@@ -71,8 +75,8 @@ result_t store_signature_claim(store_conn_t *conn, const uint8_t signature[CRYPT
 /* Journal ---------------------------------------------------------------------------------- */
 /* Locks the journal head and allocates the next seq; time is max(last time, database clock). */
 result_t store_journal_next(store_conn_t *conn, int64_t *seq, int64_t *time_s);
-result_t store_journal_insert(store_conn_t *conn, int64_t seq, int64_t time_s, const char *type,
-                              const char *text, const ledger_postings_t *postings);
+result_t store_journal_insert(store_conn_t *conn, int64_t seq, int64_t time_s, const char *type, const char *text,
+                              const ledger_postings_t *postings);
 /* Owned text of entry seq in *text, or RESULT_NOT_FOUND. */
 result_t store_journal_text(store_conn_t *conn, int64_t seq, char **text);
 
@@ -88,14 +92,14 @@ typedef struct {
 
 /* reference_unique: the reference came with this request (unique per partner and type). */
 result_t store_transaction_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *type,
-                                  const char *member, int64_t points, const char *reference,
-                                  int reference_unique, int64_t original_seq);
+                                  const char *member, int64_t points, const char *reference, int reference_unique,
+                                  int64_t original_seq);
 /* lock: take FOR UPDATE. RESULT_NOT_FOUND when absent. */
 result_t store_transaction_get(store_conn_t *conn, int64_t seq, int lock, store_transaction_t *row);
 result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t points);
 /* Owned JSON array of the partner's transaction views for member, newest first, seq < before. */
-result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member,
-                                   int64_t before_seq, int limit, json_t **views, int64_t *last_seq);
+result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member, int64_t before_seq,
+                                   int limit, json_t **views, int64_t *last_seq);
 
 /* Partners ----------------------------------------------------------------------------------- */
 /* RESULT_UNKNOWN_PARTNER when absent. */
@@ -113,23 +117,21 @@ typedef struct {
 /* Locks the member (creating its account row) for this transaction. */
 result_t store_member_lock(store_conn_t *conn, const char *member);
 /* Reads the member's state at now_s (call after store_member_lock when planning a write). */
-result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s,
-                            store_member_state_t *state);
+result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, store_member_state_t *state);
 void store_member_state_free(store_member_state_t *state);
 /* Member view: balance, available, expiring by UTC date (owned JSON array). */
 result_t store_member_expiring(store_conn_t *conn, const char *member, int64_t now_s, json_t **expiring);
 
-result_t store_lot_insert(store_conn_t *conn, int64_t id, const char *issuer, const char *member,
-                          int64_t points, int64_t expires_s);
+result_t store_lot_insert(store_conn_t *conn, int64_t id, const char *issuer, const char *member, int64_t points,
+                          int64_t expires_s);
 /* lock: FOR UPDATE. RESULT_NOT_FOUND when absent. */
 result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot);
 result_t store_lot_adjust(store_conn_t *conn, int64_t id, int64_t delta);
 
-result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char *redeemer,
-                               const ledger_lot_t *lots, const ledger_burn_plan_t *plan);
+result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char *redeemer, const ledger_lot_t *lots,
+                               const ledger_burn_plan_t *plan);
 /* Owned array of the burn's portions in consumption order. */
-result_t store_portions_get(store_conn_t *conn, int64_t burn_seq, ledger_consumed_t **consumed,
-                            size_t *count);
+result_t store_portions_get(store_conn_t *conn, int64_t burn_seq, ledger_consumed_t **consumed, size_t *count);
 result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int index, int64_t points);
 
 /* Holds ---------------------------------------------------------------------------------- */
@@ -144,8 +146,8 @@ typedef struct {
     int64_t captured_points;
 } store_hold_t;
 
-result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *member,
-                           int64_t points, const char *reference, int64_t expires_s);
+result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *member, int64_t points,
+                           const char *reference, int64_t expires_s);
 result_t store_hold_get(store_conn_t *conn, int64_t seq, int lock, store_hold_t *hold);
 result_t store_hold_close(store_conn_t *conn, int64_t seq, const char *status, int64_t captured_points,
                           int64_t closed_seq);
@@ -153,8 +155,7 @@ result_t store_hold_close(store_conn_t *conn, int64_t seq, const char *status, i
 /* Operator data (store_admin.c) ------------------------------------------------------------ */
 result_t store_genesis(store_conn_t *conn, const char *currency, const char *origin, const char *keyid,
                        const uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES], int64_t *seq);
-result_t store_partner_insert(store_conn_t *conn, const char *code, const char *name, int64_t validity_s,
-                              int64_t seq);
+result_t store_partner_insert(store_conn_t *conn, const char *code, const char *name, int64_t validity_s, int64_t seq);
 result_t store_key_insert(store_conn_t *conn, const char *keyid, store_role_t role, const char *partner,
                           const uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES], int64_t seq);
 /* RESULT_NOT_FOUND, RESULT_KEY_ALREADY_REVOKED, RESULT_LAST_OPERATOR_KEY. */

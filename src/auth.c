@@ -9,8 +9,8 @@
 #include "assert_always.h"
 #include "buf.h"
 
-static const char *const auth_profile_components[] = {"@method", "@path", "@query",
-                                                      "content-digest", "idempotency-key"};
+static const char *const auth_profile_components[] = {"@method", "@path", "@query", "content-digest",
+                                                      "idempotency-key"};
 
 static int sf_key_char(char c, int first)
 {
@@ -77,7 +77,8 @@ static int sf_integer_read(const char **at, int64_t *out)
 
 static const char *skip_spaces(const char *s)
 {
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     return s;
 }
 
@@ -148,7 +149,8 @@ result_t auth_signature_input_parse(const char *field, auth_signature_input_t *o
     result = parse_parameters(s, out);
     if (result != RESULT_OK) goto out;
     size_t len = strlen(value_start);
-    while (len > 0 && (value_start[len - 1] == ' ' || value_start[len - 1] == '\t')) len--;
+    while (len > 0 && (value_start[len - 1] == ' ' || value_start[len - 1] == '\t'))
+        len--;
     out->member_value = xstrndup(value_start, len);
 out:
     if (result != RESULT_OK) auth_signature_input_free(out);
@@ -158,7 +160,8 @@ out:
 void auth_signature_input_free(auth_signature_input_t *input)
 {
     if (input == NULL) return;
-    for (size_t i = 0; i < input->component_count; i++) free(input->components[i]);
+    for (size_t i = 0; i < input->component_count; i++)
+        free(input->components[i]);
     free(input->member_value);
     memset(input, 0, sizeof *input);
 }
@@ -184,15 +187,13 @@ result_t auth_profile_check(const auth_signature_input_t *input, int has_body)
     size_t expected = has_body ? 5 : 3;
     if (input->component_count != expected) return RESULT_AUTH_SIGNATURE_INVALID;
     for (size_t i = 0; i < expected; i++)
-        if (strcmp(input->components[i], auth_profile_components[i]) != 0)
-            return RESULT_AUTH_SIGNATURE_INVALID;
+        if (strcmp(input->components[i], auth_profile_components[i]) != 0) return RESULT_AUTH_SIGNATURE_INVALID;
     return RESULT_OK;
 }
 
 result_t auth_time_check(const auth_signature_input_t *input, int64_t now_s, int64_t skew_s)
 {
-    if (input->created > now_s + skew_s || input->created < now_s - skew_s)
-        return RESULT_AUTH_SIGNATURE_EXPIRED;
+    if (input->created > now_s + skew_s || input->created < now_s - skew_s) return RESULT_AUTH_SIGNATURE_EXPIRED;
     if (input->has_expires && input->expires < now_s) return RESULT_AUTH_SIGNATURE_EXPIRED;
     return RESULT_OK;
 }
@@ -216,14 +217,14 @@ result_t auth_content_digest_check(const char *field, const void *body, size_t b
     char *expected = auth_content_digest(body, body_len);
     const char *s = skip_spaces(field);
     size_t len = strlen(s);
-    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
     int same = len == strlen(expected) && memcmp(s, expected, len) == 0;
     free(expected);
     return same ? RESULT_OK : RESULT_AUTH_DIGEST_MISMATCH;
 }
 
-char *auth_signature_base(const auth_component_t *components, size_t count,
-                          const char *signature_params)
+char *auth_signature_base(const auth_component_t *components, size_t count, const char *signature_params)
 {
     buf_t base = BUF_INIT;
     for (size_t i = 0; i < count; i++)

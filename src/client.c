@@ -39,8 +39,11 @@ void client_sign(buf_t *headers, const char *key_id, const crypto_signer_t *sign
     buf_printf(&params, "(\"@method\" \"@path\" \"@query\"%s);created=%lld;keyid=%s;alg=\"ed25519\"",
                body ? " \"content-digest\" \"idempotency-key\"" : "",
                (long long)(created_s ? created_s : (int64_t)time(NULL)), keyid_sf);
-    auth_component_t components[5] = {{"@method", method}, {"@path", path}, {"@query", query},
-                                      {"content-digest", digest}, {"idempotency-key", idempotency_key}};
+    auth_component_t components[5] = {{"@method", method},
+                                      {"@path", path},
+                                      {"@query", query},
+                                      {"content-digest", digest},
+                                      {"idempotency-key", idempotency_key}};
     char *base = auth_signature_base(components, body ? 5 : 3, params.data);
     uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES];
     ASSERT_ALWAYS(crypto_signer_sign(signer, base, strlen(base), signature) == 0);
@@ -86,7 +89,8 @@ static void parse_response(const buf_t *raw, client_response_t *response)
         const char *next = strstr(line, "\r\n");
         if (strncasecmp(line, "Content-Type:", 13) == 0) {
             const char *value = line + 13;
-            while (*value == ' ') value++;
+            while (*value == ' ')
+                value++;
             response->content_type = xstrndup(value, (size_t)(next - value));
         }
         line = next + 2;
@@ -119,15 +123,13 @@ int client_send_raw(const char *host, uint16_t port, const char *request, size_t
     return response->status > 0 ? 0 : -1;
 }
 
-int client_call(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer,
-                const char *method, const char *target, const char *body, const char *idempotency_key,
-                client_response_t *response)
+int client_call(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer, const char *method,
+                const char *target, const char *body, const char *idempotency_key, client_response_t *response)
 {
     buf_t request = BUF_INIT;
     size_t body_len = body ? strlen(body) : 0;
     buf_printf(&request, "%s %s HTTP/1.1\r\nHost: %s:%u\r\nConnection: close\r\n", method, target, host, port);
-    if (signer != NULL)
-        client_sign(&request, key_id, signer, method, target, body, body_len, idempotency_key, 0);
+    if (signer != NULL) client_sign(&request, key_id, signer, method, target, body, body_len, idempotency_key, 0);
     if (body) buf_printf(&request, "Content-Type: application/json\r\nContent-Length: %zu\r\n", body_len);
     buf_append_str(&request, "\r\n");
     if (body) buf_append(&request, body, body_len);

@@ -43,8 +43,7 @@ static int base64_value(char c)
     return -1;
 }
 
-int crypto_base64_decode(const char *text, size_t text_len, uint8_t *out, size_t out_max,
-                         size_t *out_len)
+int crypto_base64_decode(const char *text, size_t text_len, uint8_t *out, size_t out_max, size_t *out_len)
 {
     size_t written = 0;
     if (text_len % 4 != 0) return -1;
@@ -62,8 +61,8 @@ int crypto_base64_decode(const char *text, size_t text_len, uint8_t *out, size_t
             values[j] = base64_value(c);
             if (values[j] < 0) return -1;
         }
-        uint32_t triple = ((uint32_t)values[0] << 18) | ((uint32_t)values[1] << 12) |
-                          ((uint32_t)values[2] << 6) | (uint32_t)values[3];
+        uint32_t triple = ((uint32_t)values[0] << 18) | ((uint32_t)values[1] << 12) | ((uint32_t)values[2] << 6) |
+                          (uint32_t)values[3];
         size_t bytes = (size_t)(3 - padding);
         if (written + bytes > out_max) return -1;
         /* Non-canonical trailing bits are refused: one encoding per byte string. */
@@ -77,20 +76,17 @@ int crypto_base64_decode(const char *text, size_t text_len, uint8_t *out, size_t
     return 0;
 }
 
-int crypto_ed25519_verify(const uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES],
-                          const void *message, size_t message_len,
-                          const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES])
+int crypto_ed25519_verify(const uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES], const void *message,
+                          size_t message_len, const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES])
 {
     int valid = 0;
     EVP_MD_CTX *context = NULL;
-    EVP_PKEY *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, public_key,
-                                                CRYPTO_ED25519_PUBLIC_BYTES);
+    EVP_PKEY *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, public_key, CRYPTO_ED25519_PUBLIC_BYTES);
     if (key == NULL) goto out;
     context = EVP_MD_CTX_new();
     ASSERT_ALWAYS(context != NULL);
     if (EVP_DigestVerifyInit(context, NULL, NULL, NULL, key) != 1) goto out;
-    valid = EVP_DigestVerify(context, signature, CRYPTO_ED25519_SIGNATURE_BYTES, message,
-                             message_len) == 1;
+    valid = EVP_DigestVerify(context, signature, CRYPTO_ED25519_SIGNATURE_BYTES, message, message_len) == 1;
 out:
     EVP_MD_CTX_free(context);
     EVP_PKEY_free(key);
@@ -195,8 +191,7 @@ crypto_signer_t *crypto_signer_generate(char **pem_out)
     return signer;
 }
 
-void crypto_signer_public_key(const crypto_signer_t *signer,
-                              uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES])
+void crypto_signer_public_key(const crypto_signer_t *signer, uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES])
 {
     ASSERT_ALWAYS(public_key_from_pkey(signer->key, public_key) == 0);
 }

@@ -55,7 +55,8 @@ static void *http_uri_logger(void *cls, const char *uri, struct MHD_Connection *
     context->raw_uri = xstrdup(uri);
     context->start_us = now_us();
     crypto_random_bytes(random, sizeof random);
-    for (size_t i = 0; i < sizeof random; i++) snprintf(context->request_id + 2 * i, 3, "%02x", random[i]);
+    for (size_t i = 0; i < sizeof random; i++)
+        snprintf(context->request_id + 2 * i, 3, "%02x", random[i]);
     return context;
 }
 
@@ -93,8 +94,8 @@ static enum MHD_Result http_send(struct MHD_Connection *connection, http_context
     uint64_t duration_us = now_us() - context->start_us;
     metrics_request(route, response->status, duration_us);
     log_info("request", json_pack("{s:s,s:s,s:s,s:i,s:I,s:s?}", "request_id", context->request_id, "method", method,
-                                  "route", route, "status", response->status, "duration_us",
-                                  (json_int_t)duration_us, "principal", principal));
+                                  "route", route, "status", response->status, "duration_us", (json_int_t)duration_us,
+                                  "principal", principal));
     return queued;
 }
 
@@ -172,8 +173,11 @@ static result_t http_authenticate(struct MHD_Connection *connection, http_server
         if (idempotency_key == NULL) return RESULT_IDEMPOTENCY_KEY_MISSING;
         if (!ledger_idempotency_key_valid(idempotency_key)) return RESULT_IDEMPOTENCY_KEY_INVALID;
     }
-    auth_component_t components[5] = {{"@method", call->method}, {"@path", call->path}, {"@query", call->query},
-                                      {"content-digest", digest}, {"idempotency-key", idempotency_key}};
+    auth_component_t components[5] = {{"@method", call->method},
+                                      {"@path", call->path},
+                                      {"@query", call->query},
+                                      {"content-digest", digest},
+                                      {"idempotency-key", idempotency_key}};
     char *base = auth_signature_base(components, has_body ? 5 : 3, call->input.member_value);
     int valid = crypto_ed25519_verify(call->key.public_key, base, strlen(base), call->request.signature);
     free(base);
@@ -273,8 +277,9 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     request_hash(call, &context->body, request->request_hash);
     request->role = call->key.role;
     snprintf(request->principal, sizeof request->principal, "%s",
-             call->key.role == STORE_ROLE_PARTNER ? call->key.partner
-             : call->key.role == STORE_ROLE_OPERATOR ? "operator" : "auditor");
+             call->key.role == STORE_ROLE_PARTNER    ? call->key.partner
+             : call->key.role == STORE_ROLE_OPERATOR ? "operator"
+                                                     : "auditor");
     request->body = body;
     request->param = call->param;
     query_value(call->query, "limit", limit, sizeof limit, &request->query_limit);
@@ -301,8 +306,8 @@ static void http_health(http_server_t *server, service_response_t *response)
     }
 }
 
-static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_server_t *server,
-                                     http_context_t *context, const char *method)
+static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
+                                     const char *method)
 {
     http_call_t *call = xcalloc(1, sizeof *call);
     service_response_t response = {0, NULL, NULL};
@@ -395,10 +400,10 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, uint16_t *
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, http_access, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
         MHD_OPTION_THREAD_POOL_SIZE, config->http_threads, MHD_OPTION_URI_LOG_CALLBACK, http_uri_logger, server,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, server, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_none,
-        server, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY_BYTES,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)LIMIT_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)LIMIT_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, server, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_none, server,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY_BYTES, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)LIMIT_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_END);
     if (server->daemon == NULL) {
         free(server);
         return NULL;

@@ -14,26 +14,24 @@ json_t *journal_postings_json(const ledger_postings_t *postings)
 {
     json_t *array = json_array();
     for (size_t i = 0; i < postings->count; i++)
-        json_array_append_new(array, json_pack("{s:s,s:I}", "account", postings->lines[i].account,
-                                               "amount", (json_int_t)postings->lines[i].amount));
+        json_array_append_new(array, json_pack("{s:s,s:I}", "account", postings->lines[i].account, "amount",
+                                               (json_int_t)postings->lines[i].amount));
     return array;
 }
 
 static json_t *journal_request_json(const journal_request_t *request)
 {
     char *body = crypto_base64_encode((const uint8_t *)request->body, request->body_len);
-    json_t *object = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s}", "method", request->method, "path",
-                               request->path, "query", request->query, "idempotency_key",
-                               request->idempotency_key, "signature_input", request->signature_input,
-                               "signature", request->signature, "body", body);
+    json_t *object = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:s}", "method", request->method, "path", request->path,
+                               "query", request->query, "idempotency_key", request->idempotency_key, "signature_input",
+                               request->signature_input, "signature", request->signature, "body", body);
     ASSERT_ALWAYS(object != NULL);
     free(body);
     return object;
 }
 
-char *journal_entry_text(int64_t seq, int64_t time_s, const char *type, const char *partner,
-                         const json_t *fields, const ledger_postings_t *postings,
-                         const journal_request_t *request)
+char *journal_entry_text(int64_t seq, int64_t time_s, const char *type, const char *partner, const json_t *fields,
+                         const ledger_postings_t *postings, const journal_request_t *request)
 {
     char time_text[21];
     ASSERT_ALWAYS(seq >= 1);

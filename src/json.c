@@ -17,7 +17,8 @@ static int json_tree_is_strict(const json_t *value, int depth)
     case JSON_OBJECT: {
         const char *key;
         json_t *member;
-        json_object_foreach((json_t *)value, key, member) {
+        json_object_foreach((json_t *)value, key, member)
+        {
             if (!json_tree_is_strict(member, depth + 1)) return 0;
         }
         return 1;
@@ -25,7 +26,8 @@ static int json_tree_is_strict(const json_t *value, int depth)
     case JSON_ARRAY: {
         size_t index;
         json_t *member;
-        json_array_foreach(value, index, member) {
+        json_array_foreach(value, index, member)
+        {
             if (!json_tree_is_strict(member, depth + 1)) return 0;
         }
         return 1;
@@ -96,13 +98,16 @@ static unsigned utf16_next(utf16_cursor_t *cursor)
     }
     const unsigned char *s = cursor->at;
     unsigned point;
-    if (*s < 0x80) point = *s++;
-    else if ((*s & 0xe0) == 0xc0) point = ((unsigned)(s[0] & 0x1f) << 6) | (s[1] & 0x3f), s += 2;
+    if (*s < 0x80)
+        point = *s++;
+    else if ((*s & 0xe0) == 0xc0)
+        point = ((unsigned)(s[0] & 0x1f) << 6) | (s[1] & 0x3f), s += 2;
     else if ((*s & 0xf0) == 0xe0)
         point = ((unsigned)(s[0] & 0x0f) << 12) | ((unsigned)(s[1] & 0x3f) << 6) | (s[2] & 0x3f), s += 3;
     else
-        point = ((unsigned)(s[0] & 0x07) << 18) | ((unsigned)(s[1] & 0x3f) << 12) |
-                ((unsigned)(s[2] & 0x3f) << 6) | (s[3] & 0x3f), s += 4;
+        point = ((unsigned)(s[0] & 0x07) << 18) | ((unsigned)(s[1] & 0x3f) << 12) | ((unsigned)(s[2] & 0x3f) << 6) |
+                (s[3] & 0x3f),
+        s += 4;
     cursor->at = s;
     if (point < 0x10000) return point;
     point -= 0x10000;
@@ -180,9 +185,11 @@ result_t json_only_fields(const json_t *object, const char *const *allowed, cons
 {
     const char *key;
     json_t *member;
-    json_object_foreach((json_t *)object, key, member) {
+    json_object_foreach((json_t *)object, key, member)
+    {
         int known = 0;
-        for (size_t i = 0; allowed[i] != NULL && !known; i++) known = strcmp(allowed[i], key) == 0;
+        for (size_t i = 0; allowed[i] != NULL && !known; i++)
+            known = strcmp(allowed[i], key) == 0;
         if (!known) {
             *bad_field = key;
             return RESULT_INVALID_FIELD;
@@ -201,8 +208,8 @@ result_t json_get_string(const json_t *object, const char *name, int required, c
     return RESULT_OK;
 }
 
-result_t json_get_int(const json_t *object, const char *name, int required, int64_t minimum,
-                      int64_t maximum, int64_t *out, int *present)
+result_t json_get_int(const json_t *object, const char *name, int required, int64_t minimum, int64_t maximum,
+                      int64_t *out, int *present)
 {
     json_t *member = json_object_get(object, name);
     if (present) *present = 0;

@@ -16,8 +16,8 @@ static int is_lower_alnum(char c)
 
 static int is_ref_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == ':' || c == '-';
 }
 
 int ledger_partner_code_valid(const char *code)
@@ -149,8 +149,8 @@ int ledger_lot_spendable(const ledger_lot_t *lot, int64_t now_s)
     return lot->remaining > 0 && lot->expires_s > now_s;
 }
 
-int64_t ledger_available(int64_t balance, const ledger_lot_t *lots, size_t lot_count,
-                         int64_t held_points, int64_t now_s)
+int64_t ledger_available(int64_t balance, const ledger_lot_t *lots, size_t lot_count, int64_t held_points,
+                         int64_t now_s)
 {
     int64_t available = balance - held_points;
     for (size_t i = 0; i < lot_count; i++)
@@ -187,8 +187,7 @@ result_t ledger_burn_plan(const ledger_lot_t *lots, size_t lot_count, int64_t po
     return RESULT_OK;
 }
 
-void ledger_earn_postings(const char *member, const char *issuer, int64_t points,
-                          ledger_postings_t *postings)
+void ledger_earn_postings(const char *member, const char *issuer, int64_t points, ledger_postings_t *postings)
 {
     char account[LEDGER_ACCOUNT_MAX + 1];
     ledger_account_member(account, member);
@@ -217,8 +216,8 @@ void ledger_burn_postings(const char *member, const char *redeemer, const ledger
     ASSERT_ALWAYS(ledger_postings_balanced(postings));
 }
 
-int64_t ledger_earn_reversible(int64_t original_points, int64_t already_reversed,
-                               int64_t lot_remaining, int lot_spendable, int64_t member_available)
+int64_t ledger_earn_reversible(int64_t original_points, int64_t already_reversed, int64_t lot_remaining,
+                               int lot_spendable, int64_t member_available)
 {
     ASSERT_ALWAYS(already_reversed >= 0 && already_reversed <= original_points);
     int64_t reversible = original_points - already_reversed;
@@ -229,11 +228,11 @@ int64_t ledger_earn_reversible(int64_t original_points, int64_t already_reversed
     return reversible > 0 ? reversible : 0;
 }
 
-int64_t ledger_burn_reversal_plan(const ledger_consumed_t *consumed, size_t count, int64_t points,
-                                  int64_t *restore)
+int64_t ledger_burn_reversal_plan(const ledger_consumed_t *consumed, size_t count, int64_t points, int64_t *restore)
 {
     int64_t left = points;
-    for (size_t i = 0; i < count; i++) restore[i] = 0;
+    for (size_t i = 0; i < count; i++)
+        restore[i] = 0;
     for (size_t i = count; i-- > 0 && left > 0;) {
         int64_t open = consumed[i].points - consumed[i].reversed;
         ASSERT_ALWAYS(open >= 0);
@@ -259,8 +258,8 @@ int ledger_time_parse(const char *text, int64_t *unix_s)
     if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour, &minute, &second, &tail) != 7 ||
         tail != 'Z')
         return -1;
-    if (year < 1970 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
-        minute > 59 || second > 59 || hour < 0 || minute < 0 || second < 0)
+    if (year < 1970 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+        second > 59 || hour < 0 || minute < 0 || second < 0)
         return -1;
     struct tm tm = {0};
     tm.tm_year = year - 1900;

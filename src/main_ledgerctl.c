@@ -141,7 +141,9 @@ static int command_init(int argc, char **argv)
     store_disconnect(conn);
     if (result != RESULT_OK) {
         fprintf(stderr, "ledgerctl: init refused: %s\n",
-                why ? why : result == RESULT_LEDGER_ALREADY_INITIALIZED ? "the journal is not empty" : "database error");
+                why                                           ? why
+                : result == RESULT_LEDGER_ALREADY_INITIALIZED ? "the journal is not empty"
+                                                              : "database error");
         return 1;
     }
     printf("genesis written at seq %lld\n", (long long)seq);
@@ -152,7 +154,8 @@ static int command_call(int argc, char **argv)
 {
     const char *args[3] = {NULL, NULL, NULL};
     int count = positional(argc, argv, args, 3);
-    const char *url = option(argc, argv, "--url", getenv("LEDGER_URL") ? getenv("LEDGER_URL") : "http://127.0.0.1:8080");
+    const char *url =
+        option(argc, argv, "--url", getenv("LEDGER_URL") ? getenv("LEDGER_URL") : "http://127.0.0.1:8080");
     const char *key_id = option(argc, argv, "--key-id", getenv("LEDGERCTL_KEY_ID"));
     const char *key_file = option(argc, argv, "--key-file", getenv("LEDGERCTL_KEY_FILE"));
     const char *idempotency_key = option(argc, argv, "--idempotency-key", NULL);
@@ -173,7 +176,8 @@ static int command_call(int argc, char **argv)
     if (body != NULL && idempotency_key == NULL) {
         uint8_t random[16];
         crypto_random_bytes(random, sizeof random);
-        for (size_t i = 0; i < sizeof random; i++) snprintf(generated_key + 2 * i, 3, "%02x", random[i]);
+        for (size_t i = 0; i < sizeof random; i++)
+            snprintf(generated_key + 2 * i, 3, "%02x", random[i]);
         idempotency_key = generated_key;
     }
     client_response_t response;

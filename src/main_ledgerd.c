@@ -51,9 +51,10 @@ int main(void)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    log_info("listening", json_pack("{s:s,s:i,s:i}", "host", config.listen_host, "port", port, "threads",
-                                    (int)config.http_threads));
-    while (!ledgerd_stop) pause();
+    log_info("listening",
+             json_pack("{s:s,s:i,s:i}", "host", config.listen_host, "port", port, "threads", (int)config.http_threads));
+    while (!ledgerd_stop)
+        pause();
     log_info("stopping", NULL);
     status = 0;
 out:

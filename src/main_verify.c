@@ -19,7 +19,8 @@ static int read_file(const char *path, buf_t *out)
     size_t got;
     FILE *file = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (file == NULL) return -1;
-    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0 && out->len < (16u << 20)) buf_append(out, chunk, got);
+    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0 && out->len < (16u << 20))
+        buf_append(out, chunk, got);
     if (file != stdin) fclose(file);
     return 0;
 }
@@ -41,10 +42,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "ledger-verify: cannot read %s\n", argv[2]);
         return 2;
     }
-    while (text.len > 0 && text.data[text.len - 1] == '\n') text.data[--text.len] = '\0';
+    while (text.len > 0 && text.data[text.len - 1] == '\n')
+        text.data[--text.len] = '\0';
     int status = verify_entry(text.data, text.len, public_key, &why) == 0 ? 0 : 1;
-    if (status == 0) printf("ok: entry verified\n");
-    else fprintf(stderr, "ledger-verify: FAILED: %s\n", why);
+    if (status == 0)
+        printf("ok: entry verified\n");
+    else
+        fprintf(stderr, "ledger-verify: FAILED: %s\n", why);
     buf_free(&text);
     return status;
 }

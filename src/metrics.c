@@ -6,7 +6,7 @@
 
 #include "buf.h"
 
-#define METRICS_ROUTES_MAX 48
+#define METRICS_ROUTES_MAX   48
 #define METRICS_STATUSES_MAX 24
 
 static const double metrics_buckets_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};

@@ -48,9 +48,8 @@ void service_json(service_response_t *response, int status, json_t *body)
     json_decref(body);
 }
 
-result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type,
-                        const json_t *fields, const ledger_postings_t *postings, int64_t seq, int64_t time_s,
-                        char **text)
+result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type, const json_t *fields,
+                        const ledger_postings_t *postings, int64_t seq, int64_t time_s, char **text)
 {
     *text = journal_entry_text(seq, time_s, type, request->principal, fields, postings, &request->signed_request);
     return store_journal_insert(conn, seq, time_s, type, *text, postings);
@@ -73,8 +72,8 @@ static result_t mutate_once(store_conn_t *conn, const service_request_t *request
     char *replay_body = NULL;
     result_t result = store_begin(conn);
     if (result == RESULT_OK)
-        result = store_idempotency_begin(conn, request->principal, key, request->request_hash, &state,
-                                         &replay_status, &replay_body);
+        result = store_idempotency_begin(conn, request->principal, key, request->request_hash, &state, &replay_status,
+                                         &replay_body);
     if (result != RESULT_OK) goto out;
     if (state != STORE_IDEMPOTENCY_NEW) {
         store_rollback(conn);
@@ -105,8 +104,8 @@ static result_t mutate_once(store_conn_t *conn, const service_request_t *request
         service_json(response, outcome.status, outcome.body);
         outcome.body = NULL;
     }
-    result = store_idempotency_save(conn, request->principal, key, request->request_hash, response->status,
-                                    response->body);
+    result =
+        store_idempotency_save(conn, request->principal, key, request->request_hash, response->status, response->body);
     if (result == RESULT_OK) result = store_commit(conn);
 out:
     if (result != RESULT_OK) {
@@ -119,8 +118,7 @@ out:
     return result;
 }
 
-void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op,
-                    service_response_t *response)
+void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op, service_response_t *response)
 {
     result_t result = RESULT_DATABASE_BUSY;
     for (int attempt = 0; attempt < LIMIT_DB_RETRIES && result == RESULT_DATABASE_BUSY; attempt++)
@@ -170,7 +168,7 @@ result_t service_balance_after(store_conn_t *conn, const char *member, int64_t n
 }
 
 void service_succeed(store_conn_t *conn, service_outcome_t *outcome, int status, const char *member, int64_t now_s,
-                    const char *entry_text, const char *key, json_t *object)
+                     const char *entry_text, const char *key, json_t *object)
 {
     json_t *balance = NULL;
     outcome->result = service_balance_after(conn, member, now_s, &balance);
@@ -183,5 +181,3 @@ void service_succeed(store_conn_t *conn, service_outcome_t *outcome, int status,
     outcome->status = status;
     outcome->body = json_pack("{s:o,s:o}", key, object, "balance", balance);
 }
-
-

@@ -31,34 +31,30 @@ static void partner_create_op(store_conn_t *conn, const service_request_t *reque
     const char *code = NULL, *name = NULL, *bad = NULL;
     int64_t validity_s = LIMIT_VALIDITY_DEFAULT_S, seq = 0, time_s = 0;
     char created_at[21];
-    if (json_only_fields(request->body, FIELDS("code", "name", "validity_seconds"), &bad) != RESULT_OK)
-        {
-            invalid(outcome, bad, "unknown field in body");
-            return;
-        }
-    if (json_get_string(request->body, "code", 1, &code) != RESULT_OK || !ledger_partner_code_valid(code))
-        {
-            invalid(outcome, "code", "code must match ^[a-z0-9][a-z0-9-]{1,31}$ and not be 'operator'");
-            return;
-        }
-    if (json_get_string(request->body, "name", 1, &name) != RESULT_OK || !ledger_partner_name_valid(name))
-        {
-            invalid(outcome, "name", "name must be 1-200 characters without control characters");
-            return;
-        }
-    if (json_get_int(request->body, "validity_seconds", 0, 1, LIMIT_VALIDITY_MAX_S, &validity_s, NULL) != RESULT_OK)
-        {
-            invalid(outcome, "validity_seconds", "validity_seconds must be 1..315360000");
-            return;
-        }
+    if (json_only_fields(request->body, FIELDS("code", "name", "validity_seconds"), &bad) != RESULT_OK) {
+        invalid(outcome, bad, "unknown field in body");
+        return;
+    }
+    if (json_get_string(request->body, "code", 1, &code) != RESULT_OK || !ledger_partner_code_valid(code)) {
+        invalid(outcome, "code", "code must match ^[a-z0-9][a-z0-9-]{1,31}$ and not be 'operator'");
+        return;
+    }
+    if (json_get_string(request->body, "name", 1, &name) != RESULT_OK || !ledger_partner_name_valid(name)) {
+        invalid(outcome, "name", "name must be 1-200 characters without control characters");
+        return;
+    }
+    if (json_get_int(request->body, "validity_seconds", 0, 1, LIMIT_VALIDITY_MAX_S, &validity_s, NULL) != RESULT_OK) {
+        invalid(outcome, "validity_seconds", "validity_seconds must be 1..315360000");
+        return;
+    }
     json_t *fields = json_pack("{s:s,s:s,s:I}", "code", code, "name", name, "validity_seconds", (json_int_t)validity_s);
     result_t result = operator_append(conn, request, "partner", fields, &seq, &time_s);
     json_decref(fields);
     if (result == RESULT_OK) result = store_partner_insert(conn, code, name, validity_s, seq);
     if (result != RESULT_OK) {
-     service_refuse(outcome, result, NULL);
-     return;
- }
+        service_refuse(outcome, result, NULL);
+        return;
+    }
     ledger_time_format(time_s, created_at);
     outcome->status = 201;
     outcome->body = json_pack("{s:{s:s,s:s,s:I,s:s}}", "partner", "code", code, "name", name, "validity_seconds",
@@ -78,24 +74,24 @@ static void key_create(store_conn_t *conn, const service_request_t *request, sto
     uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
     int64_t seq = 0, time_s = 0, validity_s = 0;
     char created_at[21];
-    if (json_get_string(request->body, "keyid", 1, &keyid) != RESULT_OK || !ledger_keyid_valid(keyid))
-        {
-            invalid(outcome, "keyid", "keyid must be 1-64 characters of [A-Za-z0-9._:-]");
-            return;
-        }
+    if (json_get_string(request->body, "keyid", 1, &keyid) != RESULT_OK || !ledger_keyid_valid(keyid)) {
+        invalid(outcome, "keyid", "keyid must be 1-64 characters of [A-Za-z0-9._:-]");
+        return;
+    }
     if (json_get_string(request->body, "public_key", 1, &public_text) != RESULT_OK ||
-        crypto_public_key_parse(public_text, public_key) != 0)
-        {
-            invalid(outcome, "public_key", "public_key must be base64 of a raw Ed25519 key, or an SPKI PEM");
-            return;
-        }
+        crypto_public_key_parse(public_text, public_key) != 0) {
+        invalid(outcome, "public_key", "public_key must be base64 of a raw Ed25519 key, or an SPKI PEM");
+        return;
+    }
     result_t result = partner ? store_partner_validity(conn, partner, &validity_s) : RESULT_OK;
     if (result != RESULT_OK) {
-     service_refuse(outcome, result, "no such partner");
-     return;
- }
+        service_refuse(outcome, result, "no such partner");
+        return;
+    }
     char *public_b64 = crypto_base64_encode(public_key, sizeof public_key);
-    const char *role_text = role == STORE_ROLE_PARTNER ? "partner" : role == STORE_ROLE_OPERATOR ? "operator" : "auditor";
+    const char *role_text = role == STORE_ROLE_PARTNER    ? "partner"
+                            : role == STORE_ROLE_OPERATOR ? "operator"
+                                                          : "auditor";
     json_t *key = json_pack("{s:s,s:s,s:s}", "keyid", keyid, "role", role_text, "public_key", public_b64);
     if (partner) json_object_set_new(key, "owner", json_string(partner));
     result = operator_append(conn, request, "key", key, &seq, &time_s);
@@ -121,15 +117,14 @@ static void key_create(store_conn_t *conn, const service_request_t *request, sto
 static void partner_key_op(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome)
 {
     const char *bad = NULL;
-    if (json_only_fields(request->body, FIELDS("keyid", "public_key"), &bad) != RESULT_OK)
-        {
-            invalid(outcome, bad, "unknown field in body");
-            return;
-        }
+    if (json_only_fields(request->body, FIELDS("keyid", "public_key"), &bad) != RESULT_OK) {
+        invalid(outcome, bad, "unknown field in body");
+        return;
+    }
     if (!ledger_partner_code_valid(request->param)) {
-     service_refuse(outcome, RESULT_UNKNOWN_PARTNER, "no such partner");
-     return;
- }
+        service_refuse(outcome, RESULT_UNKNOWN_PARTNER, "no such partner");
+        return;
+    }
     key_create(conn, request, STORE_ROLE_PARTNER, request->param, outcome);
 }
 
@@ -141,17 +136,15 @@ void service_partner_key_create(store_conn_t *conn, const service_request_t *req
 static void staff_key_op(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome)
 {
     const char *bad = NULL, *role = NULL;
-    if (json_only_fields(request->body, FIELDS("keyid", "public_key", "role"), &bad) != RESULT_OK)
-        {
-            invalid(outcome, bad, "unknown field in body");
-            return;
-        }
+    if (json_only_fields(request->body, FIELDS("keyid", "public_key", "role"), &bad) != RESULT_OK) {
+        invalid(outcome, bad, "unknown field in body");
+        return;
+    }
     if (json_get_string(request->body, "role", 1, &role) != RESULT_OK ||
-        (strcmp(role, "operator") != 0 && strcmp(role, "auditor") != 0))
-        {
-            invalid(outcome, "role", "role must be operator or auditor");
-            return;
-        }
+        (strcmp(role, "operator") != 0 && strcmp(role, "auditor") != 0)) {
+        invalid(outcome, "role", "role must be operator or auditor");
+        return;
+    }
     key_create(conn, request, role[0] == 'o' ? STORE_ROLE_OPERATOR : STORE_ROLE_AUDITOR, NULL, outcome);
 }
 
@@ -165,23 +158,22 @@ static void key_revoke_op(store_conn_t *conn, const service_request_t *request, 
     const char *bad = NULL;
     int64_t seq = 0, time_s = 0;
     json_t *key = NULL;
-    if (json_only_fields(request->body, FIELDS("reason"), &bad) != RESULT_OK)
-        {
-            invalid(outcome, bad, "body is {}");
-            return;
-        }
+    if (json_only_fields(request->body, FIELDS("reason"), &bad) != RESULT_OK) {
+        invalid(outcome, bad, "body is {}");
+        return;
+    }
     if (!ledger_keyid_valid(request->param)) {
-     service_refuse(outcome, RESULT_NOT_FOUND, "no such key");
-     return;
- }
+        service_refuse(outcome, RESULT_NOT_FOUND, "no such key");
+        return;
+    }
     json_t *fields = json_pack("{s:s}", "keyid", request->param);
     result_t result = operator_append(conn, request, "key_revoke", fields, &seq, &time_s);
     json_decref(fields);
     if (result == RESULT_OK) result = store_key_revoke(conn, request->param, seq, time_s, &key);
     if (result != RESULT_OK) {
-     service_refuse(outcome, result, result == RESULT_NOT_FOUND ? "no such key" : NULL);
-     return;
- }
+        service_refuse(outcome, result, result == RESULT_NOT_FOUND ? "no such key" : NULL);
+        return;
+    }
     outcome->status = 200;
     outcome->body = json_pack("{s:o}", "key", key);
 }
@@ -196,29 +188,26 @@ static void point_value_op(store_conn_t *conn, const service_request_t *request,
     const char *bad = NULL;
     int64_t num = 0, den = 0, seq = 0, time_s = 0;
     char effective_at[21];
-    if (json_only_fields(request->body, FIELDS("value_num", "value_den"), &bad) != RESULT_OK)
-        {
-            invalid(outcome, bad, "unknown field in body");
-            return;
-        }
-    if (json_get_int(request->body, "value_num", 1, 0, 1000000000, &num, NULL) != RESULT_OK)
-        {
-            invalid(outcome, "value_num", "value_num must be 0..1e9");
-            return;
-        }
-    if (json_get_int(request->body, "value_den", 1, 1, 1000000000, &den, NULL) != RESULT_OK)
-        {
-            invalid(outcome, "value_den", "value_den must be 1..1e9");
-            return;
-        }
+    if (json_only_fields(request->body, FIELDS("value_num", "value_den"), &bad) != RESULT_OK) {
+        invalid(outcome, bad, "unknown field in body");
+        return;
+    }
+    if (json_get_int(request->body, "value_num", 1, 0, 1000000000, &num, NULL) != RESULT_OK) {
+        invalid(outcome, "value_num", "value_num must be 0..1e9");
+        return;
+    }
+    if (json_get_int(request->body, "value_den", 1, 1, 1000000000, &den, NULL) != RESULT_OK) {
+        invalid(outcome, "value_den", "value_den must be 1..1e9");
+        return;
+    }
     json_t *fields = json_pack("{s:I,s:I}", "value_num", (json_int_t)num, "value_den", (json_int_t)den);
     result_t result = operator_append(conn, request, "point_value", fields, &seq, &time_s);
     json_decref(fields);
     if (result == RESULT_OK) result = store_point_value_insert(conn, seq, num, den, time_s);
     if (result != RESULT_OK) {
-     service_refuse(outcome, result, NULL);
-     return;
- }
+        service_refuse(outcome, result, NULL);
+        return;
+    }
     ledger_time_format(time_s, effective_at);
     outcome->status = 201;
     outcome->body = json_pack("{s:{s:I,s:I,s:I,s:s}}", "point_value", "seq", (json_int_t)seq, "value_num",
@@ -235,8 +224,10 @@ void service_trial_balance(store_conn_t *conn, const service_request_t *request,
     json_t *report = NULL;
     (void)request;
     result_t result = store_trial_balance(conn, &report);
-    if (result == RESULT_OK) service_json(response, 200, report);
-    else service_problem(response, result, NULL, NULL);
+    if (result == RESULT_OK)
+        service_json(response, 200, report);
+    else
+        service_problem(response, result, NULL, NULL);
 }
 
 void service_liability(store_conn_t *conn, const service_request_t *request, service_response_t *response)
@@ -246,8 +237,10 @@ void service_liability(store_conn_t *conn, const service_request_t *request, ser
     (void)request;
     result_t result = store_now(conn, &now_s);
     if (result == RESULT_OK) result = store_liability(conn, now_s, &report);
-    if (result == RESULT_OK) service_json(response, 200, report);
-    else service_problem(response, result, NULL, NULL);
+    if (result == RESULT_OK)
+        service_json(response, 200, report);
+    else
+        service_problem(response, result, NULL, NULL);
 }
 
 void service_journal_entry(store_conn_t *conn, const service_request_t *request, service_response_t *response)

@@ -11,7 +11,6 @@
 #include "service.h"
 #include "service_internal.h"
 
-
 typedef struct {
     const char *member;
     const char *reference;
@@ -20,8 +19,8 @@ typedef struct {
 } movement_t;
 
 /* Validates {member, points, reference} (+ allowed extras). points optional when !points_required. */
-static int movement_parse(const json_t *body, const char *const *allowed, int points_required,
-                          int reference_required, movement_t *movement, service_outcome_t *outcome)
+static int movement_parse(const json_t *body, const char *const *allowed, int points_required, int reference_required,
+                          movement_t *movement, service_outcome_t *outcome)
 {
     const char *bad = NULL;
     memset(movement, 0, sizeof *movement);
@@ -195,9 +194,9 @@ static json_t *hold_json(const store_hold_t *hold, const char *status)
     char id[32], expires_at[21];
     journal_id_format(id, sizeof id, "hold", hold->seq);
     ledger_time_format(hold->expires_s, expires_at);
-    json_t *object = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "id", id, "status", status, "points",
-                               (json_int_t)hold->points, "member", hold->member, "reference", hold->reference,
-                               "expires_at", expires_at);
+    json_t *object =
+        json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "id", id, "status", status, "points", (json_int_t)hold->points, "member",
+                  hold->member, "reference", hold->reference, "expires_at", expires_at);
     if (hold->captured_points) json_object_set_new(object, "captured_points", json_integer(hold->captured_points));
     return object;
 }
@@ -238,8 +237,8 @@ static void hold_op(store_conn_t *conn, const service_request_t *request, servic
         result = store_transaction_insert(conn, seq, request->principal, "hold", movement.member, movement.points,
                                           movement.reference, 1, 0);
     if (result == RESULT_OK)
-        result = store_hold_insert(conn, seq, request->principal, movement.member, movement.points,
-                                   movement.reference, time_s + ttl_s);
+        result = store_hold_insert(conn, seq, request->principal, movement.member, movement.points, movement.reference,
+                                   time_s + ttl_s);
     if (result != RESULT_OK) goto fail;
     store_hold_t hold = {.seq = seq, .points = movement.points, .expires_s = time_s + ttl_s};
     snprintf(hold.member, sizeof hold.member, "%s", movement.member);
@@ -329,8 +328,10 @@ static void void_op(store_conn_t *conn, const service_request_t *request, servic
         result = store_transaction_insert(conn, seq, request->principal, "hold_void", hold.member, hold.points,
                                           hold.reference, 0, 0);
     if (result == RESULT_OK) result = store_hold_close(conn, hold.seq, "voided", 0, seq);
-    if (result == RESULT_OK) service_succeed(conn, outcome, 200, hold.member, time_s, text, "hold", hold_json(&hold, "voided"));
-    else service_refuse(outcome, result, NULL);
+    if (result == RESULT_OK)
+        service_succeed(conn, outcome, 200, hold.member, time_s, text, "hold", hold_json(&hold, "voided"));
+    else
+        service_refuse(outcome, result, NULL);
     json_decref(fields);
     free(text);
 }

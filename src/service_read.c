@@ -80,8 +80,8 @@ void service_member_history(store_conn_t *conn, const service_request_t *request
                         json_pack("{s:s}", "field", "after"));
         return;
     }
-    result_t result = store_member_transactions(conn, request->principal, request->param, before, (int)limit, &views,
-                                                &last_seq);
+    result_t result =
+        store_member_transactions(conn, request->principal, request->param, before, (int)limit, &views, &last_seq);
     if (result != RESULT_OK) {
         service_problem(response, result, NULL, NULL);
         return;

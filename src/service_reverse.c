@@ -22,9 +22,9 @@ typedef struct {
 
 static void refuse_reversible(service_outcome_t *outcome, result_t result, int64_t reversible)
 {
-    service_refuse(outcome, result, result == RESULT_POINTS_ALREADY_SPENT
-                                        ? "fewer unspent points are left than asked"
-                                        : "cumulative reversals cannot exceed the original");
+    service_refuse(outcome, result,
+                   result == RESULT_POINTS_ALREADY_SPENT ? "fewer unspent points are left than asked"
+                                                         : "cumulative reversals cannot exceed the original");
     outcome->extra = json_pack("{s:I}", "reversible", (json_int_t)reversible);
 }
 
@@ -37,9 +37,9 @@ static result_t reverse_earn(store_conn_t *conn, reversal_t *reversal, service_o
     if (result != RESULT_OK) return result;
     result = store_member_state(conn, reversal->original.member, reversal->time_s, &state);
     if (result != RESULT_OK) return result;
-    int64_t reversible = ledger_earn_reversible(reversal->original.points, reversal->original.reversed,
-                                                lot.remaining, ledger_lot_spendable(&lot, reversal->time_s),
-                                                service_available(&state));
+    int64_t reversible =
+        ledger_earn_reversible(reversal->original.points, reversal->original.reversed, lot.remaining,
+                               ledger_lot_spendable(&lot, reversal->time_s), service_available(&state));
     store_member_state_free(&state);
     if (reversal->points == 0) reversal->points = reversible;
     if (reversal->points == 0 || reversal->points > reversible) {
@@ -52,8 +52,7 @@ static result_t reverse_earn(store_conn_t *conn, reversal_t *reversal, service_o
     return store_lot_adjust(conn, lot.id, -reversal->points);
 }
 
-static result_t reverse_burn(store_conn_t *conn, const char *redeemer, reversal_t *reversal,
-                             service_outcome_t *outcome)
+static result_t reverse_burn(store_conn_t *conn, const char *redeemer, reversal_t *reversal, service_outcome_t *outcome)
 {
     ledger_consumed_t *consumed = NULL;
     int64_t *restore = NULL;
@@ -116,8 +115,9 @@ static int reversal_parse(store_conn_t *conn, const service_request_t *request, 
         strcmp(reversal->original.type, "burn") != 0)
         result = RESULT_NOT_REVERSIBLE;
     if (result != RESULT_OK) {
-        service_refuse(outcome, result, result == RESULT_NOT_FOUND ? "no such transaction of yours"
-                                                                   : "only earns and burns can be reversed");
+        service_refuse(outcome, result,
+                       result == RESULT_NOT_FOUND ? "no such transaction of yours"
+                                                  : "only earns and burns can be reversed");
         return 0;
     }
     return 1;
@@ -138,12 +138,12 @@ static void reverse_op(store_conn_t *conn, const service_request_t *request, ser
     if (result != RESULT_OK) goto fail;
     reversal.fields = json_object();
     result = strcmp(reversal.original.type, "earn") == 0 ? reverse_earn(conn, &reversal, outcome)
-                                                          : reverse_burn(conn, request->principal, &reversal, outcome);
+                                                         : reverse_burn(conn, request->principal, &reversal, outcome);
     if (result != RESULT_OK) goto fail;
     journal_id_format(original_id, sizeof original_id, "tx", reversal.original.seq);
-    json_t *common = json_pack("{s:s,s:I,s:s,s:s,s:s}", "member", member_copy, "points", (json_int_t)reversal.points,
-                               "reference", reversal.reference, "original", original_id, "original_type",
-                               reversal.original.type);
+    json_t *common =
+        json_pack("{s:s,s:I,s:s,s:s,s:s}", "member", member_copy, "points", (json_int_t)reversal.points, "reference",
+                  reversal.reference, "original", original_id, "original_type", reversal.original.type);
     json_object_update(reversal.fields, common);
     json_decref(common);
     result = service_append(conn, request, "reversal", reversal.fields, &reversal.postings, reversal.seq,
@@ -157,7 +157,8 @@ static void reverse_op(store_conn_t *conn, const service_request_t *request, ser
     goto out;
 fail:
     if (outcome->result == RESULT_OK || outcome->detail == NULL)
-        service_refuse(outcome, result, result == RESULT_DUPLICATE_REFERENCE ? "this reference was already used" : NULL);
+        service_refuse(outcome, result,
+                       result == RESULT_DUPLICATE_REFERENCE ? "this reference was already used" : NULL);
 out:
     ledger_postings_free(&reversal.postings);
     json_decref(reversal.fields);

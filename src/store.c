@@ -11,9 +11,8 @@
 #include "store_internal.h"
 
 /* Session limits: a stuck statement or lock never hangs a request thread. */
-static const char store_session_sql[] =
-    "SET statement_timeout = '10s'; SET lock_timeout = '5s'; "
-    "SET idle_in_transaction_session_timeout = '60s'; SET TIME ZONE 'UTC'";
+static const char store_session_sql[] = "SET statement_timeout = '10s'; SET lock_timeout = '5s'; "
+                                        "SET idle_in_transaction_session_timeout = '60s'; SET TIME ZONE 'UTC'";
 
 static void store_notice_ignore(void *arg, const char *message)
 {
@@ -26,8 +25,7 @@ store_conn_t *store_connect(const char *url)
     const char *values[] = {url, "3", "ledger", NULL};
     PGconn *pg = PQconnectdbParams(keywords, values, 1);
     if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-        log_error("database connect failed",
-                  json_pack("{s:s}", "error", pg ? PQerrorMessage(pg) : "out of memory"));
+        log_error("database connect failed", json_pack("{s:s}", "error", pg ? PQerrorMessage(pg) : "out of memory"));
         PQfinish(pg);
         return NULL;
     }
@@ -81,8 +79,7 @@ static result_t store_classify(store_conn_t *conn, const PGresult *res, const ch
         return RESULT_DATABASE_BUSY;
     if (strcmp(state, "23505") == 0) return RESULT_INTERNAL; /* callers map their own constraints */
     log_error("database statement failed",
-              json_pack("{s:s,s:s,s:s}", "statement", name, "sqlstate", state, "error",
-                        PQresultErrorMessage(res)));
+              json_pack("{s:s,s:s,s:s}", "statement", name, "sqlstate", state, "error", PQresultErrorMessage(res)));
     return RESULT_INTERNAL;
 }
 
@@ -93,8 +90,8 @@ static int store_is_prepared(const store_conn_t *conn, const char *name)
     return 0;
 }
 
-PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int count,
-                    const char *const *params, result_t *result)
+PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
+                    result_t *result)
 {
     if (!store_is_prepared(conn, name)) {
         PGresult *prepared = PQprepare(conn->pg, name, sql, count, NULL);
@@ -118,8 +115,7 @@ PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int c
     return res;
 }
 
-result_t store_exec(store_conn_t *conn, const char *name, const char *sql, int count,
-                    const char *const *params)
+result_t store_exec(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params)
 {
     result_t result = RESULT_OK;
     PGresult *res = store_run(conn, name, sql, count, params, &result);
@@ -188,7 +184,8 @@ store_pool_t *store_pool_create(const char *url, unsigned size)
 void store_pool_destroy(store_pool_t *pool)
 {
     if (pool == NULL) return;
-    for (unsigned i = 0; i < pool->idle_count; i++) store_disconnect(pool->idle[i]);
+    for (unsigned i = 0; i < pool->idle_count; i++)
+        store_disconnect(pool->idle[i]);
     pthread_mutex_destroy(&pool->lock);
     pthread_cond_destroy(&pool->available);
     free(pool->idle);

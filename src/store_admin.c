@@ -22,8 +22,8 @@ static result_t store_migration_apply(store_conn_t *conn, const migration_t *mig
     PGresult *res = PQexec(conn->pg, (const char *)migration->sql);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
     if (!ok)
-        log_error("migration failed", json_pack("{s:s,s:s}", "migration", migration->name, "error",
-                                                PQresultErrorMessage(res)));
+        log_error("migration failed",
+                  json_pack("{s:s,s:s}", "migration", migration->name, "error", PQresultErrorMessage(res)));
     PQclear(res);
     if (!ok) return RESULT_INTERNAL;
     return store_exec(conn, "migration_record",
@@ -45,8 +45,8 @@ result_t store_migrate(store_conn_t *conn, int *applied)
         PQclear(res);
         result = store_exec(conn, "migrations_table", migrations_table_sql, 0, NULL);
         if (result != RESULT_OK) break;
-        res = store_run(conn, "migration_applied", "SELECT checksum FROM schema_migrations WHERE version = $1",
-                        1, P(store_i64(version, migration->version)), &result);
+        res = store_run(conn, "migration_applied", "SELECT checksum FROM schema_migrations WHERE version = $1", 1,
+                        P(store_i64(version, migration->version)), &result);
         if (res == NULL) break;
         int done = PQntuples(res) == 1;
         PQclear(res);
@@ -138,7 +138,8 @@ result_t store_key_insert(store_conn_t *conn, const char *keyid, store_role_t ro
 {
     char hex[2 + 2 * CRYPTO_ED25519_PUBLIC_BYTES + 1], seq_text[24];
     hex[0] = '\\', hex[1] = 'x';
-    for (size_t i = 0; i < CRYPTO_ED25519_PUBLIC_BYTES; i++) snprintf(hex + 2 + 2 * i, 3, "%02x", public_key[i]);
+    for (size_t i = 0; i < CRYPTO_ED25519_PUBLIC_BYTES; i++)
+        snprintf(hex + 2 + 2 * i, 3, "%02x", public_key[i]);
     result_t result = store_exec(conn, "key_insert",
                                  "INSERT INTO keys (keyid, role, partner, public_key, created_seq) "
                                  "VALUES ($1, $2, $3, $4, $5)",
@@ -162,8 +163,8 @@ result_t store_genesis(store_conn_t *conn, const char *currency, const char *ori
     }
     result = store_journal_next(conn, seq, &time_s);
     if (result != RESULT_OK) goto out;
-    fields = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "currency", currency, "origin", origin, "keys", "keyid",
-                       keyid, "role", "operator", "public_key", public_b64);
+    fields = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "currency", currency, "origin", origin, "keys", "keyid", keyid,
+                       "role", "operator", "public_key", public_b64);
     text = journal_entry_text(*seq, time_s, "genesis", "operator", fields, &postings, NULL);
     result = store_journal_insert(conn, *seq, time_s, "genesis", text, &postings);
     if (result == RESULT_OK)
@@ -179,8 +180,7 @@ out:
     return result;
 }
 
-result_t store_partner_insert(store_conn_t *conn, const char *code, const char *name, int64_t validity_s,
-                              int64_t seq)
+result_t store_partner_insert(store_conn_t *conn, const char *code, const char *name, int64_t validity_s, int64_t seq)
 {
     char validity_text[24], seq_text[24];
     result_t result = store_exec(conn, "partner_insert",
@@ -202,8 +202,10 @@ result_t store_key_revoke(store_conn_t *conn, const char *keyid, int64_t seq, in
                               "FROM keys k WHERE k.keyid = $1 FOR UPDATE",
                               1, P(keyid), &result);
     if (res == NULL) return result;
-    if (PQntuples(res) != 1) result = RESULT_NOT_FOUND;
-    else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) result = RESULT_KEY_ALREADY_REVOKED;
+    if (PQntuples(res) != 1)
+        result = RESULT_NOT_FOUND;
+    else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+        result = RESULT_KEY_ALREADY_REVOKED;
     else if (strcmp(PQgetvalue(res, 0, 0), "operator") == 0 && store_get_i64(res, 0, 2) <= 1)
         result = RESULT_LAST_OPERATOR_KEY;
     PQclear(res);
@@ -215,9 +217,9 @@ result_t store_key_revoke(store_conn_t *conn, const char *keyid, int64_t seq, in
     if (res == NULL) return result;
     char revoked_at[21];
     ledger_time_format(time_s, revoked_at);
-    *key = json_pack("{s:s,s:s,s:s?,s:s,s:s}", "keyid", PQgetvalue(res, 0, 0), "role", PQgetvalue(res, 0, 1),
-                     "partner", PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2), "public_key",
-                     PQgetvalue(res, 0, 3), "revoked_at", revoked_at);
+    *key = json_pack("{s:s,s:s,s:s?,s:s,s:s}", "keyid", PQgetvalue(res, 0, 0), "role", PQgetvalue(res, 0, 1), "partner",
+                     PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2), "public_key", PQgetvalue(res, 0, 3),
+                     "revoked_at", revoked_at);
     PQclear(res);
     return RESULT_OK;
 }
@@ -227,25 +229,25 @@ result_t store_point_value_insert(store_conn_t *conn, int64_t seq, int64_t value
 {
     char seq_text[24], num_text[24], den_text[24], effective_text[24];
     return store_exec(conn, "point_value_insert",
-                      "INSERT INTO point_values (seq, value_num, value_den, effective_s) VALUES ($1, $2, $3, $4)",
-                      4, P(store_i64(seq_text, seq), store_i64(num_text, value_num), store_i64(den_text, value_den),
-                           store_i64(effective_text, effective_s)));
+                      "INSERT INTO point_values (seq, value_num, value_den, effective_s) VALUES ($1, $2, $3, $4)", 4,
+                      P(store_i64(seq_text, seq), store_i64(num_text, value_num), store_i64(den_text, value_den),
+                        store_i64(effective_text, effective_s)));
 }
 
 result_t store_trial_balance(store_conn_t *conn, json_t **report)
 {
     result_t result;
-    PGresult *res = store_run(conn, "trial_balance",
-                              "SELECT account, balance FROM accounts WHERE balance <> 0 ORDER BY account", 0,
-                              NULL, &result);
+    PGresult *res =
+        store_run(conn, "trial_balance", "SELECT account, balance FROM accounts WHERE balance <> 0 ORDER BY account", 0,
+                  NULL, &result);
     if (res == NULL) return result;
     json_t *accounts = json_array();
     int64_t total = 0;
     for (int i = 0; i < PQntuples(res); i++) {
         int64_t balance = store_get_i64(res, i, 1);
         ASSERT_ALWAYS(ledger_add_checked(total, balance, &total));
-        json_array_append_new(accounts, json_pack("{s:s,s:I}", "account", PQgetvalue(res, i, 0), "balance",
-                                                  (json_int_t)balance));
+        json_array_append_new(accounts,
+                              json_pack("{s:s,s:I}", "account", PQgetvalue(res, i, 0), "balance", (json_int_t)balance));
     }
     PQclear(res);
     if (total != 0) log_error("trial balance does not sum to zero", json_pack("{s:I}", "total", (json_int_t)total));
@@ -257,15 +259,15 @@ result_t store_liability(store_conn_t *conn, int64_t now_s, json_t **report)
 {
     char now_text[24];
     result_t result;
-    PGresult *res = store_run(
-        conn, "liability",
-        "SELECT p.code, "
-        "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1), 0), "
-        "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1 AND l.expires_s <= $1 + 2592000), 0), "
-        "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s <= $1), 0) "
-        "FROM partners p LEFT JOIN lots l ON l.issuer = p.code AND l.remaining > 0 "
-        "GROUP BY p.code ORDER BY p.code",
-        1, P(store_i64(now_text, now_s)), &result);
+    PGresult *res =
+        store_run(conn, "liability",
+                  "SELECT p.code, "
+                  "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1), 0), "
+                  "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1 AND l.expires_s <= $1 + 2592000), 0), "
+                  "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s <= $1), 0) "
+                  "FROM partners p LEFT JOIN lots l ON l.issuer = p.code AND l.remaining > 0 "
+                  "GROUP BY p.code ORDER BY p.code",
+                  1, P(store_i64(now_text, now_s)), &result);
     if (res == NULL) return result;
     json_t *issuers = json_array();
     for (int i = 0; i < PQntuples(res); i++)

@@ -13,18 +13,19 @@
 static void hex_bytea(char *out, const uint8_t *bytes, size_t len)
 {
     out[0] = '\\', out[1] = 'x';
-    for (size_t i = 0; i < len; i++) snprintf(out + 2 + 2 * i, 3, "%02x", bytes[i]);
+    for (size_t i = 0; i < len; i++)
+        snprintf(out + 2 + 2 * i, 3, "%02x", bytes[i]);
 }
 
 result_t store_idempotency_begin(store_conn_t *conn, const char *principal, const char *key,
-                                 const uint8_t hash[CRYPTO_SHA256_BYTES], store_idempotency_t *state,
-                                 int *status, char **body)
+                                 const uint8_t hash[CRYPTO_SHA256_BYTES], store_idempotency_t *state, int *status,
+                                 char **body)
 {
     result_t result;
     *body = NULL;
-    PGresult *res = store_run(conn, "idem_lock",
-                              "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 7))",
-                              2, P(principal, key), &result);
+    PGresult *res =
+        store_run(conn, "idem_lock", "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 7))", 2,
+                  P(principal, key), &result);
     if (res == NULL) return result;
     int locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
@@ -33,8 +34,8 @@ result_t store_idempotency_begin(store_conn_t *conn, const char *principal, cons
         return RESULT_OK;
     }
     res = store_run(conn, "idem_get",
-                    "SELECT request_hash, status, body FROM idempotency WHERE principal = $1 AND key = $2",
-                    2, P(principal, key), &result);
+                    "SELECT request_hash, status, body FROM idempotency WHERE principal = $1 AND key = $2", 2,
+                    P(principal, key), &result);
     if (res == NULL) return result;
     if (PQntuples(res) == 0) {
         *state = STORE_IDEMPOTENCY_NEW;
@@ -114,15 +115,15 @@ static void array_literal(buf_t *out, const ledger_postings_t *postings, int amo
     buf_append(out, "}", 1);
 }
 
-result_t store_journal_insert(store_conn_t *conn, int64_t seq, int64_t time_s, const char *type,
-                              const char *text, const ledger_postings_t *postings)
+result_t store_journal_insert(store_conn_t *conn, int64_t seq, int64_t time_s, const char *type, const char *text,
+                              const ledger_postings_t *postings)
 {
     char seq_text[24], time_text[24];
     buf_t accounts = BUF_INIT, amounts = BUF_INIT;
     ASSERT_ALWAYS(ledger_postings_balanced(postings));
-    result_t result = store_exec(conn, "journal_insert",
-                                 "INSERT INTO journal (seq, time_s, type, text) VALUES ($1, $2, $3, $4)", 4,
-                                 P(store_i64(seq_text, seq), store_i64(time_text, time_s), type, text));
+    result_t result =
+        store_exec(conn, "journal_insert", "INSERT INTO journal (seq, time_s, type, text) VALUES ($1, $2, $3, $4)", 4,
+                   P(store_i64(seq_text, seq), store_i64(time_text, time_s), type, text));
     if (result != RESULT_OK || postings->count == 0) goto out;
     array_literal(&accounts, postings, 0);
     array_literal(&amounts, postings, 1);
@@ -150,8 +151,8 @@ result_t store_journal_text(store_conn_t *conn, int64_t seq, char **text)
 }
 
 result_t store_transaction_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *type,
-                                  const char *member, int64_t points, const char *reference,
-                                  int reference_unique, int64_t original_seq)
+                                  const char *member, int64_t points, const char *reference, int reference_unique,
+                                  int64_t original_seq)
 {
     char seq_text[24], points_text[24], original_text[24];
     result_t result = store_exec(
@@ -198,17 +199,17 @@ result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t
                       P(store_i64(seq_text, seq), store_i64(points_text, points)));
 }
 
-result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member,
-                                   int64_t before_seq, int limit, json_t **views, int64_t *last_seq)
+result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member, int64_t before_seq,
+                                   int limit, json_t **views, int64_t *last_seq)
 {
     char before_text[24], limit_text[24];
     result_t result;
-    PGresult *res = store_run(conn, "member_history",
-                              "SELECT t.seq, j.text FROM transactions t JOIN journal j ON j.seq = t.seq "
-                              "WHERE t.partner = $1 AND t.member = $2 AND t.seq < $3 "
-                              "ORDER BY t.seq DESC LIMIT $4",
-                              4, P(partner, member, store_i64(before_text, before_seq), store_i64(limit_text, limit)),
-                              &result);
+    PGresult *res =
+        store_run(conn, "member_history",
+                  "SELECT t.seq, j.text FROM transactions t JOIN journal j ON j.seq = t.seq "
+                  "WHERE t.partner = $1 AND t.member = $2 AND t.seq < $3 "
+                  "ORDER BY t.seq DESC LIMIT $4",
+                  4, P(partner, member, store_i64(before_text, before_seq), store_i64(limit_text, limit)), &result);
     if (res == NULL) return result;
     *views = json_array();
     *last_seq = 0;
@@ -225,8 +226,8 @@ result_t store_member_transactions(store_conn_t *conn, const char *partner, cons
 result_t store_partner_validity(store_conn_t *conn, const char *code, int64_t *validity_s)
 {
     result_t result;
-    PGresult *res = store_run(conn, "partner_validity", "SELECT validity_s FROM partners WHERE code = $1", 1,
-                              P(code), &result);
+    PGresult *res =
+        store_run(conn, "partner_validity", "SELECT validity_s FROM partners WHERE code = $1", 1, P(code), &result);
     if (res == NULL) return result;
     result = PQntuples(res) == 1 ? RESULT_OK : RESULT_UNKNOWN_PARTNER;
     if (result == RESULT_OK) *validity_s = store_get_i64(res, 0, 0);
@@ -238,16 +239,14 @@ result_t store_member_lock(store_conn_t *conn, const char *member)
 {
     char account[LEDGER_ACCOUNT_MAX + 1];
     ledger_account_member(account, member);
-    result_t result = store_exec(conn, "member_create",
-                                 "INSERT INTO accounts (account, balance) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-                                 1, P(account));
+    result_t result =
+        store_exec(conn, "member_create",
+                   "INSERT INTO accounts (account, balance) VALUES ($1, 0) ON CONFLICT DO NOTHING", 1, P(account));
     if (result != RESULT_OK) return result;
-    return store_exec(conn, "member_lock", "SELECT 1 FROM accounts WHERE account = $1 FOR UPDATE", 1,
-                      P(account));
+    return store_exec(conn, "member_lock", "SELECT 1 FROM accounts WHERE account = $1 FOR UPDATE", 1, P(account));
 }
 
-result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s,
-                            store_member_state_t *state)
+result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, store_member_state_t *state)
 {
     char account[LEDGER_ACCOUNT_MAX + 1], now_text[24], limit_text[24];
     result_t result;
@@ -308,24 +307,25 @@ result_t store_member_expiring(store_conn_t *conn, const char *member, int64_t n
     return RESULT_OK;
 }
 
-result_t store_lot_insert(store_conn_t *conn, int64_t id, const char *issuer, const char *member,
-                          int64_t points, int64_t expires_s)
+result_t store_lot_insert(store_conn_t *conn, int64_t id, const char *issuer, const char *member, int64_t points,
+                          int64_t expires_s)
 {
     char id_text[24], points_text[24], expires_text[24];
-    return store_exec(conn, "lot_insert",
-                      "INSERT INTO lots (id, issuer, member, points, remaining, expires_s) "
-                      "VALUES ($1, $2, $3, $4, $4, $5)",
-                      5, P(store_i64(id_text, id), issuer, member, store_i64(points_text, points),
-                           store_i64(expires_text, expires_s)));
+    return store_exec(
+        conn, "lot_insert",
+        "INSERT INTO lots (id, issuer, member, points, remaining, expires_s) "
+        "VALUES ($1, $2, $3, $4, $4, $5)",
+        5,
+        P(store_i64(id_text, id), issuer, member, store_i64(points_text, points), store_i64(expires_text, expires_s)));
 }
 
 result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot)
 {
     char id_text[24];
     result_t result;
-    PGresult *res = store_run(conn, "lot_get",
-                              "SELECT id, issuer, remaining, expires_s FROM lots WHERE id = $1 FOR UPDATE", 1,
-                              P(store_i64(id_text, id)), &result);
+    PGresult *res =
+        store_run(conn, "lot_get", "SELECT id, issuer, remaining, expires_s FROM lots WHERE id = $1 FOR UPDATE", 1,
+                  P(store_i64(id_text, id)), &result);
     if (res == NULL) return result;
     result = PQntuples(res) == 1 ? RESULT_OK : RESULT_NOT_FOUND;
     if (result == RESULT_OK) {
@@ -345,8 +345,8 @@ result_t store_lot_adjust(store_conn_t *conn, int64_t id, int64_t delta)
                       P(store_i64(id_text, id), store_i64(delta_text, delta)));
 }
 
-result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char *redeemer,
-                               const ledger_lot_t *lots, const ledger_burn_plan_t *plan)
+result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char *redeemer, const ledger_lot_t *lots,
+                               const ledger_burn_plan_t *plan)
 {
     char seq_text[24];
     buf_t ids = BUF_INIT, issuers = BUF_INIT, points = BUF_INIT;
@@ -392,7 +392,7 @@ result_t store_portions_get(store_conn_t *conn, int64_t burn_seq, ledger_consume
         int row = (int)i;
         (*consumed)[i].index = (int)store_get_i64(res, row, 0);
         (*consumed)[i].lot_id = store_get_i64(res, row, 1);
-        snprintf((*consumed)[i].issuer, sizeof (*consumed)[i].issuer, "%s", PQgetvalue(res, row, 2));
+        snprintf((*consumed)[i].issuer, sizeof(*consumed)[i].issuer, "%s", PQgetvalue(res, row, 2));
         (*consumed)[i].points = store_get_i64(res, row, 3);
         (*consumed)[i].reversed = store_get_i64(res, row, 4);
     }
@@ -408,15 +408,16 @@ result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int in
                       P(store_i64(seq_text, burn_seq), store_i64(index_text, index), store_i64(points_text, points)));
 }
 
-result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *member,
-                           int64_t points, const char *reference, int64_t expires_s)
+result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *member, int64_t points,
+                           const char *reference, int64_t expires_s)
 {
     char seq_text[24], points_text[24], expires_text[24];
     return store_exec(conn, "hold_insert",
                       "INSERT INTO holds (seq, partner, member, points, reference, expires_s) "
                       "VALUES ($1, $2, $3, $4, $5, $6)",
-                      6, P(store_i64(seq_text, seq), partner, member, store_i64(points_text, points), reference,
-                           store_i64(expires_text, expires_s)));
+                      6,
+                      P(store_i64(seq_text, seq), partner, member, store_i64(points_text, points), reference,
+                        store_i64(expires_text, expires_s)));
 }
 
 result_t store_hold_get(store_conn_t *conn, int64_t seq, int lock, store_hold_t *hold)
@@ -427,8 +428,7 @@ result_t store_hold_get(store_conn_t *conn, int64_t seq, int lock, store_hold_t 
                              "coalesce(captured_points, 0) FROM holds WHERE seq = $1 FOR UPDATE"
                            : "SELECT seq, partner, member, reference, points, expires_s, status, "
                              "coalesce(captured_points, 0) FROM holds WHERE seq = $1";
-    PGresult *res = store_run(conn, lock ? "hold_get_lock" : "hold_get", sql, 1, P(store_i64(seq_text, seq)),
-                              &result);
+    PGresult *res = store_run(conn, lock ? "hold_get_lock" : "hold_get", sql, 1, P(store_i64(seq_text, seq)), &result);
     if (res == NULL) return result;
     result = PQntuples(res) == 1 ? RESULT_OK : RESULT_NOT_FOUND;
     if (result == RESULT_OK) {
@@ -452,15 +452,17 @@ result_t store_hold_close(store_conn_t *conn, int64_t seq, const char *status, i
     return store_exec(conn, "hold_close",
                       "UPDATE holds SET status = $2, captured_points = $3, closed_seq = $4 "
                       "WHERE seq = $1 AND status = 'active'",
-                      4, P(store_i64(seq_text, seq), status,
-                           captured_points ? store_i64(captured_text, captured_points) : NULL,
-                           store_i64(closed_text, closed_seq)));
+                      4,
+                      P(store_i64(seq_text, seq), status,
+                        captured_points ? store_i64(captured_text, captured_points) : NULL,
+                        store_i64(closed_text, closed_seq)));
 }
 
 result_t store_now(store_conn_t *conn, int64_t *now_s)
 {
     result_t result;
-    PGresult *res = store_run(conn, "now", "SELECT floor(extract(epoch from clock_timestamp()))::bigint", 0, NULL, &result);
+    PGresult *res =
+        store_run(conn, "now", "SELECT floor(extract(epoch from clock_timestamp()))::bigint", 0, NULL, &result);
     if (res == NULL) return result;
     *now_s = store_get_i64(res, 0, 0);
     PQclear(res);

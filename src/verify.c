@@ -16,7 +16,8 @@ static int postings_balanced(const json_t *postings)
     size_t index;
     json_t *line;
     if (!json_is_array(postings)) return 0;
-    json_array_foreach(postings, index, line) {
+    json_array_foreach(postings, index, line)
+    {
         json_t *amount = json_object_get(line, "amount");
         if (!json_is_integer(amount) || !json_is_string(json_object_get(line, "account"))) return 0;
         if (!ledger_add_checked(total, (int64_t)json_integer_value(amount), &total)) return 0;
@@ -33,8 +34,10 @@ static int64_t posting_amount(const json_t *postings, const char *account)
 {
     size_t index;
     json_t *line;
-    json_array_foreach(postings, index, line) {
-        if (strcmp(json_string_value(json_object_get(line, "account")), account) == 0) return integer_at(line, "amount");
+    json_array_foreach(postings, index, line)
+    {
+        if (strcmp(json_string_value(json_object_get(line, "account")), account) == 0)
+            return integer_at(line, "amount");
     }
     return 0;
 }
@@ -57,8 +60,8 @@ static int movement_consistent(const json_t *entry)
     const json_t *postings = json_object_get(entry, "postings");
     int64_t points = integer_at(entry, "points");
     char account[LEDGER_ACCOUNT_MAX + 1];
-    if (type == NULL || member == NULL || partner == NULL) return type != NULL && strcmp(type, "earn") != 0 &&
-                                                                  strcmp(type, "burn") != 0;
+    if (type == NULL || member == NULL || partner == NULL)
+        return type != NULL && strcmp(type, "earn") != 0 && strcmp(type, "burn") != 0;
     if (!ledger_member_ref_valid(member)) return 0;
     ledger_account_member(account, member);
     int64_t member_amount = posting_amount(postings, account);
@@ -67,7 +70,8 @@ static int movement_consistent(const json_t *entry)
         return member_amount == points && posting_amount(postings, account) == -points &&
                json_array_size(postings) == 2 && sum_points(json_object_get(entry, "lots")) == points;
     }
-    if (strcmp(type, "burn") == 0) return member_amount == -points && sum_points(json_object_get(entry, "consumed")) == points;
+    if (strcmp(type, "burn") == 0)
+        return member_amount == -points && sum_points(json_object_get(entry, "consumed")) == points;
     if (strcmp(type, "reversal") == 0) {
         const json_t *restored = json_object_get(entry, "restored");
         return restored ? member_amount == points && sum_points(restored) == points : member_amount == -points;
@@ -121,8 +125,8 @@ static int verify_request(const json_t *entry, const json_t *request, const uint
     if (auth_signature_input_parse(field, &input) != 0 || auth_profile_check(&input, has_body) != 0) goto out;
     if (has_body && key == NULL) goto out;
     digest = auth_content_digest(body, body_len);
-    auth_component_t components[5] = {{"@method", method}, {"@path", path}, {"@query", query},
-                                      {"content-digest", digest}, {"idempotency-key", key}};
+    auth_component_t components[5] = {
+        {"@method", method}, {"@path", path}, {"@query", query}, {"content-digest", digest}, {"idempotency-key", key}};
     base = auth_signature_base(components, has_body ? 5 : 3, input.member_value);
     *why = "partner signature does not verify";
     if (!crypto_ed25519_verify(public_key, base, strlen(base), signature)) goto out;

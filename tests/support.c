@@ -202,15 +202,16 @@ static test_reply_t reply_from(client_response_t *response, int sent)
     return reply;
 }
 
-test_reply_t test_call(test_env_t *env, const test_key_t *key, const char *method, const char *target,
-                       const char *body, const char *idempotency_key)
+test_reply_t test_call(test_env_t *env, const test_key_t *key, const char *method, const char *target, const char *body,
+                       const char *idempotency_key)
 {
     char generated[40];
     client_response_t response;
     if (body != NULL && idempotency_key == NULL) {
         uint8_t random[16];
         crypto_random_bytes(random, sizeof random);
-        for (size_t i = 0; i < sizeof random; i++) snprintf(generated + 2 * i, 3, "%02x", random[i]);
+        for (size_t i = 0; i < sizeof random; i++)
+            snprintf(generated + 2 * i, 3, "%02x", random[i]);
         idempotency_key = generated;
     }
     int sent = client_call("127.0.0.1", env->port, key ? key->keyid : NULL, key ? key->signer : NULL, method, target,

@@ -25,11 +25,13 @@ static int setup(void **state)
     test_env_start(&env, "e2e_auth_input");
     test_partner(&env, "coffee", 0, &coffee);
     test_key_new(&auditor, "auditor-1");
-    snprintf(body, sizeof body, "{\"keyid\":\"auditor-1\",\"public_key\":\"%s\",\"role\":\"auditor\"}", auditor.public_b64);
+    snprintf(body, sizeof body, "{\"keyid\":\"auditor-1\",\"public_key\":\"%s\",\"role\":\"auditor\"}",
+             auditor.public_b64);
     test_reply_t reply = test_call(&env, &env.operator_key, "POST", "/v1/admin/staff-keys", body, NULL);
     assert_int_equal(reply.status, 201);
     test_reply_free(&reply);
-    reply = test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":50,\"reference\":\"seed\"}", NULL);
+    reply =
+        test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":50,\"reference\":\"seed\"}", NULL);
     assert_int_equal(reply.status, 201);
     test_reply_free(&reply);
     return 0;
@@ -66,8 +68,9 @@ static test_reply_t send_crafted(const test_key_t *key, const craft_t *craft)
 {
     buf_t request = BUF_INIT, headers = BUF_INIT;
     const char *sign_body = craft->sign_body ? craft->sign_body : craft->body;
-    client_sign(&headers, key->keyid, key->signer, craft->method, craft->sign_target ? craft->sign_target : craft->target,
-                sign_body, sign_body ? strlen(sign_body) : 0, craft->idempotency_key, craft->created_s);
+    client_sign(&headers, key->keyid, key->signer, craft->method,
+                craft->sign_target ? craft->sign_target : craft->target, sign_body, sign_body ? strlen(sign_body) : 0,
+                craft->idempotency_key, craft->created_s);
     buf_printf(&request, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n", craft->method, craft->target);
     const char *h = headers.data;
     while (*h) { /* copy the signature headers, optionally dropping Idempotency-Key */
@@ -123,7 +126,8 @@ static void test_signature_refusals(void **state)
     expect(send_crafted(&stranger, &craft), 401, "signature_invalid");
     test_key_free(&stranger);
     /* a GET signed without its query */
-    craft_t get = {"GET", "/v1/members/m/transactions?limit=1", NULL, NULL, "/v1/members/m/transactions", NULL, 0, NULL, 0};
+    craft_t get = {"GET", "/v1/members/m/transactions?limit=1", NULL, NULL, "/v1/members/m/transactions", NULL, 0, NULL,
+                   0};
     expect(send_crafted(&coffee, &get), 401, "signature_invalid");
     /* components in another order */
     char field[256], request[1024];
@@ -131,8 +135,8 @@ static void test_signature_refusals(void **state)
              (long long)time(NULL));
     snprintf(request, sizeof request,
              "GET /v1/members/m HTTP/1.1\r\nHost: x\r\nConnection: close\r\nSignature-Input: sig1=%s\r\n"
-             "Signature: sig1=:%s:\r\n\r\n", field,
-             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==");
+             "Signature: sig1=:%s:\r\n\r\n",
+             field, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==");
     expect(test_raw(&env, request, strlen(request)), 401, "signature_invalid");
     assert_int_equal(journal_size(), before);
 }
@@ -140,8 +144,9 @@ static void test_signature_refusals(void **state)
 static void test_replay_of_captured_request(void **state)
 {
     (void)state;
-    craft_t craft = {"POST", "/v1/earn", "{\"member\":\"m\",\"points\":5,\"reference\":\"replay\"}", "k-replay", NULL,
-                     NULL, 0, NULL, 0};
+    craft_t craft = {"POST",     "/v1/earn", "{\"member\":\"m\",\"points\":5,\"reference\":\"replay\"}",
+                     "k-replay", NULL,       NULL,
+                     0,          NULL,       0};
     test_reply_t first = send_crafted(&coffee, &craft);
     assert_int_equal(first.status, 201);
     test_reply_t again = send_crafted(&coffee, &craft); /* the same signed request, replayed */
@@ -179,7 +184,8 @@ static void test_idempotency(void **state)
     test_reply_free(&first);
     test_reply_free(&second);
     expect(test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":2,\"reference\":\"idem-1\"}",
-                     "idem-key-1"), 422, "idempotency_key_reused");
+                     "idem-key-1"),
+           422, "idempotency_key_reused");
     /* a refusal is a response too: replayed as it was */
     const char *greedy = "{\"member\":\"m\",\"points\":999999,\"reference\":\"idem-2\"}";
     expect(test_call(&env, &coffee, "POST", "/v1/burn", greedy, "idem-key-2"), 422, "insufficient_points");
@@ -192,7 +198,8 @@ static void test_idempotency(void **state)
     test_reply_free(&other);
     test_key_free(&books);
     expect(test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":1,\"reference\":\"idem-3\"}",
-                     "bad\x01key"), 400, "idempotency_key_invalid");
+                     "bad\x01key"),
+           400, "idempotency_key_invalid");
 }
 
 static void test_bad_input_writes_nothing(void **state)
@@ -204,7 +211,9 @@ static void test_bad_input_writes_nothing(void **state)
         "{\"member\":\"m\",\"points\":5.0,\"reference\":\"r\"}",
         "{\"member\":\"m\",\"points\":5,\"reference\":\"r\"} trailing",
         "{\"member\":\"m\xff\",\"points\":5,\"reference\":\"r\"}",
-        "[]", "", "{",
+        "[]",
+        "",
+        "{",
     };
     for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
         expect(test_call(&env, &coffee, "POST", "/v1/earn", malformed[i], NULL), 400, "malformed_json");
@@ -243,8 +252,10 @@ static void test_bad_input_writes_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_signature_refusals), cmocka_unit_test(test_replay_of_captured_request),
-        cmocka_unit_test(test_roles), cmocka_unit_test(test_idempotency),
+        cmocka_unit_test(test_signature_refusals),
+        cmocka_unit_test(test_replay_of_captured_request),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_idempotency),
         cmocka_unit_test(test_bad_input_writes_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

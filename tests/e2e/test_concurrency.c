@@ -58,8 +58,10 @@ static void *worker(void *arg)
 static void run_jobs(job_t *jobs, int count)
 {
     pthread_t threads[THREADS];
-    for (int i = 0; i < count; i++) assert_int_equal(pthread_create(&threads[i], NULL, worker, &jobs[i]), 0);
-    for (int i = 0; i < count; i++) pthread_join(threads[i], NULL);
+    for (int i = 0; i < count; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, worker, &jobs[i]), 0);
+    for (int i = 0; i < count; i++)
+        pthread_join(threads[i], NULL);
 }
 
 static void test_concurrent_burns_never_overdraw(void **state)
@@ -82,10 +84,14 @@ static void test_concurrent_burns_never_overdraw(void **state)
     int ok = 0, refused = 0, duplicate = 0;
     for (int i = 0; i < THREADS; i++)
         for (int r = 0; r < 2; r++) {
-            if (jobs[i].status[r] == 201) ok++;
-            else if (jobs[i].status[r] == 422) refused++;
-            else if (jobs[i].status[r] == 409) duplicate++;
-            else fail_msg("unexpected status %d", jobs[i].status[r]);
+            if (jobs[i].status[r] == 201)
+                ok++;
+            else if (jobs[i].status[r] == 422)
+                refused++;
+            else if (jobs[i].status[r] == 409)
+                duplicate++;
+            else
+                fail_msg("unexpected status %d", jobs[i].status[r]);
         }
     assert_int_equal(ok, THREADS); /* 16 × 5 = 80 <= 100: every first burn succeeds */
     assert_int_equal(duplicate, THREADS);
@@ -99,8 +105,8 @@ static void test_concurrent_burns_never_overdraw(void **state)
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < THREADS; i++) {
             jobs[i].rounds = 1;
-            snprintf(jobs[i].body, sizeof jobs[i].body, "{\"member\":\"hot\",\"points\":5,\"reference\":\"over-%d-%d\"}",
-                     round, i);
+            snprintf(jobs[i].body, sizeof jobs[i].body,
+                     "{\"member\":\"hot\",\"points\":5,\"reference\":\"over-%d-%d\"}", round, i);
         }
         run_jobs(jobs, THREADS);
         for (int i = 0; i < THREADS; i++) {
@@ -148,19 +154,23 @@ static void test_mixed_load_keeps_books_balanced(void **state)
             jobs[i].path = earn ? "/v1/earn" : "/v1/burn";
             jobs[i].key = earn ? &coffee : &books;
             jobs[i].rounds = 1;
-            snprintf(jobs[i].body, sizeof jobs[i].body, "{\"member\":\"mix-%d\",\"points\":%d,\"reference\":\"mix-%d-%d\"}",
-                     i % 4, earn ? 10 : 7, round, i);
+            snprintf(jobs[i].body, sizeof jobs[i].body,
+                     "{\"member\":\"mix-%d\",\"points\":%d,\"reference\":\"mix-%d-%d\"}", i % 4, earn ? 10 : 7, round,
+                     i);
         }
         run_jobs(jobs, THREADS);
-        for (int i = 0; i < THREADS; i++) assert_true(jobs[i].status[0] == 201 || jobs[i].status[0] == 422);
+        for (int i = 0; i < THREADS; i++)
+            assert_true(jobs[i].status[0] == 201 || jobs[i].status[0] == 422);
     }
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
-    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM accounts WHERE account LIKE 'member:%' AND balance < 0"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM accounts WHERE account LIKE 'member:%' AND balance < 0"),
+                     0);
     /* the seq is gapless and every lot agrees with the issuer accounts */
     assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
-    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM accounts a WHERE a.account LIKE 'member:%' AND a.balance <> "
-                                        "(SELECT coalesce(sum(remaining),0) FROM lots WHERE 'member:' || member = a.account)"),
-                     0);
+    assert_int_equal(
+        test_sql_int(&env, "SELECT count(*) FROM accounts a WHERE a.account LIKE 'member:%' AND a.balance <> "
+                           "(SELECT coalesce(sum(remaining),0) FROM lots WHERE 'member:' || member = a.account)"),
+        0);
 }
 
 int main(void)

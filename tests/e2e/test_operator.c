@@ -89,7 +89,8 @@ static void test_staff_keys_and_last_operator(void **state)
     expect(op("POST", "/v1/admin/keys/operator-1/revoke", "{}"), 409, "last_operator_key");
     test_key_t second;
     test_key_new(&second, "operator-2");
-    snprintf(body, sizeof body, "{\"keyid\":\"operator-2\",\"public_key\":\"%s\",\"role\":\"operator\"}", second.public_b64);
+    snprintf(body, sizeof body, "{\"keyid\":\"operator-2\",\"public_key\":\"%s\",\"role\":\"operator\"}",
+             second.public_b64);
     expect(op("POST", "/v1/admin/staff-keys", body), 201, NULL);
     snprintf(body, sizeof body, "{\"keyid\":\"x-2\",\"public_key\":\"%s\",\"role\":\"root\"}", second.public_b64);
     expect(op("POST", "/v1/admin/staff-keys", body), 400, "invalid_field");
@@ -133,7 +134,8 @@ static void test_health_and_metrics(void **state)
     reply = test_call(&env, NULL, "GET", "/metrics", NULL, NULL);
     assert_int_equal(reply.status, 200);
     assert_non_null(strstr(reply.body, "ledger_http_requests_total{route=\"/v1/earn\",status=\"201\"} 1"));
-    assert_non_null(strstr(reply.body, "ledger_http_request_duration_seconds_bucket{route=\"/v1/earn\",le=\"+Inf\"} 1"));
+    assert_non_null(
+        strstr(reply.body, "ledger_http_request_duration_seconds_bucket{route=\"/v1/earn\",le=\"+Inf\"} 1"));
     assert_non_null(strstr(reply.body, "ledger_db_pool_size 8"));
     test_reply_free(&reply);
 }
@@ -159,8 +161,8 @@ static int run_verify(const char *entry, const char *public_key)
 static void test_entry_verifies_offline(void **state)
 {
     (void)state;
-    test_reply_t earn = test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"v\",\"points\":12,\"reference\":\"v1\"}",
-                                  NULL);
+    test_reply_t earn =
+        test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"v\",\"points\":12,\"reference\":\"v1\"}", NULL);
     char target[64];
     snprintf(target, sizeof target, "/v1/admin/journal/%lld", (long long)test_int(earn.json, "transaction.seq"));
     test_reply_free(&earn);
@@ -169,9 +171,9 @@ static void test_entry_verifies_offline(void **state)
     assert_int_equal(run_verify(entry.body, coffee.public_b64), 0);
     assert_int_equal(run_verify(entry.body, env.operator_key.public_b64), 1); /* not the signer */
     static const char *const edits[] = {
-        "\"points\":12,\"postings\"",  /* the entry's points: no longer what was signed */
-        "\"points\":12}]",             /* the lot's points: disagree with the entry */
-        "\"amount\":12}",              /* a posting: unbalanced */
+        "\"points\":12,\"postings\"", /* the entry's points: no longer what was signed */
+        "\"points\":12}]",            /* the lot's points: disagree with the entry */
+        "\"amount\":12}",             /* a posting: unbalanced */
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         char *tampered = strdup(entry.body);
@@ -200,9 +202,9 @@ static void test_refuses_altered_migrations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partners_and_keys), cmocka_unit_test(test_staff_keys_and_last_operator),
+        cmocka_unit_test(test_partners_and_keys),        cmocka_unit_test(test_staff_keys_and_last_operator),
         cmocka_unit_test(test_point_values_and_reports), cmocka_unit_test(test_health_and_metrics),
-        cmocka_unit_test(test_entry_verifies_offline), cmocka_unit_test(test_refuses_altered_migrations),
+        cmocka_unit_test(test_entry_verifies_offline),   cmocka_unit_test(test_refuses_altered_migrations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -86,7 +86,8 @@ static void test_earn_and_burn_across_brands(void **state)
     assert_int_equal(member_field(&coffee, "nobody", "available"), 0);
     /* the trial balance stays at zero and the member account is never negative */
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
-    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM accounts WHERE account LIKE 'member:%' AND balance < 0"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM accounts WHERE account LIKE 'member:%' AND balance < 0"),
+                     0);
 }
 
 static void test_fifo_soonest_expiry_first(void **state)
@@ -128,7 +129,8 @@ static void test_holds_capture_void_and_timeout(void **state)
     assert_int_equal(test_int(reply.json, "balance.available"), 40);
     assert_int_equal(test_int(reply.json, "balance.balance"), 100);
     char hold_id[32];
-    snprintf(hold_id, sizeof hold_id, "%s", json_string_value(json_object_get(json_object_get(reply.json, "hold"), "id")));
+    snprintf(hold_id, sizeof hold_id, "%s",
+             json_string_value(json_object_get(json_object_get(reply.json, "hold"), "id")));
     test_reply_free(&reply);
     expect(move(&books, "/v1/burn", "m-hold", 41, "h2"), 422, "insufficient_points"); /* held points are reserved */
     snprintf(target, sizeof target, "/v1/holds/%s/capture", hold_id);
@@ -172,10 +174,12 @@ static void test_reversals(void **state)
     (void)state;
     char target[128], earn_id[32], burn_id[32];
     test_reply_t reply = move(&coffee, "/v1/earn", "m-rev", 100, "r1");
-    snprintf(earn_id, sizeof earn_id, "%s", json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "id")));
+    snprintf(earn_id, sizeof earn_id, "%s",
+             json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "id")));
     test_reply_free(&reply);
     reply = move(&books, "/v1/burn", "m-rev", 70, "r2");
-    snprintf(burn_id, sizeof burn_id, "%s", json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "id")));
+    snprintf(burn_id, sizeof burn_id, "%s",
+             json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "id")));
     test_reply_free(&reply);
     /* earn reversal: only 30 unspent points are left */
     snprintf(target, sizeof target, "/v1/transactions/%s/reverse", earn_id);
@@ -226,7 +230,8 @@ static void test_reads_own_only(void **state)
     assert_int_equal(reply.status, 200);
     json_t *tx = json_object_get(reply.json, "transaction");
     const char *keys[] = {"id", "seq", "type", "partner", "member", "points", "reference", "created_at", "postings"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) assert_non_null(json_object_get(tx, keys[i]));
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        assert_non_null(json_object_get(tx, keys[i]));
     assert_null(json_object_get(tx, "request"));
     test_reply_free(&reply);
     expect(test_call(&env, &books, "GET", target, NULL, NULL), 404, "not_found");
@@ -242,7 +247,8 @@ static void test_reads_own_only(void **state)
     int seen = 0;
     char cursor[32] = "";
     for (int page = 0; page < 10; page++) {
-        snprintf(target, sizeof target, "/v1/members/m-read/transactions?limit=2%s%s", cursor[0] ? "&after=" : "", cursor);
+        snprintf(target, sizeof target, "/v1/members/m-read/transactions?limit=2%s%s", cursor[0] ? "&after=" : "",
+                 cursor);
         reply = test_call(&env, &coffee, "GET", target, NULL, NULL);
         assert_int_equal(reply.status, 200);
         json_t *list = json_object_get(reply.json, "transactions");
@@ -256,7 +262,8 @@ static void test_reads_own_only(void **state)
         if (done) break;
     }
     assert_int_equal(seen, 6);
-    expect(test_call(&env, &coffee, "GET", "/v1/members/m-read/transactions?limit=201", NULL, NULL), 400, "invalid_field");
+    expect(test_call(&env, &coffee, "GET", "/v1/members/m-read/transactions?limit=201", NULL, NULL), 400,
+           "invalid_field");
     expect(test_call(&env, &coffee, "GET", "/v1/members/bad%20ref", NULL, NULL), 400, "invalid_field");
 }
 

@@ -67,14 +67,17 @@ static void test_database_refuses_broken_invariants(void **state)
 {
     (void)state;
     /* a member balance below zero */
-    assert_int_not_equal(test_sql_exec(&env, "BEGIN; UPDATE journal_head SET seq = seq + 1;"
-                                             "INSERT INTO journal VALUES (4, 0, 'burn', '{}');"
-                                             "INSERT INTO postings VALUES (4, 'member:m1', -11), (4, 'redeemed:brand-a:brand-a', 11);"
-                                             "COMMIT"), 0);
+    assert_int_not_equal(
+        test_sql_exec(&env, "BEGIN; UPDATE journal_head SET seq = seq + 1;"
+                            "INSERT INTO journal VALUES (4, 0, 'burn', '{}');"
+                            "INSERT INTO postings VALUES (4, 'member:m1', -11), (4, 'redeemed:brand-a:brand-a', 11);"
+                            "COMMIT"),
+        0);
     /* postings that do not sum to zero (checked at commit) */
     assert_int_not_equal(test_sql_exec(&env, "BEGIN; INSERT INTO journal VALUES (4, 2000000000, 'burn', '{}');"
                                              "INSERT INTO postings VALUES (4, 'member:m1', -1);"
-                                             "COMMIT"), 0);
+                                             "COMMIT"),
+                         0);
     /* a gap in seq */
     assert_int_not_equal(test_sql_exec(&env, "INSERT INTO journal VALUES (9, 2000000000, 'burn', '{}')"), 0);
     /* time going backwards */
@@ -88,7 +91,8 @@ static void test_database_refuses_broken_invariants(void **state)
     assert_int_not_equal(test_sql_exec(&env, "UPDATE lots SET remaining = 11"), 0);
     /* references are unique per partner and type */
     assert_int_not_equal(test_sql_exec(&env, "INSERT INTO transactions (seq, partner, type, member, points, reference, "
-                                             "reference_key) VALUES (2, 'brand-a', 'earn', 'm1', 1, 'r1', 'earn')"), 0);
+                                             "reference_key) VALUES (2, 'brand-a', 'earn', 'm1', 1, 'r1', 'earn')"),
+                         0);
     /* cumulative reversals never exceed the original */
     assert_int_not_equal(test_sql_exec(&env, "UPDATE transactions SET reversed = 11 WHERE seq = 3"), 0);
     /* nothing above changed the books */

@@ -23,9 +23,12 @@ static const char b26_private_pem[] = "-----BEGIN PRIVATE KEY-----\n"
 
 static char *b26_base(const char *params)
 {
-    auth_component_t components[] = {{"date", "Tue, 20 Apr 2021 02:07:55 GMT"}, {"@method", "POST"},
-                                     {"@path", "/foo"}, {"@authority", "example.com"},
-                                     {"content-type", "application/json"}, {"content-length", "18"}};
+    auth_component_t components[] = {{"date", "Tue, 20 Apr 2021 02:07:55 GMT"},
+                                     {"@method", "POST"},
+                                     {"@path", "/foo"},
+                                     {"@authority", "example.com"},
+                                     {"content-type", "application/json"},
+                                     {"content-length", "18"}};
     return auth_signature_base(components, 6, params);
 }
 
@@ -78,8 +81,8 @@ static void test_signature_input_refusals(void **state)
     assert_int_equal(parse(ok), RESULT_OK);
     assert_int_equal(parse(NULL), RESULT_AUTH_SIGNATURE_MISSING);
     assert_int_equal(parse("sig2=(\"@method\");created=1;keyid=\"k\""), RESULT_AUTH_SIGNATURE_INVALID);
-    assert_int_equal(parse("sig1=(\"@method\");keyid=\"k\""), RESULT_AUTH_SIGNATURE_INVALID);        /* created */
-    assert_int_equal(parse("sig1=(\"@method\");created=1"), RESULT_AUTH_SIGNATURE_INVALID);          /* keyid */
+    assert_int_equal(parse("sig1=(\"@method\");keyid=\"k\""), RESULT_AUTH_SIGNATURE_INVALID); /* created */
+    assert_int_equal(parse("sig1=(\"@method\");created=1"), RESULT_AUTH_SIGNATURE_INVALID);   /* keyid */
     assert_int_equal(parse("sig1=(\"@method\");created=1;keyid=\"k\";alg=\"rsa-pss-sha512\""),
                      RESULT_AUTH_SIGNATURE_INVALID);
     assert_int_equal(parse("sig1=(\"@method\");created=1;created=2;keyid=\"k\""), RESULT_AUTH_SIGNATURE_INVALID);
@@ -96,18 +99,20 @@ static void test_profile(void **state)
     (void)state;
     auth_signature_input_t input;
     assert_int_equal(auth_signature_input_parse("sig1=(\"@method\" \"@path\" \"@query\" \"content-digest\" "
-                                                "\"idempotency-key\");created=1;keyid=\"k\"", &input), RESULT_OK);
+                                                "\"idempotency-key\");created=1;keyid=\"k\"",
+                                                &input),
+                     RESULT_OK);
     assert_int_equal(auth_profile_check(&input, 1), RESULT_OK);
     assert_int_equal(auth_profile_check(&input, 0), RESULT_AUTH_SIGNATURE_INVALID);
     auth_signature_input_free(&input);
-    assert_int_equal(auth_signature_input_parse("sig1=(\"@method\" \"@path\" \"@query\");created=1;keyid=\"k\"", &input),
-                     RESULT_OK);
+    assert_int_equal(
+        auth_signature_input_parse("sig1=(\"@method\" \"@path\" \"@query\");created=1;keyid=\"k\"", &input), RESULT_OK);
     assert_int_equal(auth_profile_check(&input, 0), RESULT_OK);
     assert_int_equal(auth_profile_check(&input, 1), RESULT_AUTH_SIGNATURE_INVALID);
     auth_signature_input_free(&input);
     /* reordered */
-    assert_int_equal(auth_signature_input_parse("sig1=(\"@path\" \"@method\" \"@query\");created=1;keyid=\"k\"", &input),
-                     RESULT_OK);
+    assert_int_equal(
+        auth_signature_input_parse("sig1=(\"@path\" \"@method\" \"@query\");created=1;keyid=\"k\"", &input), RESULT_OK);
     assert_int_equal(auth_profile_check(&input, 0), RESULT_AUTH_SIGNATURE_INVALID);
     auth_signature_input_free(&input);
 }

@@ -22,20 +22,22 @@ static void test_strict_parsing(void **state)
 {
     (void)state;
     assert_true(accepted("{\"member\":\"m\",\"points\":1}"));
-    assert_false(accepted("{\"a\":1,\"a\":2}"));      /* duplicate key */
-    assert_false(accepted("{\"points\":1.0}"));       /* not an integer */
+    assert_false(accepted("{\"a\":1,\"a\":2}")); /* duplicate key */
+    assert_false(accepted("{\"points\":1.0}"));  /* not an integer */
     assert_false(accepted("{\"points\":1e3}"));
-    assert_false(accepted("{\"a\":1} x"));            /* trailing garbage */
+    assert_false(accepted("{\"a\":1} x")); /* trailing garbage */
     assert_false(accepted("{\"a\":1}{}"));
-    assert_false(accepted("[1]"));                    /* not an object */
-    assert_false(accepted("{\"a\":\"\xff\"}"));       /* invalid UTF-8 */
-    assert_false(accepted("{\"a\":\"\\u0000\"}"));    /* NUL */
+    assert_false(accepted("[1]"));                          /* not an object */
+    assert_false(accepted("{\"a\":\"\xff\"}"));             /* invalid UTF-8 */
+    assert_false(accepted("{\"a\":\"\\u0000\"}"));          /* NUL */
     assert_false(accepted("{\"a\":99999999999999999999}")); /* overflow */
     assert_false(accepted(""));
     assert_false(accepted("{"));
     char deep[200] = "{\"a\":";
-    for (int i = 0; i < 40; i++) strcat(deep, "[");
-    for (int i = 0; i < 40; i++) strcat(deep, "]");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "[");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "]");
     strcat(deep, "}");
     assert_false(accepted(deep));
 }
@@ -44,15 +46,17 @@ static void test_jcs_ordering_and_escapes(void **state)
 {
     (void)state;
     /* RFC 8785 3.2.3 sorting example: keys ordered by UTF-16 code units. */
-    const char *input = "{\"\\u20ac\":\"Euro Sign\",\"\\r\":\"Carriage Return\",\"\\ufb33\":\"Hebrew Letter Dalet With Dagesh\","
-                        "\"1\":\"One\",\"\\ud83d\\ude00\":\"Emoji: Grinning Face\",\"\\u0080\":\"Control\","
-                        "\"\\u00f6\":\"Latin Small Letter O With Diaeresis\"}";
+    const char *input =
+        "{\"\\u20ac\":\"Euro Sign\",\"\\r\":\"Carriage Return\",\"\\ufb33\":\"Hebrew Letter Dalet With Dagesh\","
+        "\"1\":\"One\",\"\\ud83d\\ude00\":\"Emoji: Grinning Face\",\"\\u0080\":\"Control\","
+        "\"\\u00f6\":\"Latin Small Letter O With Diaeresis\"}";
     json_t *value = json_loads(input, 0, NULL);
     assert_non_null(value);
     char *text = json_canonical(value);
-    const char *expected = "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\","
-                           "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\",\"\xe2\x82\xac\":\"Euro Sign\","
-                           "\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":\"Hebrew Letter Dalet With Dagesh\"}";
+    const char *expected =
+        "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\","
+        "\"\xc3\xb6\":\"Latin Small Letter O With Diaeresis\",\"\xe2\x82\xac\":\"Euro Sign\","
+        "\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":\"Hebrew Letter Dalet With Dagesh\"}";
     assert_string_equal(text, expected);
     free(text);
     json_decref(value);
@@ -92,12 +96,13 @@ static void test_entry_text_and_view(void **state)
     json_t *fields = json_pack("{s:s,s:I}", "member", "m1", "points", (json_int_t)10);
     journal_request_t request = {"POST", "/v1/earn", "?", "k1", "(\"@method\");created=1;keyid=\"a\"", "c2ln", "{}", 2};
     char *text = journal_entry_text(7, 0, "earn", "brand-a", fields, &postings, &request);
-    assert_string_equal(text, "{\"member\":\"m1\",\"partner\":\"brand-a\",\"points\":10,\"postings\":["
-                              "{\"account\":\"issued:brand-a\",\"amount\":-10},{\"account\":\"member:m1\",\"amount\":10}],"
-                              "\"request\":{\"body\":\"e30=\",\"idempotency_key\":\"k1\",\"method\":\"POST\","
-                              "\"path\":\"/v1/earn\",\"query\":\"?\",\"signature\":\"c2ln\","
-                              "\"signature_input\":\"(\\\"@method\\\");created=1;keyid=\\\"a\\\"\"},"
-                              "\"seq\":7,\"time\":\"1970-01-01T00:00:00Z\",\"type\":\"earn\"}");
+    assert_string_equal(text,
+                        "{\"member\":\"m1\",\"partner\":\"brand-a\",\"points\":10,\"postings\":["
+                        "{\"account\":\"issued:brand-a\",\"amount\":-10},{\"account\":\"member:m1\",\"amount\":10}],"
+                        "\"request\":{\"body\":\"e30=\",\"idempotency_key\":\"k1\",\"method\":\"POST\","
+                        "\"path\":\"/v1/earn\",\"query\":\"?\",\"signature\":\"c2ln\","
+                        "\"signature_input\":\"(\\\"@method\\\");created=1;keyid=\\\"a\\\"\"},"
+                        "\"seq\":7,\"time\":\"1970-01-01T00:00:00Z\",\"type\":\"earn\"}");
     json_t *view = journal_transaction_view(text);
     assert_string_equal(json_string_value(json_object_get(view, "id")), "tx-7");
     assert_null(json_object_get(view, "request"));

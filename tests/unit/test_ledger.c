@@ -17,7 +17,7 @@ static void test_identifiers(void **state)
     (void)state;
     assert_true(ledger_partner_code_valid("ab"));
     assert_true(ledger_partner_code_valid("brand-a9"));
-    assert_true(ledger_partner_code_valid("a234567890123456789012345678901b")); /* 32 */
+    assert_true(ledger_partner_code_valid("a234567890123456789012345678901b"));   /* 32 */
     assert_false(ledger_partner_code_valid("a2345678901234567890123456789012c")); /* 33 */
     assert_false(ledger_partner_code_valid("a"));
     assert_false(ledger_partner_code_valid("-ab"));
@@ -84,7 +84,8 @@ static void test_burn_plan_lot_limit(void **state)
     (void)state;
     size_t count = LIMIT_BURN_LOTS_MAX + 1;
     ledger_lot_t *lots = calloc(count, sizeof *lots);
-    for (size_t i = 0; i < count; i++) lots[i] = lot((int64_t)i + 1, "a", 1, 1000);
+    for (size_t i = 0; i < count; i++)
+        lots[i] = lot((int64_t)i + 1, "a", 1, 1000);
     ledger_burn_plan_t *plan = malloc(sizeof *plan);
     assert_int_equal(ledger_burn_plan(lots, count, LIMIT_BURN_LOTS_MAX, 0, plan), RESULT_OK);
     assert_int_equal(ledger_burn_plan(lots, count, LIMIT_BURN_LOTS_MAX + 1, 0, plan), RESULT_TOO_MANY_LOTS);
@@ -175,7 +176,8 @@ static void test_result_table(void **state)
     for (int i = 0; i < RESULT_COUNT; i++) {
         const result_info_t *info = result_info((result_t)i);
         assert_true(info->http_status >= 200 && info->http_status <= 599);
-        for (int j = 0; j < i; j++) assert_string_not_equal(info->code, result_info((result_t)j)->code);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(info->code, result_info((result_t)j)->code);
     }
     assert_int_equal(result_info(RESULT_INSUFFICIENT_POINTS)->http_status, 422);
     assert_string_equal(result_info(RESULT_AUTH_SIGNATURE_EXPIRED)->code, "signature_expired");
@@ -185,10 +187,14 @@ static void test_result_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_identifiers), cmocka_unit_test(test_burn_plan_fifo),
-        cmocka_unit_test(test_burn_plan_lot_limit), cmocka_unit_test(test_available),
-        cmocka_unit_test(test_postings), cmocka_unit_test(test_reversals),
-        cmocka_unit_test(test_time), cmocka_unit_test(test_result_table),
+        cmocka_unit_test(test_identifiers),
+        cmocka_unit_test(test_burn_plan_fifo),
+        cmocka_unit_test(test_burn_plan_lot_limit),
+        cmocka_unit_test(test_available),
+        cmocka_unit_test(test_postings),
+        cmocka_unit_test(test_reversals),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_result_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
