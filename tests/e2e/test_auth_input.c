@@ -10,6 +10,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include <libpq-fe.h>
+
 #include "auth.h"
 #include "buf.h"
 #include "client.h"
@@ -202,6 +204,24 @@ static void test_idempotency(void **state)
            400, "idempotency_key_invalid");
 }
 
+static void test_request_in_progress(void **state)
+{
+    (void)state;
+    /* hold the (principal, key) lock the way an in-flight request does */
+    PGconn *pg = PQconnectdb(env.db_url);
+    assert_int_equal(PQstatus(pg), CONNECTION_OK);
+    PGresult *res = PQexec(pg, "SELECT pg_advisory_lock(hashtextextended('coffee' || chr(10) || 'busy-key', 7))");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    const char *body = "{\"member\":\"m\",\"points\":1,\"reference\":\"busy\"}";
+    expect(test_call(&env, &coffee, "POST", "/v1/earn", body, "busy-key"), 409, "request_in_progress");
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference = 'busy'"), 0);
+    PQfinish(pg); /* the first request "finishes" */
+    test_reply_t reply = test_call(&env, &coffee, "POST", "/v1/earn", body, "busy-key");
+    assert_int_equal(reply.status, 201);
+    test_reply_free(&reply);
+}
+
 static void test_bad_input_writes_nothing(void **state)
 {
     (void)state;
@@ -256,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_replay_of_captured_request),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_idempotency),
+        cmocka_unit_test(test_request_in_progress),
         cmocka_unit_test(test_bad_input_writes_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
