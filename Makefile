@@ -19,9 +19,9 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 CORE := buf result json crypto auth ledger journal log
-SERVER := $(CORE) config store store_ops store_admin migrations service service_partner service_reverse \
-          service_read service_admin metrics http
-CTL := $(CORE) config store store_ops store_admin migrations client
+SERVER := $(CORE) config store store_ops store_admin store_expiry expiry migrations service service_partner service_reverse service_expiry \
+          service_read service_admin metrics http maintenance
+CTL := $(CORE) config store store_ops store_admin store_expiry expiry migrations client
 VERIFY := $(CORE) verify
 
 objs = $(addprefix $(OBJ)/,$(addsuffix .o,$(1)))

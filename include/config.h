@@ -5,13 +5,14 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *database_url; /* LEDGER_DATABASE_URL (borrowed from environ) */
-    char listen_host[64];     /* LEDGER_LISTEN host part, default 127.0.0.1 */
-    uint16_t listen_port;     /* LEDGER_LISTEN port part, default 8080 (0 = ephemeral) */
-    const char *key_file;     /* LEDGER_KEY_FILE */
-    const char *origin;       /* LEDGER_ORIGIN, default "coalition-ledger" */
-    int64_t clock_skew_s;     /* LEDGER_CLOCK_SKEW_S, default 300 */
-    unsigned http_threads;    /* LEDGER_HTTP_THREADS, default 8 */
+    const char *database_url;  /* LEDGER_DATABASE_URL (borrowed from environ) */
+    char listen_host[64];      /* LEDGER_LISTEN host part, default 127.0.0.1 */
+    uint16_t listen_port;      /* LEDGER_LISTEN port part, default 8080 (0 = ephemeral) */
+    const char *key_file;      /* LEDGER_KEY_FILE */
+    const char *origin;        /* LEDGER_ORIGIN, default "coalition-ledger" */
+    int64_t clock_skew_s;      /* LEDGER_CLOCK_SKEW_S, default 300 */
+    unsigned http_threads;     /* LEDGER_HTTP_THREADS, default 8 */
+    int64_t expiry_interval_s; /* LEDGER_EXPIRY_INTERVAL_S, default 3600; 0 disables the scheduled run */
 } config_t;
 
 /* Returns 0 on success, else writes a reason to error (static text). */

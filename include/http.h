@@ -6,12 +6,15 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "store.h"
 
 typedef struct http_server http_server_t;
 
 /* Starts listening; *bound_port receives the actual port. Returns owned server or NULL. */
-http_server_t *http_start(const config_t *config, store_pool_t *pool, uint16_t *bound_port);
+/* ledger_key (borrowed) signs reports. */
+http_server_t *http_start(const config_t *config, store_pool_t *pool, const crypto_signer_t *ledger_key,
+                          uint16_t *bound_port);
 void http_stop(http_server_t *server);
 
 #endif

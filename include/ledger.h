@@ -39,6 +39,8 @@ typedef struct {
 void ledger_postings_free(ledger_postings_t *postings);
 
 void ledger_postings_add(ledger_postings_t *postings, const char *account, int64_t amount);
+/* Appends without merging: the caller guarantees account is not in the list yet. */
+void ledger_postings_append(ledger_postings_t *postings, const char *account, int64_t amount);
 /* Drops zero lines and sorts by account (the stored order). */
 void ledger_postings_finish(ledger_postings_t *postings);
 /* 1 when the amounts sum to zero without overflow. */
@@ -102,6 +104,18 @@ typedef struct {
 /* Restores up to `points` last-consumed first. Writes per-portion amounts to restore[i]
  * (same indexing as consumed). Returns the total restored. */
 int64_t ledger_burn_reversal_plan(const ledger_consumed_t *consumed, size_t count, int64_t points, int64_t *restore);
+
+/* Spec 6: one lot amount an expiry books. */
+typedef struct {
+    int64_t lot_id;
+    char member[LIMIT_MEMBER_REF_MAX + 1];
+    char issuer[LIMIT_PARTNER_CODE_MAX + 1];
+    int64_t points; /* the lot's remaining points, all of which expire */
+} ledger_expiring_t;
+
+/* Postings of an expiry chunk: member -r per member, expired:<issuer> +r per issuer.
+ * Sorts lots by (member, lot_id) in place. */
+void ledger_expiry_postings(ledger_expiring_t *lots, size_t count, ledger_postings_t *postings);
 
 /* Checked int64 addition; returns 0 on overflow. */
 int ledger_add_checked(int64_t a, int64_t b, int64_t *out);

@@ -41,6 +41,14 @@
 /* Lots loaded for one member when planning a burn (FIFO window). */
 #define LIMIT_MEMBER_LOTS_LOAD_MAX 5000
 
+/* Expiry runs work in chunks of at most this many lots per journal entry and transaction:
+ * bounded memory and entry size (~100 bytes per lot), and short lock holds for concurrent burns. */
+#define LIMIT_EXPIRY_CHUNK_LOTS 5000
+/* Default interval of the scheduled expiry run inside ledgerd (LEDGER_EXPIRY_INTERVAL_S). */
+#define LIMIT_EXPIRY_INTERVAL_DEFAULT_S 3600
+/* Operator report of points expiring in the next N days: 1..LIMIT_EXPIRING_DAYS_MAX. */
+#define LIMIT_EXPIRING_DAYS_MAX 366
+
 /* Member history pagination. */
 #define LIMIT_PAGE_DEFAULT 50
 #define LIMIT_PAGE_MAX     200

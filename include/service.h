@@ -23,7 +23,10 @@ typedef struct {
     const char *param;                          /* the {id}/{ref}/{code}/{keyid} path segment */
     const char *query_limit;                    /* raw ?limit= value or NULL */
     const char *query_after;                    /* raw ?after= value or NULL */
+    const char *query_days;                     /* raw ?days= value or NULL */
     int wants_csv;                              /* Accept: text/csv */
+    const char *keyid;                          /* the signing key */
+    const crypto_signer_t *ledger_key;          /* signs reports */
 } service_request_t;
 
 typedef struct {
@@ -58,6 +61,11 @@ void service_staff_key_create(store_conn_t *conn, const service_request_t *reque
 void service_key_revoke(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_point_value_create(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_trial_balance(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+/* Expiry (service_expiry.c) */
+void service_expiry_run(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_expiry_run_get(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_expiring(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+
 /* The stored canonical text of one journal entry (auditors and operators). */
 void service_journal_entry(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_liability(store_conn_t *conn, const service_request_t *request, service_response_t *response);

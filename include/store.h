@@ -164,6 +164,44 @@ result_t store_point_value_insert(store_conn_t *conn, int64_t seq, int64_t value
                                   int64_t effective_s);
 result_t store_trial_balance(store_conn_t *conn, json_t **report);
 result_t store_liability(store_conn_t *conn, int64_t now_s, json_t **report);
+/* Expiry (store_expiry.c) ------------------------------------------------------------------- */
+typedef struct {
+    int64_t id;
+    int64_t as_of_s;
+    int64_t chunks; /* entries written so far */
+    char requested_by[LIMIT_KEYID_MAX + 16];
+} store_expiry_run_t;
+
+/* One expiry runner at a time (session advisory lock). Returns 1 when taken, 0 when busy. */
+int store_expiry_lock(store_conn_t *conn, result_t *result);
+void store_expiry_unlock(store_conn_t *conn);
+/* The interrupted run, if any (RESULT_NOT_FOUND when none). */
+result_t store_expiry_run_running(store_conn_t *conn, store_expiry_run_t *run);
+result_t store_expiry_run_create(store_conn_t *conn, int64_t as_of_s, const char *requested_by,
+                                 store_expiry_run_t *run);
+/* Due lots (remaining > 0, expires_s <= as_of) in lot order; with ids == NULL the first `limit`
+ * ones unlocked, else exactly those of ids still due, locked FOR UPDATE. Owned array. */
+result_t store_due_lots(store_conn_t *conn, int64_t as_of_s, size_t limit, const int64_t *ids, size_t id_count,
+                        ledger_expiring_t **lots, size_t *count);
+/* Locks the member accounts of lots (in account order, the order every writer uses). */
+result_t store_members_lock(store_conn_t *conn, const ledger_expiring_t *lots, size_t count);
+int store_due_exists(store_conn_t *conn, int64_t as_of_s, result_t *result);
+/* Sets the lots' remaining to 0 (asserting they held exactly `points`). */
+result_t store_lots_expire(store_conn_t *conn, const ledger_expiring_t *lots, size_t count);
+result_t store_expired_insert(store_conn_t *conn, int64_t seq, int64_t run_id, const ledger_expiring_t *lots,
+                              size_t count);
+/* Records entry seq as the run's latest; *first_seq receives the run's first entry. */
+result_t store_expiry_run_progress(store_conn_t *conn, int64_t run_id, int64_t seq, int64_t *first_seq);
+/* {"lots","points","members","by_issuer":[{"issuer","lots","points"}]} of the run so far. */
+result_t store_expiry_run_totals(store_conn_t *conn, int64_t run_id, json_t **totals);
+result_t store_expiry_run_finish(store_conn_t *conn, int64_t run_id, const char *report, const char *signature);
+/* Owned report text and signature of a finished run; RESULT_NOT_FOUND if absent or unfinished. */
+result_t store_expiry_run_report(store_conn_t *conn, int64_t run_id, char **report, char **signature);
+/* Points of live lots expiring in (now, now + days] per issuer. */
+result_t store_expiring_report(store_conn_t *conn, int64_t now_s, int64_t days, json_t **report);
+/* Drops idempotency records older than keep_s and seen signatures older than signatures_keep_s. */
+result_t store_housekeeping(store_conn_t *conn, int64_t keep_s, int64_t signatures_keep_s);
+
 /* Unix seconds of the database clock. */
 result_t store_now(store_conn_t *conn, int64_t *now_s);
 

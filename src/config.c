@@ -50,6 +50,15 @@ int config_load(config_t *config, const char **error)
         }
         config->clock_skew_s = value;
     }
+    config->expiry_interval_s = LIMIT_EXPIRY_INTERVAL_DEFAULT_S;
+    const char *interval = getenv("LEDGER_EXPIRY_INTERVAL_S");
+    if (interval != NULL) {
+        if (parse_integer(interval, 0, 31536000, &value) != 0) {
+            *error = "LEDGER_EXPIRY_INTERVAL_S must be 0..31536000";
+            return -1;
+        }
+        config->expiry_interval_s = value;
+    }
     const char *threads = getenv("LEDGER_HTTP_THREADS");
     if (threads != NULL) {
         if (parse_integer(threads, 1, 256, &value) != 0) {

@@ -24,7 +24,8 @@
 
 struct http_server {
     struct MHD_Daemon *daemon;
-    store_pool_t *pool; /* borrowed */
+    store_pool_t *pool;                /* borrowed */
+    const crypto_signer_t *ledger_key; /* borrowed */
     int64_t clock_skew_s;
 };
 
@@ -241,7 +242,7 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
 {
     const char *detail = NULL;
     json_t *body = NULL;
-    char limit[32], after[32];
+    char limit[32], after[32], days[32];
     store_conn_t *conn = store_pool_acquire(server->pool);
     if (conn == NULL) {
         service_problem(response, RESULT_DATABASE_UNAVAILABLE, NULL, NULL);
@@ -284,6 +285,9 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     request->param = call->param;
     query_value(call->query, "limit", limit, sizeof limit, &request->query_limit);
     query_value(call->query, "after", after, sizeof after, &request->query_after);
+    query_value(call->query, "days", days, sizeof days, &request->query_days);
+    request->keyid = call->input.keyid;
+    request->ledger_key = server->ledger_key;
     const char *accept = header(connection, "Accept");
     request->wants_csv = accept != NULL && strstr(accept, "text/csv") != NULL;
     call->route->handler(conn, request, response);
@@ -387,13 +391,15 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *add
     return 0;
 }
 
-http_server_t *http_start(const config_t *config, store_pool_t *pool, uint16_t *bound_port)
+http_server_t *http_start(const config_t *config, store_pool_t *pool, const crypto_signer_t *ledger_key,
+                          uint16_t *bound_port)
 {
     struct sockaddr_storage address;
     socklen_t address_len = 0;
     if (resolve(config->listen_host, config->listen_port, &address, &address_len) != 0) return NULL;
     http_server_t *server = xcalloc(1, sizeof *server);
     server->pool = pool;
+    server->ledger_key = ledger_key;
     server->clock_skew_s = config->clock_skew_s;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;

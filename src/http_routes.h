@@ -31,6 +31,9 @@ static const route_t http_routes[] = {
     {"GET", "/v1/admin/trial-balance", ROUTE_ADMIN, service_trial_balance},
     {"GET", "/v1/admin/liability", ROUTE_ADMIN, service_liability},
     {"GET", "/v1/admin/journal/:", ROUTE_ADMIN, service_journal_entry},
+    {"POST", "/v1/admin/expiry-runs", ROUTE_ADMIN, service_expiry_run},
+    {"GET", "/v1/admin/expiry-runs/:", ROUTE_ADMIN, service_expiry_run_get},
+    {"GET", "/v1/admin/expiring", ROUTE_ADMIN, service_expiring},
 };
 
 #endif

@@ -83,13 +83,18 @@ int ledger_add_checked(int64_t a, int64_t b, int64_t *out)
 
 void ledger_postings_add(ledger_postings_t *postings, const char *account, int64_t amount)
 {
-    ASSERT_ALWAYS(strlen(account) <= LEDGER_ACCOUNT_MAX);
     for (size_t i = 0; i < postings->count; i++) {
         if (strcmp(postings->lines[i].account, account) == 0) {
             ASSERT_ALWAYS(ledger_add_checked(postings->lines[i].amount, amount, &postings->lines[i].amount));
             return;
         }
     }
+    ledger_postings_append(postings, account, amount);
+}
+
+void ledger_postings_append(ledger_postings_t *postings, const char *account, int64_t amount)
+{
+    ASSERT_ALWAYS(strlen(account) <= LEDGER_ACCOUNT_MAX);
     if (postings->count == postings->cap) {
         postings->cap = postings->cap ? postings->cap * 2 : 8;
         postings->lines = xrealloc(postings->lines, postings->cap * sizeof *postings->lines);
@@ -212,6 +217,41 @@ void ledger_burn_postings(const char *member, const char *redeemer, const ledger
     }
     ledger_account_member(account, member);
     ledger_postings_add(postings, account, -sign * total);
+    ledger_postings_finish(postings);
+    ASSERT_ALWAYS(ledger_postings_balanced(postings));
+}
+
+static int expiring_compare(const void *left, const void *right)
+{
+    const ledger_expiring_t *a = left, *b = right;
+    int order = strcmp(a->member, b->member);
+    if (order != 0) return order;
+    return a->lot_id < b->lot_id ? -1 : a->lot_id > b->lot_id;
+}
+
+void ledger_expiry_postings(ledger_expiring_t *lots, size_t count, ledger_postings_t *postings)
+{
+    char account[LEDGER_ACCOUNT_MAX + 1];
+    qsort(lots, count, sizeof *lots, expiring_compare);
+    for (size_t i = 0; i < count;) {
+        int64_t total = 0;
+        size_t j = i;
+        for (; j < count && strcmp(lots[j].member, lots[i].member) == 0; j++) {
+            ASSERT_ALWAYS(lots[j].points > 0);
+            ASSERT_ALWAYS(ledger_add_checked(total, lots[j].points, &total));
+        }
+        ledger_account_member(account, lots[i].member);
+        ledger_postings_append(postings, account, -total);
+        i = j;
+    }
+    ledger_postings_t issuers = LEDGER_POSTINGS_INIT; /* issuers are few: merging add is cheap */
+    for (size_t i = 0; i < count; i++) {
+        snprintf(account, sizeof account, "expired:%s", lots[i].issuer);
+        ledger_postings_add(&issuers, account, lots[i].points);
+    }
+    for (size_t i = 0; i < issuers.count; i++)
+        ledger_postings_append(postings, issuers.lines[i].account, issuers.lines[i].amount);
+    ledger_postings_free(&issuers);
     ledger_postings_finish(postings);
     ASSERT_ALWAYS(ledger_postings_balanced(postings));
 }

@@ -9,6 +9,7 @@
 #include "client.h"
 #include "config.h"
 #include "crypto.h"
+#include "expiry.h"
 #include "ledger.h"
 #include "store.h"
 
@@ -19,6 +20,8 @@ static const char usage[] =
     "  migrate                          applies migrations/NNNN_*.sql (LEDGER_DATABASE_URL)\n"
     "  init --operator-key-id ID --operator-public-key B64 [--currency KZT]\n"
     "                                   writes the genesis entry (refused unless the journal is empty)\n"
+    "  expire [--as-of T] [--chunk N]      runs expiry directly on the database (LEDGER_KEY_FILE signs\n"
+    "                                   the report); resumes an interrupted run first\n"
     "  call METHOD PATH [BODY] [--idempotency-key K]\n"
     "                                   signs and sends a request; prints the response body\n"
     "options for call: --url URL (LEDGER_URL, default http://127.0.0.1:8080),\n"
@@ -150,6 +153,48 @@ static int command_init(int argc, char **argv)
     return 0;
 }
 
+static int command_expire(int argc, char **argv)
+{
+    config_t config;
+    const char *error = NULL, *why = NULL, *as_of_text = option(argc, argv, "--as-of", NULL);
+    int64_t as_of_s = 0, now_s = 0;
+    long chunk = atol(option(argc, argv, "--chunk", "0"));
+    int stop_after = atoi(option(argc, argv, "--stop-after-chunks", "0")); /* tests: a run cut short */
+    expiry_result_t out;
+    if (config_load(&config, &error) != 0 || config.key_file == NULL) {
+        fprintf(stderr, "ledgerctl: expire needs LEDGER_DATABASE_URL and LEDGER_KEY_FILE\n");
+        return 2;
+    }
+    if ((as_of_text && ledger_time_parse(as_of_text, &as_of_s) != 0) || chunk < 0 || stop_after < 0) {
+        fprintf(stderr, "ledgerctl: --as-of is YYYY-MM-DDTHH:MM:SSZ, --chunk a positive count\n");
+        return 2;
+    }
+    crypto_signer_t *key = crypto_signer_load_file(config.key_file);
+    store_conn_t *conn = key ? database() : NULL;
+    if (conn == NULL) {
+        crypto_signer_free(key);
+        return 1;
+    }
+    result_t result = store_migrations_check(conn, &why);
+    if (result == RESULT_OK) result = store_now(conn, &now_s);
+    if (result == RESULT_OK && as_of_text == NULL) as_of_s = now_s;
+    if (result == RESULT_OK && as_of_s > now_s) result = RESULT_AS_OF_IN_FUTURE;
+    if (result == RESULT_OK) result = expiry_run(conn, key, as_of_s, "ledgerctl", (size_t)chunk, stop_after, &out);
+    if (result == RESULT_OK) {
+        json_t *response = expiry_response(out.report, out.signature);
+        char *text = json_dumps(response, JSON_COMPACT | JSON_SORT_KEYS);
+        printf("%s\n", text);
+        free(text);
+        json_decref(response);
+        expiry_result_free(&out);
+    } else {
+        fprintf(stderr, "ledgerctl: expire: %s\n", why ? why : result_info(result)->code);
+    }
+    store_disconnect(conn);
+    crypto_signer_free(key);
+    return result == RESULT_OK ? 0 : 1;
+}
+
 static int command_call(int argc, char **argv)
 {
     const char *args[3] = {NULL, NULL, NULL};
@@ -207,6 +252,7 @@ int main(int argc, char **argv)
     if (strcmp(command, "migrate") == 0) return command_migrate();
     if (strcmp(command, "init") == 0) return command_init(argc, argv);
     if (strcmp(command, "call") == 0) return command_call(argc, argv);
+    if (strcmp(command, "expire") == 0) return command_expire(argc, argv);
     fputs(usage, stderr);
     return 2;
 }

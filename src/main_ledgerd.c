@@ -1,21 +1,34 @@
-/* main_ledgerd.c — wires config, the database pool and the HTTP server; refuses to start on a
- * database whose migrations differ from the binary's. */
+/* main_ledgerd.c — wires config, the ledger key, the database pool, the HTTP server and the
+ * maintenance thread; refuses to start on a database whose migrations differ from the binary's. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "http.h"
 #include "log.h"
+#include "maintenance.h"
 #include "store.h"
 
-static volatile sig_atomic_t ledgerd_stop;
-
-static void on_signal(int signal_number)
+/* Connects once and checks the schema. Returns 0 when the database is usable. */
+static int database_check(const char *url)
 {
-    (void)signal_number;
-    ledgerd_stop = 1;
+    const char *why = NULL;
+    store_conn_t *conn = store_connect(url);
+    if (conn == NULL) {
+        log_error("cannot reach the database", NULL);
+        return -1;
+    }
+    result_t check = store_migrations_check(conn, &why);
+    store_disconnect(conn);
+    if (check != RESULT_OK) {
+        log_error("refusing to start", json_pack("{s:s}", "reason", why ? why : "database check failed"));
+        return -1;
+    }
+    return 0;
 }
 
 int main(void)
@@ -23,42 +36,45 @@ int main(void)
     config_t config;
     const char *error = NULL;
     int status = 1;
+    crypto_signer_t *ledger_key = NULL;
     store_pool_t *pool = NULL;
     http_server_t *server = NULL;
+    maintenance_t *maintenance = NULL;
     uint16_t port = 0;
+    sigset_t stop_signals;
+    /* Every thread inherits this mask; only the main thread takes SIGINT/SIGTERM, via sigwait. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (config_load(&config, &error) != 0) {
         log_error("bad configuration", json_pack("{s:s}", "error", error));
         goto out;
     }
-    store_conn_t *conn = store_connect(config.database_url);
-    if (conn == NULL) {
-        log_error("cannot reach the database", NULL);
+    ledger_key = config.key_file ? crypto_signer_load_file(config.key_file) : NULL;
+    if (ledger_key == NULL) {
+        log_error("LEDGER_KEY_FILE must name the ledger's Ed25519 private key (PKCS#8 PEM; ledgerctl keygen)", NULL);
         goto out;
     }
-    const char *why = NULL;
-    result_t check = store_migrations_check(conn, &why);
-    store_disconnect(conn);
-    if (check != RESULT_OK) {
-        log_error("refusing to start", json_pack("{s:s}", "reason", why ? why : "database check failed"));
-        goto out;
-    }
+    if (database_check(config.database_url) != 0) goto out;
     pool = store_pool_create(config.database_url, config.http_threads);
-    server = http_start(&config, pool, &port);
+    server = http_start(&config, pool, ledger_key, &port);
     if (server == NULL) {
         log_error("cannot listen", json_pack("{s:s,s:i}", "host", config.listen_host, "port", config.listen_port));
         goto out;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    maintenance = maintenance_start(config.database_url, ledger_key, config.expiry_interval_s, config.clock_skew_s);
     log_info("listening",
              json_pack("{s:s,s:i,s:i}", "host", config.listen_host, "port", port, "threads", (int)config.http_threads));
-    while (!ledgerd_stop)
-        pause();
-    log_info("stopping", NULL);
+    int received = 0;
+    sigwait(&stop_signals, &received);
+    log_info("stopping", json_pack("{s:i}", "signal", received));
     status = 0;
 out:
+    maintenance_stop(maintenance);
     http_stop(server);
     store_pool_destroy(pool);
+    crypto_signer_free(ledger_key);
     return status;
 }

@@ -33,6 +33,7 @@ static const result_info_t result_table[RESULT_COUNT] = {
     [RESULT_HOLD_EXPIRED] = {409, "hold_expired", "Hold expired"},
     [RESULT_CAPTURE_EXCEEDS_HOLD] = {422, "capture_exceeds_hold", "Capture exceeds hold"},
     [RESULT_TOO_MANY_LOTS] = {422, "too_many_lots", "Too many lots in one burn"},
+    [RESULT_AS_OF_IN_FUTURE] = {422, "as_of_in_future", "as_of is in the future"},
     [RESULT_PARTNER_EXISTS] = {409, "partner_exists", "Partner exists"},
     [RESULT_KEY_EXISTS] = {409, "key_exists", "Key exists"},
     [RESULT_KEY_ALREADY_REVOKED] = {409, "key_already_revoked", "Key already revoked"},

@@ -94,6 +94,14 @@ void test_db_ready(test_env_t *env, const char *name)
     ASSERT_ALWAYS(store_genesis(conn, "KZT", "test.ledger", "operator-1", public_key, &seq) == RESULT_OK);
     ASSERT_ALWAYS(seq == 1);
     store_disconnect(conn);
+    char *pem = NULL;
+    crypto_signer_free(crypto_signer_generate(&pem));
+    snprintf(env->key_file, sizeof env->key_file, "%s/%s.ledger.pem",
+             getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp", name);
+    FILE *file = fopen(env->key_file, "w");
+    ASSERT_ALWAYS(file != NULL && fputs(pem, file) >= 0);
+    fclose(file);
+    free(pem);
 }
 
 static uint16_t free_port(void)
@@ -125,6 +133,8 @@ int test_ledgerd_spawn(test_env_t *env)
         setenv("LEDGER_DATABASE_URL", env->db_url, 1);
         setenv("LEDGER_LISTEN", listen, 1);
         setenv("LEDGER_HTTP_THREADS", "8", 1);
+        setenv("LEDGER_KEY_FILE", env->key_file, 1);
+        setenv("LEDGER_EXPIRY_INTERVAL_S", env->expiry_interval ? env->expiry_interval : "0", 1);
         execl(binary, binary, (char *)NULL);
         _exit(127);
     }

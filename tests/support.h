@@ -22,6 +22,8 @@ typedef struct {
     pid_t pid;
     uint16_t port;
     test_key_t operator_key;
+    char key_file[256];          /* the ledger key ledgerd signs reports with */
+    const char *expiry_interval; /* LEDGER_EXPIRY_INTERVAL_S for ledgerd; NULL = "0" (off) */
 } test_env_t;
 
 typedef struct {

@@ -1,0 +1,133 @@
+/* service_expiry.c — operator API of spec 6: run expiry, fetch a signed run report, and the
+ * report of points expiring soon per issuer (for reminder campaigns). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expiry.h"
+#include "json.h"
+#include "ledger.h"
+#include "limits.h"
+#include "service_internal.h"
+
+/* Idempotency around a multi-transaction operation: look up first, record after. */
+static int replayed(store_conn_t *conn, const service_request_t *request, service_response_t *response)
+{
+    store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
+    int status = 0;
+    char *body = NULL;
+    result_t result = store_begin(conn);
+    if (result == RESULT_OK)
+        result = store_idempotency_begin(conn, request->principal, request->signed_request.idempotency_key,
+                                         request->request_hash, &state, &status, &body);
+    store_rollback(conn);
+    if (result != RESULT_OK) {
+        service_problem(response, result, NULL, NULL);
+        return 1;
+    }
+    if (state == STORE_IDEMPOTENCY_NEW) return 0;
+    if (state == STORE_IDEMPOTENCY_BUSY) service_problem(response, RESULT_REQUEST_IN_PROGRESS, NULL, NULL);
+    if (state == STORE_IDEMPOTENCY_MISMATCH) service_problem(response, RESULT_IDEMPOTENCY_KEY_REUSED, NULL, NULL);
+    if (state == STORE_IDEMPOTENCY_REPLAY) {
+        response->status = status;
+        response->body = body;
+        body = NULL;
+        response->content_type = status < 300 ? "application/json" : "application/problem+json";
+    }
+    free(body);
+    return 1;
+}
+
+static void record(store_conn_t *conn, const service_request_t *request, const service_response_t *response)
+{
+    store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
+    int status = 0;
+    char *body = NULL;
+    result_t result = store_begin(conn);
+    if (result == RESULT_OK)
+        result = store_idempotency_begin(conn, request->principal, request->signed_request.idempotency_key,
+                                         request->request_hash, &state, &status, &body);
+    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW)
+        result = store_idempotency_save(conn, request->principal, request->signed_request.idempotency_key,
+                                        request->request_hash, response->status, response->body);
+    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW) result = store_commit(conn);
+    store_rollback(conn);
+    free(body);
+}
+
+void service_expiry_run(store_conn_t *conn, const service_request_t *request, service_response_t *response)
+{
+    const char *bad = NULL, *as_of_text = NULL;
+    int64_t now_s = 0, as_of_s = 0;
+    expiry_result_t out;
+    if (json_only_fields(request->body, FIELDS("as_of"), &bad) != RESULT_OK ||
+        json_get_string(request->body, "as_of", 0, &as_of_text) != RESULT_OK ||
+        (as_of_text != NULL && ledger_time_parse(as_of_text, &as_of_s) != 0)) {
+        service_problem(response, RESULT_INVALID_FIELD, "body is {\"as_of\"?: \"YYYY-MM-DDTHH:MM:SSZ\"}",
+                        json_pack("{s:s}", "field", bad ? bad : "as_of"));
+        return;
+    }
+    result_t result = store_now(conn, &now_s);
+    if (result == RESULT_OK && as_of_text == NULL) as_of_s = now_s;
+    if (result == RESULT_OK && as_of_s > now_s) result = RESULT_AS_OF_IN_FUTURE;
+    if (result != RESULT_OK) {
+        service_problem(response, result,
+                        result == RESULT_AS_OF_IN_FUTURE ? "expiry never runs ahead of the clock" : NULL, NULL);
+        return;
+    }
+    if (replayed(conn, request, response)) return;
+    result = expiry_run(conn, request->ledger_key, as_of_s, request->keyid, 0, 0, &out);
+    if (result == RESULT_REQUEST_IN_PROGRESS) {
+        service_problem(response, result, "another expiry run is in progress", NULL);
+        return;
+    }
+    if (result != RESULT_OK) {
+        service_problem(response, result, NULL, NULL);
+        return;
+    }
+    service_json(response, 201, expiry_response(out.report, out.signature));
+    expiry_result_free(&out);
+    record(conn, request, response);
+}
+
+void service_expiry_run_get(store_conn_t *conn, const service_request_t *request, service_response_t *response)
+{
+    int64_t run_id = 0;
+    char *report = NULL, *signature = NULL;
+    result_t result = RESULT_NOT_FOUND;
+    if (expiry_run_id_parse(request->param, &run_id) == 0)
+        result = store_expiry_run_report(conn, run_id, &report, &signature);
+    if (result != RESULT_OK) {
+        service_problem(response, result, result == RESULT_NOT_FOUND ? "no finished expiry run with that id" : NULL,
+                        NULL);
+    } else if (request->wants_csv) {
+        response->status = 200;
+        response->body = expiry_csv(report);
+        response->content_type = "text/csv; charset=utf-8";
+    } else {
+        service_json(response, 200, expiry_response(report, signature));
+    }
+    free(report);
+    free(signature);
+}
+
+void service_expiring(store_conn_t *conn, const service_request_t *request, service_response_t *response)
+{
+    int64_t now_s = 0;
+    long long days = 30;
+    char *end = NULL;
+    json_t *report = NULL;
+    if (request->query_days != NULL) {
+        days = strtoll(request->query_days, &end, 10);
+        if (end == request->query_days || *end != '\0' || days < 1 || days > LIMIT_EXPIRING_DAYS_MAX) {
+            service_problem(response, RESULT_INVALID_FIELD, "days must be 1..366", json_pack("{s:s}", "field", "days"));
+            return;
+        }
+    }
+    result_t result = store_now(conn, &now_s);
+    if (result == RESULT_OK) result = store_expiring_report(conn, now_s, days, &report);
+    if (result == RESULT_OK)
+        service_json(response, 200, report);
+    else
+        service_problem(response, result, NULL, NULL);
+}
