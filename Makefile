@@ -43,6 +43,9 @@ $(OBJ)/%.o: $(OBJ)/%.c | $(OBJ)
 $(OBJ)/migrations_embedded.c: tools/embed-migrations.sh $(wildcard migrations/*.sql) | $(OBJ)
 	sh tools/embed-migrations.sh migrations > $@
 
+bin/bench-expiry: tools/bench_expiry.c $(call objs,$(CTL) migrations_embedded) | bin
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Tests -------------------------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/test/unit_%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BIN)/test/integration_%,$(wildcard tests/integration/test_*.c))
@@ -73,6 +76,6 @@ $(BIN) $(BIN)/test $(OBJ):
 clean:
 	rm -rf build bin
 
-.PHONY: all test run unit tests clean
+.PHONY: all test run unit tests clean bench
 .SECONDARY:
 -include $(wildcard $(OBJ)/*.d)

@@ -30,6 +30,10 @@ int client_send_raw(const char *host, uint16_t port, const char *request, size_t
 /* Builds, signs (when signer != NULL) and sends a request. body may be NULL. Returns 0 on success. */
 int client_call(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer, const char *method,
                 const char *target, const char *body, const char *idempotency_key, client_response_t *response);
+/* The same with an Accept header (NULL for none). */
+int client_call_accept(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer,
+                       const char *method, const char *target, const char *body, const char *idempotency_key,
+                       const char *accept, client_response_t *response);
 
 /* Parses "http://host:port" (or "host:port"). Returns 0 on success. */
 int client_parse_url(const char *url, char *host, size_t host_max, uint16_t *port);

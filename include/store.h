@@ -30,6 +30,9 @@ store_conn_t *store_pool_acquire(store_pool_t *pool);
 void store_pool_release(store_pool_t *pool, store_conn_t *conn);
 void store_pool_stats(store_pool_t *pool, unsigned *size, unsigned *in_use, uint64_t *waits);
 
+/* Runs fixed, trusted SQL text (benchmarks and tests only — never text built from input). */
+result_t store_exec_script(store_conn_t *conn, const char *sql);
+
 result_t store_begin(store_conn_t *conn);
 result_t store_commit(store_conn_t *conn);
 void store_rollback(store_conn_t *conn);

@@ -65,18 +65,22 @@ CREATE TABLE postings (
     PRIMARY KEY (seq, account)
 );
 
+-- Set-based: one UPDATE and one INSERT per statement, however many postings it inserts.
+-- UPDATE first: an INSERT .. ON CONFLICT would check the CHECKs against the bare amount.
+-- New accounts cannot race: every posting is written under the journal head lock.
 CREATE FUNCTION postings_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- UPDATE first: an INSERT .. ON CONFLICT would check the CHECKs against the bare amount.
-    -- New accounts cannot race: every posting is written under the journal head lock.
-    UPDATE accounts SET balance = balance + NEW.amount WHERE account = NEW.account;
-    IF NOT FOUND THEN
-        INSERT INTO accounts (account, balance) VALUES (NEW.account, NEW.amount);
-    END IF;
+    UPDATE accounts a SET balance = a.balance + n.amount
+    FROM (SELECT account, sum(amount) AS amount FROM new_postings GROUP BY account) n
+    WHERE a.account = n.account;
+    INSERT INTO accounts (account, balance)
+    SELECT account, sum(amount) FROM new_postings n
+    WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.account = n.account)
+    GROUP BY account;
     RETURN NULL;
 END $$;
 CREATE TRIGGER postings_apply AFTER INSERT ON postings
-    FOR EACH ROW EXECUTE FUNCTION postings_apply();
+    REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION postings_apply();
 CREATE TRIGGER postings_immutable BEFORE UPDATE OR DELETE ON postings
     FOR EACH ROW EXECUTE FUNCTION journal_immutable();
 

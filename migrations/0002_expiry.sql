@@ -17,13 +17,16 @@ CREATE TABLE expiry_runs (
 -- At most one run in progress: an interrupted run is resumed, never run beside another.
 CREATE UNIQUE INDEX expiry_runs_one_running ON expiry_runs ((true)) WHERE status = 'running';
 
+-- Due lots in expiry order; expired lots (remaining 0) leave this index, so each chunk of a long
+-- run starts at the first still-due lot instead of rescanning the ones already expired.
+CREATE INDEX lots_due ON lots (expires_s, id) WHERE remaining > 0;
+
 -- Every lot amount an expiry entry booked.
+-- (member and issuer are the lot's: join lots for them)
 CREATE TABLE expired_lots (
     seq bigint NOT NULL REFERENCES journal (seq),
     lot_id bigint NOT NULL REFERENCES lots (id),
     run_id bigint NOT NULL REFERENCES expiry_runs (id),
-    member text NOT NULL,
-    issuer text NOT NULL REFERENCES partners (code),
     points bigint NOT NULL CHECK (points >= 1),
     PRIMARY KEY (seq, lot_id)
 );

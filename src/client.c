@@ -123,12 +123,14 @@ int client_send_raw(const char *host, uint16_t port, const char *request, size_t
     return response->status > 0 ? 0 : -1;
 }
 
-int client_call(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer, const char *method,
-                const char *target, const char *body, const char *idempotency_key, client_response_t *response)
+int client_call_accept(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer,
+                       const char *method, const char *target, const char *body, const char *idempotency_key,
+                       const char *accept, client_response_t *response)
 {
     buf_t request = BUF_INIT;
     size_t body_len = body ? strlen(body) : 0;
     buf_printf(&request, "%s %s HTTP/1.1\r\nHost: %s:%u\r\nConnection: close\r\n", method, target, host, port);
+    if (accept) buf_printf(&request, "Accept: %s\r\n", accept);
     if (signer != NULL) client_sign(&request, key_id, signer, method, target, body, body_len, idempotency_key, 0);
     if (body) buf_printf(&request, "Content-Type: application/json\r\nContent-Length: %zu\r\n", body_len);
     buf_append_str(&request, "\r\n");
@@ -136,6 +138,13 @@ int client_call(const char *host, uint16_t port, const char *key_id, const crypt
     int status = client_send_raw(host, port, request.data, request.len, response);
     buf_free(&request);
     return status;
+}
+
+int client_call(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer,
+                const char *method, const char *target, const char *body, const char *idempotency_key,
+                client_response_t *response)
+{
+    return client_call_accept(host, port, key_id, signer, method, target, body, idempotency_key, NULL, response);
 }
 
 int client_parse_url(const char *url, char *host, size_t host_max, uint16_t *port)

@@ -24,7 +24,7 @@ static const char usage[] =
     "                                   the report); resumes an interrupted run first\n"
     "  call METHOD PATH [BODY] [--idempotency-key K]\n"
     "                                   signs and sends a request; prints the response body\n"
-    "options for call: --url URL (LEDGER_URL, default http://127.0.0.1:8080),\n"
+    "options for call: --url URL (LEDGER_URL, default http://127.0.0.1:8080), --accept TYPE,\n"
     "  --key-id ID (LEDGERCTL_KEY_ID), --key-file FILE (LEDGERCTL_KEY_FILE)\n";
 
 static const char *option(int argc, char **argv, const char *name, const char *fallback)
@@ -226,7 +226,8 @@ static int command_call(int argc, char **argv)
         idempotency_key = generated_key;
     }
     client_response_t response;
-    int sent = client_call(host, port, key_id, signer, args[0], args[1], body, idempotency_key, &response);
+    int sent = client_call_accept(host, port, key_id, signer, args[0], args[1], body, idempotency_key,
+                                  option(argc, argv, "--accept", NULL), &response);
     crypto_signer_free(signer);
     if (sent != 0) {
         fprintf(stderr, "ledgerctl: no response from %s\n", url);

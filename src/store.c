@@ -131,6 +131,15 @@ static result_t store_simple(store_conn_t *conn, const char *sql)
     return result;
 }
 
+result_t store_exec_script(store_conn_t *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn->pg, sql);
+    ExecStatusType status = PQresultStatus(res);
+    result_t result = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? RESULT_OK : store_classify(conn, res, "script");
+    PQclear(res);
+    return result;
+}
+
 result_t store_begin(store_conn_t *conn)
 {
     return store_simple(conn, "BEGIN");

@@ -81,13 +81,13 @@ result_t store_due_lots(store_conn_t *conn, int64_t as_of_s, size_t limit, const
     if (ids == NULL) {
         res = store_run(conn, "due_lots",
                         "SELECT id, member, issuer, remaining FROM lots "
-                        "WHERE remaining > 0 AND expires_s <= $1 ORDER BY id LIMIT $2",
+                        "WHERE remaining > 0 AND expires_s <= $1 ORDER BY expires_s, id LIMIT $2",
                         2, P(as_of_text, store_i64(limit_text, (int64_t)limit)), &result);
     } else {
         id_array(&array, ids, id_count);
         res = store_run(conn, "due_lots_lock",
                         "SELECT id, member, issuer, remaining FROM lots "
-                        "WHERE id = ANY($2::bigint[]) AND remaining > 0 AND expires_s <= $1 ORDER BY id FOR UPDATE",
+                        "WHERE id = ANY($2::bigint[]) AND remaining > 0 AND expires_s <= $1 ORDER BY expires_s, id FOR UPDATE",
                         2, P(as_of_text, array.data), &result);
     }
     buf_free(&array);
@@ -131,31 +131,24 @@ int store_due_exists(store_conn_t *conn, int64_t as_of_s, result_t *result)
     return exists;
 }
 
-static void lot_arrays(const ledger_expiring_t *lots, size_t count, buf_t *ids, buf_t *points, buf_t *members,
-                       buf_t *issuers)
+static void lot_arrays(const ledger_expiring_t *lots, size_t count, buf_t *ids, buf_t *points)
 {
     buf_append_str(ids, "{");
     buf_append_str(points, "{");
-    if (members) buf_append_str(members, "{");
-    if (issuers) buf_append_str(issuers, "{");
     for (size_t i = 0; i < count; i++) {
         const char *comma = i ? "," : "";
         buf_printf(ids, "%s%lld", comma, (long long)lots[i].lot_id);
         buf_printf(points, "%s%lld", comma, (long long)lots[i].points);
-        if (members) buf_printf(members, "%s\"%s\"", comma, lots[i].member);
-        if (issuers) buf_printf(issuers, "%s\"%s\"", comma, lots[i].issuer);
     }
     buf_append_str(ids, "}");
     buf_append_str(points, "}");
-    if (members) buf_append_str(members, "}");
-    if (issuers) buf_append_str(issuers, "}");
 }
 
 result_t store_lots_expire(store_conn_t *conn, const ledger_expiring_t *lots, size_t count)
 {
     buf_t ids = BUF_INIT, points = BUF_INIT;
     result_t result;
-    lot_arrays(lots, count, &ids, &points, NULL, NULL);
+    lot_arrays(lots, count, &ids, &points);
     PGresult *res = store_run(conn, "lots_expire",
                               "UPDATE lots SET remaining = 0 FROM unnest($1::bigint[], $2::bigint[]) AS e(id, points) "
                               "WHERE lots.id = e.id AND lots.remaining = e.points",
@@ -173,18 +166,14 @@ result_t store_expired_insert(store_conn_t *conn, int64_t seq, int64_t run_id, c
                               size_t count)
 {
     char seq_text[24], run_text[24];
-    buf_t ids = BUF_INIT, points = BUF_INIT, members = BUF_INIT, issuers = BUF_INIT;
-    lot_arrays(lots, count, &ids, &points, &members, &issuers);
-    result_t result = store_exec(
-        conn, "expired_insert",
-        "INSERT INTO expired_lots (seq, lot_id, run_id, member, issuer, points) "
-        "SELECT $1, id, $2, m, i, p FROM unnest($3::bigint[], $4::text[], $5::text[], "
-        "$6::bigint[]) AS e(id, m, i, p)",
-        6, P(store_i64(seq_text, seq), store_i64(run_text, run_id), ids.data, members.data, issuers.data, points.data));
+    buf_t ids = BUF_INIT, points = BUF_INIT;
+    lot_arrays(lots, count, &ids, &points);
+    result_t result = store_exec(conn, "expired_insert",
+                                 "INSERT INTO expired_lots (seq, lot_id, run_id, points) "
+                                 "SELECT $1, id, $2, p FROM unnest($3::bigint[], $4::bigint[]) AS e(id, p)",
+                                 4, P(store_i64(seq_text, seq), store_i64(run_text, run_id), ids.data, points.data));
     buf_free(&ids);
     buf_free(&points);
-    buf_free(&members);
-    buf_free(&issuers);
     return result;
 }
 
@@ -209,16 +198,16 @@ result_t store_expiry_run_totals(store_conn_t *conn, int64_t run_id, json_t **to
     result_t result;
     store_i64(run_text, run_id);
     PGresult *res = store_run(conn, "expiry_totals",
-                              "SELECT count(*), coalesce(sum(points), 0), count(DISTINCT member) "
-                              "FROM expired_lots WHERE run_id = $1",
+                              "SELECT count(*), coalesce(sum(e.points), 0), count(DISTINCT l.member) "
+                              "FROM expired_lots e JOIN lots l ON l.id = e.lot_id WHERE e.run_id = $1",
                               1, P(run_text), &result);
     if (res == NULL) return result;
     *totals = json_pack("{s:I,s:I,s:I}", "lots", (json_int_t)store_get_i64(res, 0, 0), "points",
                         (json_int_t)store_get_i64(res, 0, 1), "members", (json_int_t)store_get_i64(res, 0, 2));
     PQclear(res);
     res = store_run(conn, "expiry_by_issuer",
-                    "SELECT issuer, count(*), sum(points) FROM expired_lots WHERE run_id = $1 "
-                    "GROUP BY issuer ORDER BY issuer",
+                    "SELECT l.issuer, count(*), sum(e.points) FROM expired_lots e JOIN lots l ON l.id = e.lot_id "
+                    "WHERE e.run_id = $1 GROUP BY l.issuer ORDER BY l.issuer",
                     1, P(run_text), &result);
     if (res == NULL) {
         json_decref(*totals);
