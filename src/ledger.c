@@ -232,7 +232,7 @@ static int expiring_compare(const void *left, const void *right)
 void ledger_expiry_postings(ledger_expiring_t *lots, size_t count, ledger_postings_t *postings)
 {
     char account[LEDGER_ACCOUNT_MAX + 1];
-    qsort(lots, count, sizeof *lots, expiring_compare);
+    if (count > 1) qsort(lots, count, sizeof *lots, expiring_compare);
     for (size_t i = 0; i < count;) {
         int64_t total = 0;
         size_t j = i;

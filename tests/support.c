@@ -104,6 +104,11 @@ void test_db_ready(test_env_t *env, const char *name)
     free(pem);
 }
 
+void test_binary(char *out, size_t out_max, const char *name)
+{
+    snprintf(out, out_max, "%s/%s", getenv("TEST_BIN_DIR") ? getenv("TEST_BIN_DIR") : "bin", name);
+}
+
 static uint16_t free_port(void)
 {
     struct sockaddr_in address = {0};
@@ -120,7 +125,8 @@ static uint16_t free_port(void)
 int test_ledgerd_spawn(test_env_t *env)
 {
     char listen[64], log_path[256];
-    const char *binary = getenv("TEST_LEDGERD") ? getenv("TEST_LEDGERD") : "bin/ledgerd";
+    char binary[256];
+    test_binary(binary, sizeof binary, "ledgerd");
     env->port = free_port();
     snprintf(listen, sizeof listen, "127.0.0.1:%u", env->port);
     snprintf(log_path, sizeof log_path, "%s/%s.ledgerd.log", getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp",

@@ -42,6 +42,9 @@ void test_env_stop(test_env_t *env);
 /* Spawns ledgerd for env->db_url on a free port; returns 0 when healthy, -1 if it exited. */
 int test_ledgerd_spawn(test_env_t *env);
 
+/* Path of one of our binaries: $TEST_BIN_DIR/name (default bin/name). */
+void test_binary(char *out, size_t out_max, const char *name);
+
 void test_key_new(test_key_t *key, const char *keyid);
 void test_key_free(test_key_t *key);
 /* Creates partner code (validity_s 0 = default) with one key keyid "<code>-1". */

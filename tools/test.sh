@@ -40,8 +40,9 @@ run() { # run LABEL BINARY [env...]
 for t in bin/test/unit_*; do run "unit $(basename "$t")" "$t"; done
 for t in build/san/bin/test/unit_*; do run "unit (asan) $(basename "$t")" "$t"; done
 for t in bin/test/integration_*; do run "integration $(basename "$t")" "$t"; done
-for t in bin/test/e2e_*; do run "e2e $(basename "$t")" "$t" TEST_LEDGERD=bin/ledgerd; done
+for t in bin/test/e2e_*; do run "e2e $(basename "$t")" "$t" TEST_BIN_DIR=bin; done
+# the same end-to-end tests against ledgerd, ledgerctl and ledger-verify built with ASan+UBSan
 for t in bin/test/e2e_*; do
-  run "e2e (asan ledgerd) $(basename "$t")" "$t" TEST_LEDGERD=build/san/bin/ledgerd
+  run "e2e (asan binaries) $(basename "$t")" "$t" TEST_BIN_DIR=build/san/bin
 done
 echo "all tests passed"

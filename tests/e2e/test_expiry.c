@@ -262,7 +262,9 @@ static int ledgerctl(const char *const *args, int kill_after_ms)
         setenv("LEDGER_DATABASE_URL", env.db_url, 1);
         setenv("LEDGER_KEY_FILE", env.key_file, 1);
         if (freopen("/dev/null", "w", stdout) == NULL) _exit(126);
-        execv("bin/ledgerctl", argv);
+        char binary[256];
+        test_binary(binary, sizeof binary, "ledgerctl");
+        execv(binary, argv);
         _exit(127);
     }
     int status = 0;

@@ -149,7 +149,9 @@ static int run_verify(const char *entry, const char *public_key)
     close(fd);
     pid_t pid = fork();
     if (pid == 0) {
-        execl("bin/ledger-verify", "ledger-verify", "entry", path, "--public-key", public_key, (char *)NULL);
+        char binary[256];
+        test_binary(binary, sizeof binary, "ledger-verify");
+        execl(binary, "ledger-verify", "entry", path, "--public-key", public_key, (char *)NULL);
         _exit(127);
     }
     int status = 0;

@@ -136,6 +136,28 @@ static void test_postings(void **state)
     ledger_postings_free(&postings);
 }
 
+static void test_expiry_postings(void **state)
+{
+    (void)state;
+    ledger_expiring_t lots[] = {{5, "m2", "a", 3}, {1, "m1", "a", 4}, {7, "m1", "b", 2}, {9, "m2", "a", 1}};
+    ledger_postings_t postings = LEDGER_POSTINGS_INIT;
+    ledger_expiry_postings(lots, 4, &postings);
+    assert_int_equal(postings.count, 4);
+    assert_string_equal(postings.lines[0].account, "expired:a");
+    assert_int_equal(postings.lines[0].amount, 8);
+    assert_string_equal(postings.lines[1].account, "expired:b");
+    assert_int_equal(postings.lines[1].amount, 2);
+    assert_string_equal(postings.lines[2].account, "member:m1");
+    assert_int_equal(postings.lines[2].amount, -6);
+    assert_string_equal(postings.lines[3].account, "member:m2");
+    assert_int_equal(postings.lines[3].amount, -4);
+    assert_int_equal(lots[0].lot_id, 1); /* sorted by (member, lot) */
+    ledger_postings_free(&postings);
+    ledger_expiry_postings(NULL, 0, &postings); /* an empty run */
+    assert_int_equal(postings.count, 0);
+    ledger_postings_free(&postings);
+}
+
 static void test_reversals(void **state)
 {
     (void)state;
@@ -192,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_burn_plan_lot_limit),
         cmocka_unit_test(test_available),
         cmocka_unit_test(test_postings),
+        cmocka_unit_test(test_expiry_postings),
         cmocka_unit_test(test_reversals),
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_result_table),
