@@ -18,10 +18,10 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-CORE := buf result json crypto auth ledger journal log
-SERVER := $(CORE) config store store_ops store_admin store_expiry expiry migrations service service_partner service_reverse service_expiry \
+CORE := buf result json crypto auth ledger settlement journal log
+SERVER := $(CORE) config store store_ops store_admin store_expiry store_settlement expiry settle migrations service service_partner service_reverse service_expiry service_settlement \
           service_read service_admin metrics http maintenance
-CTL := $(CORE) config store store_ops store_admin store_expiry expiry migrations client
+CTL := $(CORE) config store store_ops store_admin store_expiry store_settlement expiry settle migrations client
 VERIFY := $(CORE) verify
 
 objs = $(addprefix $(OBJ)/,$(addsuffix .o,$(1)))

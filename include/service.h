@@ -66,6 +66,11 @@ void service_expiry_run(store_conn_t *conn, const service_request_t *request, se
 void service_expiry_run_get(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_expiring(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 
+/* Settlement (service_settlement.c) */
+void service_settlement_run(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_settlement_get(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_settlement_statement(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+
 /* The stored canonical text of one journal entry (auditors and operators). */
 void service_journal_entry(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_liability(store_conn_t *conn, const service_request_t *request, service_response_t *response);

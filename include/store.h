@@ -13,6 +13,7 @@
 #include "ledger.h"
 #include "migrations.h"
 #include "result.h"
+#include "settlement.h"
 
 typedef struct store_conn store_conn_t;
 typedef struct store_pool store_pool_t;
@@ -135,7 +136,9 @@ result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char 
                                const ledger_burn_plan_t *plan);
 /* Owned array of the burn's portions in consumption order. */
 result_t store_portions_get(store_conn_t *conn, int64_t burn_seq, ledger_consumed_t **consumed, size_t *count);
-result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int index, int64_t points);
+/* Records that reversal_seq restored points of portion (burn_seq, index). */
+result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int index, int64_t points,
+                                    int64_t reversal_seq);
 
 /* Holds ---------------------------------------------------------------------------------- */
 typedef struct {
@@ -204,6 +207,26 @@ result_t store_expiry_run_report(store_conn_t *conn, int64_t run_id, char **repo
 result_t store_expiring_report(store_conn_t *conn, int64_t now_s, int64_t days, json_t **report);
 /* Drops idempotency records older than keep_s and seen signatures older than signatures_keep_s. */
 result_t store_housekeeping(store_conn_t *conn, int64_t keep_s, int64_t signatures_keep_s);
+
+/* Settlement (store_settlement.c) ----------------------------------------------------------- */
+/* One settlement runner at a time (session advisory lock). Returns 1 when taken. */
+int store_settlement_lock(store_conn_t *conn, result_t *result);
+void store_settlement_unlock(store_conn_t *conn);
+/* The latest settlement's cutoff and period end (0, 0 when none). */
+result_t store_settlement_last(store_conn_t *conn, int64_t *cutoff_seq, int64_t *period_end_s);
+/* After every writer holding a seq has committed: the last seq with time <= period_end. */
+result_t store_settlement_cutoff(store_conn_t *conn, int64_t period_end_s, int64_t *cutoff_seq);
+/* Net points per (redeemer, issuer, point value) of burns and burn reversals in [from, to]. */
+result_t store_settlement_flows(store_conn_t *conn, int64_t from_seq, int64_t to_seq, settlement_flow_t **flows,
+                                size_t *count);
+/* Owned array of owned partner codes registered at or before seq. */
+result_t store_partner_codes(store_conn_t *conn, int64_t seq, char ***codes, size_t *count);
+result_t store_currency(store_conn_t *conn, char currency[4]);
+result_t store_settlement_next_id(store_conn_t *conn, int64_t *id);
+result_t store_settlement_insert(store_conn_t *conn, int64_t id, int64_t seq, int64_t period_end_s, int64_t from_seq,
+                                 int64_t cutoff_seq, int64_t fee_bp, const char *report, const char *signature);
+/* Owned report text and signature; RESULT_NOT_FOUND when absent. */
+result_t store_settlement_get(store_conn_t *conn, int64_t id, char **report, char **signature);
 
 /* Unix seconds of the database clock. */
 result_t store_now(store_conn_t *conn, int64_t *now_s);

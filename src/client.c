@@ -140,9 +140,8 @@ int client_call_accept(const char *host, uint16_t port, const char *key_id, cons
     return status;
 }
 
-int client_call(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer,
-                const char *method, const char *target, const char *body, const char *idempotency_key,
-                client_response_t *response)
+int client_call(const char *host, uint16_t port, const char *key_id, const crypto_signer_t *signer, const char *method,
+                const char *target, const char *body, const char *idempotency_key, client_response_t *response)
 {
     return client_call_accept(host, port, key_id, signer, method, target, body, idempotency_key, NULL, response);
 }

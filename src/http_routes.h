@@ -34,6 +34,9 @@ static const route_t http_routes[] = {
     {"POST", "/v1/admin/expiry-runs", ROUTE_ADMIN, service_expiry_run},
     {"GET", "/v1/admin/expiry-runs/:", ROUTE_ADMIN, service_expiry_run_get},
     {"GET", "/v1/admin/expiring", ROUTE_ADMIN, service_expiring},
+    {"POST", "/v1/admin/settlements", ROUTE_ADMIN, service_settlement_run},
+    {"GET", "/v1/admin/settlements/:", ROUTE_ADMIN, service_settlement_get},
+    {"GET", "/v1/settlements/:/statement", ROUTE_PARTNER, service_settlement_statement},
 };
 
 #endif

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "expiry.h"
+#include "settle.h"
 #include "ledger.h"
 #include "store.h"
 
@@ -22,6 +23,7 @@ static const char usage[] =
     "                                   writes the genesis entry (refused unless the journal is empty)\n"
     "  expire [--as-of T] [--chunk N]      runs expiry directly on the database (LEDGER_KEY_FILE signs\n"
     "                                   the report); resumes an interrupted run first\n"
+    "  settle [--period-end T] [--fee-bp N]  runs a settlement directly on the database\n"
     "  call METHOD PATH [BODY] [--idempotency-key K]\n"
     "                                   signs and sends a request; prints the response body\n"
     "options for call: --url URL (LEDGER_URL, default http://127.0.0.1:8080), --accept TYPE,\n"
@@ -195,6 +197,46 @@ static int command_expire(int argc, char **argv)
     return result == RESULT_OK ? 0 : 1;
 }
 
+static int command_settle(int argc, char **argv)
+{
+    config_t config;
+    const char *error = NULL, *why = NULL, *end_text = option(argc, argv, "--period-end", NULL);
+    int64_t period_end_s = 0;
+    char *end = NULL;
+    const char *fee_text = option(argc, argv, "--fee-bp", "0");
+    long fee_bp = strtol(fee_text, &end, 10);
+    settle_result_t out;
+    if (config_load(&config, &error) != 0 || config.key_file == NULL) {
+        fprintf(stderr, "ledgerctl: settle needs LEDGER_DATABASE_URL and LEDGER_KEY_FILE\n");
+        return 2;
+    }
+    if ((end_text && ledger_time_parse(end_text, &period_end_s) != 0) || *end != '\0' || fee_bp < 0 || fee_bp > 10000) {
+        fprintf(stderr, "ledgerctl: --period-end is YYYY-MM-DDTHH:MM:SSZ, --fee-bp 0..10000\n");
+        return 2;
+    }
+    crypto_signer_t *key = crypto_signer_load_file(config.key_file);
+    store_conn_t *conn = key ? database() : NULL;
+    if (conn == NULL) {
+        crypto_signer_free(key);
+        return 1;
+    }
+    result_t result = store_migrations_check(conn, &why);
+    if (result == RESULT_OK) result = settle_run(conn, key, end_text != NULL, period_end_s, fee_bp, &out);
+    if (result == RESULT_OK) {
+        json_t *response = settle_response(out.report, out.signature);
+        char *text = json_dumps(response, JSON_COMPACT | JSON_SORT_KEYS);
+        printf("%s\n", text);
+        free(text);
+        json_decref(response);
+        settle_result_free(&out);
+    } else {
+        fprintf(stderr, "ledgerctl: settle: %s\n", why ? why : result_info(result)->code);
+    }
+    store_disconnect(conn);
+    crypto_signer_free(key);
+    return result == RESULT_OK ? 0 : 1;
+}
+
 static int command_call(int argc, char **argv)
 {
     const char *args[3] = {NULL, NULL, NULL};
@@ -254,6 +296,7 @@ int main(int argc, char **argv)
     if (strcmp(command, "init") == 0) return command_init(argc, argv);
     if (strcmp(command, "call") == 0) return command_call(argc, argv);
     if (strcmp(command, "expire") == 0) return command_expire(argc, argv);
+    if (strcmp(command, "settle") == 0) return command_settle(argc, argv);
     fputs(usage, stderr);
     return 2;
 }

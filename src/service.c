@@ -181,3 +181,49 @@ void service_succeed(store_conn_t *conn, service_outcome_t *outcome, int status,
     outcome->status = status;
     outcome->body = json_pack("{s:o,s:o}", key, object, "balance", balance);
 }
+
+/* Idempotency around a multi-transaction operation: look up first, record after. */
+int service_idempotency_replayed(store_conn_t *conn, const service_request_t *request, service_response_t *response)
+{
+    store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
+    int status = 0;
+    char *body = NULL;
+    result_t result = store_begin(conn);
+    if (result == RESULT_OK)
+        result = store_idempotency_begin(conn, request->principal, request->signed_request.idempotency_key,
+                                         request->request_hash, &state, &status, &body);
+    store_rollback(conn);
+    if (result != RESULT_OK) {
+        service_problem(response, result, NULL, NULL);
+        return 1;
+    }
+    if (state == STORE_IDEMPOTENCY_NEW) return 0;
+    if (state == STORE_IDEMPOTENCY_BUSY) service_problem(response, RESULT_REQUEST_IN_PROGRESS, NULL, NULL);
+    if (state == STORE_IDEMPOTENCY_MISMATCH) service_problem(response, RESULT_IDEMPOTENCY_KEY_REUSED, NULL, NULL);
+    if (state == STORE_IDEMPOTENCY_REPLAY) {
+        response->status = status;
+        response->body = body;
+        body = NULL;
+        response->content_type = status < 300 ? "application/json" : "application/problem+json";
+    }
+    free(body);
+    return 1;
+}
+
+void service_idempotency_record(store_conn_t *conn, const service_request_t *request,
+                                const service_response_t *response)
+{
+    store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
+    int status = 0;
+    char *body = NULL;
+    result_t result = store_begin(conn);
+    if (result == RESULT_OK)
+        result = store_idempotency_begin(conn, request->principal, request->signed_request.idempotency_key,
+                                         request->request_hash, &state, &status, &body);
+    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW)
+        result = store_idempotency_save(conn, request->principal, request->signed_request.idempotency_key,
+                                        request->request_hash, response->status, response->body);
+    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW) result = store_commit(conn);
+    store_rollback(conn);
+    free(body);
+}

@@ -10,51 +10,6 @@
 #include "limits.h"
 #include "service_internal.h"
 
-/* Idempotency around a multi-transaction operation: look up first, record after. */
-static int replayed(store_conn_t *conn, const service_request_t *request, service_response_t *response)
-{
-    store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
-    int status = 0;
-    char *body = NULL;
-    result_t result = store_begin(conn);
-    if (result == RESULT_OK)
-        result = store_idempotency_begin(conn, request->principal, request->signed_request.idempotency_key,
-                                         request->request_hash, &state, &status, &body);
-    store_rollback(conn);
-    if (result != RESULT_OK) {
-        service_problem(response, result, NULL, NULL);
-        return 1;
-    }
-    if (state == STORE_IDEMPOTENCY_NEW) return 0;
-    if (state == STORE_IDEMPOTENCY_BUSY) service_problem(response, RESULT_REQUEST_IN_PROGRESS, NULL, NULL);
-    if (state == STORE_IDEMPOTENCY_MISMATCH) service_problem(response, RESULT_IDEMPOTENCY_KEY_REUSED, NULL, NULL);
-    if (state == STORE_IDEMPOTENCY_REPLAY) {
-        response->status = status;
-        response->body = body;
-        body = NULL;
-        response->content_type = status < 300 ? "application/json" : "application/problem+json";
-    }
-    free(body);
-    return 1;
-}
-
-static void record(store_conn_t *conn, const service_request_t *request, const service_response_t *response)
-{
-    store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
-    int status = 0;
-    char *body = NULL;
-    result_t result = store_begin(conn);
-    if (result == RESULT_OK)
-        result = store_idempotency_begin(conn, request->principal, request->signed_request.idempotency_key,
-                                         request->request_hash, &state, &status, &body);
-    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW)
-        result = store_idempotency_save(conn, request->principal, request->signed_request.idempotency_key,
-                                        request->request_hash, response->status, response->body);
-    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW) result = store_commit(conn);
-    store_rollback(conn);
-    free(body);
-}
-
 void service_expiry_run(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
     const char *bad = NULL, *as_of_text = NULL;
@@ -75,7 +30,7 @@ void service_expiry_run(store_conn_t *conn, const service_request_t *request, se
                         result == RESULT_AS_OF_IN_FUTURE ? "expiry never runs ahead of the clock" : NULL, NULL);
         return;
     }
-    if (replayed(conn, request, response)) return;
+    if (service_idempotency_replayed(conn, request, response)) return;
     result = expiry_run(conn, request->ledger_key, as_of_s, request->keyid, 0, 0, &out);
     if (result == RESULT_REQUEST_IN_PROGRESS) {
         service_problem(response, result, "another expiry run is in progress", NULL);
@@ -87,7 +42,7 @@ void service_expiry_run(store_conn_t *conn, const service_request_t *request, se
     }
     service_json(response, 201, expiry_response(out.report, out.signature));
     expiry_result_free(&out);
-    record(conn, request, response);
+    service_idempotency_record(conn, request, response);
 }
 
 void service_expiry_run_get(store_conn_t *conn, const service_request_t *request, service_response_t *response)

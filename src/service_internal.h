@@ -17,4 +17,10 @@ result_t service_balance_after(store_conn_t *conn, const char *member, int64_t n
 void service_succeed(store_conn_t *conn, service_outcome_t *outcome, int status, const char *member, int64_t now_s,
                      const char *entry_text, const char *key, json_t *object);
 
+/* Idempotency around operations that span several transactions (expiry, settlement): look up
+ * first (1 when a response was written: replay, 409 or 422), record the response after. */
+int service_idempotency_replayed(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_idempotency_record(store_conn_t *conn, const service_request_t *request,
+                                const service_response_t *response);
+
 #endif

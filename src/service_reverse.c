@@ -80,7 +80,8 @@ static result_t reverse_burn(store_conn_t *conn, const char *redeemer, reversal_
         ledger_postings_add(&reversal->postings, account, -restore[i]);
         result = store_lot_adjust(conn, consumed[i].lot_id, restore[i]);
         if (result == RESULT_OK)
-            result = store_portion_add_reversed(conn, reversal->original.seq, consumed[i].index, restore[i]);
+            result =
+                store_portion_add_reversed(conn, reversal->original.seq, consumed[i].index, restore[i], reversal->seq);
     }
     ledger_account_member(account, reversal->original.member);
     ledger_postings_add(&reversal->postings, account, reversal->points);

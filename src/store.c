@@ -135,7 +135,8 @@ result_t store_exec_script(store_conn_t *conn, const char *sql)
 {
     PGresult *res = PQexec(conn->pg, sql);
     ExecStatusType status = PQresultStatus(res);
-    result_t result = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? RESULT_OK : store_classify(conn, res, "script");
+    result_t result =
+        status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? RESULT_OK : store_classify(conn, res, "script");
     PQclear(res);
     return result;
 }

@@ -85,10 +85,11 @@ result_t store_due_lots(store_conn_t *conn, int64_t as_of_s, size_t limit, const
                         2, P(as_of_text, store_i64(limit_text, (int64_t)limit)), &result);
     } else {
         id_array(&array, ids, id_count);
-        res = store_run(conn, "due_lots_lock",
-                        "SELECT id, member, issuer, remaining FROM lots "
-                        "WHERE id = ANY($2::bigint[]) AND remaining > 0 AND expires_s <= $1 ORDER BY expires_s, id FOR UPDATE",
-                        2, P(as_of_text, array.data), &result);
+        res = store_run(
+            conn, "due_lots_lock",
+            "SELECT id, member, issuer, remaining FROM lots "
+            "WHERE id = ANY($2::bigint[]) AND remaining > 0 AND expires_s <= $1 ORDER BY expires_s, id FOR UPDATE",
+            2, P(as_of_text, array.data), &result);
     }
     buf_free(&array);
     if (res == NULL) return result;

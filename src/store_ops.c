@@ -367,8 +367,8 @@ result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char 
         conn, "portions_insert",
         "WITH consumed AS (SELECT ord - 1 AS idx, lot_id, issuer, points FROM "
         "  unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS p(lot_id, issuer, points, ord)), "
-        "inserted AS (INSERT INTO burn_portions (burn_seq, idx, lot_id, issuer, redeemer, points) "
-        "  SELECT $1, idx, lot_id, issuer, $2, points FROM consumed) "
+        "inserted AS (INSERT INTO burn_portions (burn_seq, idx, lot_id, issuer, redeemer, points, value_seq) "
+        "  SELECT $1, idx, lot_id, issuer, $2, points, (SELECT max(seq) FROM point_values) FROM consumed) "
         "UPDATE lots SET remaining = lots.remaining - c.points FROM consumed c WHERE lots.id = c.lot_id",
         5, P(store_i64(seq_text, burn_seq), redeemer, ids.data, issuers.data, points.data));
     buf_free(&ids);
@@ -400,12 +400,19 @@ result_t store_portions_get(store_conn_t *conn, int64_t burn_seq, ledger_consume
     return RESULT_OK;
 }
 
-result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int index, int64_t points)
+result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int index, int64_t points,
+                                    int64_t reversal_seq)
 {
-    char seq_text[24], index_text[24], points_text[24];
-    return store_exec(conn, "portion_reversed",
-                      "UPDATE burn_portions SET reversed = reversed + $3 WHERE burn_seq = $1 AND idx = $2", 3,
-                      P(store_i64(seq_text, burn_seq), store_i64(index_text, index), store_i64(points_text, points)));
+    char seq_text[24], index_text[24], points_text[24], reversal_text[24];
+    return store_exec(
+        conn, "portion_reversed",
+        "WITH portion AS (UPDATE burn_portions SET reversed = reversed + $3 "
+        "  WHERE burn_seq = $1 AND idx = $2 RETURNING redeemer, issuer, value_seq) "
+        "INSERT INTO reversal_portions (reversal_seq, burn_seq, idx, redeemer, issuer, points, value_seq) "
+        "SELECT $4, $1, $2, redeemer, issuer, $3, value_seq FROM portion",
+        4,
+        P(store_i64(seq_text, burn_seq), store_i64(index_text, index), store_i64(points_text, points),
+          store_i64(reversal_text, reversal_seq)));
 }
 
 result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *member, int64_t points,

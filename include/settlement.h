@@ -1,0 +1,68 @@
+/* settlement.h — the settlement math of spec 7, pure: pair amounts at the point value in force
+ * at each burn, rounded half-even once per pair; operator fees; positions; greedy payments. */
+#ifndef LEDGER_SETTLEMENT_H
+#define LEDGER_SETTLEMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+#include "result.h"
+
+#define SETTLEMENT_PARTY_MAX (LIMIT_PARTNER_CODE_MAX + 1)
+
+/* Net points of issuer burned at redeemer at one point value (burns +, burn reversals −). */
+typedef struct {
+    char redeemer[SETTLEMENT_PARTY_MAX];
+    char issuer[SETTLEMENT_PARTY_MAX];
+    int64_t value_num; /* 0/1 when no point value was in force */
+    int64_t value_den;
+    int64_t points;
+} settlement_flow_t;
+
+typedef struct {
+    char redeemer[SETTLEMENT_PARTY_MAX];
+    char issuer[SETTLEMENT_PARTY_MAX];
+    int64_t points;
+    int64_t amount; /* minor units */
+    int64_t fee;    /* charged to the issuer; 0 for same-brand lines */
+} settlement_pair_t;
+
+typedef struct {
+    char partner[SETTLEMENT_PARTY_MAX]; /* a partner code, or "operator" for fee income */
+    int64_t receivable;
+    int64_t payable;
+    int64_t fees;
+    int64_t net;
+} settlement_position_t;
+
+typedef struct {
+    char from[SETTLEMENT_PARTY_MAX];
+    char to[SETTLEMENT_PARTY_MAX];
+    int64_t amount;
+} settlement_payment_t;
+
+typedef struct {
+    settlement_pair_t *pairs; /* B != I, sorted by (redeemer, issuer); owned */
+    size_t pair_count;
+    settlement_pair_t *same_brand; /* B == I: information only; owned */
+    size_t same_brand_count;
+    settlement_position_t *positions; /* every partner, then "operator" when fees were charged */
+    size_t position_count;
+    settlement_payment_t *payments; /* at most position_count - 1 */
+    size_t payment_count;
+} settlement_t;
+
+/* Rounds num/den (den > 0) to the nearest integer, ties to even. */
+int64_t settlement_round_half_even(__int128 num, __int128 den);
+
+/* Computes a settlement. partners: every partner code (sorted or not). fee_bp 0..10000.
+ * RESULT_INTERNAL only on arithmetic overflow (amounts beyond int64). */
+result_t settlement_compute(const settlement_flow_t *flows, size_t flow_count, const char *const *partners,
+                            size_t partner_count, int64_t fee_bp, settlement_t *out);
+void settlement_free(settlement_t *settlement);
+
+/* "donor", "recipient" or "even". */
+const char *settlement_role(int64_t net);
+
+#endif

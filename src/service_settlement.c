@@ -1,0 +1,72 @@
+/* service_settlement.c — spec 7 over HTTP: run a settlement, fetch its signed report (JSON or
+ * CSV), and each partner's own signed statement. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "ledger.h"
+#include "service_internal.h"
+#include "settle.h"
+
+void service_settlement_run(store_conn_t *conn, const service_request_t *request, service_response_t *response)
+{
+    const char *bad = NULL, *period_end_text = NULL;
+    int64_t period_end_s = 0, fee_bp = 0;
+    settle_result_t out;
+    if (json_only_fields(request->body, FIELDS("period_end", "fee_bp"), &bad) != RESULT_OK ||
+        json_get_string(request->body, "period_end", 0, &period_end_text) != RESULT_OK ||
+        (period_end_text != NULL && ledger_time_parse(period_end_text, &period_end_s) != 0) ||
+        json_get_int(request->body, "fee_bp", 0, 0, 10000, &fee_bp, NULL) != RESULT_OK) {
+        service_problem(response, RESULT_INVALID_FIELD,
+                        "body is {\"period_end\"?: \"YYYY-MM-DDTHH:MM:SSZ\", \"fee_bp\"?: 0..10000}",
+                        json_pack("{s:s}", "field", bad ? bad : "period_end/fee_bp"));
+        return;
+    }
+    if (service_idempotency_replayed(conn, request, response)) return;
+    result_t result = settle_run(conn, request->ledger_key, period_end_text != NULL, period_end_s, fee_bp, &out);
+    if (result != RESULT_OK) {
+        service_problem(response, result,
+                        result == RESULT_REQUEST_IN_PROGRESS ? "another settlement is in progress" : NULL, NULL);
+        return;
+    }
+    service_json(response, 201, settle_response(out.report, out.signature));
+    settle_result_free(&out);
+    service_idempotency_record(conn, request, response);
+}
+
+static result_t settlement_load(store_conn_t *conn, const char *param, char **report, char **signature)
+{
+    int64_t id = 0;
+    if (settle_id_parse(param, &id) != 0) return RESULT_NOT_FOUND;
+    return store_settlement_get(conn, id, report, signature);
+}
+
+void service_settlement_get(store_conn_t *conn, const service_request_t *request, service_response_t *response)
+{
+    char *report = NULL, *signature = NULL;
+    result_t result = settlement_load(conn, request->param, &report, &signature);
+    if (result != RESULT_OK) {
+        service_problem(response, result, result == RESULT_NOT_FOUND ? "no settlement with that id" : NULL, NULL);
+    } else if (request->wants_csv) {
+        response->status = 200;
+        response->body = settle_csv(report);
+        response->content_type = "text/csv; charset=utf-8";
+    } else {
+        service_json(response, 200, settle_response(report, signature));
+    }
+    free(report);
+    free(signature);
+}
+
+void service_settlement_statement(store_conn_t *conn, const service_request_t *request, service_response_t *response)
+{
+    char *report = NULL, *signature = NULL;
+    result_t result = settlement_load(conn, request->param, &report, &signature);
+    if (result == RESULT_OK)
+        service_json(response, 200, settle_statement(report, request->principal, request->ledger_key));
+    else
+        service_problem(response, result, result == RESULT_NOT_FOUND ? "no settlement with that id" : NULL, NULL);
+    free(report);
+    free(signature);
+}

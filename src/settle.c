@@ -1,0 +1,261 @@
+/* settle.c — orchestrates a settlement; all arithmetic is in settlement.c. */
+#include "settle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "assert_always.h"
+#include "buf.h"
+#include "journal.h"
+#include "json.h"
+#include "ledger.h"
+#include "log.h"
+
+void settle_result_free(settle_result_t *result)
+{
+    if (result == NULL) return;
+    free(result->report);
+    free(result->signature);
+    result->report = result->signature = NULL;
+}
+
+int settle_id_parse(const char *text, int64_t *id)
+{
+    return journal_id_parse(text, "stl", id);
+}
+
+static char *sign_text(const crypto_signer_t *key, const char *text)
+{
+    uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES];
+    ASSERT_ALWAYS(crypto_signer_sign(key, text, strlen(text), signature) == 0);
+    return crypto_base64_encode(signature, sizeof signature);
+}
+
+static json_t *lines_json(const settlement_t *s)
+{
+    json_t *pairs = json_array(), *same = json_array(), *positions = json_array(), *payments = json_array();
+    for (size_t i = 0; i < s->pair_count; i++)
+        json_array_append_new(pairs, json_pack("{s:s,s:s,s:I,s:I,s:I}", "redeemer", s->pairs[i].redeemer, "issuer",
+                                               s->pairs[i].issuer, "points", (json_int_t)s->pairs[i].points, "amount",
+                                               (json_int_t)s->pairs[i].amount, "fee", (json_int_t)s->pairs[i].fee));
+    for (size_t i = 0; i < s->same_brand_count; i++)
+        json_array_append_new(same, json_pack("{s:s,s:I,s:I}", "partner", s->same_brand[i].redeemer, "points",
+                                              (json_int_t)s->same_brand[i].points, "amount",
+                                              (json_int_t)s->same_brand[i].amount));
+    for (size_t i = 0; i < s->position_count; i++) {
+        const settlement_position_t *p = &s->positions[i];
+        json_array_append_new(positions, json_pack("{s:s,s:I,s:I,s:I,s:I,s:s}", "partner", p->partner, "receivable",
+                                                   (json_int_t)p->receivable, "payable", (json_int_t)p->payable, "fees",
+                                                   (json_int_t)p->fees, "net", (json_int_t)p->net, "role",
+                                                   settlement_role(p->net)));
+    }
+    for (size_t i = 0; i < s->payment_count; i++)
+        json_array_append_new(payments, json_pack("{s:s,s:s,s:I}", "from", s->payments[i].from, "to", s->payments[i].to,
+                                                  "amount", (json_int_t)s->payments[i].amount));
+    return json_pack("{s:o,s:o,s:o,s:o}", "pairs", pairs, "same_brand", same, "positions", positions, "payments",
+                     payments);
+}
+
+/* Spec 3: each (redeemer, issuer) line, same-brand too, moves redeemed:B:I to settled:B:I. */
+static void settlement_postings(const settlement_t *s, ledger_postings_t *postings)
+{
+    char account[LEDGER_ACCOUNT_MAX + 1];
+    for (int same = 0; same < 2; same++) {
+        const settlement_pair_t *lines = same ? s->same_brand : s->pairs;
+        size_t count = same ? s->same_brand_count : s->pair_count;
+        for (size_t i = 0; i < count; i++) {
+            snprintf(account, sizeof account, "redeemed:%s:%s", lines[i].redeemer, lines[i].issuer);
+            ledger_postings_add(postings, account, -lines[i].points);
+            snprintf(account, sizeof account, "settled:%s:%s", lines[i].redeemer, lines[i].issuer);
+            ledger_postings_add(postings, account, lines[i].points);
+        }
+    }
+    ledger_postings_finish(postings);
+    ASSERT_ALWAYS(ledger_postings_balanced(postings));
+}
+
+typedef struct {
+    int64_t period_end_s, from_seq, cutoff_seq, fee_bp;
+    char currency[4];
+} period_t;
+
+/* Writes the entry and the immutable settlement row in one transaction. */
+static result_t settle_write(store_conn_t *conn, const crypto_signer_t *key, const period_t *period,
+                             const settlement_t *s, settle_result_t *out)
+{
+    int64_t seq = 0, time_s = 0;
+    char id_text[32], period_end[21], created_at[21], *text = NULL;
+    ledger_postings_t postings = LEDGER_POSTINGS_INIT;
+    json_t *report = lines_json(s), *fields = NULL;
+    result_t result = store_begin(conn);
+    if (result == RESULT_OK) result = store_settlement_next_id(conn, &out->id);
+    if (result == RESULT_OK) result = store_journal_next(conn, &seq, &time_s);
+    if (result != RESULT_OK) goto out;
+    journal_id_format(id_text, sizeof id_text, "stl", out->id);
+    ledger_time_format(period->period_end_s, period_end);
+    ledger_time_format(time_s, created_at);
+    json_t *header = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I}", "id", id_text, "period_end", period_end, "from_seq",
+                               (json_int_t)period->from_seq, "cutoff_seq", (json_int_t)period->cutoff_seq, "currency",
+                               period->currency, "fee_bp", (json_int_t)period->fee_bp);
+    json_object_update(report, header);
+    json_decref(header);
+    fields = json_pack("{s:o}", "settlement", json_deep_copy(report)); /* the entry holds the report's numbers */
+    json_object_set_new(report, "seq", json_integer(seq));
+    json_object_set_new(report, "created_at", json_string(created_at));
+    settlement_postings(s, &postings);
+    text = journal_entry_text(seq, time_s, "settlement", "operator", fields, &postings, NULL);
+    out->report = json_canonical(report);
+    out->signature = sign_text(key, out->report);
+    result = store_journal_insert(conn, seq, time_s, "settlement", text, &postings);
+    if (result == RESULT_OK)
+        result = store_settlement_insert(conn, out->id, seq, period->period_end_s, period->from_seq, period->cutoff_seq,
+                                         period->fee_bp, out->report, out->signature);
+    if (result == RESULT_OK) result = store_commit(conn);
+out:
+    if (result != RESULT_OK) {
+        store_rollback(conn);
+        settle_result_free(out);
+    }
+    json_decref(report);
+    json_decref(fields);
+    ledger_postings_free(&postings);
+    free(text);
+    return result;
+}
+
+/* Decides period_end and the cutoff (spec 7: the last seq committed at or before period_end). */
+static result_t settle_period(store_conn_t *conn, int has_period_end, int64_t period_end_s, int64_t fee_bp,
+                              period_t *period)
+{
+    int64_t now_s = 0, last_cutoff = 0, last_end = 0;
+    result_t result = store_now(conn, &now_s);
+    if (result == RESULT_OK) result = store_settlement_last(conn, &last_cutoff, &last_end);
+    if (result == RESULT_OK) result = store_currency(conn, period->currency);
+    if (result != RESULT_OK) return result;
+    period->period_end_s = has_period_end ? period_end_s : now_s;
+    period->fee_bp = fee_bp;
+    if (period->period_end_s > now_s) return RESULT_PERIOD_END_IN_FUTURE;
+    if (period->period_end_s < last_end) return RESULT_PERIOD_END_BEFORE_PREVIOUS;
+    /* Let the clock pass period_end: every later entry then has a later time. */
+    while (result == RESULT_OK && now_s <= period->period_end_s) {
+        usleep(100000);
+        result = store_now(conn, &now_s);
+    }
+    if (result == RESULT_OK) result = store_settlement_cutoff(conn, period->period_end_s, &period->cutoff_seq);
+    if (result != RESULT_OK) return result;
+    ASSERT_ALWAYS(period->cutoff_seq >= last_cutoff); /* period ends never go backwards */
+    period->from_seq = last_cutoff + 1;
+    return RESULT_OK;
+}
+
+result_t settle_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int has_period_end, int64_t period_end_s,
+                    int64_t fee_bp, settle_result_t *out)
+{
+    period_t period;
+    settlement_flow_t *flows = NULL;
+    size_t flow_count = 0, code_count = 0;
+    char **codes = NULL;
+    settlement_t settlement;
+    memset(out, 0, sizeof *out);
+    memset(&settlement, 0, sizeof settlement);
+    result_t result = RESULT_OK;
+    if (!store_settlement_lock(conn, &result)) return result != RESULT_OK ? result : RESULT_REQUEST_IN_PROGRESS;
+    result = settle_period(conn, has_period_end, period_end_s, fee_bp, &period);
+    if (result == RESULT_OK)
+        result = store_settlement_flows(conn, period.from_seq, period.cutoff_seq, &flows, &flow_count);
+    if (result == RESULT_OK) result = store_partner_codes(conn, period.cutoff_seq, &codes, &code_count);
+    if (result == RESULT_OK)
+        result = settlement_compute(flows, flow_count, (const char *const *)codes, code_count, fee_bp, &settlement);
+    if (result == RESULT_OK) result = settle_write(conn, ledger_key, &period, &settlement, out);
+    if (result == RESULT_OK)
+        log_info("settlement done",
+                 json_pack("{s:I,s:I,s:I}", "settlement", (json_int_t)out->id, "from_seq", (json_int_t)period.from_seq,
+                           "cutoff_seq", (json_int_t)period.cutoff_seq));
+    store_settlement_unlock(conn);
+    settlement_free(&settlement);
+    for (size_t i = 0; i < code_count; i++)
+        free(codes[i]);
+    free(codes);
+    free(flows);
+    return result;
+}
+
+json_t *settle_response(const char *report, const char *signature)
+{
+    json_t *settlement = json_loads(report, 0, NULL);
+    ASSERT_ALWAYS(settlement != NULL);
+    return json_pack("{s:o,s:s}", "settlement", settlement, "signature", signature);
+}
+
+static long long integer(const json_t *object, const char *name)
+{
+    return (long long)json_integer_value(json_object_get(object, name));
+}
+
+static const char *text(const json_t *object, const char *name)
+{
+    const char *value = json_string_value(json_object_get(object, name));
+    return value ? value : "";
+}
+
+char *settle_csv(const char *report)
+{
+    json_t *s = json_loads(report, 0, NULL);
+    ASSERT_ALWAYS(s != NULL);
+    buf_t out = BUF_INIT;
+    size_t i;
+    json_t *row;
+    buf_append_str(&out, "kind,party,counterparty,points,amount,fee,receivable,payable,fees,net,role\r\n");
+    json_array_foreach(json_object_get(s, "pairs"), i, row)
+        buf_printf(&out, "pair,%s,%s,%lld,%lld,%lld,,,,,\r\n", text(row, "redeemer"), text(row, "issuer"),
+                   integer(row, "points"), integer(row, "amount"), integer(row, "fee"));
+    json_array_foreach(json_object_get(s, "same_brand"), i, row)
+        buf_printf(&out, "same_brand,%s,%s,%lld,%lld,0,,,,,\r\n", text(row, "partner"), text(row, "partner"),
+                   integer(row, "points"), integer(row, "amount"));
+    json_array_foreach(json_object_get(s, "positions"), i, row)
+        buf_printf(&out, "position,%s,,,,,%lld,%lld,%lld,%lld,%s\r\n", text(row, "partner"), integer(row, "receivable"),
+                   integer(row, "payable"), integer(row, "fees"), integer(row, "net"), text(row, "role"));
+    json_array_foreach(json_object_get(s, "payments"), i, row)
+        buf_printf(&out, "payment,%s,%s,,%lld,,,,,,\r\n", text(row, "from"), text(row, "to"), integer(row, "amount"));
+    json_decref(s);
+    return buf_take(&out);
+}
+
+/* Keeps the array items whose member `a` or `b` (b may be NULL) equals partner. */
+static json_t *own_lines(const json_t *array, const char *a, const char *b, const char *partner)
+{
+    json_t *own = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(array, i, row)
+    {
+        if (strcmp(text(row, a), partner) == 0 || (b && strcmp(text(row, b), partner) == 0))
+            json_array_append(own, row);
+    }
+    return own;
+}
+
+json_t *settle_statement(const char *report, const char *partner, const crypto_signer_t *ledger_key)
+{
+    json_t *s = json_loads(report, 0, NULL);
+    ASSERT_ALWAYS(s != NULL);
+    json_t *positions = own_lines(json_object_get(s, "positions"), "partner", NULL, partner);
+    json_t *statement = json_pack("{s:s,s:s,s:O,s:O,s:O,s:O,s:O,s:o,s:o,s:o,s:O}", "settlement", text(s, "id"),
+                                  "partner", partner, "period_end", json_object_get(s, "period_end"), "from_seq",
+                                  json_object_get(s, "from_seq"), "cutoff_seq", json_object_get(s, "cutoff_seq"),
+                                  "currency", json_object_get(s, "currency"), "fee_bp", json_object_get(s, "fee_bp"),
+                                  "pairs", own_lines(json_object_get(s, "pairs"), "redeemer", "issuer", partner),
+                                  "same_brand", own_lines(json_object_get(s, "same_brand"), "partner", NULL, partner),
+                                  "payments", own_lines(json_object_get(s, "payments"), "from", "to", partner),
+                                  "position", json_array_size(positions) ? json_array_get(positions, 0) : json_null());
+    json_decref(positions);
+    json_decref(s);
+    char *canonical = json_canonical(statement);
+    char *signature = sign_text(ledger_key, canonical);
+    json_t *response = json_pack("{s:o,s:s}", "statement", statement, "signature", signature);
+    free(canonical);
+    free(signature);
+    return response;
+}

@@ -1,0 +1,194 @@
+/* settlement.c — spec 7 math with exact rational sums (__int128) and one rounding per pair. */
+#include "settlement.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assert_always.h"
+#include "buf.h"
+
+int64_t settlement_round_half_even(__int128 num, __int128 den)
+{
+    ASSERT_ALWAYS(den > 0);
+    __int128 quotient = num / den, remainder = num % den;
+    if (remainder < 0) { /* floor division */
+        quotient -= 1;
+        remainder += den;
+    }
+    __int128 twice = 2 * remainder;
+    if (twice > den || (twice == den && (quotient & 1) != 0)) quotient += 1;
+    ASSERT_ALWAYS(quotient <= INT64_MAX && quotient >= INT64_MIN);
+    return (int64_t)quotient;
+}
+
+static __int128 gcd128(__int128 a, __int128 b)
+{
+    if (a < 0) a = -a;
+    while (b != 0) {
+        __int128 t = a % b;
+        a = b;
+        b = t < 0 ? -t : t;
+    }
+    return a == 0 ? 1 : a;
+}
+
+/* *num / *den += points * value_num / value_den, reduced. Returns 0 on overflow. */
+static int rational_add(__int128 *num, __int128 *den, int64_t points, int64_t value_num, int64_t value_den)
+{
+    __int128 add_num = (__int128)points * value_num, add_den = value_den, g = gcd128(*den, add_den);
+    __int128 scale_left = add_den / g, scale_right = *den / g, left, right, sum, common;
+    if (__builtin_mul_overflow(*num, scale_left, &left) || __builtin_mul_overflow(add_num, scale_right, &right) ||
+        __builtin_add_overflow(left, right, &sum) || __builtin_mul_overflow(*den, scale_left, &common))
+        return 0;
+    g = gcd128(sum, common);
+    *num = sum / g;
+    *den = common / g;
+    return 1;
+}
+
+static int pair_compare(const void *left, const void *right)
+{
+    const settlement_pair_t *a = left, *b = right;
+    int order = strcmp(a->redeemer, b->redeemer);
+    return order ? order : strcmp(a->issuer, b->issuer);
+}
+
+static int flow_compare(const void *left, const void *right)
+{
+    const settlement_flow_t *a = left, *b = right;
+    int order = strcmp(a->redeemer, b->redeemer);
+    return order ? order : strcmp(a->issuer, b->issuer);
+}
+
+const char *settlement_role(int64_t net)
+{
+    return net < 0 ? "donor" : net > 0 ? "recipient" : "even";
+}
+
+static settlement_position_t *position_of(settlement_t *out, const char *partner)
+{
+    for (size_t i = 0; i < out->position_count; i++)
+        if (strcmp(out->positions[i].partner, partner) == 0) return &out->positions[i];
+    return NULL;
+}
+
+static int add_checked(int64_t *total, int64_t value)
+{
+    return !__builtin_add_overflow(*total, value, total);
+}
+
+/* Greedy: the largest donor pays the largest recipient (ties by code) until all nets are 0. */
+static void settlement_payments(settlement_t *out)
+{
+    size_t n = out->position_count;
+    int64_t *left = xcalloc(n, sizeof *left);
+    for (size_t i = 0; i < n; i++)
+        left[i] = out->positions[i].net;
+    out->payments = xcalloc(n, sizeof *out->payments);
+    for (;;) {
+        size_t donor = n, recipient = n;
+        for (size_t i = 0; i < n; i++) { /* positions are sorted by code: strict < keeps the first */
+            if (left[i] < 0 && (donor == n || left[i] < left[donor])) donor = i;
+            if (left[i] > 0 && (recipient == n || left[i] > left[recipient])) recipient = i;
+        }
+        if (donor == n || recipient == n) break;
+        int64_t amount = -left[donor] < left[recipient] ? -left[donor] : left[recipient];
+        settlement_payment_t *payment = &out->payments[out->payment_count++];
+        ASSERT_ALWAYS(out->payment_count < n);
+        snprintf(payment->from, sizeof payment->from, "%s", out->positions[donor].partner);
+        snprintf(payment->to, sizeof payment->to, "%s", out->positions[recipient].partner);
+        payment->amount = amount;
+        left[donor] += amount;
+        left[recipient] -= amount;
+    }
+    for (size_t i = 0; i < n; i++)
+        ASSERT_ALWAYS(left[i] == 0); /* every net settled exactly */
+    free(left);
+}
+
+static int code_compare(const void *left, const void *right)
+{
+    return strcmp(*(const char *const *)left, *(const char *const *)right);
+}
+
+/* One line per (redeemer, issuer): exact sum over the flows' values, rounded once. */
+static result_t settlement_pairs(settlement_flow_t *flows, size_t flow_count, int64_t fee_bp, settlement_t *out)
+{
+    if (flow_count > 1) qsort(flows, flow_count, sizeof *flows, flow_compare);
+    out->pairs = xcalloc(flow_count, sizeof *out->pairs);
+    out->same_brand = xcalloc(flow_count, sizeof *out->same_brand);
+    for (size_t i = 0; i < flow_count;) {
+        __int128 num = 0, den = 1;
+        int64_t points = 0;
+        size_t j = i;
+        for (; j < flow_count && flow_compare(&flows[i], &flows[j]) == 0; j++) {
+            ASSERT_ALWAYS(flows[j].value_den > 0 && flows[j].value_num >= 0);
+            if (!add_checked(&points, flows[j].points) ||
+                !rational_add(&num, &den, flows[j].points, flows[j].value_num, flows[j].value_den))
+                return RESULT_INTERNAL;
+        }
+        int same = strcmp(flows[i].redeemer, flows[i].issuer) == 0;
+        settlement_pair_t *pair = same ? &out->same_brand[out->same_brand_count++] : &out->pairs[out->pair_count++];
+        snprintf(pair->redeemer, sizeof pair->redeemer, "%s", flows[i].redeemer);
+        snprintf(pair->issuer, sizeof pair->issuer, "%s", flows[i].issuer);
+        pair->points = points;
+        pair->amount = settlement_round_half_even(num, den);
+        pair->fee = same ? 0 : settlement_round_half_even((__int128)pair->amount * fee_bp, 10000);
+        i = j;
+    }
+    return RESULT_OK;
+}
+
+result_t settlement_compute(const settlement_flow_t *flows, size_t flow_count, const char *const *partners,
+                            size_t partner_count, int64_t fee_bp, settlement_t *out)
+{
+    ASSERT_ALWAYS(fee_bp >= 0 && fee_bp <= 10000);
+    memset(out, 0, sizeof *out);
+    settlement_flow_t *sorted = xcalloc(flow_count, sizeof *sorted);
+    if (flow_count) memcpy(sorted, flows, flow_count * sizeof *sorted);
+    result_t result = settlement_pairs(sorted, flow_count, fee_bp, out);
+    free(sorted);
+    if (result != RESULT_OK) return result;
+    const char **codes = xcalloc(partner_count, sizeof *codes);
+    if (partner_count) memcpy(codes, partners, partner_count * sizeof *codes);
+    if (partner_count > 1) qsort(codes, partner_count, sizeof *codes, code_compare);
+    out->positions = xcalloc(partner_count + 1, sizeof *out->positions);
+    for (size_t i = 0; i < partner_count; i++)
+        snprintf(out->positions[out->position_count++].partner, SETTLEMENT_PARTY_MAX, "%s", codes[i]);
+    free(codes);
+    int64_t fee_total = 0;
+    for (size_t i = 0; i < out->pair_count; i++) {
+        const settlement_pair_t *pair = &out->pairs[i];
+        settlement_position_t *redeemer = position_of(out, pair->redeemer), *issuer = position_of(out, pair->issuer);
+        ASSERT_ALWAYS(redeemer != NULL && issuer != NULL); /* flows name known partners only */
+        if (!add_checked(&redeemer->receivable, pair->amount) || !add_checked(&issuer->payable, pair->amount) ||
+            !add_checked(&issuer->fees, pair->fee) || !add_checked(&fee_total, pair->fee))
+            return RESULT_INTERNAL;
+    }
+    if (fee_total != 0) { /* the operator's fee income keeps Σ net = 0 */
+        settlement_position_t *operator_position = &out->positions[out->position_count++];
+        snprintf(operator_position->partner, sizeof operator_position->partner, "operator");
+        operator_position->receivable = fee_total;
+    }
+    int64_t total = 0;
+    for (size_t i = 0; i < out->position_count; i++) {
+        settlement_position_t *p = &out->positions[i];
+        p->net = p->receivable - p->payable - p->fees;
+        ASSERT_ALWAYS(add_checked(&total, p->net));
+    }
+    ASSERT_ALWAYS(total == 0);
+    settlement_payments(out);
+    if (out->pair_count > 1) qsort(out->pairs, out->pair_count, sizeof *out->pairs, pair_compare);
+    return RESULT_OK;
+}
+
+void settlement_free(settlement_t *settlement)
+{
+    if (settlement == NULL) return;
+    free(settlement->pairs);
+    free(settlement->same_brand);
+    free(settlement->positions);
+    free(settlement->payments);
+    memset(settlement, 0, sizeof *settlement);
+}
