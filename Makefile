@@ -46,6 +46,9 @@ $(OBJ)/migrations_embedded.c: tools/embed-migrations.sh $(wildcard migrations/*.
 bin/bench-expiry: tools/bench_expiry.c $(call objs,$(CTL) migrations_embedded) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+bin/bench-settlement: tools/bench_settlement.c $(call objs,$(CTL) migrations_embedded) | bin
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Tests -------------------------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/test/unit_%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BIN)/test/integration_%,$(wildcard tests/integration/test_*.c))
