@@ -216,7 +216,11 @@ static void test_request_in_progress(void **state)
     const char *body = "{\"member\":\"m\",\"points\":1,\"reference\":\"busy\"}";
     expect(test_call(&env, &coffee, "POST", "/v1/earn", body, "busy-key"), 409, "request_in_progress");
     assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference = 'busy'"), 0);
-    PQfinish(pg); /* the first request "finishes" */
+    /* the first request "finishes": unlock synchronously (a closed session unlocks asynchronously) */
+    res = PQexec(pg, "SELECT pg_advisory_unlock(hashtextextended('coffee' || chr(10) || 'busy-key', 7))");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    PQfinish(pg);
     test_reply_t reply = test_call(&env, &coffee, "POST", "/v1/earn", body, "busy-key");
     assert_int_equal(reply.status, 201);
     test_reply_free(&reply);
