@@ -18,7 +18,7 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-CORE := buf result json crypto auth ledger settlement journal log
+CORE := buf result json crypto auth ledger settlement journal merkle note log
 SERVER := $(CORE) config store store_ops store_admin store_expiry store_settlement expiry settle migrations service service_partner service_reverse service_expiry service_settlement \
           service_read service_admin metrics http maintenance
 CTL := $(CORE) config store store_ops store_admin store_expiry store_settlement expiry settle migrations client

@@ -10,6 +10,8 @@
 #define CRYPTO_ED25519_SIGNATURE_BYTES 64
 
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES]);
+/* SHA-256(prefix || data). */
+void crypto_sha256_prefixed(uint8_t prefix, const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES]);
 
 /* Standard base64 with padding. Returns an owned NUL-terminated string. */
 char *crypto_base64_encode(const uint8_t *data, size_t len);

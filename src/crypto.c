@@ -22,6 +22,17 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES
     ASSERT_ALWAYS(ok == 1 && out_len == CRYPTO_SHA256_BYTES);
 }
 
+void crypto_sha256_prefixed(uint8_t prefix, const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES])
+{
+    unsigned int out_len = 0;
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    ASSERT_ALWAYS(context != NULL);
+    int ok = EVP_DigestInit_ex(context, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(context, &prefix, 1) == 1 &&
+             EVP_DigestUpdate(context, data, len) == 1 && EVP_DigestFinal_ex(context, out, &out_len) == 1;
+    EVP_MD_CTX_free(context);
+    ASSERT_ALWAYS(ok && out_len == CRYPTO_SHA256_BYTES);
+}
+
 char *crypto_base64_encode(const uint8_t *data, size_t len)
 {
     ASSERT_ALWAYS(len < ((size_t)1 << 30));
