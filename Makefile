@@ -19,9 +19,9 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 CORE := buf result json crypto auth ledger settlement journal merkle note log
-SERVER := $(CORE) config store store_ops store_admin store_expiry store_settlement expiry settle migrations service service_partner service_reverse service_expiry service_settlement \
+SERVER := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations service service_partner service_reverse service_expiry service_settlement service_journal \
           service_read service_admin metrics http maintenance
-CTL := $(CORE) config store store_ops store_admin store_expiry store_settlement expiry settle migrations client
+CTL := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations client
 VERIFY := $(CORE) verify
 
 objs = $(addprefix $(OBJ)/,$(addsuffix .o,$(1)))

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "journal.h"
 #include "result.h"
@@ -26,6 +27,8 @@ typedef struct {
     const char *query_days;                     /* raw ?days= value or NULL */
     int wants_csv;                              /* Accept: text/csv */
     const char *keyid;                          /* the signing key */
+    const char *database_url;                   /* for operations holding their own session (export) */
+    const char *origin;                         /* LEDGER_ORIGIN: checkpoint origin and key name */
     const crypto_signer_t *ledger_key;          /* signs reports */
 } service_request_t;
 
@@ -33,6 +36,11 @@ typedef struct {
     int status;
     char *body;               /* owned */
     const char *content_type; /* static */
+    /* A streamed body instead (exports): next() appends output, returns 1 while more follows,
+     * 0 at the end, -1 on error; release() frees context. */
+    int (*stream_next)(void *context, buf_t *out);
+    void (*stream_release)(void *context);
+    void *stream_context;
 } service_response_t;
 
 void service_response_free(service_response_t *response);
@@ -70,6 +78,14 @@ void service_expiring(store_conn_t *conn, const service_request_t *request, serv
 void service_settlement_run(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_settlement_get(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_settlement_statement(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+
+/* Journal proofs, checkpoints, exports (service_journal.c) */
+void service_checkpoint(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_export(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_inclusion_proof(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_consistency_proof(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+/* Raw value of query parameter name ("?a=1&b=2"), copied into out; NULL when absent or too long. */
+const char *service_query_param(const service_request_t *request, const char *name, char *out, size_t out_max);
 
 /* The stored canonical text of one journal entry (auditors and operators). */
 void service_journal_entry(store_conn_t *conn, const service_request_t *request, service_response_t *response);

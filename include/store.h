@@ -11,6 +11,7 @@
 
 #include "crypto.h"
 #include "ledger.h"
+#include "merkle.h"
 #include "migrations.h"
 #include "result.h"
 #include "settlement.h"
@@ -227,6 +228,18 @@ result_t store_settlement_insert(store_conn_t *conn, int64_t id, int64_t seq, in
                                  int64_t cutoff_seq, int64_t fee_bp, const char *report, const char *signature);
 /* Owned report text and signature; RESULT_NOT_FOUND when absent. */
 result_t store_settlement_get(store_conn_t *conn, int64_t id, char **report, char **signature);
+
+/* Merkle tree and checkpoints (store_merkle.c) ---------------------------------------------- */
+/* The committed tree: size (= last seq) and frontier, read together. */
+result_t store_tree_head(store_conn_t *conn, merkle_frontier_t *frontier);
+/* merkle_subtree_fn over the stored tree; context is the store_conn_t. */
+int store_subtree(void *conn, int level, uint64_t index, merkle_hash_t out);
+/* The latest signed checkpoint (RESULT_NOT_FOUND when none). */
+result_t store_checkpoint_last(store_conn_t *conn, uint64_t *size, merkle_hash_t root);
+result_t store_checkpoint_insert(store_conn_t *conn, uint64_t size, const merkle_hash_t root, const char *note);
+/* Entry texts with after_seq < seq <= to_seq, at most limit, in seq order; calls row(context, seq, text). */
+result_t store_journal_scan(store_conn_t *conn, int64_t after_seq, int64_t to_seq, int limit,
+                            void (*row)(void *context, int64_t seq, const char *text, size_t len), void *context);
 
 /* Unix seconds of the database clock. */
 result_t store_now(store_conn_t *conn, int64_t *now_s);

@@ -26,6 +26,8 @@ struct http_server {
     struct MHD_Daemon *daemon;
     store_pool_t *pool;                /* borrowed */
     const crypto_signer_t *ledger_key; /* borrowed */
+    const char *database_url;          /* borrowed from config */
+    const char *origin;                /* borrowed from config */
     int64_t clock_skew_s;
 };
 
@@ -80,12 +82,62 @@ static size_t http_unescape_none(void *cls, struct MHD_Connection *connection, c
     return strlen(text);
 }
 
+/* A streamed body: pulls pieces from the producer as MHD asks for bytes (bounded memory). */
+typedef struct {
+    int (*next)(void *context, buf_t *out);
+    void (*release)(void *context);
+    void *context;
+    buf_t pending;
+    size_t offset;
+    int finished;
+} http_stream_t;
+
+static ssize_t http_stream_read(void *cls, uint64_t position, char *out, size_t max)
+{
+    http_stream_t *stream = cls;
+    (void)position;
+    while (stream->offset == stream->pending.len) {
+        if (stream->finished) return MHD_CONTENT_READER_END_OF_STREAM;
+        buf_reset(&stream->pending);
+        stream->offset = 0;
+        int more = stream->next(stream->context, &stream->pending);
+        if (more < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (more == 0) stream->finished = 1;
+    }
+    size_t n = stream->pending.len - stream->offset < max ? stream->pending.len - stream->offset : max;
+    memcpy(out, stream->pending.data + stream->offset, n);
+    stream->offset += n;
+    return (ssize_t)n;
+}
+
+static void http_stream_free(void *cls)
+{
+    http_stream_t *stream = cls;
+    stream->release(stream->context);
+    buf_free(&stream->pending);
+    free(stream);
+}
+
+static struct MHD_Response *http_reply(service_response_t *response)
+{
+    if (response->stream_next == NULL) {
+        struct MHD_Response *reply =
+            MHD_create_response_from_buffer(strlen(response->body), response->body, MHD_RESPMEM_MUST_FREE);
+        response->body = NULL;
+        return reply;
+    }
+    http_stream_t *stream = xcalloc(1, sizeof *stream);
+    stream->next = response->stream_next;
+    stream->release = response->stream_release;
+    stream->context = response->stream_context;
+    response->stream_next = NULL;
+    return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, http_stream_read, stream, http_stream_free);
+}
+
 static enum MHD_Result http_send(struct MHD_Connection *connection, http_context_t *context, const char *method,
                                  const char *route, const char *principal, service_response_t *response)
 {
-    size_t len = strlen(response->body);
-    struct MHD_Response *reply = MHD_create_response_from_buffer(len, response->body, MHD_RESPMEM_MUST_FREE);
-    response->body = NULL;
+    struct MHD_Response *reply = http_reply(response);
     ASSERT_ALWAYS(reply != NULL);
     MHD_add_response_header(reply, "Content-Type", response->content_type);
     MHD_add_response_header(reply, "X-Request-Id", context->request_id);
@@ -189,6 +241,7 @@ static result_t http_authenticate(struct MHD_Connection *connection, http_server
 
 static result_t http_authorize(const http_call_t *call)
 {
+    if (call->route->kind == ROUTE_ANY) return RESULT_OK;
     if (call->route->kind == ROUTE_PARTNER) return call->key.role == STORE_ROLE_PARTNER ? RESULT_OK : RESULT_FORBIDDEN;
     if (call->key.role == STORE_ROLE_OPERATOR) return RESULT_OK;
     if (call->key.role == STORE_ROLE_AUDITOR && strcmp(call->method, "GET") == 0) return RESULT_OK;
@@ -287,6 +340,9 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     query_value(call->query, "after", after, sizeof after, &request->query_after);
     query_value(call->query, "days", days, sizeof days, &request->query_days);
     request->keyid = call->input.keyid;
+    request->database_url = server->database_url;
+    request->origin = server->origin;
+    request->signed_request.query = call->query;
     request->ledger_key = server->ledger_key;
     const char *accept = header(connection, "Accept");
     request->wants_csv = accept != NULL && strstr(accept, "text/csv") != NULL;
@@ -314,7 +370,8 @@ static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_ser
                                      const char *method)
 {
     http_call_t *call = xcalloc(1, sizeof *call);
-    service_response_t response = {0, NULL, NULL};
+    service_response_t response;
+    memset(&response, 0, sizeof response);
     const char *route_label = "unmatched";
     call->method = method;
     size_t path_len = strcspn(context->raw_uri, "?");
@@ -339,7 +396,7 @@ static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_ser
             http_call(connection, server, context, call, &response);
         }
     }
-    ASSERT_ALWAYS(response.body != NULL);
+    ASSERT_ALWAYS(response.body != NULL || response.stream_next != NULL);
     enum MHD_Result queued = http_send(connection, context, method, route_label,
                                        call->request.principal[0] ? call->request.principal : NULL, &response);
     auth_signature_input_free(&call->input);
@@ -400,6 +457,8 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
     http_server_t *server = xcalloc(1, sizeof *server);
     server->pool = pool;
     server->ledger_key = ledger_key;
+    server->database_url = config->database_url;
+    server->origin = config->origin;
     server->clock_skew_s = config->clock_skew_s;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;

@@ -4,7 +4,8 @@
 
 #include "service.h"
 
-typedef enum { ROUTE_PARTNER, ROUTE_ADMIN } route_kind_t;
+/* PARTNER: partner keys; ADMIN: operators (auditors GET only); ANY: every valid key. */
+typedef enum { ROUTE_PARTNER, ROUTE_ADMIN, ROUTE_ANY } route_kind_t;
 
 typedef struct {
     const char *method;
@@ -37,6 +38,10 @@ static const route_t http_routes[] = {
     {"POST", "/v1/admin/settlements", ROUTE_ADMIN, service_settlement_run},
     {"GET", "/v1/admin/settlements/:", ROUTE_ADMIN, service_settlement_get},
     {"GET", "/v1/settlements/:/statement", ROUTE_PARTNER, service_settlement_statement},
+    {"GET", "/v1/admin/checkpoint", ROUTE_ADMIN, service_checkpoint},
+    {"GET", "/v1/admin/export", ROUTE_ADMIN, service_export},
+    {"GET", "/v1/journal/consistency", ROUTE_ANY, service_consistency_proof},
+    {"GET", "/v1/journal/:/proof", ROUTE_ANY, service_inclusion_proof},
 };
 
 #endif

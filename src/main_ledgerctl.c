@@ -9,6 +9,7 @@
 #include "client.h"
 #include "config.h"
 #include "crypto.h"
+#include "checkpoint.h"
 #include "expiry.h"
 #include "settle.h"
 #include "ledger.h"
@@ -24,6 +25,8 @@ static const char usage[] =
     "  expire [--as-of T] [--chunk N]      runs expiry directly on the database (LEDGER_KEY_FILE signs\n"
     "                                   the report); resumes an interrupted run first\n"
     "  settle [--period-end T] [--fee-bp N]  runs a settlement directly on the database\n"
+    "  checkpoint                       prints a signed checkpoint of the journal (C2SP note)\n"
+    "  export [--out FILE]              writes a full export (JSON Lines) for ledger-verify\n"
     "  call METHOD PATH [BODY] [--idempotency-key K]\n"
     "                                   signs and sends a request; prints the response body\n"
     "options for call: --url URL (LEDGER_URL, default http://127.0.0.1:8080), --accept TYPE,\n"
@@ -237,6 +240,77 @@ static int command_settle(int argc, char **argv)
     return result == RESULT_OK ? 0 : 1;
 }
 
+/* Opens the database and the ledger key for the direct (no HTTP) journal commands. */
+static int journal_setup(config_t *config, crypto_signer_t **key, store_conn_t **conn)
+{
+    const char *error = NULL, *why = NULL;
+    *key = NULL;
+    *conn = NULL;
+    if (config_load(config, &error) != 0 || config->key_file == NULL) {
+        fprintf(stderr, "ledgerctl: needs LEDGER_DATABASE_URL, LEDGER_KEY_FILE (and LEDGER_ORIGIN)\n");
+        return 2;
+    }
+    *key = crypto_signer_load_file(config->key_file);
+    *conn = *key ? database() : NULL;
+    if (*conn != NULL && store_migrations_check(*conn, &why) != RESULT_OK) {
+        fprintf(stderr, "ledgerctl: %s\n", why);
+        store_disconnect(*conn);
+        *conn = NULL;
+    }
+    if (*conn == NULL) {
+        crypto_signer_free(*key);
+        *key = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+static int command_checkpoint(void)
+{
+    config_t config;
+    crypto_signer_t *key = NULL;
+    store_conn_t *conn = NULL;
+    uint64_t size = 0;
+    merkle_hash_t root;
+    char *note = NULL;
+    int status = journal_setup(&config, &key, &conn);
+    if (status != 0) return status;
+    result_t result = checkpoint_sign(conn, key, config.origin, 0, &size, root, &note);
+    if (result == RESULT_OK) fputs(note, stdout);
+    else fprintf(stderr, "ledgerctl: checkpoint: %s\n", result_info(result)->code);
+    free(note);
+    store_disconnect(conn);
+    crypto_signer_free(key);
+    return result == RESULT_OK ? 0 : 1;
+}
+
+static int command_export(int argc, char **argv)
+{
+    config_t config;
+    crypto_signer_t *key = NULL;
+    store_conn_t *conn = NULL;
+    result_t result = RESULT_OK;
+    const char *path = option(argc, argv, "--out", NULL);
+    int status = journal_setup(&config, &key, &conn);
+    if (status != 0) return status;
+    FILE *out = path ? fopen(path, "wx") : stdout;
+    export_stream_t *stream = out ? export_open(conn, key, config.origin, &result) : NULL;
+    buf_t piece = BUF_INIT;
+    int more = stream ? 1 : -1;
+    while (more == 1) {
+        buf_reset(&piece);
+        more = export_next(stream, &piece);
+        if (more >= 0 && fwrite(piece.data, 1, piece.len, out) != piece.len) more = -1;
+    }
+    if (more != 0) fprintf(stderr, "ledgerctl: export failed%s\n", out ? "" : " (the output file must not exist)");
+    if (out && out != stdout && fclose(out) != 0) more = -1;
+    buf_free(&piece);
+    export_close(stream);
+    store_disconnect(conn);
+    crypto_signer_free(key);
+    return more == 0 ? 0 : 1;
+}
+
 static int command_call(int argc, char **argv)
 {
     const char *args[3] = {NULL, NULL, NULL};
@@ -297,6 +371,8 @@ int main(int argc, char **argv)
     if (strcmp(command, "call") == 0) return command_call(argc, argv);
     if (strcmp(command, "expire") == 0) return command_expire(argc, argv);
     if (strcmp(command, "settle") == 0) return command_settle(argc, argv);
+    if (strcmp(command, "checkpoint") == 0) return command_checkpoint();
+    if (strcmp(command, "export") == 0) return command_export(argc, argv);
     fputs(usage, stderr);
     return 2;
 }

@@ -45,6 +45,7 @@ static const result_info_t result_table[RESULT_COUNT] = {
     [RESULT_LEDGER_ALREADY_INITIALIZED] = {409, "ledger_already_initialized", "Ledger already initialized"},
     [RESULT_DATABASE_UNAVAILABLE] = {503, "database_unavailable", "Database unavailable"},
     [RESULT_DATABASE_BUSY] = {503, "database_busy", "Database busy"},
+    [RESULT_TREE_INCONSISTENT] = {500, "tree_inconsistent", "Journal tree inconsistent with its last checkpoint"},
     [RESULT_INTERNAL] = {500, "internal_error", "Internal error"},
 };
 
