@@ -22,7 +22,7 @@ CORE := buf result json crypto auth ledger settlement journal merkle note log
 SERVER := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations service service_partner service_reverse service_expiry service_settlement service_journal \
           service_read service_admin metrics http maintenance
 CTL := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations client
-VERIFY := $(CORE) verify
+VERIFY := $(CORE) map verify verify_export verify_replay
 
 objs = $(addprefix $(OBJ)/,$(addsuffix .o,$(1)))
 

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "ledger.h"
 #include "limits.h"
 #include "result.h"
 
@@ -61,6 +64,11 @@ int64_t settlement_round_half_even(__int128 num, __int128 den);
 result_t settlement_compute(const settlement_flow_t *flows, size_t flow_count, const char *const *partners,
                             size_t partner_count, int64_t fee_bp, settlement_t *out);
 void settlement_free(settlement_t *settlement);
+
+/* {"pairs","same_brand","positions","payments"} as in the report and the journal entry. Owned. */
+json_t *settlement_json(const settlement_t *settlement);
+/* Spec 3: each line with points, same-brand too, moves redeemed:B:I to settled:B:I. */
+void settlement_postings(const settlement_t *settlement, ledger_postings_t *postings);
 
 /* "donor", "recipient" or "even". */
 const char *settlement_role(int64_t net);

@@ -80,22 +80,48 @@ static int client_connect(const char *host, uint16_t port)
     return fd;
 }
 
+/* Decodes a chunked body (RFC 9112 7.1). Returns 0 on success. */
+static int dechunk(const char *at, const char *end, buf_t *out)
+{
+    while (at < end) {
+        char *after = NULL;
+        unsigned long size = strtoul(at, &after, 16);
+        const char *data = strstr(after, "\r\n");
+        if (data == NULL || data + 2 + size > end) return -1;
+        if (size == 0) return 0;
+        buf_append(out, data + 2, size);
+        at = data + 2 + size + 2;
+    }
+    return -1;
+}
+
 static void parse_response(const buf_t *raw, client_response_t *response)
 {
     const char *end = strstr(raw->data, "\r\n\r\n");
+    int chunked = 0;
     if (end == NULL || sscanf(raw->data, "HTTP/1.%*d %d", &response->status) != 1) return;
     const char *line = strstr(raw->data, "\r\n") + 2;
     while (line < end) {
         const char *next = strstr(line, "\r\n");
         if (strncasecmp(line, "Content-Type:", 13) == 0) {
             const char *value = line + 13;
-            while (*value == ' ')
-                value++;
+            while (*value == ' ') value++;
             response->content_type = xstrndup(value, (size_t)(next - value));
+        }
+        if (strncasecmp(line, "Transfer-Encoding:", 18) == 0) {
+            const char *found = strstr(line, "chunked");
+            chunked = found != NULL && found < next;
         }
         line = next + 2;
     }
     const char *body = end + 4;
+    buf_t decoded = BUF_INIT;
+    if (chunked && dechunk(body, raw->data + raw->len, &decoded) == 0) {
+        response->body_len = decoded.len;
+        response->body = buf_take(&decoded);
+        return;
+    }
+    buf_free(&decoded);
     response->body_len = raw->len - (size_t)(body - raw->data);
     response->body = xstrndup(body, response->body_len);
 }

@@ -7,6 +7,7 @@
 
 #include "assert_always.h"
 #include "buf.h"
+#include "ledger.h"
 
 int64_t settlement_round_half_even(__int128 num, __int128 den)
 {
@@ -192,3 +193,47 @@ void settlement_free(settlement_t *settlement)
     free(settlement->payments);
     memset(settlement, 0, sizeof *settlement);
 }
+
+json_t *settlement_json(const settlement_t *s)
+{
+    json_t *pairs = json_array(), *same = json_array(), *positions = json_array(), *payments = json_array();
+    for (size_t i = 0; i < s->pair_count; i++)
+        json_array_append_new(pairs, json_pack("{s:s,s:s,s:I,s:I,s:I}", "redeemer", s->pairs[i].redeemer, "issuer",
+                                               s->pairs[i].issuer, "points", (json_int_t)s->pairs[i].points, "amount",
+                                               (json_int_t)s->pairs[i].amount, "fee", (json_int_t)s->pairs[i].fee));
+    for (size_t i = 0; i < s->same_brand_count; i++)
+        json_array_append_new(same, json_pack("{s:s,s:I,s:I}", "partner", s->same_brand[i].redeemer, "points",
+                                              (json_int_t)s->same_brand[i].points, "amount",
+                                              (json_int_t)s->same_brand[i].amount));
+    for (size_t i = 0; i < s->position_count; i++) {
+        const settlement_position_t *p = &s->positions[i];
+        json_array_append_new(positions, json_pack("{s:s,s:I,s:I,s:I,s:I,s:s}", "partner", p->partner, "receivable",
+                                                   (json_int_t)p->receivable, "payable", (json_int_t)p->payable, "fees",
+                                                   (json_int_t)p->fees, "net", (json_int_t)p->net, "role",
+                                                   settlement_role(p->net)));
+    }
+    for (size_t i = 0; i < s->payment_count; i++)
+        json_array_append_new(payments, json_pack("{s:s,s:s,s:I}", "from", s->payments[i].from, "to", s->payments[i].to,
+                                                  "amount", (json_int_t)s->payments[i].amount));
+    return json_pack("{s:o,s:o,s:o,s:o}", "pairs", pairs, "same_brand", same, "positions", positions, "payments",
+                     payments);
+}
+
+/* Spec 3: each (redeemer, issuer) line, same-brand too, moves redeemed:B:I to settled:B:I. */
+void settlement_postings(const settlement_t *s, ledger_postings_t *postings)
+{
+    char account[LEDGER_ACCOUNT_MAX + 1];
+    for (int same = 0; same < 2; same++) {
+        const settlement_pair_t *lines = same ? s->same_brand : s->pairs;
+        size_t count = same ? s->same_brand_count : s->pair_count;
+        for (size_t i = 0; i < count; i++) {
+            snprintf(account, sizeof account, "redeemed:%s:%s", lines[i].redeemer, lines[i].issuer);
+            ledger_postings_add(postings, account, -lines[i].points);
+            snprintf(account, sizeof account, "settled:%s:%s", lines[i].redeemer, lines[i].issuer);
+            ledger_postings_add(postings, account, lines[i].points);
+        }
+    }
+    ledger_postings_finish(postings);
+    ASSERT_ALWAYS(ledger_postings_balanced(postings));
+}
+

@@ -84,18 +84,28 @@ static const char *request_string(const json_t *request, const char *name)
     return json_string_value(json_object_get(request, name));
 }
 
-/* The entry's member/points/reference must be what the signed body said. */
+/* Every member of the signed body that the entry also states must be equal (public keys are
+ * compared as keys: the body may carry a PEM, the entry the base64 raw key). */
 static int fields_match_body(const json_t *entry, const json_t *body)
 {
-    static const char *const names[] = {"member", "points", "reference"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        json_t *signed_value = json_object_get(body, names[i]);
-        if (signed_value != NULL && !json_equal(signed_value, json_object_get(entry, names[i]))) return 0;
+    const char *name;
+    json_t *signed_value;
+    json_object_foreach((json_t *)body, name, signed_value) {
+        json_t *stated = json_object_get(entry, name);
+        if (strcmp(name, "public_key") == 0) {
+            uint8_t a[CRYPTO_ED25519_PUBLIC_BYTES], b[CRYPTO_ED25519_PUBLIC_BYTES];
+            if (!json_is_string(signed_value) || !json_is_string(stated) ||
+                crypto_public_key_parse(json_string_value(signed_value), a) != 0 ||
+                crypto_public_key_parse(json_string_value(stated), b) != 0 || memcmp(a, b, sizeof a) != 0)
+                return 0;
+        } else if (stated != NULL && !json_equal(signed_value, stated)) {
+            return 0;
+        }
     }
     return 1;
 }
 
-static int verify_request(const json_t *entry, const json_t *request, const uint8_t *public_key, const char **why)
+int verify_signed_request(const json_t *entry, const json_t *request, const uint8_t *public_key, const char **why)
 {
     int status = -1;
     uint8_t *body = NULL, signature[CRYPTO_ED25519_SIGNATURE_BYTES];
@@ -164,7 +174,7 @@ int verify_entry(const char *line, size_t line_len, const uint8_t public_key[CRY
     *why = "the entry's movement disagrees with its postings";
     if (!movement_consistent(entry)) goto out;
     json_t *request = json_object_get(entry, "request");
-    if (request != NULL && verify_request(entry, request, public_key, why) != 0) goto out;
+    if (request != NULL && verify_signed_request(entry, request, public_key, why) != 0) goto out;
     status = 0;
 out:
     free(canonical);
