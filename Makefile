@@ -49,6 +49,11 @@ bin/bench-expiry: tools/bench_expiry.c $(call objs,$(CTL) migrations_embedded) |
 bin/bench-settlement: tools/bench_settlement.c $(call objs,$(CTL) migrations_embedded) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+bin/bench-export: tools/bench_export.c $(call objs,$(CTL) map verify verify_export verify_replay migrations_embedded) | bin
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: bin/bench-expiry bin/bench-settlement bin/bench-export
+
 # Tests -------------------------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/test/unit_%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BIN)/test/integration_%,$(wildcard tests/integration/test_*.c))
