@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define MERKLE_HASH_BYTES 32
-#define MERKLE_DEPTH_MAX 64 /* proofs and frontiers never exceed one hash per tree level */
+#define MERKLE_DEPTH_MAX  64 /* proofs and frontiers never exceed one hash per tree level */
 
 typedef uint8_t merkle_hash_t[MERKLE_HASH_BYTES];
 

@@ -49,7 +49,7 @@ typedef enum {
     RESULT_LEDGER_ALREADY_INITIALIZED,
     /* operating errors */
     RESULT_DATABASE_UNAVAILABLE,
-    RESULT_DATABASE_BUSY, /* serialization failure or deadlock: retried, then 503 */
+    RESULT_DATABASE_BUSY,     /* serialization failure or deadlock: retried, then 503 */
     RESULT_TREE_INCONSISTENT, /* the stored tree disagrees with a signed checkpoint: never sign */
     RESULT_INTERNAL,
     RESULT_COUNT

@@ -90,8 +90,8 @@ export_stream_t *export_open(store_conn_t *conn, const crypto_signer_t *key, con
     if (*result != RESULT_OK) return NULL;
     crypto_signer_public_key(key, public_key);
     char *key_b64 = crypto_base64_encode(public_key, sizeof public_key);
-    json_t *header = json_pack("{s:s,s:s,s:s,s:i,s:I}", "format", EXPORT_FORMAT, "origin", origin, "ledger_key", key_b64,
-                               "from_seq", 1, "to_seq", (json_int_t)size);
+    json_t *header = json_pack("{s:s,s:s,s:s,s:i,s:I}", "format", EXPORT_FORMAT, "origin", origin, "ledger_key",
+                               key_b64, "from_seq", 1, "to_seq", (json_int_t)size);
     json_t *line = json_pack("{s:s}", "checkpoint", note);
     export_stream_t *stream = xcalloc(1, sizeof *stream);
     stream->conn = conn;
@@ -124,8 +124,8 @@ int export_next(export_stream_t *stream, buf_t *out)
         return 1;
     case 1: {
         stream->out = out;
-        result_t result = store_journal_scan(stream->conn, stream->next_after, stream->to_seq, EXPORT_BATCH_ROWS,
-                                             export_row, stream);
+        result_t result =
+            store_journal_scan(stream->conn, stream->next_after, stream->to_seq, EXPORT_BATCH_ROWS, export_row, stream);
         stream->out = NULL;
         if (result != RESULT_OK) return -1;
         if (stream->next_after == stream->to_seq) stream->phase = 2;

@@ -105,7 +105,8 @@ static void parse_response(const buf_t *raw, client_response_t *response)
         const char *next = strstr(line, "\r\n");
         if (strncasecmp(line, "Content-Type:", 13) == 0) {
             const char *value = line + 13;
-            while (*value == ' ') value++;
+            while (*value == ' ')
+                value++;
             response->content_type = xstrndup(value, (size_t)(next - value));
         }
         if (strncasecmp(line, "Transfer-Encoding:", 18) == 0) {

@@ -276,8 +276,10 @@ static int command_checkpoint(void)
     int status = journal_setup(&config, &key, &conn);
     if (status != 0) return status;
     result_t result = checkpoint_sign(conn, key, config.origin, 0, &size, root, &note);
-    if (result == RESULT_OK) fputs(note, stdout);
-    else fprintf(stderr, "ledgerctl: checkpoint: %s\n", result_info(result)->code);
+    if (result == RESULT_OK)
+        fputs(note, stdout);
+    else
+        fprintf(stderr, "ledgerctl: checkpoint: %s\n", result_info(result)->code);
     free(note);
     store_disconnect(conn);
     crypto_signer_free(key);

@@ -24,7 +24,8 @@ static int read_all(const char *path, buf_t *out)
     size_t got;
     FILE *file = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (file == NULL) return -1;
-    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0 && out->len < (16u << 20)) buf_append(out, chunk, got);
+    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0 && out->len < (16u << 20))
+        buf_append(out, chunk, got);
     if (file != stdin) fclose(file);
     return 0;
 }
@@ -54,10 +55,13 @@ static int verify_one_entry(const char *path, const char *key_text)
         buf_free(&text);
         return 2;
     }
-    while (text.len > 0 && text.data[text.len - 1] == '\n') text.data[--text.len] = '\0';
+    while (text.len > 0 && text.data[text.len - 1] == '\n')
+        text.data[--text.len] = '\0';
     int status = verify_entry(text.data, text.len, key, &why) == 0 ? 0 : 1;
-    if (status == 0) printf("ok: entry verified\n");
-    else fprintf(stderr, "ledger-verify: FAILED: %s\n", why);
+    if (status == 0)
+        printf("ok: entry verified\n");
+    else
+        fprintf(stderr, "ledger-verify: FAILED: %s\n", why);
     buf_free(&text);
     return status;
 }
@@ -88,6 +92,7 @@ int main(int argc, char **argv)
     }
     if (report.failed_seq > 0)
         fprintf(stderr, "ledger-verify: FAILED at seq %lld: %s\n", (long long)report.failed_seq, report.reason);
-    else fprintf(stderr, "ledger-verify: FAILED at line %lld: %s\n", (long long)report.failed_line, report.reason);
+    else
+        fprintf(stderr, "ledger-verify: FAILED at line %lld: %s\n", (long long)report.failed_line, report.reason);
     return 1;
 }

@@ -9,14 +9,16 @@
 static uint64_t map_hash(const char *key)
 {
     uint64_t hash = 1469598103934665603ULL;
-    for (const unsigned char *s = (const unsigned char *)key; *s; s++) hash = (hash ^ *s) * 1099511628211ULL;
+    for (const unsigned char *s = (const unsigned char *)key; *s; s++)
+        hash = (hash ^ *s) * 1099511628211ULL;
     return hash;
 }
 
 static size_t map_index(const map_t *map, const char *key)
 {
     size_t i = (size_t)(map_hash(key) & (map->cap - 1));
-    while (map->keys[i] != NULL && strcmp(map->keys[i], key) != 0) i = (i + 1) & (map->cap - 1);
+    while (map->keys[i] != NULL && strcmp(map->keys[i], key) != 0)
+        i = (i + 1) & (map->cap - 1);
     return i;
 }
 
@@ -59,7 +61,8 @@ int64_t *map_find(const map_t *map, const char *key)
 void map_free(map_t *map)
 {
     if (map == NULL) return;
-    for (size_t i = 0; i < map->cap; i++) free(map->keys[i]);
+    for (size_t i = 0; i < map->cap; i++)
+        free(map->keys[i]);
     free(map->keys);
     free(map->values);
     memset(map, 0, sizeof *map);

@@ -41,13 +41,15 @@ void merkle_frontier_root(const merkle_frontier_t *frontier, merkle_hash_t root)
         return;
     }
     memcpy(root, frontier->hashes[frontier->count - 1], MERKLE_HASH_BYTES);
-    for (size_t i = frontier->count - 1; i-- > 0;) merkle_node_hash(frontier->hashes[i], root, root);
+    for (size_t i = frontier->count - 1; i-- > 0;)
+        merkle_node_hash(frontier->hashes[i], root, root);
 }
 
 static uint64_t largest_power_below(uint64_t n)
 {
     uint64_t k = 1;
-    while (k << 1 < n) k <<= 1;
+    while (k << 1 < n)
+        k <<= 1;
     return k;
 }
 
@@ -133,7 +135,8 @@ int merkle_verify_inclusion(uint64_t index, uint64_t size, const merkle_hash_t l
         if (sn == 0) return 0;
         if ((fn & 1) || fn == sn) {
             merkle_node_hash(path[i], r, r);
-            while (!(fn & 1) && fn != 0) fn >>= 1, sn >>= 1;
+            while (!(fn & 1) && fn != 0)
+                fn >>= 1, sn >>= 1;
         } else {
             merkle_node_hash(r, path[i], r);
         }
@@ -146,15 +149,16 @@ int merkle_verify_consistency(uint64_t first, uint64_t second, const merkle_hash
                               const merkle_hash_t second_root, const merkle_hash_t *path, size_t count)
 {
     if (first == 0 || first > second) return 0;
-    if (first == second)
-        return count == 0 && memcmp(first_root, second_root, MERKLE_HASH_BYTES) == 0;
+    if (first == second) return count == 0 && memcmp(first_root, second_root, MERKLE_HASH_BYTES) == 0;
     if (count == 0 || count >= MERKLE_DEPTH_MAX) return 0;
     merkle_hash_t proof[MERKLE_DEPTH_MAX + 1];
     size_t n = 0;
     if (is_power_of_two(first)) memcpy(proof[n++], first_root, MERKLE_HASH_BYTES);
-    for (size_t i = 0; i < count; i++) memcpy(proof[n++], path[i], MERKLE_HASH_BYTES);
+    for (size_t i = 0; i < count; i++)
+        memcpy(proof[n++], path[i], MERKLE_HASH_BYTES);
     uint64_t fn = first - 1, sn = second - 1;
-    while (fn & 1) fn >>= 1, sn >>= 1;
+    while (fn & 1)
+        fn >>= 1, sn >>= 1;
     merkle_hash_t fr, sr;
     memcpy(fr, proof[0], MERKLE_HASH_BYTES);
     memcpy(sr, proof[0], MERKLE_HASH_BYTES);
@@ -163,12 +167,12 @@ int merkle_verify_consistency(uint64_t first, uint64_t second, const merkle_hash
         if ((fn & 1) || fn == sn) {
             merkle_node_hash(proof[i], fr, fr);
             merkle_node_hash(proof[i], sr, sr);
-            while (!(fn & 1) && fn != 0) fn >>= 1, sn >>= 1;
+            while (!(fn & 1) && fn != 0)
+                fn >>= 1, sn >>= 1;
         } else {
             merkle_node_hash(sr, proof[i], sr);
         }
         fn >>= 1, sn >>= 1;
     }
-    return sn == 0 && memcmp(fr, first_root, MERKLE_HASH_BYTES) == 0 &&
-           memcmp(sr, second_root, MERKLE_HASH_BYTES) == 0;
+    return sn == 0 && memcmp(fr, first_root, MERKLE_HASH_BYTES) == 0 && memcmp(sr, second_root, MERKLE_HASH_BYTES) == 0;
 }

@@ -136,7 +136,8 @@ void service_inclusion_proof(store_conn_t *conn, const service_request_t *reques
     const char *size_param = service_query_param(request, "size", size_text, sizeof size_text);
     if (result == RESULT_OK && size_param != NULL && (parse_size(size_param, &size) != 0 || size < seq))
         result = RESULT_INVALID_FIELD;
-    if (result == RESULT_OK) result = checkpoint_sign(conn, request->ledger_key, request->origin, size, &used, root, &note);
+    if (result == RESULT_OK)
+        result = checkpoint_sign(conn, request->ledger_key, request->origin, size, &used, root, &note);
     if (result == RESULT_OK && (store_subtree(conn, 0, seq - 1, leaf) != 0 ||
                                 merkle_inclusion_proof(store_subtree, conn, seq - 1, used, path, &count) != 0))
         result = RESULT_DATABASE_UNAVAILABLE;

@@ -236,4 +236,3 @@ void settlement_postings(const settlement_t *s, ledger_postings_t *postings)
     ledger_postings_finish(postings);
     ASSERT_ALWAYS(ledger_postings_balanced(postings));
 }
-

@@ -32,7 +32,8 @@ result_t store_tree_head(store_conn_t *conn, merkle_frontier_t *frontier)
     memset(frontier, 0, sizeof *frontier);
     if (PQntuples(res) > 0) frontier->size = (uint64_t)store_get_i64(res, 0, 0);
     ASSERT_ALWAYS(PQntuples(res) <= MERKLE_DEPTH_MAX);
-    for (int i = 0; i < PQntuples(res); i++) ASSERT_ALWAYS(hex_to_hash(PQgetvalue(res, i, 2), frontier->hashes[i]) == 0);
+    for (int i = 0; i < PQntuples(res); i++)
+        ASSERT_ALWAYS(hex_to_hash(PQgetvalue(res, i, 2), frontier->hashes[i]) == 0);
     frontier->count = (size_t)PQntuples(res);
     /* the frontier holds one subtree per set bit of the size */
     ASSERT_ALWAYS((size_t)__builtin_popcountll(frontier->size) == frontier->count);
@@ -45,10 +46,11 @@ int store_subtree(void *context, int level, uint64_t index, merkle_hash_t out)
     store_conn_t *conn = context;
     char a[24], b[24];
     result_t result;
-    PGresult *res = level == 0 ? store_run(conn, "subtree_leaf", "SELECT leaf FROM journal WHERE seq = $1", 1,
-                                           P(store_i64(a, (int64_t)index + 1)), &result)
-                               : store_run(conn, "subtree_node", "SELECT hash FROM merkle_nodes WHERE level = $1 AND idx = $2",
-                                           2, P(store_i64(a, level), store_i64(b, (int64_t)index)), &result);
+    PGresult *res = level == 0
+                        ? store_run(conn, "subtree_leaf", "SELECT leaf FROM journal WHERE seq = $1", 1,
+                                    P(store_i64(a, (int64_t)index + 1)), &result)
+                        : store_run(conn, "subtree_node", "SELECT hash FROM merkle_nodes WHERE level = $1 AND idx = $2",
+                                    2, P(store_i64(a, level), store_i64(b, (int64_t)index)), &result);
     if (res == NULL) return -1;
     int status = PQntuples(res) == 1 ? hex_to_hash(PQgetvalue(res, 0, 0), out) : -1;
     PQclear(res);
@@ -58,8 +60,8 @@ int store_subtree(void *context, int level, uint64_t index, merkle_hash_t out)
 result_t store_checkpoint_last(store_conn_t *conn, uint64_t *size, merkle_hash_t root)
 {
     result_t result;
-    PGresult *res = store_run(conn, "checkpoint_last", "SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1", 0,
-                              NULL, &result);
+    PGresult *res = store_run(conn, "checkpoint_last", "SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1",
+                              0, NULL, &result);
     if (res == NULL) return result;
     result = PQntuples(res) == 1 ? RESULT_OK : RESULT_NOT_FOUND;
     if (result == RESULT_OK) {
@@ -74,7 +76,8 @@ result_t store_checkpoint_insert(store_conn_t *conn, uint64_t size, const merkle
 {
     char size_text[24], root_text[2 + 2 * MERKLE_HASH_BYTES + 1];
     root_text[0] = '\\', root_text[1] = 'x';
-    for (size_t i = 0; i < MERKLE_HASH_BYTES; i++) snprintf(root_text + 2 + 2 * i, 3, "%02x", root[i]);
+    for (size_t i = 0; i < MERKLE_HASH_BYTES; i++)
+        snprintf(root_text + 2 + 2 * i, 3, "%02x", root[i]);
     return store_exec(conn, "checkpoint_insert",
                       "INSERT INTO checkpoints (size, root, note, created_s) "
                       "VALUES ($1, $2, $3, floor(extract(epoch from now()))::bigint) ON CONFLICT (size) DO NOTHING",
@@ -86,10 +89,9 @@ result_t store_journal_scan(store_conn_t *conn, int64_t after_seq, int64_t to_se
 {
     char after_text[24], to_text[24], limit_text[24];
     result_t result;
-    PGresult *res = store_run(conn, "journal_scan",
-                              "SELECT seq, text FROM journal WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3", 3,
-                              P(store_i64(after_text, after_seq), store_i64(to_text, to_seq), store_i64(limit_text, limit)),
-                              &result);
+    PGresult *res = store_run(
+        conn, "journal_scan", "SELECT seq, text FROM journal WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3", 3,
+        P(store_i64(after_text, after_seq), store_i64(to_text, to_seq), store_i64(limit_text, limit)), &result);
     if (res == NULL) return result;
     for (int i = 0; i < PQntuples(res); i++)
         row(context, store_get_i64(res, i, 0), PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));

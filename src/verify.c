@@ -90,7 +90,8 @@ static int fields_match_body(const json_t *entry, const json_t *body)
 {
     const char *name;
     json_t *signed_value;
-    json_object_foreach((json_t *)body, name, signed_value) {
+    json_object_foreach((json_t *)body, name, signed_value)
+    {
         json_t *stated = json_object_get(entry, name);
         if (strcmp(name, "public_key") == 0) {
             uint8_t a[CRYPTO_ED25519_PUBLIC_BYTES], b[CRYPTO_ED25519_PUBLIC_BYTES];

@@ -51,7 +51,8 @@ static json_t *parse_canonical(const char *line, size_t len)
     return value;
 }
 
-static int header_check(const char *line, size_t len, const uint8_t *ledger_key, vheader_t *header, verify_report_t *report)
+static int header_check(const char *line, size_t len, const uint8_t *ledger_key, vheader_t *header,
+                        verify_report_t *report)
 {
     json_t *value = parse_canonical(line, len);
     size_t key_len = 0;
@@ -85,16 +86,22 @@ static int request_fits_type(const json_t *entry, const json_t *request)
         snprintf(want, sizeof want, "/v1/holds/%s/capture", str(entry, "hold"));
         return strcmp(path, want) == 0;
     }
-    if (strcmp(type, "hold_void") == 0) snprintf(want, sizeof want, "/v1/holds/%s/void", str(entry, "hold"));
+    if (strcmp(type, "hold_void") == 0)
+        snprintf(want, sizeof want, "/v1/holds/%s/void", str(entry, "hold"));
     else if (strcmp(type, "reversal") == 0)
         snprintf(want, sizeof want, "/v1/transactions/%s/reverse", str(entry, "original"));
-    else if (strcmp(type, "partner") == 0) snprintf(want, sizeof want, "/v1/admin/partners");
+    else if (strcmp(type, "partner") == 0)
+        snprintf(want, sizeof want, "/v1/admin/partners");
     else if (strcmp(type, "key") == 0 && json_object_get(entry, "owner"))
         snprintf(want, sizeof want, "/v1/admin/partners/%s/keys", str(entry, "owner"));
-    else if (strcmp(type, "key") == 0) snprintf(want, sizeof want, "/v1/admin/staff-keys");
-    else if (strcmp(type, "key_revoke") == 0) snprintf(want, sizeof want, "/v1/admin/keys/%s/revoke", str(entry, "keyid"));
-    else if (strcmp(type, "point_value") == 0) snprintf(want, sizeof want, "/v1/admin/point-values");
-    else return 0;
+    else if (strcmp(type, "key") == 0)
+        snprintf(want, sizeof want, "/v1/admin/staff-keys");
+    else if (strcmp(type, "key_revoke") == 0)
+        snprintf(want, sizeof want, "/v1/admin/keys/%s/revoke", str(entry, "keyid"));
+    else if (strcmp(type, "point_value") == 0)
+        snprintf(want, sizeof want, "/v1/admin/point-values");
+    else
+        return 0;
     return strcmp(path, want) == 0;
 }
 
@@ -104,7 +111,8 @@ static int signer_check(vstate_t *state, const json_t *entry, int64_t seq, int64
     const json_t *request = json_object_get(entry, "request");
     const char *type = str(entry, "type"), *why = NULL;
     int unsigned_type = strcmp(type, "genesis") == 0 || strcmp(type, "expiry") == 0 || strcmp(type, "settlement") == 0;
-    if (request == NULL) return unsigned_type ? 0 : fail(report, seq, "a partner or operator entry without its request");
+    if (request == NULL)
+        return unsigned_type ? 0 : fail(report, seq, "a partner or operator entry without its request");
     if (unsigned_type || !request_fits_type(entry, request))
         return fail(report, seq, "the signed request does not create this kind of entry");
     buf_t field = BUF_INIT;
@@ -142,7 +150,8 @@ static int postings_check(vstate_t *state, const json_t *entry, int64_t seq, led
         int64_t *balance = map_slot(&state->accounts, expected->lines[i].account);
         *balance += expected->lines[i].amount;
         const char *account = expected->lines[i].account;
-        if ((strncmp(account, "member:", 7) == 0 && *balance < 0) || (strncmp(account, "issued:", 7) == 0 && *balance > 0) ||
+        if ((strncmp(account, "member:", 7) == 0 && *balance < 0) ||
+            (strncmp(account, "issued:", 7) == 0 && *balance > 0) ||
             (strncmp(account, "expired:", 8) == 0 && *balance < 0))
             return fail(report, seq, "an account goes below its floor (negative member balance)");
     }
@@ -198,13 +207,15 @@ static int checkpoint_check(const vstate_t *state, const vheader_t *header, cons
         fail(report, 0, "the last line is not {\"checkpoint\": note}");
     } else if (note_open(note, strlen(note), header->origin, header->key, &body) != 0) {
         fail(report, 0, "the checkpoint is not signed by the ledger key");
-    } else if (note_checkpoint_parse(body, origin, sizeof origin, &size, root) != 0 || strcmp(origin, header->origin) != 0 ||
-               size != (uint64_t)header->to_seq || size != state->tree.size) {
+    } else if (note_checkpoint_parse(body, origin, sizeof origin, &size, root) != 0 ||
+               strcmp(origin, header->origin) != 0 || size != (uint64_t)header->to_seq || size != state->tree.size) {
         fail(report, 0, "the checkpoint's origin or tree size does not match the export");
     } else {
         merkle_frontier_root(&state->tree, computed);
-        if (memcmp(root, computed, MERKLE_HASH_BYTES) != 0) fail(report, 0, "the Merkle root differs from the checkpoint");
-        else status = 0;
+        if (memcmp(root, computed, MERKLE_HASH_BYTES) != 0)
+            fail(report, 0, "the Merkle root differs from the checkpoint");
+        else
+            status = 0;
     }
     free(body);
     json_decref(value);
@@ -262,8 +273,10 @@ int verify_export(FILE *in, const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES
         }
     }
     if (!done && report->reason[0] == '\0') {
-        if (report->failed_line > 0 && report->entries == header.to_seq) fail(report, 0, "the checkpoint line is missing");
-        else fail(report, report->entries + 1, "the export ends early (missing lines)");
+        if (report->failed_line > 0 && report->entries == header.to_seq)
+            fail(report, 0, "the checkpoint line is missing");
+        else
+            fail(report, report->entries + 1, "the export ends early (missing lines)");
     }
     if (status == 0 && getline(&line, &cap, in) > 0) status = fail(report, 0, "lines after the checkpoint");
     if (status == 0) {

@@ -11,18 +11,18 @@
 #include "settlement.h"
 #include "verify.h"
 
-#define VEC(type)                                                                                                   \
-    struct {                                                                                                        \
-        type *items;                                                                                                \
-        size_t count, cap;                                                                                          \
+#define VEC(type)                                                                                                      \
+    struct {                                                                                                           \
+        type *items;                                                                                                   \
+        size_t count, cap;                                                                                             \
     }
-#define VEC_PUSH(vec, value)                                                                                        \
-    do {                                                                                                            \
-        if ((vec).count == (vec).cap) {                                                                             \
-            (vec).cap = (vec).cap ? 2 * (vec).cap : 16;                                                             \
-            (vec).items = xrealloc((vec).items, (vec).cap * sizeof *(vec).items);                                   \
-        }                                                                                                           \
-        (vec).items[(vec).count++] = (value);                                                                       \
+#define VEC_PUSH(vec, value)                                                                                           \
+    do {                                                                                                               \
+        if ((vec).count == (vec).cap) {                                                                                \
+            (vec).cap = (vec).cap ? 2 * (vec).cap : 16;                                                                \
+            (vec).items = xrealloc((vec).items, (vec).cap * sizeof *(vec).items);                                      \
+        }                                                                                                              \
+        (vec).items[(vec).count++] = (value);                                                                          \
     } while (0)
 
 enum { VKEY_PARTNER, VKEY_OPERATOR, VKEY_AUDITOR };
@@ -49,7 +49,7 @@ typedef struct {
 } vlot_t;
 
 typedef struct {
-    int64_t lot;     /* index into lots */
+    int64_t lot; /* index into lots */
     int64_t points, reversed, value_num, value_den;
 } vportion_t;
 
@@ -86,9 +86,9 @@ typedef struct {
     VEC(vportion_t) portions;
     VEC(vburn_t) burns;
     VEC(vhold_t) holds;
-    VEC(vflow_t) flows;   /* redemptions since the last settlement's cutoff */
-    VEC(int64_t) times;   /* entry time by seq (index seq) */
-    VEC(int64_t) by_seq;  /* seq -> index + 1 of the lot (earn), burn, or hold created there */
+    VEC(vflow_t) flows;  /* redemptions since the last settlement's cutoff */
+    VEC(int64_t) times;  /* entry time by seq (index seq) */
+    VEC(int64_t) by_seq; /* seq -> index + 1 of the lot (earn), burn, or hold created there */
     int64_t value_num, value_den;
     int64_t last_cutoff, last_period_end;
     merkle_frontier_t tree;

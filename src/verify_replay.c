@@ -10,10 +10,10 @@
 #include "json.h"
 #include "verify_internal.h"
 
-#define FAIL(text)                                                                                                  \
-    do {                                                                                                            \
-        *why = (text);                                                                                              \
-        return -1;                                                                                                  \
+#define FAIL(text)                                                                                                     \
+    do {                                                                                                               \
+        *why = (text);                                                                                                 \
+        return -1;                                                                                                     \
     } while (0)
 
 static const char *str(const json_t *object, const char *name)
@@ -82,7 +82,8 @@ enum { KIND_LOT = 1, KIND_BURN = 2, KIND_HOLD = 3 };
 /* seq -> (index, kind) of the lot, burn or hold its entry created */
 static void by_seq_set(vstate_t *state, int64_t seq, int kind, int64_t index)
 {
-    while ((int64_t)state->by_seq.count <= seq) VEC_PUSH(state->by_seq, 0);
+    while ((int64_t)state->by_seq.count <= seq)
+        VEC_PUSH(state->by_seq, 0);
     state->by_seq.items[seq] = (index + 1) * 4 + kind;
 }
 
@@ -99,7 +100,8 @@ static int replay_registry(vstate_t *state, const json_t *entry, const char *typ
         if (seq != 1) FAIL("genesis is not the first entry");
         size_t i;
         json_t *item;
-        json_array_foreach(json_object_get(entry, "keys"), i, item) {
+        json_array_foreach(json_object_get(entry, "keys"), i, item)
+        {
             vkey_t key;
             memset(&key, 0, sizeof key);
             snprintf(key.keyid, sizeof key.keyid, "%s", str(item, "keyid"));
@@ -123,8 +125,9 @@ static int replay_registry(vstate_t *state, const json_t *entry, const char *typ
         snprintf(key.keyid, sizeof key.keyid, "%s", str(entry, "keyid"));
         snprintf(key.owner, sizeof key.owner, "%s", str(entry, "owner"));
         const char *role = str(entry, "role");
-        key.role = strcmp(role, "partner") == 0 ? VKEY_PARTNER : strcmp(role, "operator") == 0 ? VKEY_OPERATOR
-                                                                                                : VKEY_AUDITOR;
+        key.role = strcmp(role, "partner") == 0    ? VKEY_PARTNER
+                   : strcmp(role, "operator") == 0 ? VKEY_OPERATOR
+                                                   : VKEY_AUDITOR;
         if (vstate_key(state, key.keyid) || crypto_public_key_parse(str(entry, "public_key"), key.public_key) != 0 ||
             (key.role == VKEY_PARTNER && vstate_partner(state, key.owner) == NULL))
             FAIL("invalid or duplicate key");
@@ -183,7 +186,8 @@ static int replay_capture(vstate_t *state, const json_t *entry, int64_t time_s, 
     if (json_object_get(entry, "hold") == NULL) return 0;
     if (journal_id_parse(str(entry, "hold"), "hold", &hold_seq) != 0) FAIL("bad hold id");
     *hold_index = by_seq_get(state, hold_seq, KIND_HOLD);
-    vhold_t *hold = *hold_index >= 0 && *hold_index < (int64_t)state->holds.count ? &state->holds.items[*hold_index] : NULL;
+    vhold_t *hold =
+        *hold_index >= 0 && *hold_index < (int64_t)state->holds.count ? &state->holds.items[*hold_index] : NULL;
     if (hold == NULL || strcmp(hold->partner, str(entry, "partner")) != 0 || !hold->open || hold->expires_s <= time_s ||
         num(entry, "points") > hold->points)
         FAIL("capture of a hold that is not this partner's, not active, or smaller");
@@ -213,7 +217,8 @@ static int replay_burn(vstate_t *state, const json_t *entry, int64_t seq, int64_
         count++;
     }
     qsort(lots, count, sizeof *lots, lot_order);
-    for (size_t i = 0; i < count; i++) index[i] = by_seq_get(state, lots[i].id, KIND_LOT);
+    for (size_t i = 0; i < count; i++)
+        index[i] = by_seq_get(state, lots[i].id, KIND_LOT);
     ledger_burn_plan_t *plan = xcalloc(1, sizeof *plan);
     int status = ledger_burn_plan(lots, count, points, time_s, plan) == RESULT_OK ? 0 : -1;
     json_t *consumed = json_array();
@@ -362,12 +367,13 @@ static int replay_expiry(vstate_t *state, const json_t *entry, int64_t time_s, l
     ledger_expiring_t *expiring = xcalloc(json_array_size(lots), sizeof *expiring);
     size_t i;
     json_t *item;
-    json_array_foreach(lots, i, item) {
-        int64_t index = journal_id_parse(str(item, "lot"), "lot", &lot_seq) == 0 ? by_seq_get(state, lot_seq, KIND_LOT) : -1;
+    json_array_foreach(lots, i, item)
+    {
+        int64_t index =
+            journal_id_parse(str(item, "lot"), "lot", &lot_seq) == 0 ? by_seq_get(state, lot_seq, KIND_LOT) : -1;
         vlot_t *lot = index >= 0 ? &state->lots.items[index] : NULL;
         if (lot == NULL || lot->remaining != num(item, "points") || lot->remaining <= 0 || lot->expires_s > as_of ||
-            strcmp(lot->issuer, str(item, "issuer")) != 0 ||
-            member_of(state, str(item, "member")) != lot->member) {
+            strcmp(lot->issuer, str(item, "issuer")) != 0 || member_of(state, str(item, "member")) != lot->member) {
             free(expiring);
             FAIL("expiry of a lot that is not due, or of the wrong amount");
         }
@@ -403,10 +409,11 @@ static int settlement_matches(vstate_t *state, const json_t *report, int64_t cut
         if (state->partners.items[i].seq <= cutoff) partners[partner_count++] = state->partners.items[i].code;
     settlement_t settlement;
     int64_t fee_bp = num(report, "fee_bp");
-    int status = fee_bp >= 0 && fee_bp <= 10000 &&
-                         settlement_compute(flows, flow_count, partners, partner_count, fee_bp, &settlement) == RESULT_OK
-                     ? 0
-                     : -1;
+    int status =
+        fee_bp >= 0 && fee_bp <= 10000 &&
+                settlement_compute(flows, flow_count, partners, partner_count, fee_bp, &settlement) == RESULT_OK
+            ? 0
+            : -1;
     if (status == 0) {
         json_t *lines = settlement_json(&settlement);
         static const char *const parts[] = {"pairs", "same_brand", "positions", "payments"};
@@ -430,7 +437,8 @@ static int replay_settlement(vstate_t *state, const json_t *entry, int64_t seq, 
     if (ledger_time_parse(str(report, "period_end"), &period_end) != 0 || from != state->last_cutoff + 1 ||
         cutoff < from - 1 || cutoff >= seq || period_end < state->last_period_end || period_end > time_s)
         FAIL("the settlement period does not follow the previous one");
-    if ((cutoff >= 1 && time_at(state, cutoff) > period_end) || (cutoff + 1 < seq && time_at(state, cutoff + 1) <= period_end))
+    if ((cutoff >= 1 && time_at(state, cutoff) > period_end) ||
+        (cutoff + 1 < seq && time_at(state, cutoff + 1) <= period_end))
         FAIL("the cutoff is not the last entry at or before period_end");
     if (settlement_matches(state, report, cutoff, why, expected) != 0) return -1;
     size_t kept = 0;

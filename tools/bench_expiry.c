@@ -31,10 +31,12 @@ static int seed(store_conn_t *conn, long lots, long per_member)
 {
     char text[2048];
     snprintf(text, sizeof text,
-             "INSERT INTO journal (seq, time_s, type, text) SELECT 2 + g, (SELECT time_s FROM journal_head), 'earn', '{\"bench\":' || g || '}' "
+             "INSERT INTO journal (seq, time_s, type, text) SELECT 2 + g, (SELECT time_s FROM journal_head), 'earn', "
+             "'{\"bench\":' || g || '}' "
              "FROM generate_series(1, %ld) g",
              lots);
-    if (sql(conn, "SET statement_timeout = 0") || sql(conn, "BEGIN") || sql(conn, "INSERT INTO journal SELECT 2, time_s, 'partner', '{}' FROM journal_head") ||
+    if (sql(conn, "SET statement_timeout = 0") || sql(conn, "BEGIN") ||
+        sql(conn, "INSERT INTO journal SELECT 2, time_s, 'partner', '{}' FROM journal_head") ||
         sql(conn, "INSERT INTO partners VALUES ('bench', 'Bench', 1, 2)") || sql(conn, text))
         return -1;
     snprintf(text, sizeof text,
@@ -117,8 +119,9 @@ int main(int argc, char **argv)
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     printf("expiry run: %s\n", out.report);
-    printf("RESULT lots=%ld expiry_s=%.2f lots_per_s=%.0f baseline_sql_s=%.2f ratio_vs_baseline=%.2f peak_rss_mb=%.1f\n",
-           lots, elapsed, (double)lots / elapsed, raw, elapsed / raw, (double)usage.ru_maxrss / 1024.0);
+    printf(
+        "RESULT lots=%ld expiry_s=%.2f lots_per_s=%.0f baseline_sql_s=%.2f ratio_vs_baseline=%.2f peak_rss_mb=%.1f\n",
+        lots, elapsed, (double)lots / elapsed, raw, elapsed / raw, (double)usage.ru_maxrss / 1024.0);
     expiry_result_free(&out);
     crypto_signer_free(key);
     free(pem);

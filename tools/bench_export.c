@@ -44,8 +44,8 @@ static char *earn_text(int64_t seq, int64_t time_s, const crypto_signer_t *partn
     ledger_earn_postings(member, "bench", 10, &postings);
     journal_id_format(lot, sizeof lot, "lot", seq);
     ledger_time_format(time_s + 15552000, expires);
-    json_t *fields = json_pack("{s:s,s:i,s:s,s:[{s:s,s:i,s:s}]}", "member", member, "points", 10, "reference", reference,
-                               "lots", "id", lot, "points", 10, "expires_at", expires);
+    json_t *fields = json_pack("{s:s,s:i,s:s,s:[{s:s,s:i,s:s}]}", "member", member, "points", 10, "reference",
+                               reference, "lots", "id", lot, "points", 10, "expires_at", expires);
     char *text = journal_entry_text(seq, time_s, "earn", "bench", fields, &postings, &request);
     json_decref(fields);
     ledger_postings_free(&postings);
@@ -77,8 +77,10 @@ static void copy_row(buf_t *out, int64_t seq, int64_t time_s, const char *type, 
 {
     buf_printf(out, "%lld\t%lld\t%s\t", (long long)seq, (long long)time_s, type);
     for (const char *s = text; *s; s++) {
-        if (*s == '\\') buf_append(out, "\\\\", 2);
-        else buf_append(out, s, 1);
+        if (*s == '\\')
+            buf_append(out, "\\\\", 2);
+        else
+            buf_append(out, s, 1);
     }
     buf_append(out, "\n", 1);
 }
@@ -95,16 +97,17 @@ static int load(const char *url, long entries, const crypto_signer_t *op, const 
     PGresult *res = PQexec(pg, "COPY journal (seq, time_s, type, text) FROM STDIN");
     if (PQresultStatus(res) != PGRES_COPY_IN) return -1;
     PQclear(res);
-    json_t *genesis = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "currency", "KZT", "origin", "bench", "keys", "keyid", "op",
-                                "role", "operator", "public_key", op_b64);
+    json_t *genesis = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "currency", "KZT", "origin", "bench", "keys", "keyid",
+                                "op", "role", "operator", "public_key", op_b64);
     json_t *partner_fields = json_pack("{s:s,s:s,s:i}", "code", "bench", "name", "Bench", "validity_seconds", 15552000);
-    json_t *key_fields = json_pack("{s:s,s:s,s:s,s:s}", "keyid", "bench-1", "role", "partner", "public_key", partner_b64,
-                                   "owner", "bench");
+    json_t *key_fields = json_pack("{s:s,s:s,s:s,s:s}", "keyid", "bench-1", "role", "partner", "public_key",
+                                   partner_b64, "owner", "bench");
     char *texts[3] = {registry_text(1, t, "genesis", genesis, NULL, NULL),
                       registry_text(2, t, "partner", partner_fields, op, "/v1/admin/partners"),
                       registry_text(3, t, "key", key_fields, op, "/v1/admin/partners/bench/keys")};
     const char *types[3] = {"genesis", "partner", "key"};
-    for (int i = 0; i < 3; i++) copy_row(&rows, i + 1, t, types[i], texts[i]), free(texts[i]);
+    for (int i = 0; i < 3; i++)
+        copy_row(&rows, i + 1, t, types[i], texts[i]), free(texts[i]);
     for (long seq = 4; seq <= entries; seq++) {
         char *text = earn_text(seq, t, partner);
         copy_row(&rows, seq, t, "earn", text);
@@ -137,7 +140,8 @@ static double baseline_read(const char *url)
     PGresult *res = PQexec(pg, "COPY (SELECT text FROM journal ORDER BY seq) TO STDOUT");
     char *row = NULL;
     if (PQresultStatus(res) == PGRES_COPY_OUT)
-        while (PQgetCopyData(pg, &row, 0) > 0) PQfreemem(row);
+        while (PQgetCopyData(pg, &row, 0) > 0)
+            PQfreemem(row);
     PQclear(res);
     PQclear(PQgetResult(pg));
     double elapsed = now_s() - start;
@@ -154,7 +158,8 @@ static double baseline_hash(const char *path)
     ssize_t got;
     uint8_t digest[32];
     double start = now_s();
-    while ((got = getline(&line, &cap, in)) > 0) crypto_sha256(line, (size_t)got, digest);
+    while ((got = getline(&line, &cap, in)) > 0)
+        crypto_sha256(line, (size_t)got, digest);
     double elapsed = now_s() - start;
     free(line);
     fclose(in);

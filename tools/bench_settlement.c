@@ -34,11 +34,12 @@ static int seed(store_conn_t *conn, long entries, long brands)
     if (sql(conn, "SET statement_timeout = 0") || sql(conn, "SET session_replication_role = replica") ||
         sql(conn, "BEGIN"))
         return -1;
-    snprintf(text, sizeof text,
-             "INSERT INTO journal SELECT g, (SELECT time_s FROM journal_head), "
-             "CASE WHEN g <= %ld THEN 'partner' WHEN g = %ld THEN 'point_value' WHEN g < %ld THEN 'earn' ELSE 'burn' END,"
-             " '{}' FROM generate_series(2, %ld) g",
-             brands + 1, brands + 2, first_burn, first_burn + entries - 1);
+    snprintf(
+        text, sizeof text,
+        "INSERT INTO journal SELECT g, (SELECT time_s FROM journal_head), "
+        "CASE WHEN g <= %ld THEN 'partner' WHEN g = %ld THEN 'point_value' WHEN g < %ld THEN 'earn' ELSE 'burn' END,"
+        " '{}' FROM generate_series(2, %ld) g",
+        brands + 1, brands + 2, first_burn, first_burn + entries - 1);
     if (sql(conn, text)) return -1;
     snprintf(text, sizeof text,
              "INSERT INTO partners SELECT 'brand-' || g, 'Brand ' || g, 15552000, g + 1 FROM generate_series(1, %ld) g",
@@ -46,10 +47,11 @@ static int seed(store_conn_t *conn, long entries, long brands)
     if (sql(conn, text)) return -1;
     snprintf(text, sizeof text, "INSERT INTO point_values VALUES (%ld, 1, 3, 0)", brands + 2);
     if (sql(conn, text)) return -1;
-    snprintf(text, sizeof text,
-             "INSERT INTO transactions (seq, partner, type, member, points, reference) SELECT %ld + g, 'brand-' || (g + 1), "
-             "'earn', 'm', 1000000000, 'lot' || g FROM generate_series(0, %ld) g",
-             lots_seq, brands - 1);
+    snprintf(
+        text, sizeof text,
+        "INSERT INTO transactions (seq, partner, type, member, points, reference) SELECT %ld + g, 'brand-' || (g + 1), "
+        "'earn', 'm', 1000000000, 'lot' || g FROM generate_series(0, %ld) g",
+        lots_seq, brands - 1);
     if (sql(conn, text)) return -1;
     snprintf(text, sizeof text,
              "INSERT INTO lots SELECT seq, partner, 'm', 1000000000, 1000000000, 2000000000 FROM transactions");
@@ -59,11 +61,12 @@ static int seed(store_conn_t *conn, long entries, long brands)
              "'brand-' || (1 + (g * 7) %% %ld), 'burn', 'm', 1 + g %% 50, 'b' || g FROM generate_series(%ld, %ld) g",
              brands, first_burn, first_burn + entries - 1);
     if (sql(conn, text)) return -1;
-    snprintf(text, sizeof text,
-             "INSERT INTO burn_portions (burn_seq, idx, lot_id, issuer, redeemer, points, value_seq) "
-             "SELECT t.seq, 0, %ld + (t.seq * 13) %% %ld, 'brand-' || (1 + (t.seq * 13) %% %ld), t.partner, t.points, %ld "
-             "FROM transactions t WHERE t.type = 'burn'",
-             lots_seq, brands, brands, brands + 2);
+    snprintf(
+        text, sizeof text,
+        "INSERT INTO burn_portions (burn_seq, idx, lot_id, issuer, redeemer, points, value_seq) "
+        "SELECT t.seq, 0, %ld + (t.seq * 13) %% %ld, 'brand-' || (1 + (t.seq * 13) %% %ld), t.partner, t.points, %ld "
+        "FROM transactions t WHERE t.type = 'burn'",
+        lots_seq, brands, brands, brands + 2);
     if (sql(conn, text)) return -1;
     snprintf(text, sizeof text, "UPDATE journal_head SET seq = %ld", first_burn + entries - 1);
     if (sql(conn, text) || sql(conn, "INSERT INTO ledger_meta VALUES (true, 'KZT', 'bench') ON CONFLICT DO NOTHING") ||

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "support.h"
@@ -173,12 +174,29 @@ static void test_mixed_load_keeps_books_balanced(void **state)
         0);
 }
 
+static void test_concurrent_journal_verifies(void **state)
+{
+    (void)state;
+    char command[4096], ctl[256], verify[256], path[300];
+    test_binary(ctl, sizeof ctl, "ledgerctl");
+    test_binary(verify, sizeof verify, "ledger-verify");
+    snprintf(path, sizeof path, "%s/concurrency-export.jsonl",
+             getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp");
+    unlink(path);
+    snprintf(command, sizeof command,
+             "LEDGER_DATABASE_URL='%s' LEDGER_KEY_FILE='%s' %s export --out %s && "
+             "%s %s --ledger-key \"$(%s pubkey --key-file %s)\" >/dev/null",
+             env.db_url, env.key_file, ctl, path, verify, path, ctl, env.key_file);
+    assert_int_equal(system(command), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_burns_never_overdraw),
         cmocka_unit_test(test_concurrent_duplicates_one_effect),
         cmocka_unit_test(test_mixed_load_keeps_books_balanced),
+        cmocka_unit_test(test_concurrent_journal_verifies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

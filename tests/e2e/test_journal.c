@@ -55,10 +55,12 @@ static void traffic(void)
     ok(call(&env.operator_key, "POST", "/v1/admin/point-values", "{\"value_num\":2,\"value_den\":3}"), 201);
     ok(call(&shop, "POST", "/v1/earn", "{\"member\":\"j-1\",\"points\":500,\"reference\":\"e1\"}"), 201);
     ok(call(&books, "POST", "/v1/earn", "{\"member\":\"j-1\",\"points\":70,\"reference\":\"e2\"}"), 201);
-    char *burn = transaction_id(call(&books, "POST", "/v1/burn", "{\"member\":\"j-1\",\"points\":120,\"reference\":\"b1\"}"));
+    char *burn =
+        transaction_id(call(&books, "POST", "/v1/burn", "{\"member\":\"j-1\",\"points\":120,\"reference\":\"b1\"}"));
     snprintf(target, sizeof target, "/v1/transactions/%s/reverse", burn);
     ok(call(&books, "POST", target, "{\"points\":30,\"reference\":\"r1\"}"), 201);
-    char *earn = transaction_id(call(&shop, "POST", "/v1/earn", "{\"member\":\"j-2\",\"points\":40,\"reference\":\"e3\"}"));
+    char *earn =
+        transaction_id(call(&shop, "POST", "/v1/earn", "{\"member\":\"j-2\",\"points\":40,\"reference\":\"e3\"}"));
     snprintf(target, sizeof target, "/v1/transactions/%s/reverse", earn);
     ok(call(&shop, "POST", target, "{\"points\":15,\"reference\":\"r2\"}"), 201);
     test_reply_t hold = call(&shop, "POST", "/v1/holds", "{\"member\":\"j-1\",\"points\":50,\"reference\":\"h1\"}");
@@ -98,7 +100,8 @@ static int setup(void **state)
     char *b64 = crypto_base64_encode(public_key, 32);
     snprintf(ledger_public, sizeof ledger_public, "%s", b64);
     free(b64);
-    snprintf(export_path, sizeof export_path, "%s/journal-export.jsonl", getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp");
+    snprintf(export_path, sizeof export_path, "%s/journal-export.jsonl",
+             getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp");
     return 0;
 }
 
@@ -170,7 +173,8 @@ static void test_export_verifies(void **state)
     char command[2048], binary[256];
     test_binary(binary, sizeof binary, "ledgerctl");
     unlink(export_path);
-    snprintf(command, sizeof command, "LEDGER_DATABASE_URL='%s' LEDGER_KEY_FILE='%s' LEDGER_ORIGIN=coalition-ledger %s export --out %s",
+    snprintf(command, sizeof command,
+             "LEDGER_DATABASE_URL='%s' LEDGER_KEY_FILE='%s' LEDGER_ORIGIN=coalition-ledger %s export --out %s",
              env.db_url, env.key_file, binary, export_path);
     assert_int_equal(system(command), 0);
     test_binary(binary, sizeof binary, "ledger-verify");
@@ -240,7 +244,8 @@ static void test_checkpoint_and_proofs(void **state)
 static size_t split_lines(char *text, char **lines, size_t max)
 {
     size_t count = 0;
-    for (char *line = strtok(text, "\n"); line && count < max; line = strtok(NULL, "\n")) lines[count++] = line;
+    for (char *line = strtok(text, "\n"); line && count < max; line = strtok(NULL, "\n"))
+        lines[count++] = line;
     return count;
 }
 
@@ -418,11 +423,12 @@ static void test_revoked_key_signature_is_caught(void **state)
              "alg=\"ed25519\"",
              created);
     char *digest = auth_content_digest(body, body_len);
-    auth_component_t components[5] = {{"@method", "POST"},
-                                      {"@path", json_string_value(json_object_get(request, "path"))},
-                                      {"@query", json_string_value(json_object_get(request, "query"))},
-                                      {"content-digest", digest},
-                                      {"idempotency-key", json_string_value(json_object_get(request, "idempotency_key"))}};
+    auth_component_t components[5] = {
+        {"@method", "POST"},
+        {"@path", json_string_value(json_object_get(request, "path"))},
+        {"@query", json_string_value(json_object_get(request, "query"))},
+        {"content-digest", digest},
+        {"idempotency-key", json_string_value(json_object_get(request, "idempotency_key"))}};
     char *base = auth_signature_base(components, 5, params);
     uint8_t signature[64];
     assert_int_equal(crypto_signer_sign(spare.signer, base, strlen(base), signature), 0);
@@ -439,6 +445,30 @@ static void test_revoked_key_signature_is_caught(void **state)
     free(text);
 }
 
+static void test_signer_refuses_an_inconsistent_tree(void **state)
+{
+    (void)state;
+    client_response_t response;
+    assert_int_equal(client_call("127.0.0.1", env.port, env.operator_key.keyid, env.operator_key.signer, "GET",
+                                 "/v1/admin/checkpoint", NULL, NULL, &response),
+                     0);
+    assert_int_equal(response.status, 200);
+    client_response_free(&response);
+    /* someone with database access rewrites history under the last checkpoint: the largest
+     * complete subtree (the oldest entries) gets another hash */
+    assert_int_equal(test_sql_exec(&env, "ALTER TABLE merkle_nodes DISABLE TRIGGER merkle_nodes_immutable; "
+                                         "UPDATE merkle_nodes SET hash = sha256('forged') WHERE idx = 0 AND level = "
+                                         "(SELECT max(level) FROM merkle_nodes); "
+                                         "ALTER TABLE merkle_nodes ENABLE TRIGGER merkle_nodes_immutable"),
+                     0);
+    assert_int_equal(client_call("127.0.0.1", env.port, env.operator_key.keyid, env.operator_key.signer, "GET",
+                                 "/v1/admin/checkpoint", NULL, NULL, &response),
+                     0);
+    assert_int_equal(response.status, 500);
+    assert_non_null(strstr(response.body, "tree_inconsistent"));
+    client_response_free(&response);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_tampering_is_caught),
         cmocka_unit_test(test_forged_checkpoints_are_caught),
         cmocka_unit_test(test_revoked_key_signature_is_caught),
+        cmocka_unit_test(test_signer_refuses_an_inconsistent_tree), /* last: it damages the database */
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

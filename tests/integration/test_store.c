@@ -110,7 +110,8 @@ static void test_pool_reconnects(void **state)
     int64_t now = 0;
     assert_int_equal(store_now(conn, &now), RESULT_OK);
     /* the server drops the session; the pool replaces it on the next acquisition */
-    test_sql_exec(&env, "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = 'ledger'");
+    test_sql_exec(&env,
+                  "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = 'ledger'");
     assert_int_equal(store_now(conn, &now), RESULT_DATABASE_UNAVAILABLE);
     store_pool_release(pool, conn);
     conn = store_pool_acquire(pool);

@@ -12,8 +12,8 @@
 #include "merkle.h"
 #include "note.h"
 
-static const char *const leaves_hex[] = {"", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-                                         "606162636465666768696a6b6c6d6e6f"};
+static const char *const leaves_hex[] = {
+    "", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"};
 static const char *const roots_hex[] = {
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
     "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -154,10 +154,12 @@ static void test_c2sp_note_vectors(void **state)
     const char *note = "If you think cryptography is the answer to your problem,\n"
                        "then you don't know what your problem is.\n"
                        "\n"
-                       "\xe2\x80\x94 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+                       "\xe2\x80\x94 PeterNeumann "
+                       "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
     uint8_t typed[40], seed_typed[40];
     size_t len = 0;
-    assert_int_equal(crypto_base64_decode("ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW", 44, typed, sizeof typed, &len), 0);
+    assert_int_equal(
+        crypto_base64_decode("ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW", 44, typed, sizeof typed, &len), 0);
     assert_int_equal(len, 33);
     assert_int_equal(typed[0], 1);
     assert_int_equal(note_key_hash("PeterNeumann", typed + 1), 0xc74f20a3);
@@ -169,9 +171,9 @@ static void test_c2sp_note_vectors(void **state)
     assert_string_equal(body, text);
     free(body);
     /* the same text signed with the example's private key gives the same note */
-    assert_int_equal(crypto_base64_decode("AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz", 44, seed_typed, sizeof seed_typed,
-                                          &len),
-                     0);
+    assert_int_equal(
+        crypto_base64_decode("AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz", 44, seed_typed, sizeof seed_typed, &len),
+        0);
     crypto_signer_t *signer = crypto_signer_from_seed(seed_typed + 1);
     char *signed_note = note_sign(text, "PeterNeumann", signer);
     assert_string_equal(signed_note, note);
@@ -184,9 +186,11 @@ static void test_c2sp_note_vectors(void **state)
     free(bad);
     assert_int_equal(note_open(note, strlen(note), "EnochRoot", typed + 1, &body), -1);
     /* C2SP signed-note spec example */
-    const char *example = "This is an example message.\n\n\xe2\x80\x94 example.com/foo "
-                          "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
-    assert_int_equal(crypto_base64_decode("AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", 44, typed, sizeof typed, &len), 0);
+    const char *example =
+        "This is an example message.\n\n\xe2\x80\x94 example.com/foo "
+        "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
+    assert_int_equal(
+        crypto_base64_decode("AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", 44, typed, sizeof typed, &len), 0);
     assert_int_equal(note_open(example, strlen(example), "example.com/foo", typed + 1, &body), 0);
     assert_string_equal(body, "This is an example message.\n");
     free(body);
@@ -212,7 +216,7 @@ static void test_checkpoint_body(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc6962_roots),     cmocka_unit_test(test_inclusion_proofs),
+        cmocka_unit_test(test_rfc6962_roots),      cmocka_unit_test(test_inclusion_proofs),
         cmocka_unit_test(test_consistency_proofs), cmocka_unit_test(test_c2sp_note_vectors),
         cmocka_unit_test(test_checkpoint_body),
     };
