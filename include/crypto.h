@@ -37,6 +37,8 @@ crypto_signer_t *crypto_signer_generate(char **pem_out);
 void crypto_signer_public_key(const crypto_signer_t *signer, uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES]);
 int crypto_signer_sign(const crypto_signer_t *signer, const void *message, size_t message_len,
                        uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES]);
+/* Base64 of the Ed25519 signature over text (owned) — how the ledger signs its reports. */
+char *crypto_sign_text(const crypto_signer_t *signer, const char *text);
 void crypto_signer_free(crypto_signer_t *signer);
 
 /* Cryptographically random bytes; aborts if the system RNG fails. */

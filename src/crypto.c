@@ -220,6 +220,13 @@ int crypto_signer_sign(const crypto_signer_t *signer, const void *message, size_
     return ok ? 0 : -1;
 }
 
+char *crypto_sign_text(const crypto_signer_t *signer, const char *text)
+{
+    uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES];
+    ASSERT_ALWAYS(crypto_signer_sign(signer, text, strlen(text), signature) == 0);
+    return crypto_base64_encode(signature, sizeof signature);
+}
+
 void crypto_signer_free(crypto_signer_t *signer)
 {
     if (signer == NULL) return;

@@ -26,13 +26,6 @@ int expiry_run_id_parse(const char *text, int64_t *run_id)
     return journal_id_parse(text, "exp", run_id);
 }
 
-static char *sign_text(const crypto_signer_t *key, const char *text)
-{
-    uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES];
-    ASSERT_ALWAYS(crypto_signer_sign(key, text, strlen(text), signature) == 0);
-    return crypto_base64_encode(signature, sizeof signature);
-}
-
 static json_t *lots_json(const ledger_expiring_t *lots, size_t count)
 {
     json_t *array = json_array();
@@ -63,7 +56,7 @@ static result_t finish_run(store_conn_t *conn, const crypto_signer_t *key, const
     json_decref(header);
     out->run_id = run->id;
     out->report = json_canonical(report);
-    out->signature = sign_text(key, out->report);
+    out->signature = crypto_sign_text(key, out->report);
     json_decref(report);
     return store_expiry_run_finish(conn, run->id, out->report, out->signature);
 }

@@ -158,90 +158,8 @@ static int command_init(int argc, char **argv)
     return 0;
 }
 
-static int command_expire(int argc, char **argv)
-{
-    config_t config;
-    const char *error = NULL, *why = NULL, *as_of_text = option(argc, argv, "--as-of", NULL);
-    int64_t as_of_s = 0, now_s = 0;
-    long chunk = atol(option(argc, argv, "--chunk", "0"));
-    int stop_after = atoi(option(argc, argv, "--stop-after-chunks", "0")); /* tests: a run cut short */
-    expiry_result_t out;
-    if (config_load(&config, &error) != 0 || config.key_file == NULL) {
-        fprintf(stderr, "ledgerctl: expire needs LEDGER_DATABASE_URL and LEDGER_KEY_FILE\n");
-        return 2;
-    }
-    if ((as_of_text && ledger_time_parse(as_of_text, &as_of_s) != 0) || chunk < 0 || stop_after < 0) {
-        fprintf(stderr, "ledgerctl: --as-of is YYYY-MM-DDTHH:MM:SSZ, --chunk a positive count\n");
-        return 2;
-    }
-    crypto_signer_t *key = crypto_signer_load_file(config.key_file);
-    store_conn_t *conn = key ? database() : NULL;
-    if (conn == NULL) {
-        crypto_signer_free(key);
-        return 1;
-    }
-    result_t result = store_migrations_check(conn, &why);
-    if (result == RESULT_OK) result = store_now(conn, &now_s);
-    if (result == RESULT_OK && as_of_text == NULL) as_of_s = now_s;
-    if (result == RESULT_OK && as_of_s > now_s) result = RESULT_AS_OF_IN_FUTURE;
-    if (result == RESULT_OK) result = expiry_run(conn, key, as_of_s, "ledgerctl", (size_t)chunk, stop_after, &out);
-    if (result == RESULT_OK) {
-        json_t *response = expiry_response(out.report, out.signature);
-        char *text = json_dumps(response, JSON_COMPACT | JSON_SORT_KEYS);
-        printf("%s\n", text);
-        free(text);
-        json_decref(response);
-        expiry_result_free(&out);
-    } else {
-        fprintf(stderr, "ledgerctl: expire: %s\n", why ? why : result_info(result)->code);
-    }
-    store_disconnect(conn);
-    crypto_signer_free(key);
-    return result == RESULT_OK ? 0 : 1;
-}
-
-static int command_settle(int argc, char **argv)
-{
-    config_t config;
-    const char *error = NULL, *why = NULL, *end_text = option(argc, argv, "--period-end", NULL);
-    int64_t period_end_s = 0;
-    char *end = NULL;
-    const char *fee_text = option(argc, argv, "--fee-bp", "0");
-    long fee_bp = strtol(fee_text, &end, 10);
-    settle_result_t out;
-    if (config_load(&config, &error) != 0 || config.key_file == NULL) {
-        fprintf(stderr, "ledgerctl: settle needs LEDGER_DATABASE_URL and LEDGER_KEY_FILE\n");
-        return 2;
-    }
-    if ((end_text && ledger_time_parse(end_text, &period_end_s) != 0) || *end != '\0' || fee_bp < 0 || fee_bp > 10000) {
-        fprintf(stderr, "ledgerctl: --period-end is YYYY-MM-DDTHH:MM:SSZ, --fee-bp 0..10000\n");
-        return 2;
-    }
-    crypto_signer_t *key = crypto_signer_load_file(config.key_file);
-    store_conn_t *conn = key ? database() : NULL;
-    if (conn == NULL) {
-        crypto_signer_free(key);
-        return 1;
-    }
-    result_t result = store_migrations_check(conn, &why);
-    if (result == RESULT_OK) result = settle_run(conn, key, end_text != NULL, period_end_s, fee_bp, &out);
-    if (result == RESULT_OK) {
-        json_t *response = settle_response(out.report, out.signature);
-        char *text = json_dumps(response, JSON_COMPACT | JSON_SORT_KEYS);
-        printf("%s\n", text);
-        free(text);
-        json_decref(response);
-        settle_result_free(&out);
-    } else {
-        fprintf(stderr, "ledgerctl: settle: %s\n", why ? why : result_info(result)->code);
-    }
-    store_disconnect(conn);
-    crypto_signer_free(key);
-    return result == RESULT_OK ? 0 : 1;
-}
-
-/* Opens the database and the ledger key for the direct (no HTTP) journal commands. */
-static int journal_setup(config_t *config, crypto_signer_t **key, store_conn_t **conn)
+/* Opens the database (migrations checked) and the ledger key for the direct (no HTTP) commands. */
+static int direct_setup(config_t *config, crypto_signer_t **key, store_conn_t **conn)
 {
     const char *error = NULL, *why = NULL;
     *key = NULL;
@@ -265,6 +183,72 @@ static int journal_setup(config_t *config, crypto_signer_t **key, store_conn_t *
     return 0;
 }
 
+/* Prints a signed report object as one JSON line (taken). */
+static void print_report(json_t *response)
+{
+    char *text = json_dumps(response, JSON_COMPACT | JSON_SORT_KEYS);
+    printf("%s\n", text);
+    free(text);
+    json_decref(response);
+}
+
+static int command_expire(int argc, char **argv)
+{
+    config_t config;
+    crypto_signer_t *key = NULL;
+    store_conn_t *conn = NULL;
+    const char *as_of_text = option(argc, argv, "--as-of", NULL);
+    int64_t as_of_s = 0, now_s = 0;
+    long chunk = atol(option(argc, argv, "--chunk", "0"));
+    int stop_after = atoi(option(argc, argv, "--stop-after-chunks", "0")); /* tests: a run cut short */
+    expiry_result_t out = {0, NULL, NULL};
+    if ((as_of_text && ledger_time_parse(as_of_text, &as_of_s) != 0) || chunk < 0 || stop_after < 0) {
+        fprintf(stderr, "ledgerctl: --as-of is YYYY-MM-DDTHH:MM:SSZ, --chunk a positive count\n");
+        return 2;
+    }
+    int status = direct_setup(&config, &key, &conn);
+    if (status != 0) return status;
+    result_t result = store_now(conn, &now_s);
+    if (result == RESULT_OK && as_of_text == NULL) as_of_s = now_s;
+    if (result == RESULT_OK && as_of_s > now_s) result = RESULT_AS_OF_IN_FUTURE;
+    if (result == RESULT_OK) result = expiry_run(conn, key, as_of_s, "ledgerctl", (size_t)chunk, stop_after, &out);
+    if (result == RESULT_OK)
+        print_report(expiry_response(out.report, out.signature));
+    else
+        fprintf(stderr, "ledgerctl: expire: %s\n", result_info(result)->code);
+    expiry_result_free(&out);
+    store_disconnect(conn);
+    crypto_signer_free(key);
+    return result == RESULT_OK ? 0 : 1;
+}
+
+static int command_settle(int argc, char **argv)
+{
+    config_t config;
+    crypto_signer_t *key = NULL;
+    store_conn_t *conn = NULL;
+    const char *end_text = option(argc, argv, "--period-end", NULL), *fee_text = option(argc, argv, "--fee-bp", "0");
+    int64_t period_end_s = 0;
+    char *end = NULL;
+    long fee_bp = strtol(fee_text, &end, 10);
+    settle_result_t out = {0, NULL, NULL};
+    if ((end_text && ledger_time_parse(end_text, &period_end_s) != 0) || *end != '\0' || fee_bp < 0 || fee_bp > 10000) {
+        fprintf(stderr, "ledgerctl: --period-end is YYYY-MM-DDTHH:MM:SSZ, --fee-bp 0..10000\n");
+        return 2;
+    }
+    int status = direct_setup(&config, &key, &conn);
+    if (status != 0) return status;
+    result_t result = settle_run(conn, key, end_text != NULL, period_end_s, fee_bp, &out);
+    if (result == RESULT_OK)
+        print_report(settle_response(out.report, out.signature));
+    else
+        fprintf(stderr, "ledgerctl: settle: %s\n", result_info(result)->code);
+    settle_result_free(&out);
+    store_disconnect(conn);
+    crypto_signer_free(key);
+    return result == RESULT_OK ? 0 : 1;
+}
+
 static int command_checkpoint(void)
 {
     config_t config;
@@ -273,7 +257,7 @@ static int command_checkpoint(void)
     uint64_t size = 0;
     merkle_hash_t root;
     char *note = NULL;
-    int status = journal_setup(&config, &key, &conn);
+    int status = direct_setup(&config, &key, &conn);
     if (status != 0) return status;
     result_t result = checkpoint_sign(conn, key, config.origin, 0, &size, root, &note);
     if (result == RESULT_OK)
@@ -293,7 +277,7 @@ static int command_export(int argc, char **argv)
     store_conn_t *conn = NULL;
     result_t result = RESULT_OK;
     const char *path = option(argc, argv, "--out", NULL);
-    int status = journal_setup(&config, &key, &conn);
+    int status = direct_setup(&config, &key, &conn);
     if (status != 0) return status;
     FILE *out = path ? fopen(path, "wx") : stdout;
     export_stream_t *stream = out ? export_open(conn, key, config.origin, &result) : NULL;

@@ -26,13 +26,6 @@ int settle_id_parse(const char *text, int64_t *id)
     return journal_id_parse(text, "stl", id);
 }
 
-static char *sign_text(const crypto_signer_t *key, const char *text)
-{
-    uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES];
-    ASSERT_ALWAYS(crypto_signer_sign(key, text, strlen(text), signature) == 0);
-    return crypto_base64_encode(signature, sizeof signature);
-}
-
 typedef struct {
     int64_t period_end_s, from_seq, cutoff_seq, fee_bp;
     char currency[4];
@@ -64,7 +57,7 @@ static result_t settle_write(store_conn_t *conn, const crypto_signer_t *key, con
     settlement_postings(s, &postings);
     text = journal_entry_text(seq, time_s, "settlement", "operator", fields, &postings, NULL);
     out->report = json_canonical(report);
-    out->signature = sign_text(key, out->report);
+    out->signature = crypto_sign_text(key, out->report);
     result = store_journal_insert(conn, seq, time_s, "settlement", text, &postings);
     if (result == RESULT_OK)
         result = store_settlement_insert(conn, out->id, seq, period->period_end_s, period->from_seq, period->cutoff_seq,
@@ -210,7 +203,7 @@ json_t *settle_statement(const char *report, const char *partner, const crypto_s
     json_decref(positions);
     json_decref(s);
     char *canonical = json_canonical(statement);
-    char *signature = sign_text(ledger_key, canonical);
+    char *signature = crypto_sign_text(ledger_key, canonical);
     json_t *response = json_pack("{s:o,s:s}", "statement", statement, "signature", signature);
     free(canonical);
     free(signature);
