@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A private PostgreSQL 15 cluster in a directory: `tools/pg.sh start DIR [--fast]` prints a libpq
-# conninfo for database "ledger"; `tools/pg.sh stop DIR`. Unix socket only (no TCP port).
+# conninfo for database "ledger"; `tools/pg.sh stop DIR`; `tools/pg.sh crash DIR` (immediate). Unix socket only (no TCP port).
 # initdb/postgres refuse to run as root: as root the cluster runs as the `postgres` user.
 set -euo pipefail
 cmd=$1
@@ -19,7 +19,9 @@ start)
       || { cat "$dir/initdb.log" >&2; exit 1; }
   fi
   opts="-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=200"
-  if [ "${3:-}" = "--fast" ]; then opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
+  # --fast (tests): no fsync, but commits still reach the WAL before they are acknowledged, so a
+  # database crash (tools/pg.sh crash) loses nothing acknowledged; only a machine crash could.
+  if [ "${3:-}" = "--fast" ]; then opts="$opts -c fsync=off -c full_page_writes=off"; fi
   if ! as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -o "$opts" start >/dev/null \
       || { cat "$dir/postgres.log" >&2; exit 1; }
@@ -29,10 +31,12 @@ start)
   fi
   echo "host=$dir user=postgres dbname=ledger"
   ;;
-stop)
+stop|crash)
+  # crash: an immediate shutdown, as a power cut would leave it (tests of database faults)
+  mode=fast; [ "$cmd" = crash ] && mode=immediate
   if [ -f "$dir/data/PG_VERSION" ]; then
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m "$mode" -w stop >/dev/null 2>&1 || true
   fi
   ;;
-*) echo "usage: tools/pg.sh start|stop DIR [--fast]" >&2; exit 2 ;;
+*) echo "usage: tools/pg.sh start|stop|crash DIR [--fast]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,196 @@
+/* End-to-end faults: ledgerd killed with SIGKILL under concurrent load (nothing acknowledged is
+ * lost or duplicated, retries resolve to one effect), and PostgreSQL crashed and restarted under
+ * load (quick 503 database_unavailable, no hang or crash, automatic recovery). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "support.h"
+
+#define WORKERS 6
+#define PER_WORKER 60
+
+static test_env_t env;
+static test_key_t shop;
+
+static int setup(void **state)
+{
+    (void)state;
+    test_env_start(&env, "e2e_faults");
+    test_partner(&env, "shop", 0, &shop);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    test_env_stop(&env);
+    test_key_free(&shop);
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct {
+    int worker;
+    const char *prefix;
+    int status[PER_WORKER];
+    double slowest_s;
+} load_t;
+
+static void request_body(char *body, size_t max, const char *prefix, int worker, int i)
+{
+    snprintf(body, max, "{\"member\":\"f-%d\",\"points\":3,\"reference\":\"%s-%d-%d\"}", worker % 3, prefix, worker, i);
+}
+
+static void *load_worker(void *arg)
+{
+    load_t *load = arg;
+    for (int i = 0; i < PER_WORKER; i++) {
+        char body[160], key[64];
+        request_body(body, sizeof body, load->prefix, load->worker, i);
+        snprintf(key, sizeof key, "%s-key-%d-%d", load->prefix, load->worker, i);
+        double start = now_s();
+        test_reply_t reply = test_call(&env, &shop, "POST", "/v1/earn", body, key);
+        double took = now_s() - start;
+        if (took > load->slowest_s) load->slowest_s = took;
+        load->status[i] = reply.status;
+        test_reply_free(&reply);
+    }
+    return NULL;
+}
+
+static void run_load(load_t *loads, pthread_t *threads, const char *prefix)
+{
+    for (int w = 0; w < WORKERS; w++) {
+        memset(&loads[w], 0, sizeof loads[w]);
+        loads[w].worker = w;
+        loads[w].prefix = prefix;
+        pthread_create(&threads[w], NULL, load_worker, &loads[w]);
+    }
+}
+
+static int64_t count_reference(const char *prefix, int worker, int i)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM transactions WHERE reference = '%s-%d-%d'", prefix, worker, i);
+    return test_sql_int(&env, sql);
+}
+
+static void test_killed_under_load_loses_nothing(void **state)
+{
+    (void)state;
+    load_t loads[WORKERS];
+    pthread_t threads[WORKERS];
+    run_load(loads, threads, "kill");
+    usleep(150000);
+    kill(env.pid, SIGKILL); /* no goodbye */
+    waitpid(env.pid, NULL, 0);
+    env.pid = 0;
+    for (int w = 0; w < WORKERS; w++) pthread_join(threads[w], NULL);
+    assert_int_equal(test_ledgerd_spawn(&env), 0);
+    int acknowledged = 0, lost_in_flight = 0;
+    for (int w = 0; w < WORKERS; w++)
+        for (int i = 0; i < PER_WORKER; i++) {
+            int64_t count = count_reference("kill", w, i);
+            assert_true(count <= 1); /* never twice */
+            if (loads[w].status[i] == 201) {
+                acknowledged++;
+                assert_int_equal(count, 1); /* every acknowledged earn is there */
+            } else {
+                lost_in_flight++;
+            }
+        }
+    assert_true(acknowledged > 0);
+    assert_true(lost_in_flight > 0); /* the kill landed mid-load */
+    /* the client retries everything it did not see acknowledged: exactly one effect each */
+    for (int w = 0; w < WORKERS; w++)
+        for (int i = 0; i < PER_WORKER; i++) {
+            if (loads[w].status[i] == 201) continue;
+            char body[160], key[64];
+            request_body(body, sizeof body, "kill", w, i);
+            snprintf(key, sizeof key, "kill-key-%d-%d", w, i);
+            test_reply_t reply = test_call(&env, &shop, "POST", "/v1/earn", body, key);
+            assert_int_equal(reply.status, 201);
+            test_reply_free(&reply);
+            assert_int_equal(count_reference("kill", w, i), 1);
+        }
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+}
+
+static void pg(const char *command)
+{
+    char line[512];
+    snprintf(line, sizeof line, "bash tools/pg.sh %s %s %s >/dev/null", command, getenv("TEST_PG_HOST"),
+             strcmp(command, "start") == 0 ? "--fast" : "");
+    assert_int_equal(system(line), 0);
+}
+
+static void test_database_crash_and_recovery(void **state)
+{
+    (void)state;
+    load_t loads[WORKERS];
+    pthread_t threads[WORKERS];
+    run_load(loads, threads, "db");
+    usleep(100000);
+    pg("crash");
+    /* while the database is down, answers are quick 503s, never hangs */
+    double start = now_s();
+    test_reply_t reply = test_call(&env, &shop, "POST", "/v1/earn", "{\"member\":\"f-9\",\"points\":1,\"reference\":\"down\"}",
+                                   "down-key");
+    double took = now_s() - start;
+    assert_int_equal(reply.status, 503);
+    assert_string_equal(test_code(&reply), "database_unavailable");
+    assert_true(took < 5.0);
+    test_reply_free(&reply);
+    reply = test_call(&env, NULL, "GET", "/healthz", NULL, NULL);
+    assert_int_equal(reply.status, 503);
+    test_reply_free(&reply);
+    for (int w = 0; w < WORKERS; w++) pthread_join(threads[w], NULL);
+    for (int w = 0; w < WORKERS; w++) {
+        assert_true(loads[w].slowest_s < 10.0);
+        for (int i = 0; i < PER_WORKER; i++) assert_true(loads[w].status[i] == 201 || loads[w].status[i] == 503);
+    }
+    pg("start");
+    /* the service reconnects by itself */
+    int healthy = 0;
+    for (int i = 0; i < 100 && !healthy; i++) {
+        reply = test_call(&env, NULL, "GET", "/healthz", NULL, NULL);
+        healthy = reply.status == 200;
+        test_reply_free(&reply);
+        if (!healthy) usleep(100000);
+    }
+    assert_true(healthy);
+    reply = test_call(&env, &shop, "POST", "/v1/earn", "{\"member\":\"f-9\",\"points\":1,\"reference\":\"down\"}", "down-key");
+    assert_int_equal(reply.status, 201);
+    test_reply_free(&reply);
+    for (int w = 0; w < WORKERS; w++)
+        for (int i = 0; i < PER_WORKER; i++)
+            if (loads[w].status[i] == 201) assert_int_equal(count_reference("db", w, i), 1);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_killed_under_load_loses_nothing),
+        cmocka_unit_test(test_database_crash_and_recovery),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
