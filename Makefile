@@ -12,7 +12,7 @@ WARNINGS := -Wall -Wextra -Werror -Wconversion -Wshadow -Wstrict-prototypes -Wfo
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) -iquote include -iquote $(OBJ) \
           -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -pthread -MMD -MP
-LDLIBS := -lpq -lmicrohttpd -ljansson -lcrypto -pthread
+LDLIBS := -lpq -lmicrohttpd -ljansson -lcrypto -lm -pthread
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -20,7 +20,7 @@ endif
 
 CORE := buf result json crypto auth ledger settlement journal merkle note log
 SERVER := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations service service_partner service_reverse service_expiry service_settlement service_journal \
-          service_read service_admin metrics http maintenance
+          service_read service_admin metrics ratelimit map http maintenance
 CTL := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations client
 VERIFY := $(CORE) map verify verify_export verify_replay
 

@@ -14,6 +14,7 @@ typedef struct {
     char *content_type; /* owned, may be NULL */
     char *body;         /* owned, NUL-terminated, may be empty */
     size_t body_len;
+    int retry_after_s; /* the Retry-After header, or 0 */
 } client_response_t;
 
 void client_response_free(client_response_t *response);

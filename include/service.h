@@ -41,6 +41,7 @@ typedef struct {
     int (*stream_next)(void *context, buf_t *out);
     void (*stream_release)(void *context);
     void *stream_context;
+    int retry_after_s; /* > 0: sent as Retry-After */
 } service_response_t;
 
 void service_response_free(service_response_t *response);

@@ -109,6 +109,7 @@ static void parse_response(const buf_t *raw, client_response_t *response)
                 value++;
             response->content_type = xstrndup(value, (size_t)(next - value));
         }
+        if (strncasecmp(line, "Retry-After:", 12) == 0) response->retry_after_s = atoi(line + 12);
         if (strncasecmp(line, "Transfer-Encoding:", 18) == 0) {
             const char *found = strstr(line, "chunked");
             chunked = found != NULL && found < next;

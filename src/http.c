@@ -20,6 +20,7 @@
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "service.h"
 
 struct http_server {
@@ -28,6 +29,7 @@ struct http_server {
     const crypto_signer_t *ledger_key; /* borrowed */
     const char *database_url;          /* borrowed from config */
     const char *origin;                /* borrowed from config */
+    ratelimit_t *limits;               /* owned; NULL: no limits */
     int64_t clock_skew_s;
 };
 
@@ -142,6 +144,11 @@ static enum MHD_Result http_send(struct MHD_Connection *connection, http_context
     MHD_add_response_header(reply, "Content-Type", response->content_type);
     MHD_add_response_header(reply, "X-Request-Id", context->request_id);
     MHD_add_response_header(reply, "Cache-Control", "no-store");
+    if (response->retry_after_s > 0) {
+        char retry[16];
+        snprintf(retry, sizeof retry, "%d", response->retry_after_s);
+        MHD_add_response_header(reply, "Retry-After", retry);
+    }
     enum MHD_Result queued = MHD_queue_response(connection, (unsigned)response->status, reply);
     MHD_destroy_response(reply);
     uint64_t duration_us = now_us() - context->start_us;
@@ -303,6 +310,13 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     }
     result_t result = http_authenticate(connection, server, conn, call, context, &detail);
     if (result == RESULT_OK) result = http_authorize(call);
+    if (result == RESULT_OK && call->key.role == STORE_ROLE_PARTNER) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        response->retry_after_s =
+            ratelimit_take(server->limits, call->key.partner, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
+        if (response->retry_after_s > 0) result = RESULT_RATE_LIMITED;
+    }
     if (result != RESULT_OK) goto out;
     if (strcmp(call->method, "POST") == 0) {
         const char *type = header(connection, "Content-Type");
@@ -459,6 +473,13 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
     server->ledger_key = ledger_key;
     server->database_url = config->database_url;
     server->origin = config->origin;
+    const char *error = NULL;
+    server->limits = ratelimit_create(getenv("LEDGER_RATE_LIMITS"), &error);
+    if (error != NULL) {
+        log_error("bad configuration", json_pack("{s:s}", "error", error));
+        free(server);
+        return NULL;
+    }
     server->clock_skew_s = config->clock_skew_s;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -470,6 +491,7 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
         (unsigned)LIMIT_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_END);
     if (server->daemon == NULL) {
+        ratelimit_destroy(server->limits);
         free(server);
         return NULL;
     }
@@ -482,5 +504,6 @@ void http_stop(http_server_t *server)
 {
     if (server == NULL) return;
     MHD_stop_daemon(server->daemon);
+    ratelimit_destroy(server->limits);
     free(server);
 }

@@ -19,6 +19,7 @@ static const result_info_t result_table[RESULT_COUNT] = {
     [RESULT_AUTH_DIGEST_MISMATCH] = {401, "digest_mismatch", "Content digest mismatch"},
     [RESULT_AUTH_SIGNATURE_REUSED] = {401, "signature_reused", "Signature already used"},
     [RESULT_FORBIDDEN] = {403, "forbidden", "Forbidden"},
+    [RESULT_RATE_LIMITED] = {429, "rate_limited", "Too many requests"},
     [RESULT_IDEMPOTENCY_KEY_MISSING] = {400, "idempotency_key_missing", "Idempotency-Key required"},
     [RESULT_IDEMPOTENCY_KEY_INVALID] = {400, "idempotency_key_invalid", "Idempotency-Key invalid"},
     [RESULT_IDEMPOTENCY_KEY_REUSED] = {422, "idempotency_key_reused", "Idempotency-Key reused"},

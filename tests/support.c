@@ -141,6 +141,7 @@ int test_ledgerd_spawn(test_env_t *env)
         setenv("LEDGER_HTTP_THREADS", "8", 1);
         setenv("LEDGER_KEY_FILE", env->key_file, 1);
         setenv("LEDGER_EXPIRY_INTERVAL_S", env->expiry_interval ? env->expiry_interval : "0", 1);
+        if (env->rate_limits) setenv("LEDGER_RATE_LIMITS", env->rate_limits, 1);
         execl(binary, binary, (char *)NULL);
         _exit(127);
     }

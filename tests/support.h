@@ -24,6 +24,7 @@ typedef struct {
     test_key_t operator_key;
     char key_file[256];          /* the ledger key ledgerd signs reports with */
     const char *expiry_interval; /* LEDGER_EXPIRY_INTERVAL_S for ledgerd; NULL = "0" (off) */
+    const char *rate_limits;     /* LEDGER_RATE_LIMITS for ledgerd; NULL = none */
 } test_env_t;
 
 typedef struct {

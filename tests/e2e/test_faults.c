@@ -15,9 +15,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "buf.h"
+#include "client.h"
 #include "support.h"
 
-#define WORKERS 6
+#define WORKERS    6
 #define PER_WORKER 60
 
 static test_env_t env;
@@ -102,7 +104,8 @@ static void test_killed_under_load_loses_nothing(void **state)
     kill(env.pid, SIGKILL); /* no goodbye */
     waitpid(env.pid, NULL, 0);
     env.pid = 0;
-    for (int w = 0; w < WORKERS; w++) pthread_join(threads[w], NULL);
+    for (int w = 0; w < WORKERS; w++)
+        pthread_join(threads[w], NULL);
     assert_int_equal(test_ledgerd_spawn(&env), 0);
     int acknowledged = 0, lost_in_flight = 0;
     for (int w = 0; w < WORKERS; w++)
@@ -152,8 +155,8 @@ static void test_database_crash_and_recovery(void **state)
     pg("crash");
     /* while the database is down, answers are quick 503s, never hangs */
     double start = now_s();
-    test_reply_t reply = test_call(&env, &shop, "POST", "/v1/earn", "{\"member\":\"f-9\",\"points\":1,\"reference\":\"down\"}",
-                                   "down-key");
+    test_reply_t reply = test_call(&env, &shop, "POST", "/v1/earn",
+                                   "{\"member\":\"f-9\",\"points\":1,\"reference\":\"down\"}", "down-key");
     double took = now_s() - start;
     assert_int_equal(reply.status, 503);
     assert_string_equal(test_code(&reply), "database_unavailable");
@@ -162,10 +165,12 @@ static void test_database_crash_and_recovery(void **state)
     reply = test_call(&env, NULL, "GET", "/healthz", NULL, NULL);
     assert_int_equal(reply.status, 503);
     test_reply_free(&reply);
-    for (int w = 0; w < WORKERS; w++) pthread_join(threads[w], NULL);
+    for (int w = 0; w < WORKERS; w++)
+        pthread_join(threads[w], NULL);
     for (int w = 0; w < WORKERS; w++) {
         assert_true(loads[w].slowest_s < 10.0);
-        for (int i = 0; i < PER_WORKER; i++) assert_true(loads[w].status[i] == 201 || loads[w].status[i] == 503);
+        for (int i = 0; i < PER_WORKER; i++)
+            assert_true(loads[w].status[i] == 201 || loads[w].status[i] == 503);
     }
     pg("start");
     /* the service reconnects by itself */
@@ -177,7 +182,8 @@ static void test_database_crash_and_recovery(void **state)
         if (!healthy) usleep(100000);
     }
     assert_true(healthy);
-    reply = test_call(&env, &shop, "POST", "/v1/earn", "{\"member\":\"f-9\",\"points\":1,\"reference\":\"down\"}", "down-key");
+    reply = test_call(&env, &shop, "POST", "/v1/earn", "{\"member\":\"f-9\",\"points\":1,\"reference\":\"down\"}",
+                      "down-key");
     assert_int_equal(reply.status, 201);
     test_reply_free(&reply);
     for (int w = 0; w < WORKERS; w++)
@@ -186,11 +192,63 @@ static void test_database_crash_and_recovery(void **state)
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
 }
 
+static void test_rate_limits_per_partner(void **state)
+{
+    (void)state;
+    test_env_t other;
+    test_key_t busy, calm;
+    test_db_ready(&other, "e2e_faults_rate");
+    other.rate_limits = "*=5,calm=1000";
+    assert_int_equal(test_ledgerd_spawn(&other), 0);
+    test_partner(&other, "busy", 0, &busy);
+    test_partner(&other, "calm", 0, &calm);
+    int limited = 0;
+    for (int i = 0; i < 30; i++) {
+        client_response_t response;
+        buf_t raw = BUF_INIT;
+        buf_printf(&raw, "GET /v1/members/m HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+        client_sign(&raw, busy.keyid, busy.signer, "GET", "/v1/members/m", NULL, 0, NULL, 0);
+        buf_append_str(&raw, "\r\n");
+        assert_int_equal(client_send_raw("127.0.0.1", other.port, raw.data, raw.len, &response), 0);
+        assert_true(response.status == 200 || response.status == 429);
+        if (response.status == 429) {
+            limited++;
+            assert_non_null(strstr(response.body, "\"code\":\"rate_limited\""));
+        }
+        client_response_free(&response);
+        buf_free(&raw);
+    }
+    assert_true(limited >= 10); /* 30 requests against 5/s with a burst of 5 */
+    /* Retry-After tells how long to wait */
+    client_response_t response;
+    buf_t raw = BUF_INIT;
+    buf_printf(&raw, "GET /v1/members/m HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    client_sign(&raw, busy.keyid, busy.signer, "GET", "/v1/members/m", NULL, 0, NULL, 0);
+    buf_append_str(&raw, "\r\n");
+    int saw_retry_after = 0;
+    for (int i = 0; i < 10 && !saw_retry_after; i++) {
+        assert_int_equal(client_send_raw("127.0.0.1", other.port, raw.data, raw.len, &response), 0);
+        saw_retry_after = response.status == 429 && response.retry_after_s >= 1;
+        client_response_free(&response);
+    }
+    assert_true(saw_retry_after);
+    buf_free(&raw);
+    for (int i = 0; i < 30; i++) { /* another partner has its own budget */
+        test_reply_t reply = test_call(&other, &calm, "GET", "/v1/members/m", NULL, NULL);
+        assert_int_equal(reply.status, 200);
+        test_reply_free(&reply);
+    }
+    test_key_free(&busy);
+    test_key_free(&calm);
+    test_env_stop(&other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_killed_under_load_loses_nothing),
         cmocka_unit_test(test_database_crash_and_recovery),
+        cmocka_unit_test(test_rate_limits_per_partner),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,15 @@
+/* ratelimit.h — per-partner token buckets (requests per second, burst of one second's worth),
+ * configured by LEDGER_RATE_LIMITS="*=200,coffee=1000" ("*" applies to every other partner). */
+#ifndef LEDGER_RATELIMIT_H
+#define LEDGER_RATELIMIT_H
+
+typedef struct ratelimit ratelimit_t;
+
+/* spec NULL or "" means no limits (returns NULL, *error NULL). On a bad spec returns NULL and
+ * sets *error (static text). */
+ratelimit_t *ratelimit_create(const char *spec, const char **error);
+/* 0 when partner may proceed now, else the whole seconds to wait before a token is available. */
+int ratelimit_take(ratelimit_t *limits, const char *partner, double now_s);
+void ratelimit_destroy(ratelimit_t *limits);
+
+#endif
