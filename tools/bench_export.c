@@ -94,34 +94,38 @@ static int load(const char *url, long entries, const crypto_signer_t *op, const 
     crypto_signer_public_key(partner, partner_key);
     char *op_b64 = crypto_base64_encode(op_key, 32), *partner_b64 = crypto_base64_encode(partner_key, 32);
     PQclear(PQexec(pg, "SET statement_timeout = 0"));
-    PGresult *res = PQexec(pg, "COPY journal (seq, time_s, type, text) FROM STDIN");
-    if (PQresultStatus(res) != PGRES_COPY_IN) return -1;
-    PQclear(res);
-    json_t *genesis = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "currency", "KZT", "origin", "bench", "keys", "keyid",
-                                "op", "role", "operator", "public_key", op_b64);
+    json_t *genesis = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "currency", "KZT", "origin", "bench", "keys", "keyid", "op",
+                                "role", "operator", "public_key", op_b64);
     json_t *partner_fields = json_pack("{s:s,s:s,s:i}", "code", "bench", "name", "Bench", "validity_seconds", 15552000);
-    json_t *key_fields = json_pack("{s:s,s:s,s:s,s:s}", "keyid", "bench-1", "role", "partner", "public_key",
-                                   partner_b64, "owner", "bench");
+    json_t *key_fields = json_pack("{s:s,s:s,s:s,s:s}", "keyid", "bench-1", "role", "partner", "public_key", partner_b64,
+                                   "owner", "bench");
     char *texts[3] = {registry_text(1, t, "genesis", genesis, NULL, NULL),
                       registry_text(2, t, "partner", partner_fields, op, "/v1/admin/partners"),
                       registry_text(3, t, "key", key_fields, op, "/v1/admin/partners/bench/keys")};
     const char *types[3] = {"genesis", "partner", "key"};
-    for (int i = 0; i < 3; i++)
-        copy_row(&rows, i + 1, t, types[i], texts[i]), free(texts[i]);
-    for (long seq = 4; seq <= entries; seq++) {
-        char *text = earn_text(seq, t, partner);
-        copy_row(&rows, seq, t, "earn", text);
-        free(text);
-        if (rows.len > (1u << 20) || seq == entries) {
-            if (PQputCopyData(pg, rows.data, (int)rows.len) != 1) return -1;
+    for (int i = 0; i < 3; i++) copy_row(&rows, i + 1, t, types[i], texts[i]), free(texts[i]);
+    int ok = 1;
+    /* one COPY (one transaction) per 10,000 rows: the head row is rewritten per entry, and a
+     * single huge transaction would make every rewrite scan all the versions before it */
+    for (long seq = 4; seq <= entries + 1 && ok; seq++) {
+        if (seq <= entries) {
+            char *text = earn_text(seq, t, partner);
+            copy_row(&rows, seq, t, "earn", text);
+            free(text);
+        }
+        if (seq % 10000 == 0 || seq == entries + 1) {
+            PGresult *res = PQexec(pg, "COPY journal (seq, time_s, type, text) FROM STDIN");
+            ok = PQresultStatus(res) == PGRES_COPY_IN && PQputCopyData(pg, rows.data, (int)rows.len) == 1 &&
+                 PQputCopyEnd(pg, NULL) == 1;
+            PQclear(res);
+            res = PQgetResult(pg);
+            ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
+            if (!ok) fprintf(stderr, "bench: %s", PQerrorMessage(pg));
+            PQclear(res);
+            PQclear(PQgetResult(pg));
             buf_reset(&rows);
         }
     }
-    PQputCopyEnd(pg, NULL);
-    res = PQgetResult(pg);
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok) fprintf(stderr, "bench: %s", PQerrorMessage(pg));
-    PQclear(res);
     char sql[128];
     snprintf(sql, sizeof sql, "UPDATE journal_head SET seq = %ld, time_s = %lld", entries, (long long)t);
     PQclear(PQexec(pg, sql));
