@@ -20,7 +20,7 @@ endif
 
 CORE := buf result json crypto auth ledger settlement journal merkle note log
 SERVER := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations service service_partner service_reverse service_expiry service_settlement service_journal \
-          service_read service_admin metrics ratelimit map http maintenance
+          service_read service_admin metrics ratelimit map router http maintenance
 CTL := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations client
 VERIFY := $(CORE) map verify verify_export verify_replay
 
@@ -54,6 +54,21 @@ bin/bench-export: tools/bench_export.c $(call objs,$(CTL) map verify verify_expo
 
 bench: bin/bench-expiry bin/bench-settlement bin/bench-export
 
+# Fuzzing (clang + libFuzzer): `make fuzz` builds, `make fuzz-run FUZZ_SECONDS=N` runs each harness.
+FUZZ_SECONDS ?= 15
+FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -O1 -iquote include -fsanitize=fuzzer,address,undefined
+FUZZ_CORE := src/buf.c src/result.c src/json.c src/crypto.c src/auth.c src/router.c
+FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE) $(wildcard include/*.h)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CORE) -ljansson -lcrypto
+fuzz: $(FUZZERS)
+fuzz-run: fuzz
+	@for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 build/fuzz/corpus-$$n \
+	    tests/fuzz/corpus/$${n#fuzz_} 2>build/fuzz/$$n.log || { tail -40 build/fuzz/$$n.log; exit 1; }; done
+
 # Tests -------------------------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/test/unit_%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BIN)/test/integration_%,$(wildcard tests/integration/test_*.c))
@@ -84,6 +99,6 @@ $(BIN) $(BIN)/test $(OBJ):
 clean:
 	rm -rf build bin
 
-.PHONY: all test run unit tests clean bench
+.PHONY: all test run unit tests clean bench fuzz fuzz-run
 .SECONDARY:
 -include $(wildcard $(OBJ)/*.d)

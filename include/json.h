@@ -1,5 +1,6 @@
 /* json.h — strict JSON input (jansson) and RFC 8785 canonical output (JCS).
- * Strict means: one object, UTF-8, no duplicate keys, integers only, no trailing bytes,
+ * Strict means: one object, UTF-8, no duplicate keys, integers only (within ±(2^53-1), I-JSON),
+ * no trailing bytes,
  * nesting at most LIMIT_JSON_DEPTH_MAX. */
 #ifndef LEDGER_JSON_H
 #define LEDGER_JSON_H

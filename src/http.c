@@ -15,7 +15,8 @@
 #include "assert_always.h"
 #include "auth.h"
 #include "buf.h"
-#include "http_routes.h"
+#include "router.h"
+#include "routes.h"
 #include "json.h"
 #include "limits.h"
 #include "log.h"
@@ -33,6 +34,9 @@ struct http_server {
     int64_t clock_skew_s;
 };
 
+#define HTTP_HANDLER_ROW(method, pattern, kind, handler) handler,
+static const service_handler_t http_handlers[] = {LEDGER_ROUTES(HTTP_HANDLER_ROW)};
+
 typedef struct {
     char *raw_uri; /* owned: request target exactly as received */
     buf_t body;
@@ -41,8 +45,6 @@ typedef struct {
     uint64_t start_us;
     char request_id[33];
 } http_context_t;
-
-#define HTTP_PARAM_MAX 256
 
 static uint64_t now_us(void)
 {
@@ -159,24 +161,6 @@ static enum MHD_Result http_send(struct MHD_Connection *connection, http_context
     return queued;
 }
 
-/* Matches path against pattern; the ':' segment is copied to param. */
-static int route_match(const char *pattern, const char *path, char param[HTTP_PARAM_MAX])
-{
-    while (*pattern && *path) {
-        if (*pattern == ':') {
-            size_t len = strcspn(path, "/");
-            if (len == 0 || len >= HTTP_PARAM_MAX) return 0;
-            memcpy(param, path, len);
-            param[len] = '\0';
-            path += len;
-            pattern++;
-        } else if (*pattern++ != *path++) {
-            return 0;
-        }
-    }
-    return *pattern == '\0' && *path == '\0';
-}
-
 static const char *header(struct MHD_Connection *connection, const char *name)
 {
     return MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name);
@@ -188,7 +172,8 @@ typedef struct {
     char path[2048];
     char query[2049]; /* the @query component: "?" + raw query */
     const route_t *route;
-    char param[HTTP_PARAM_MAX];
+    service_handler_t handler;
+    char param[ROUTER_PARAM_MAX];
     auth_signature_input_t input;
     store_key_t key;
     service_request_t request;
@@ -283,14 +268,11 @@ static void request_hash(const http_call_t *call, const buf_t *body, uint8_t out
 
 static int route_find(http_call_t *call, service_response_t *response)
 {
-    int path_known = 0;
-    for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
-        if (!route_match(http_routes[i].pattern, call->path, call->param)) continue;
-        path_known = 1;
-        if (strcmp(http_routes[i].method, call->method) == 0) {
-            call->route = &http_routes[i];
-            return 1;
-        }
+    int path_known = 0, index = router_find(call->method, call->path, call->param, &path_known);
+    if (index >= 0) {
+        call->route = &router_routes[index];
+        call->handler = http_handlers[index];
+        return 1;
     }
     service_problem(response, path_known ? RESULT_METHOD_NOT_ALLOWED : RESULT_NOT_FOUND, NULL, NULL);
     return 0;
@@ -360,7 +342,7 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     request->ledger_key = server->ledger_key;
     const char *accept = header(connection, "Accept");
     request->wants_csv = accept != NULL && strstr(accept, "text/csv") != NULL;
-    call->route->handler(conn, request, response);
+    call->handler(conn, request, response);
 out:
     if (result != RESULT_OK) service_problem(response, result, detail, NULL);
     store_pool_release(server->pool, conn);

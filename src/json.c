@@ -14,6 +14,8 @@ static int json_tree_is_strict(const json_t *value, int depth)
     if (depth > LIMIT_JSON_DEPTH_MAX) return 0;
     switch (json_typeof(value)) {
     case JSON_REAL: return 0;
+    case JSON_INTEGER: /* I-JSON (RFC 7493): integers a double holds exactly, as JCS requires */
+        return json_integer_value(value) <= 9007199254740991LL && json_integer_value(value) >= -9007199254740991LL;
     case JSON_OBJECT: {
         const char *key;
         json_t *member;
@@ -50,7 +52,7 @@ json_t *json_parse_strict(const char *data, size_t len, const char **detail)
         return NULL;
     }
     if (!json_tree_is_strict(root, 0)) {
-        *detail = "only integers are accepted as numbers, nesting is limited";
+        *detail = "only integers within ±(2^53-1) are accepted as numbers; nesting is limited";
         json_decref(root);
         return NULL;
     }

@@ -3,6 +3,8 @@
 set -euo pipefail
 packages=(gcc make pkg-config libc6-dev libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev libcmocka-dev
           postgresql-15 postgresql-client-15 curl)
+# the test command also fuzzes (clang's libFuzzer) and runs the unit tests under valgrind
+if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev valgrind); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

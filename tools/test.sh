@@ -4,7 +4,7 @@
 # again against the sanitizer build. Exit status is non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/deps.sh
+bash tools/deps.sh --test
 jobs=$(nproc 2>/dev/null || echo 2)
 echo "== build (warnings are errors)"
 make -j"$jobs" all tests >/dev/null
@@ -23,11 +23,11 @@ bash tools/pg.sh start "$tmp/pg" --fast >/dev/null
 export TEST_PG_HOST=$tmp/pg TEST_LOG_DIR=$tmp/logs
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-run() { # run LABEL BINARY [env...]
-  local label=$1 binary=$2
-  shift 2
+run() { # run LABEL COMMAND [ARGS...]
+  local label=$1
+  shift
   local start=$SECONDS
-  if env "$@" "$binary" >"$tmp/logs/out" 2>&1; then
+  if "$@" >"$tmp/logs/out" 2>&1; then
     echo "ok   $label ($((SECONDS - start)) s)"
   else
     echo "FAIL $label"
@@ -39,10 +39,17 @@ run() { # run LABEL BINARY [env...]
 
 for t in bin/test/unit_*; do run "unit $(basename "$t")" "$t"; done
 for t in build/san/bin/test/unit_*; do run "unit (asan) $(basename "$t")" "$t"; done
+for t in bin/test/unit_*; do
+  run "unit (valgrind) $(basename "$t")" valgrind --quiet --error-exitcode=1 --leak-check=full \
+    --errors-for-leak-kinds=definite,indirect "$t"
+done
+echo "== fuzz: each harness ${FUZZ_SECONDS:-15} s on its seed corpus (longer: make fuzz-run FUZZ_SECONDS=600)"
+make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-15}" >"$tmp/logs/fuzz" 2>&1 || { cat "$tmp/logs/fuzz"; exit 1; }
+echo "ok   fuzz (json, router, signature)"
 for t in bin/test/integration_*; do run "integration $(basename "$t")" "$t"; done
-for t in bin/test/e2e_*; do run "e2e $(basename "$t")" "$t" TEST_BIN_DIR=bin; done
+for t in bin/test/e2e_*; do run "e2e $(basename "$t")" env TEST_BIN_DIR=bin "$t"; done
 # the same end-to-end tests against ledgerd, ledgerctl and ledger-verify built with ASan+UBSan
 for t in bin/test/e2e_*; do
-  run "e2e (asan binaries) $(basename "$t")" "$t" TEST_BIN_DIR=build/san/bin
+  run "e2e (asan binaries) $(basename "$t")" env TEST_BIN_DIR=build/san/bin "$t"
 done
 echo "all tests passed"

@@ -1,7 +1,10 @@
 /* End-to-end faults: ledgerd killed with SIGKILL under concurrent load (nothing acknowledged is
  * lost or duplicated, retries resolve to one effect), and PostgreSQL crashed and restarted under
  * load (quick 503 database_unavailable, no hang or crash, automatic recovery). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -243,12 +246,66 @@ static void test_rate_limits_per_partner(void **state)
     test_env_stop(&other);
 }
 
+static int open_slow_client(uint16_t port)
+{
+    struct sockaddr_in address = {0};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    const char *partial = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "; /* and never the rest */
+    if (send(fd, partial, strlen(partial), MSG_NOSIGNAL) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void test_slow_clients_and_oversized_headers(void **state)
+{
+    (void)state;
+    int slow[300], opened = 0;
+    for (int i = 0; i < 300; i++) {
+        slow[i] = open_slow_client(env.port);
+        opened += slow[i] >= 0;
+    }
+    assert_true(opened >= 250);
+    /* everyone else is still served, promptly */
+    double start = now_s();
+    test_reply_t reply =
+        test_call(&env, &shop, "POST", "/v1/earn", "{\"member\":\"s-1\",\"points\":1,\"reference\":\"slow\"}", NULL);
+    assert_int_equal(reply.status, 201);
+    assert_true(now_s() - start < 2.0);
+    test_reply_free(&reply);
+    for (int i = 0; i < 300; i++)
+        if (slow[i] >= 0) close(slow[i]);
+    /* a 200 KiB header is refused without harm */
+    buf_t raw = BUF_INIT;
+    buf_append_str(&raw, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    for (int i = 0; i < 200 * 1024; i++)
+        buf_append(&raw, "a", 1);
+    buf_append_str(&raw, "\r\n\r\n");
+    client_response_t response;
+    int sent = client_send_raw("127.0.0.1", env.port, raw.data, raw.len, &response);
+    assert_true(sent != 0 || response.status == 431 || response.status == 413 || response.status == 400);
+    client_response_free(&response);
+    buf_free(&raw);
+    reply = test_call(&env, NULL, "GET", "/healthz", NULL, NULL);
+    assert_int_equal(reply.status, 200);
+    test_reply_free(&reply);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_killed_under_load_loses_nothing),
         cmocka_unit_test(test_database_crash_and_recovery),
         cmocka_unit_test(test_rate_limits_per_partner),
+        cmocka_unit_test(test_slow_clients_and_oversized_headers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

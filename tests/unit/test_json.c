@@ -31,6 +31,8 @@ static void test_strict_parsing(void **state)
     assert_false(accepted("{\"a\":\"\xff\"}"));             /* invalid UTF-8 */
     assert_false(accepted("{\"a\":\"\\u0000\"}"));          /* NUL */
     assert_false(accepted("{\"a\":99999999999999999999}")); /* overflow */
+    assert_false(accepted("{\"a\":9007199254740992}"));     /* beyond 2^53 - 1 (found by fuzzing) */
+    assert_true(accepted("{\"a\":9007199254740991}"));
     assert_false(accepted(""));
     assert_false(accepted("{"));
     char deep[200] = "{\"a\":";
