@@ -87,6 +87,10 @@ tests: $(UNIT_TESTS) $(INTEGRATION_TESTS) $(E2E_TESTS)
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t >/dev/null || { $$t; exit 1; }; done
 
+soak: all tests fuzz
+	FUZZ_SECONDS=600 $(MAKE) fuzz-run
+	for i in 1 2 3 4 5; do bash tools/test.sh || exit 1; done
+
 test:
 	bash tools/test.sh
 
@@ -99,6 +103,6 @@ $(BIN) $(BIN)/test $(OBJ):
 clean:
 	rm -rf build bin
 
-.PHONY: all test run unit tests clean bench fuzz fuzz-run
+.PHONY: all test run unit tests clean bench fuzz fuzz-run soak
 .SECONDARY:
 -include $(wildcard $(OBJ)/*.d)

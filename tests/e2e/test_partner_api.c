@@ -153,6 +153,16 @@ static void test_holds_capture_void_and_timeout(void **state)
     assert_int_equal(test_int(reply.json, "balance.available"), 55);
     test_reply_free(&reply);
     expect(test_call(&env, &books, "POST", target, "{}", NULL), 409, "hold_not_active");
+    /* another partner can neither void nor capture a hold that is not its own */
+    reply = move(&books, "/v1/holds", "m-hold", 1, "h-own");
+    char own_void[128], own_capture[128];
+    const char *own_id = json_string_value(json_object_get(json_object_get(reply.json, "hold"), "id"));
+    snprintf(own_void, sizeof own_void, "/v1/holds/%s/void", own_id);
+    snprintf(own_capture, sizeof own_capture, "/v1/holds/%s/capture", own_id);
+    test_reply_free(&reply);
+    expect(test_call(&env, &coffee, "POST", own_void, "{}", NULL), 404, "not_found");
+    expect(test_call(&env, &coffee, "POST", own_capture, "{}", NULL), 404, "not_found");
+    expect(test_call(&env, &books, "POST", own_void, "{}", NULL), 200, NULL);
     /* timeout */
     reply = test_call(&env, &books, "POST", "/v1/holds",
                       "{\"member\":\"m-hold\",\"points\":55,\"reference\":\"h4\",\"ttl_seconds\":1}", NULL);
