@@ -52,7 +52,10 @@ bin/bench-settlement: tools/bench_settlement.c $(call objs,$(CTL) migrations_emb
 bin/bench-export: tools/bench_export.c $(call objs,$(CTL) map verify verify_export verify_replay migrations_embedded) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: bin/bench-expiry bin/bench-settlement bin/bench-export
+bin/bench-load: tools/bench_load.c $(call objs,$(CORE) client) | bin
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -pthread
+
+bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load
 
 # Fuzzing (clang + libFuzzer): `make fuzz` builds, `make fuzz-run FUZZ_SECONDS=N` runs each harness.
 FUZZ_SECONDS ?= 15

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Issue 7 benchmark: signed REST earn, burn, mixed (80/20) and hot-member traffic against a real
+# ledgerd over keep-alive connections (5% exact duplicate retries), and in the same run the
+# raw-SQL pgbench baseline of the same work (one transaction per request, 8 clients), so every
+# figure is a ratio. Durable PostgreSQL settings (fsync, synchronous_commit on). After each run
+# it checks that the committed entries equal the unique 2xx count and that the books balance.
+# usage: tools/bench-load.sh [REQUESTS per run] [CLIENTS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+requests=${1:-20000}
+clients=${2:-32}
+bash tools/deps.sh
+make -j"$(nproc)" all bin/bench-load >/dev/null
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  bash tools/pg.sh stop "$tmp/pg"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+export LEDGER_DATABASE_URL=$(bash tools/pg.sh start "$tmp/pg")
+export LEDGER_KEY_FILE=$tmp/ledger.pem LEDGER_LISTEN=127.0.0.1:18181 LEDGER_URL=http://127.0.0.1:18181
+export LEDGER_HTTP_THREADS=${LEDGER_HTTP_THREADS:-32} LEDGER_EXPIRY_INTERVAL_S=0
+for k in ledger op a b; do bin/ledgerctl keygen --out "$tmp/$k.pem" >/dev/null; done
+bin/ledgerctl migrate >/dev/null
+bin/ledgerctl init --operator-key-id op --operator-public-key "$(bin/ledgerctl pubkey --key-file "$tmp/op.pem")" >/dev/null
+bin/ledgerd 2>"$tmp/ledgerd.log" &
+pid=$!
+for _ in $(seq 1 100); do curl -fs "$LEDGER_URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+op=(--key-id op --key-file "$tmp/op.pem")
+for p in a b; do
+  bin/ledgerctl call POST /v1/admin/partners "{\"code\":\"$p\",\"name\":\"$p\"}" "${op[@]}" >/dev/null
+  bin/ledgerctl call POST "/v1/admin/partners/$p/keys" \
+    "{\"keyid\":\"$p-1\",\"public_key\":\"$(bin/ledgerctl pubkey --key-file "$tmp/$p.pem")\"}" "${op[@]}" >/dev/null
+done
+psql_ledger() { runuser -u postgres -- psql -h "$tmp/pg" -U postgres -d ledger -tAc "$1" 2>/dev/null || psql -h "$tmp/pg" -U postgres -d ledger -tAc "$1"; }
+declare -A rest
+run() { # run NAME PARTNER MODE MEMBERS
+  local out
+  out=$(bin/bench-load 127.0.0.1:18181 "$2-1" "$tmp/$2.pem" "$3" "$4" "$clients" "$requests" 5 "$1")
+  echo "$out"
+  local unique committed total
+  unique=$(sed -n 's/.*unique_ok=\([0-9]*\).*/\1/p' <<<"$out")
+  committed=$(psql_ledger "SELECT count(*) FROM transactions WHERE reference LIKE '$1-%'")
+  total=$(psql_ledger "SELECT coalesce(sum(balance),0) FROM accounts")
+  echo "check $1: committed=$committed unique_2xx=$unique books_total=$total"
+  [ "$committed" = "$unique" ] && [ "$total" = 0 ] || { echo "CHECK FAILED" >&2; exit 1; }
+  rest[$1]=$(sed -n 's/.*ops_per_s=\([0-9]*\).*/\1/p' <<<"$out")
+}
+run earn a earn 1000
+run burn b burn 1000
+run mixed a mixed 1000
+run hot a earn 1
+# the raw-SQL baseline in the same cluster, 8 clients, one transaction per request
+pgbench=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pgbench
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg "$(dirname "$pgbench")/createdb" -h "$tmp/pg" -U postgres baseline
+as_pg "$(dirname "$pgbench")/psql" -q -h "$tmp/pg" -U postgres -d baseline -f tools/pgbench/schema.sql
+tps() { as_pg "$pgbench" -n -h "$tmp/pg" -U postgres -c 8 -j 2 -T 10 -D members="$2" -f "tools/pgbench/$1.sql" baseline \
+          | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | cut -d. -f1; }
+base_earn=$(tps earn 1000); base_burn=$(tps burn 1000); base_hot=$(tps earn 1)
+echo "baseline pgbench (8 clients, one commit per request): earn=$base_earn/s burn=$base_burn/s hot_earn=$base_hot/s"
+ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
+echo "RATIO earn=$(ratio "${rest[earn]}" "$base_earn")x burn=$(ratio "${rest[burn]}" "$base_burn")x" \
+     "mixed=$(ratio "${rest[mixed]}" "$base_earn")x hot=$(ratio "${rest[hot]}" "$base_hot")x (signed REST / raw SQL)"
