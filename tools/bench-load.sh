@@ -23,14 +23,14 @@ trap cleanup EXIT
 export LEDGER_DATABASE_URL=$(bash tools/pg.sh start "$tmp/pg")
 export LEDGER_KEY_FILE=$tmp/ledger.pem LEDGER_LISTEN=127.0.0.1:18181 LEDGER_URL=http://127.0.0.1:18181
 export LEDGER_HTTP_THREADS=${LEDGER_HTTP_THREADS:-32} LEDGER_EXPIRY_INTERVAL_S=0
-for k in ledger op a b; do bin/ledgerctl keygen --out "$tmp/$k.pem" >/dev/null; done
+for k in ledger op alpha beta; do bin/ledgerctl keygen --out "$tmp/$k.pem" >/dev/null; done
 bin/ledgerctl migrate >/dev/null
 bin/ledgerctl init --operator-key-id op --operator-public-key "$(bin/ledgerctl pubkey --key-file "$tmp/op.pem")" >/dev/null
 bin/ledgerd 2>"$tmp/ledgerd.log" &
 pid=$!
 for _ in $(seq 1 100); do curl -fs "$LEDGER_URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 op=(--key-id op --key-file "$tmp/op.pem")
-for p in a b; do
+for p in alpha beta; do
   bin/ledgerctl call POST /v1/admin/partners "{\"code\":\"$p\",\"name\":\"$p\"}" "${op[@]}" >/dev/null
   bin/ledgerctl call POST "/v1/admin/partners/$p/keys" \
     "{\"keyid\":\"$p-1\",\"public_key\":\"$(bin/ledgerctl pubkey --key-file "$tmp/$p.pem")\"}" "${op[@]}" >/dev/null
@@ -49,10 +49,10 @@ run() { # run NAME PARTNER MODE MEMBERS
   [ "$committed" = "$unique" ] && [ "$total" = 0 ] || { echo "CHECK FAILED" >&2; exit 1; }
   rest[$1]=$(sed -n 's/.*ops_per_s=\([0-9]*\).*/\1/p' <<<"$out")
 }
-run earn a earn 1000
-run burn b burn 1000
-run mixed a mixed 1000
-run hot a earn 1
+run earn alpha earn 1000
+run burn beta burn 1000
+run mixed alpha mixed 1000
+run hot alpha earn 1
 # the raw-SQL baseline in the same cluster, 8 clients, one transaction per request
 pgbench=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pgbench
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -23,6 +23,7 @@ typedef struct {
     char *bytes;
     size_t len;
     int duplicate; /* an exact replay of an earlier request */
+    long original; /* index of the request this one repeats (itself if not a duplicate) */
 } prepared_t;
 
 static prepared_t *requests;
@@ -118,6 +119,7 @@ static void prepare(const char *host, const char *keyid, const crypto_signer_t *
             requests[i] = requests[original];
             requests[i].bytes = strdup(requests[original].bytes);
             requests[i].duplicate = 1;
+            requests[i].original = original;
             continue;
         }
         int burn = strcmp(mode, "burn") == 0 || (strcmp(mode, "mixed") == 0 && rand() % 100 < 20);
@@ -133,6 +135,7 @@ static void prepare(const char *host, const char *keyid, const crypto_signer_t *
         requests[i].len = raw.len;
         requests[i].bytes = buf_take(&raw);
         requests[i].duplicate = 0;
+        requests[i].original = i;
     }
 }
 
@@ -161,11 +164,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < clients; i++) pthread_join(threads[i], NULL);
     double elapsed = now_s() - start;
     long ok = 0, refused = 0, failed = 0, unique_ok = 0;
+    char *acknowledged = calloc((size_t)request_count, 1); /* per distinct request: any 2xx */
     for (long i = 0; i < request_count; i++) {
-        if (status_of[i] >= 200 && status_of[i] < 300) ok++, unique_ok += !requests[i].duplicate;
-        else if (status_of[i] >= 400 && status_of[i] < 500) refused++;
+        if (status_of[i] >= 200 && status_of[i] < 300) ok++, acknowledged[requests[i].original] = 1;
+        else if (status_of[i] >= 400 && status_of[i] < 500) refused++; /* 409 in flight, 422 no points */
         else failed++;
     }
+    for (long i = 0; i < request_count; i++) unique_ok += acknowledged[i];
+    free(acknowledged);
     qsort(latency_ms, (size_t)request_count, sizeof *latency_ms, compare);
     printf("RESULT mode=%s clients=%d requests=%ld ops_per_s=%.0f p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f "
            "ok=%ld unique_ok=%ld refused=%ld failed=%ld\n",
