@@ -172,8 +172,8 @@ static void test_database_crash_and_recovery(void **state)
         pthread_join(threads[w], NULL);
     for (int w = 0; w < WORKERS; w++) {
         assert_true(loads[w].slowest_s < 10.0);
-        for (int i = 0; i < PER_WORKER; i++)
-            if (loads[w].status[i] != 201 && loads[w].status[i] != 503)
+        for (int i = 0; i < PER_WORKER; i++) /* 0: no answer read (transport), an unknown outcome */
+            if (loads[w].status[i] != 201 && loads[w].status[i] != 503 && loads[w].status[i] != 0)
                 fail_msg("request %d/%d answered %d while the database crashed", w, i, loads[w].status[i]);
     }
     pg("start");
@@ -190,9 +190,22 @@ static void test_database_crash_and_recovery(void **state)
                       "down-key");
     assert_int_equal(reply.status, 201);
     test_reply_free(&reply);
+    int unanswered = 0;
     for (int w = 0; w < WORKERS; w++)
-        for (int i = 0; i < PER_WORKER; i++)
+        for (int i = 0; i < PER_WORKER; i++) {
             if (loads[w].status[i] == 201) assert_int_equal(count_reference("db", w, i), 1);
+            if (loads[w].status[i] != 0) continue;
+            /* an unknown outcome is settled the way a client would: retry with the same key */
+            char body[160], key[64];
+            request_body(body, sizeof body, "db", w, i);
+            snprintf(key, sizeof key, "db-key-%d-%d", w, i);
+            test_reply_t retry = test_call(&env, &shop, "POST", "/v1/earn", body, key);
+            assert_int_equal(retry.status, 201);
+            test_reply_free(&retry);
+            assert_int_equal(count_reference("db", w, i), 1);
+            unanswered++;
+        }
+    assert_true(unanswered <= 3); /* rare: only under heavy CPU starvation */
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
 }
 
