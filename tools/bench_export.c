@@ -105,7 +105,7 @@ static int load(const char *url, long entries, const crypto_signer_t *op, const 
     const char *types[3] = {"genesis", "partner", "key"};
     for (int i = 0; i < 3; i++) copy_row(&rows, i + 1, t, types[i], texts[i]), free(texts[i]);
     int ok = 1;
-    /* one COPY (one transaction) per 1,000 rows: the head row is rewritten per entry, and a
+    /* one COPY (one transaction) per 100 rows: the head row is rewritten per entry, and a
      * single huge transaction would make every rewrite scan all the versions before it */
     for (long seq = 4; seq <= entries + 1 && ok; seq++) {
         if (seq <= entries) {
@@ -113,7 +113,7 @@ static int load(const char *url, long entries, const crypto_signer_t *op, const 
             copy_row(&rows, seq, t, "earn", text);
             free(text);
         }
-        if (seq % 1000 == 0 || seq == entries + 1) {
+        if (seq % 100 == 0 || seq == entries + 1) {
             PGresult *res = PQexec(pg, "COPY journal (seq, time_s, type, text) FROM STDIN");
             ok = PQresultStatus(res) == PGRES_COPY_IN && PQputCopyData(pg, rows.data, (int)rows.len) == 1 &&
                  PQputCopyEnd(pg, NULL) == 1;
