@@ -43,14 +43,14 @@ $(OBJ)/%.o: $(OBJ)/%.c | $(OBJ)
 $(OBJ)/migrations_embedded.c: tools/embed-migrations.sh $(wildcard migrations/*.sql) | $(OBJ)
 	sh tools/embed-migrations.sh migrations > $@
 
-bin/bench-expiry: tools/bench_expiry.c $(call objs,$(CTL) migrations_embedded) | bin
-	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+bin/bench-expiry: tools/bench_expiry.c tools/bench_common.h $(call objs,$(CTL) migrations_embedded) | bin
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
-bin/bench-settlement: tools/bench_settlement.c $(call objs,$(CTL) migrations_embedded) | bin
-	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+bin/bench-settlement: tools/bench_settlement.c tools/bench_common.h $(call objs,$(CTL) migrations_embedded) | bin
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 bin/bench-export: tools/bench_export.c $(call objs,$(CTL) map verify verify_export verify_replay migrations_embedded) | bin
-	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 bin/bench-load: tools/bench_load.c $(call objs,$(CORE) client) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -pthread

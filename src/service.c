@@ -144,6 +144,11 @@ void service_refuse(service_outcome_t *outcome, result_t result, const char *det
     outcome->detail = detail;
 }
 
+void service_refuse_result(service_outcome_t *outcome, result_t result)
+{
+    service_refuse(outcome, result, result == RESULT_DUPLICATE_REFERENCE ? "this reference was already used" : NULL);
+}
+
 void service_refuse_available(service_outcome_t *outcome, int64_t available)
 {
     service_refuse(outcome, RESULT_INSUFFICIENT_POINTS, "the member's available balance is lower than requested");

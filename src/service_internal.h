@@ -7,6 +7,8 @@
 #define FIELDS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 void service_refuse(service_outcome_t *outcome, result_t result, const char *detail);
+/* A refusal decided by the store (a duplicate reference gets its explanation). */
+void service_refuse_result(service_outcome_t *outcome, result_t result);
 /* 422 insufficient_points with the available amount. */
 void service_refuse_available(service_outcome_t *outcome, int64_t available);
 /* Spec 4: balance - past-due lots - active holds. */

@@ -86,7 +86,7 @@ static void earn_op(store_conn_t *conn, const service_request_t *request, servic
     service_succeed(conn, outcome, 201, earn.member, time_s, text, "transaction", NULL);
     goto out;
 fail:
-    service_refuse(outcome, result, result == RESULT_DUPLICATE_REFERENCE ? "this reference was already used" : NULL);
+    service_refuse_result(outcome, result);
 out:
     ledger_postings_free(&postings);
     json_decref(fields);
@@ -157,7 +157,7 @@ static void burn_apply(store_conn_t *conn, const service_request_t *request, con
     service_succeed(conn, outcome, 201, burn->member, time_s, text, "transaction", NULL);
     goto out;
 fail:
-    service_refuse(outcome, result, result == RESULT_DUPLICATE_REFERENCE ? "this reference was already used" : NULL);
+    service_refuse_result(outcome, result);
 out:
     store_member_state_free(&state);
     ledger_postings_free(&postings);
@@ -246,7 +246,7 @@ static void hold_op(store_conn_t *conn, const service_request_t *request, servic
     service_succeed(conn, outcome, 201, movement.member, time_s, text, "hold", hold_json(&hold, "active"));
     goto out;
 fail:
-    service_refuse(outcome, result, result == RESULT_DUPLICATE_REFERENCE ? "this reference was already used" : NULL);
+    service_refuse_result(outcome, result);
 out:
     store_member_state_free(&state);
     ledger_postings_free(&postings);

@@ -157,9 +157,7 @@ static void reverse_op(store_conn_t *conn, const service_request_t *request, ser
     service_succeed(conn, outcome, 201, member_copy, reversal.time_s, text, "transaction", NULL);
     goto out;
 fail:
-    if (outcome->result == RESULT_OK || outcome->detail == NULL)
-        service_refuse(outcome, result,
-                       result == RESULT_DUPLICATE_REFERENCE ? "this reference was already used" : NULL);
+    if (outcome->result == RESULT_OK || outcome->detail == NULL) service_refuse_result(outcome, result);
 out:
     ledger_postings_free(&reversal.postings);
     json_decref(reversal.fields);

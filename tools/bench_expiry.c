@@ -10,22 +10,8 @@
 
 #include "crypto.h"
 #include "expiry.h"
+#include "bench_common.h"
 #include "store.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int sql(store_conn_t *conn, const char *text)
-{
-    /* bench setup only: fixed statements, no input */
-    result_t result = store_exec_script(conn, text);
-    if (result != RESULT_OK) fprintf(stderr, "bench: failed: %.80s\n", text);
-    return result == RESULT_OK ? 0 : -1;
-}
 
 static int seed(store_conn_t *conn, long lots, long per_member)
 {
@@ -35,25 +21,25 @@ static int seed(store_conn_t *conn, long lots, long per_member)
              "'{\"bench\":' || g || '}' "
              "FROM generate_series(1, %ld) g",
              lots);
-    if (sql(conn, "SET statement_timeout = 0") || sql(conn, "BEGIN") ||
-        sql(conn, "INSERT INTO journal SELECT 2, time_s, 'partner', '{}' FROM journal_head") ||
-        sql(conn, "INSERT INTO partners VALUES ('bench', 'Bench', 1, 2)") || sql(conn, text))
+    if (bench_sql(conn, "SET statement_timeout = 0") || bench_sql(conn, "BEGIN") ||
+        bench_sql(conn, "INSERT INTO journal SELECT 2, time_s, 'partner', '{}' FROM journal_head") ||
+        bench_sql(conn, "INSERT INTO partners VALUES ('bench', 'Bench', 1, 2)") || bench_sql(conn, text))
         return -1;
     snprintf(text, sizeof text,
              "INSERT INTO transactions (seq, partner, type, member, points, reference) "
              "SELECT 2 + g, 'bench', 'earn', 'm' || (g %% %ld), 10, 'r' || g FROM generate_series(1, %ld) g",
              (lots + per_member - 1) / per_member, lots);
-    if (sql(conn, text)) return -1;
+    if (bench_sql(conn, text)) return -1;
     snprintf(text, sizeof text,
              "INSERT INTO lots (id, issuer, member, points, remaining, expires_s) "
              "SELECT seq, 'bench', member, 10, 10, floor(extract(epoch from now()))::bigint - 10 FROM transactions");
-    if (sql(conn, text)) return -1;
+    if (bench_sql(conn, text)) return -1;
     /* balances as the earns' postings would have made them */
     snprintf(text, sizeof text, "UPDATE journal_head SET seq = 2 + %ld", lots);
-    if (sql(conn, text) ||
-        sql(conn, "INSERT INTO accounts SELECT 'member:' || member, sum(remaining) FROM lots GROUP BY member") ||
-        sql(conn, "INSERT INTO accounts SELECT 'issued:bench', -sum(remaining) FROM lots") || sql(conn, "COMMIT") ||
-        sql(conn, "VACUUM ANALYZE"))
+    if (bench_sql(conn, text) ||
+        bench_sql(conn, "INSERT INTO accounts SELECT 'member:' || member, sum(remaining) FROM lots GROUP BY member") ||
+        bench_sql(conn, "INSERT INTO accounts SELECT 'issued:bench', -sum(remaining) FROM lots") ||
+        bench_sql(conn, "COMMIT") || bench_sql(conn, "VACUUM ANALYZE"))
         return -1;
     return 0;
 }
@@ -61,25 +47,23 @@ static int seed(store_conn_t *conn, long lots, long per_member)
 /* The same state change with no journal entries, lot lists or reports, then rolled back. */
 static double baseline(store_conn_t *conn)
 {
-    double start = now_s();
-    if (sql(conn, "BEGIN") ||
-        sql(conn, "WITH due AS (UPDATE lots SET remaining = 0 WHERE remaining > 0 AND "
+    double start = bench_now_s();
+    if (bench_sql(conn, "BEGIN") ||
+        bench_sql(conn,
+                  "WITH due AS (UPDATE lots SET remaining = 0 WHERE remaining > 0 AND "
                   "expires_s <= floor(extract(epoch from now()))::bigint RETURNING member, issuer, points), "
                   "m AS (UPDATE accounts a SET balance = a.balance - d.s FROM (SELECT member, sum(points) s FROM due "
                   "GROUP BY member) d WHERE a.account = 'member:' || d.member) "
                   "INSERT INTO accounts SELECT 'expired:' || issuer, sum(points) FROM due GROUP BY issuer") ||
-        sql(conn, "COMMIT"))
+        bench_sql(conn, "COMMIT"))
         return -1;
-    double elapsed = now_s() - start;
+    double elapsed = bench_now_s() - start;
     return elapsed;
 }
 
 int main(int argc, char **argv)
 {
     long lots = argc > 1 ? atol(argv[1]) : 1000000, per_member = argc > 2 ? atol(argv[2]) : 10;
-    int applied = 0;
-    int64_t seq = 0;
-    uint8_t public_key[32] = {0};
     char *pem = NULL;
     const char *url = getenv("LEDGER_DATABASE_URL");
     store_conn_t *conn = url ? store_connect(url) : NULL;
@@ -88,30 +72,26 @@ int main(int argc, char **argv)
         return 2;
     }
     crypto_signer_t *key = crypto_signer_generate(&pem);
-    crypto_signer_public_key(key, public_key);
-    if (store_migrate(conn, &applied) != RESULT_OK ||
-        store_genesis(conn, "KZT", "bench", "op", public_key, &seq) != RESULT_OK) {
-        fprintf(stderr, "bench: the database must be empty\n");
-        return 1;
-    }
-    double start = now_s();
+    if (bench_ready(conn, key) != 0) return 1;
+    double start = bench_now_s();
     if (seed(conn, lots, per_member) != 0) return 1;
     printf("seeded %ld due lots over %ld members in %.1f s\n", lots, (lots + per_member - 1) / per_member,
-           now_s() - start);
+           bench_now_s() - start);
     /* baseline first, on a copy of the state (rolled back by re-seeding the same values) */
-    if (sql(conn, "BEGIN") || sql(conn, "CREATE TEMP TABLE lots_copy AS SELECT id, remaining FROM lots") ||
-        sql(conn, "CREATE TEMP TABLE accounts_copy AS SELECT * FROM accounts") || sql(conn, "COMMIT"))
+    if (bench_sql(conn, "BEGIN") || bench_sql(conn, "CREATE TEMP TABLE lots_copy AS SELECT id, remaining FROM lots") ||
+        bench_sql(conn, "CREATE TEMP TABLE accounts_copy AS SELECT * FROM accounts") || bench_sql(conn, "COMMIT"))
         return 1;
     double raw = baseline(conn);
-    if (raw < 0 || sql(conn, "BEGIN") ||
-        sql(conn, "UPDATE lots SET remaining = c.remaining FROM lots_copy c WHERE lots.id = c.id") ||
-        sql(conn, "DELETE FROM accounts") || sql(conn, "INSERT INTO accounts SELECT * FROM accounts_copy") ||
-        sql(conn, "COMMIT") || sql(conn, "VACUUM ANALYZE lots"))
+    if (raw < 0 || bench_sql(conn, "BEGIN") ||
+        bench_sql(conn, "UPDATE lots SET remaining = c.remaining FROM lots_copy c WHERE lots.id = c.id") ||
+        bench_sql(conn, "DELETE FROM accounts") ||
+        bench_sql(conn, "INSERT INTO accounts SELECT * FROM accounts_copy") || bench_sql(conn, "COMMIT") ||
+        bench_sql(conn, "VACUUM ANALYZE lots"))
         return 1;
     expiry_result_t out;
-    start = now_s();
+    start = bench_now_s();
     result_t result = expiry_run(conn, key, (int64_t)time(NULL), "bench", 0, 0, &out);
-    double elapsed = now_s() - start;
+    double elapsed = bench_now_s() - start;
     if (result != RESULT_OK) {
         fprintf(stderr, "bench: expiry failed: %s\n", result_info(result)->code);
         return 1;

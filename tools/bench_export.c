@@ -94,16 +94,17 @@ static int load(const char *url, long entries, const crypto_signer_t *op, const 
     crypto_signer_public_key(partner, partner_key);
     char *op_b64 = crypto_base64_encode(op_key, 32), *partner_b64 = crypto_base64_encode(partner_key, 32);
     PQclear(PQexec(pg, "SET statement_timeout = 0"));
-    json_t *genesis = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "currency", "KZT", "origin", "bench", "keys", "keyid", "op",
-                                "role", "operator", "public_key", op_b64);
+    json_t *genesis = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "currency", "KZT", "origin", "bench", "keys", "keyid",
+                                "op", "role", "operator", "public_key", op_b64);
     json_t *partner_fields = json_pack("{s:s,s:s,s:i}", "code", "bench", "name", "Bench", "validity_seconds", 15552000);
-    json_t *key_fields = json_pack("{s:s,s:s,s:s,s:s}", "keyid", "bench-1", "role", "partner", "public_key", partner_b64,
-                                   "owner", "bench");
+    json_t *key_fields = json_pack("{s:s,s:s,s:s,s:s}", "keyid", "bench-1", "role", "partner", "public_key",
+                                   partner_b64, "owner", "bench");
     char *texts[3] = {registry_text(1, t, "genesis", genesis, NULL, NULL),
                       registry_text(2, t, "partner", partner_fields, op, "/v1/admin/partners"),
                       registry_text(3, t, "key", key_fields, op, "/v1/admin/partners/bench/keys")};
     const char *types[3] = {"genesis", "partner", "key"};
-    for (int i = 0; i < 3; i++) copy_row(&rows, i + 1, t, types[i], texts[i]), free(texts[i]);
+    for (int i = 0; i < 3; i++)
+        copy_row(&rows, i + 1, t, types[i], texts[i]), free(texts[i]);
     int ok = 1;
     /* one COPY (one transaction) per 100 rows: the head row is rewritten per entry, and a
      * single huge transaction would make every rewrite scan all the versions before it */

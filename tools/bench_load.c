@@ -115,7 +115,8 @@ static void prepare(const char *host, const char *keyid, const crypto_signer_t *
     for (long i = 0; i < request_count; i++) {
         if (i > 10 && rand() % 100 < dup_pct) { /* a client retry: the very same signed bytes */
             long original = rand() % i;
-            while (requests[original].duplicate) original--;
+            while (requests[original].duplicate)
+                original--;
             requests[i] = requests[original];
             requests[i].bytes = strdup(requests[original].bytes);
             requests[i].duplicate = 1;
@@ -160,23 +161,30 @@ int main(int argc, char **argv)
     prepare(host, argv[2], key, argv[4], atol(argv[5]), atoi(argv[8]), argv[9]);
     pthread_t *threads = calloc((size_t)clients, sizeof *threads);
     double start = now_s();
-    for (int i = 0; i < clients; i++) pthread_create(&threads[i], NULL, worker, NULL);
-    for (int i = 0; i < clients; i++) pthread_join(threads[i], NULL);
+    for (int i = 0; i < clients; i++)
+        pthread_create(&threads[i], NULL, worker, NULL);
+    for (int i = 0; i < clients; i++)
+        pthread_join(threads[i], NULL);
     double elapsed = now_s() - start;
     long ok = 0, refused = 0, failed = 0, unique_ok = 0;
     char *acknowledged = calloc((size_t)request_count, 1); /* per distinct request: any 2xx */
     for (long i = 0; i < request_count; i++) {
-        if (status_of[i] >= 200 && status_of[i] < 300) ok++, acknowledged[requests[i].original] = 1;
-        else if (status_of[i] >= 400 && status_of[i] < 500) refused++; /* 409 in flight, 422 no points */
-        else failed++;
+        if (status_of[i] >= 200 && status_of[i] < 300)
+            ok++, acknowledged[requests[i].original] = 1;
+        else if (status_of[i] >= 400 && status_of[i] < 500)
+            refused++; /* 409 in flight, 422 no points */
+        else
+            failed++;
     }
-    for (long i = 0; i < request_count; i++) unique_ok += acknowledged[i];
+    for (long i = 0; i < request_count; i++)
+        unique_ok += acknowledged[i];
     free(acknowledged);
     qsort(latency_ms, (size_t)request_count, sizeof *latency_ms, compare);
     printf("RESULT mode=%s clients=%d requests=%ld ops_per_s=%.0f p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f "
            "ok=%ld unique_ok=%ld refused=%ld failed=%ld\n",
            argv[4], clients, request_count, (double)request_count / elapsed, latency_ms[request_count / 2],
-           latency_ms[request_count * 99 / 100], latency_ms[request_count * 999 / 1000], ok, unique_ok, refused, failed);
+           latency_ms[request_count * 99 / 100], latency_ms[request_count * 999 / 1000], ok, unique_ok, refused,
+           failed);
     crypto_signer_free(key);
     return failed == 0 ? 0 : 1;
 }
