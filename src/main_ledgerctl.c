@@ -137,7 +137,7 @@ static int command_init(int argc, char **argv)
     const char *error = NULL;
     if (keyid == NULL || !ledger_keyid_valid(keyid) || public_text == NULL ||
         crypto_public_key_parse(public_text, public_key) != 0 || strlen(currency) != 3) {
-        fprintf(stderr, "ledgerctl: init needs --operator-key-id ID --operator-public-key B64 [--currency XXX]\n");
+        fprintf(stderr, "ledgerctl: init needs --operator-key-id ID --operator-public-key B64 [--currency ISO4217]\n");
         return 1;
     }
     if (config_load(&config, &error) != 0) return 1;
