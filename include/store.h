@@ -121,8 +121,10 @@ typedef struct {
 
 /* Locks the member (creating its account row) for this transaction. */
 result_t store_member_lock(store_conn_t *conn, const char *member);
-/* Reads the member's state at now_s (call after store_member_lock when planning a write). */
-result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, store_member_state_t *state);
+/* Reads the member's totals at now_s (call after store_member_lock when planning a write) and,
+ * when need_points > 0, the FIFO prefix of spendable lots that covers need_points. */
+result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, int64_t need_points,
+                            store_member_state_t *state);
 void store_member_state_free(store_member_state_t *state);
 /* Member view: balance, available, expiring by UTC date (owned JSON array). */
 result_t store_member_expiring(store_conn_t *conn, const char *member, int64_t now_s, json_t **expiring);

@@ -166,7 +166,7 @@ static json_t *balance_object(const store_member_state_t *state)
 result_t service_balance_after(store_conn_t *conn, const char *member, int64_t now_s, json_t **balance)
 {
     store_member_state_t state;
-    result_t result = store_member_state(conn, member, now_s, &state);
+    result_t result = store_member_state(conn, member, now_s, 0, &state);
     if (result == RESULT_OK) *balance = balance_object(&state);
     store_member_state_free(&state);
     return result;

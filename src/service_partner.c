@@ -129,7 +129,7 @@ static void burn_apply(store_conn_t *conn, const service_request_t *request, con
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
     json_t *fields = NULL;
     char *text = NULL, hold_id[32];
-    result_t result = store_member_state(conn, burn->member, time_s, &state);
+    result_t result = store_member_state(conn, burn->member, time_s, burn->points, &state);
     if (result != RESULT_OK) goto fail;
     int64_t available = service_available(&state) + burn->hold_points;
     if (burn->points > available) {
@@ -221,7 +221,7 @@ static void hold_op(store_conn_t *conn, const service_request_t *request, servic
     }
     result_t result = store_member_lock(conn, movement.member);
     if (result == RESULT_OK) result = store_journal_next(conn, &seq, &time_s);
-    if (result == RESULT_OK) result = store_member_state(conn, movement.member, time_s, &state);
+    if (result == RESULT_OK) result = store_member_state(conn, movement.member, time_s, 0, &state);
     if (result != RESULT_OK) goto fail;
     if (movement.points > service_available(&state)) {
         service_refuse_available(outcome, service_available(&state));

@@ -41,7 +41,7 @@ void service_member_get(store_conn_t *conn, const service_request_t *request, se
     int64_t now_s = 0;
     if (!member_param_ok(request, response)) return;
     result_t result = store_now(conn, &now_s);
-    if (result == RESULT_OK) result = store_member_state(conn, request->param, now_s, &state);
+    if (result == RESULT_OK) result = store_member_state(conn, request->param, now_s, 0, &state);
     if (result == RESULT_OK) result = store_member_expiring(conn, request->param, now_s, &expiring);
     if (result == RESULT_OK) {
         service_json(response, 200,

@@ -35,7 +35,7 @@ static result_t reverse_earn(store_conn_t *conn, reversal_t *reversal, service_o
     char lot_id[32];
     result_t result = store_lot_get(conn, reversal->original.seq, &lot);
     if (result != RESULT_OK) return result;
-    result = store_member_state(conn, reversal->original.member, reversal->time_s, &state);
+    result = store_member_state(conn, reversal->original.member, reversal->time_s, 0, &state);
     if (result != RESULT_OK) return result;
     int64_t reversible =
         ledger_earn_reversible(reversal->original.points, reversal->original.reversed, lot.remaining,

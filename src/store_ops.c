@@ -246,9 +246,10 @@ result_t store_member_lock(store_conn_t *conn, const char *member)
     return store_exec(conn, "member_lock", "SELECT 1 FROM accounts WHERE account = $1 FOR UPDATE", 1, P(account));
 }
 
-result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, store_member_state_t *state)
+result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, int64_t need_points,
+                            store_member_state_t *state)
 {
-    char account[LEDGER_ACCOUNT_MAX + 1], now_text[24], limit_text[24];
+    char account[LEDGER_ACCOUNT_MAX + 1], now_text[24], limit_text[24], need_text[24];
     result_t result;
     memset(state, 0, sizeof *state);
     ledger_account_member(account, member);
@@ -264,10 +265,15 @@ result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_
     state->past_due = store_get_i64(res, 0, 1);
     state->held = store_get_i64(res, 0, 2);
     PQclear(res);
+    if (need_points <= 0) return RESULT_OK;
+    /* the FIFO prefix of spendable lots that covers need_points (no more rows than the plan uses) */
     res = store_run(conn, "member_lots",
-                    "SELECT id, issuer, remaining, expires_s FROM lots "
-                    "WHERE member = $1 AND remaining > 0 AND expires_s > $2 ORDER BY expires_s, id LIMIT $3",
-                    3, P(member, now_text, store_i64(limit_text, LIMIT_BURN_LOTS_MAX + 1)), &result);
+                    "SELECT id, issuer, remaining, expires_s FROM (SELECT id, issuer, remaining, expires_s, "
+                    "  sum(remaining) OVER (ORDER BY expires_s, id) - remaining AS before FROM lots "
+                    "  WHERE member = $1 AND remaining > 0 AND expires_s > $2) AS fifo "
+                    "WHERE before < $4 ORDER BY expires_s, id LIMIT $3",
+                    4, P(member, now_text, store_i64(limit_text, LIMIT_BURN_LOTS_MAX + 1), store_i64(need_text, need_points)),
+                    &result);
     if (res == NULL) return result;
     state->lot_count = (size_t)PQntuples(res);
     state->lots = xcalloc(state->lot_count, sizeof *state->lots);
