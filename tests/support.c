@@ -300,3 +300,21 @@ int test_sql_exec(test_env_t *env, const char *sql)
     PQfinish(pg);
     return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? 0 : -1;
 }
+
+void test_expect(test_reply_t reply, int status, const char *code)
+{
+    if (reply.status != status || (code && strcmp(test_code(&reply), code) != 0))
+        fprintf(stderr, "unexpected reply %d: %s\n", reply.status, reply.body);
+    ASSERT_ALWAYS(reply.status == status);
+    if (code) ASSERT_ALWAYS(strcmp(test_code(&reply), code) == 0);
+    test_reply_free(&reply);
+}
+
+test_reply_t test_move(test_env_t *env, const test_key_t *key, const char *path, const char *member, int64_t points,
+                       const char *reference)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"member\":\"%s\",\"points\":%lld,\"reference\":\"%s\"}", member, (long long)points,
+             reference);
+    return test_call(env, key, "POST", path, body, NULL);
+}

@@ -57,6 +57,11 @@ test_reply_t test_call(test_env_t *env, const test_key_t *key, const char *metho
 /* Sends raw bytes to ledgerd. */
 test_reply_t test_raw(test_env_t *env, const char *request, size_t len);
 void test_reply_free(test_reply_t *reply);
+/* Asserts the reply's status (and problem code unless code is NULL), then frees it. */
+void test_expect(test_reply_t reply, int status, const char *code);
+/* POST {"member","points","reference"} to path (an earn, burn or hold) signed by key. */
+test_reply_t test_move(test_env_t *env, const test_key_t *key, const char *path, const char *member, int64_t points,
+                       const char *reference);
 /* The problem `code`, or "" */
 const char *test_code(const test_reply_t *reply);
 /* Integer at a dotted path ("balance.available"); aborts if absent. */

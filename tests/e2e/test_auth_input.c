@@ -48,15 +48,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void expect(test_reply_t reply, int status, const char *code)
-{
-    if (reply.status != status || strcmp(test_code(&reply), code) != 0)
-        fprintf(stderr, "unexpected reply %d: %s\n", reply.status, reply.body);
-    assert_int_equal(reply.status, status);
-    assert_string_equal(test_code(&reply), code);
-    test_reply_free(&reply);
-}
-
 /* A request whose signature headers come from signing (sign_*) but whose line/body may differ. */
 typedef struct {
     const char *method, *target, *body, *idempotency_key;
@@ -105,32 +96,32 @@ static void test_signature_refusals(void **state)
     (void)state;
     int64_t before = journal_size();
     const char *raw = "POST /v1/earn HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}";
-    expect(test_raw(&env, raw, strlen(raw)), 401, "signature_missing");
+    test_expect(test_raw(&env, raw, strlen(raw)), 401, "signature_missing");
     craft_t craft = {"POST", "/v1/earn", earn_body, "k-auth-1", NULL, NULL, 0, NULL, 0};
     craft.sign_body = "{\"member\":\"m\",\"points\":500,\"reference\":\"auth\"}";
-    expect(send_crafted(&coffee, &craft), 401, "digest_mismatch"); /* body changed after signing */
+    test_expect(send_crafted(&coffee, &craft), 401, "digest_mismatch"); /* body changed after signing */
     craft.sign_body = NULL;
     craft.created_s = (int64_t)time(NULL) - 301;
-    expect(send_crafted(&coffee, &craft), 401, "signature_expired");
+    test_expect(send_crafted(&coffee, &craft), 401, "signature_expired");
     craft.created_s = (int64_t)time(NULL) + 301;
-    expect(send_crafted(&coffee, &craft), 401, "signature_expired");
+    test_expect(send_crafted(&coffee, &craft), 401, "signature_expired");
     craft.created_s = 0;
     craft.sign_target = "/v1/burn"; /* signed for another path */
-    expect(send_crafted(&coffee, &craft), 401, "signature_invalid");
+    test_expect(send_crafted(&coffee, &craft), 401, "signature_invalid");
     craft.sign_target = NULL;
     craft.omit_idempotency_header = 1;
-    expect(send_crafted(&coffee, &craft), 400, "idempotency_key_missing");
+    test_expect(send_crafted(&coffee, &craft), 400, "idempotency_key_missing");
     craft.omit_idempotency_header = 0;
     test_key_t stranger;
     test_key_new(&stranger, "stranger-1");
-    expect(send_crafted(&stranger, &craft), 401, "unknown_key");
+    test_expect(send_crafted(&stranger, &craft), 401, "unknown_key");
     snprintf(stranger.keyid, sizeof stranger.keyid, "coffee-1"); /* right keyid, wrong private key */
-    expect(send_crafted(&stranger, &craft), 401, "signature_invalid");
+    test_expect(send_crafted(&stranger, &craft), 401, "signature_invalid");
     test_key_free(&stranger);
     /* a GET signed without its query */
     craft_t get = {"GET", "/v1/members/m/transactions?limit=1", NULL, NULL, "/v1/members/m/transactions", NULL, 0, NULL,
                    0};
-    expect(send_crafted(&coffee, &get), 401, "signature_invalid");
+    test_expect(send_crafted(&coffee, &get), 401, "signature_invalid");
     /* components in another order */
     char field[256], request[1024];
     snprintf(field, sizeof field, "(\"@path\" \"@method\" \"@query\");created=%lld;keyid=\"coffee-1\"",
@@ -139,7 +130,7 @@ static void test_signature_refusals(void **state)
              "GET /v1/members/m HTTP/1.1\r\nHost: x\r\nConnection: close\r\nSignature-Input: sig1=%s\r\n"
              "Signature: sig1=:%s:\r\n\r\n",
              field, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==");
-    expect(test_raw(&env, request, strlen(request)), 401, "signature_invalid");
+    test_expect(test_raw(&env, request, strlen(request)), 401, "signature_invalid");
     assert_int_equal(journal_size(), before);
 }
 
@@ -162,12 +153,12 @@ static void test_replay_of_captured_request(void **state)
 static void test_roles(void **state)
 {
     (void)state;
-    expect(test_call(&env, &coffee, "GET", "/v1/admin/trial-balance", NULL, NULL), 403, "forbidden");
-    expect(test_call(&env, &coffee, "POST", "/v1/admin/partners", "{\"code\":\"evil\",\"name\":\"x\"}", NULL), 403,
-           "forbidden");
-    expect(test_call(&env, &auditor, "POST", "/v1/admin/partners", "{\"code\":\"evil\",\"name\":\"x\"}", NULL), 403,
-           "forbidden");
-    expect(test_call(&env, &env.operator_key, "POST", "/v1/earn", earn_body, NULL), 403, "forbidden");
+    test_expect(test_call(&env, &coffee, "GET", "/v1/admin/trial-balance", NULL, NULL), 403, "forbidden");
+    test_expect(test_call(&env, &coffee, "POST", "/v1/admin/partners", "{\"code\":\"evil\",\"name\":\"x\"}", NULL), 403,
+                "forbidden");
+    test_expect(test_call(&env, &auditor, "POST", "/v1/admin/partners", "{\"code\":\"evil\",\"name\":\"x\"}", NULL),
+                403, "forbidden");
+    test_expect(test_call(&env, &env.operator_key, "POST", "/v1/earn", earn_body, NULL), 403, "forbidden");
     test_reply_t reply = test_call(&env, &auditor, "GET", "/v1/admin/trial-balance", NULL, NULL);
     assert_int_equal(reply.status, 200);
     assert_int_equal(test_int(reply.json, "total"), 0);
@@ -185,13 +176,13 @@ static void test_idempotency(void **state)
     assert_string_equal(first.body, second.body);
     test_reply_free(&first);
     test_reply_free(&second);
-    expect(test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":2,\"reference\":\"idem-1\"}",
-                     "idem-key-1"),
-           422, "idempotency_key_reused");
+    test_expect(test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":2,\"reference\":\"idem-1\"}",
+                          "idem-key-1"),
+                422, "idempotency_key_reused");
     /* a refusal is a response too: replayed as it was */
     const char *greedy = "{\"member\":\"m\",\"points\":999999,\"reference\":\"idem-2\"}";
-    expect(test_call(&env, &coffee, "POST", "/v1/burn", greedy, "idem-key-2"), 422, "insufficient_points");
-    expect(test_call(&env, &coffee, "POST", "/v1/burn", greedy, "idem-key-2"), 422, "insufficient_points");
+    test_expect(test_call(&env, &coffee, "POST", "/v1/burn", greedy, "idem-key-2"), 422, "insufficient_points");
+    test_expect(test_call(&env, &coffee, "POST", "/v1/burn", greedy, "idem-key-2"), 422, "insufficient_points");
     /* keys are scoped per partner */
     test_key_t books;
     test_partner(&env, "books", 0, &books);
@@ -199,9 +190,9 @@ static void test_idempotency(void **state)
     assert_int_equal(other.status, 201);
     test_reply_free(&other);
     test_key_free(&books);
-    expect(test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":1,\"reference\":\"idem-3\"}",
-                     "bad\x01key"),
-           400, "idempotency_key_invalid");
+    test_expect(test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":1,\"reference\":\"idem-3\"}",
+                          "bad\x01key"),
+                400, "idempotency_key_invalid");
 }
 
 static void test_request_in_progress(void **state)
@@ -214,7 +205,7 @@ static void test_request_in_progress(void **state)
     assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
     PQclear(res);
     const char *body = "{\"member\":\"m\",\"points\":1,\"reference\":\"busy\"}";
-    expect(test_call(&env, &coffee, "POST", "/v1/earn", body, "busy-key"), 409, "request_in_progress");
+    test_expect(test_call(&env, &coffee, "POST", "/v1/earn", body, "busy-key"), 409, "request_in_progress");
     assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference = 'busy'"), 0);
     /* the first request "finishes": unlock synchronously (a closed session unlocks asynchronously) */
     res = PQexec(pg, "SELECT pg_advisory_unlock(hashtextextended('coffee' || chr(10) || 'busy-key', 7))");
@@ -240,7 +231,7 @@ static void test_bad_input_writes_nothing(void **state)
         "{",
     };
     for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
-        expect(test_call(&env, &coffee, "POST", "/v1/earn", malformed[i], NULL), 400, "malformed_json");
+        test_expect(test_call(&env, &coffee, "POST", "/v1/earn", malformed[i], NULL), 400, "malformed_json");
     static const char *const invalid[] = {
         "{\"member\":\"m\",\"points\":0,\"reference\":\"r\"}",
         "{\"member\":\"m\",\"points\":1000000001,\"reference\":\"r\"}",
@@ -252,20 +243,20 @@ static void test_bad_input_writes_nothing(void **state)
         "{\"points\":5,\"reference\":\"r\"}",
     };
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
-        expect(test_call(&env, &coffee, "POST", "/v1/earn", invalid[i], NULL), 400, "invalid_field");
+        test_expect(test_call(&env, &coffee, "POST", "/v1/earn", invalid[i], NULL), 400, "invalid_field");
     craft_t craft = {"POST", "/v1/earn", earn_body, "k-media", NULL, NULL, 0, "text/plain", 0};
-    expect(send_crafted(&coffee, &craft), 415, "unsupported_media_type");
-    expect(test_call(&env, &coffee, "GET", "/v1/nowhere", NULL, NULL), 404, "not_found");
-    expect(test_call(&env, &coffee, "GET", "/v1/earn", NULL, NULL), 405, "method_not_allowed");
+    test_expect(send_crafted(&coffee, &craft), 415, "unsupported_media_type");
+    test_expect(test_call(&env, &coffee, "GET", "/v1/nowhere", NULL, NULL), 404, "not_found");
+    test_expect(test_call(&env, &coffee, "GET", "/v1/earn", NULL, NULL), 405, "method_not_allowed");
     /* 1 MiB + 1 body: refused before it is read */
     size_t size = 1024 * 1024 + 1;
     char *big = malloc(size + 1);
     memset(big, ' ', size);
     big[0] = '{', big[size - 1] = '}', big[size] = '\0';
-    expect(test_call(&env, &coffee, "POST", "/v1/earn", big, NULL), 413, "body_too_large");
+    test_expect(test_call(&env, &coffee, "POST", "/v1/earn", big, NULL), 413, "body_too_large");
     free(big);
     const char *claims = "POST /v1/earn HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 9999999\r\n\r\n";
-    expect(test_raw(&env, claims, strlen(claims)), 413, "body_too_large");
+    test_expect(test_raw(&env, claims, strlen(claims)), 413, "body_too_large");
     assert_int_equal(journal_size(), before);
     /* the service is still healthy */
     test_reply_t reply = test_call(&env, NULL, "GET", "/healthz", NULL, NULL);

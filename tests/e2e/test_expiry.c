@@ -44,18 +44,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static test_reply_t move(const test_key_t *key, const char *path, const char *member, int64_t points,
-                         const char *reference)
-{
-    char body[256];
-    snprintf(body, sizeof body, "{\"member\":\"%s\",\"points\":%lld,\"reference\":\"%s\"}", member, (long long)points,
-             reference);
-    return test_call(&env, key, "POST", path, body, NULL);
-}
-
 static int64_t earn_expires_s(const test_key_t *key, const char *member, int64_t points, const char *reference)
 {
-    test_reply_t reply = move(key, "/v1/earn", member, points, reference);
+    test_reply_t reply = test_move(&env, key, "/v1/earn", member, points, reference);
     assert_int_equal(reply.status, 201);
     json_t *lot = json_array_get(json_object_get(json_object_get(reply.json, "transaction"), "lots"), 0);
     int64_t expires_s = 0;
@@ -118,8 +109,8 @@ static void test_boundaries_partial_lots_and_report(void **state)
 {
     (void)state;
     int64_t expires_s = earn_expires_s(&brief, "e-1", 10, "a1");
-    assert_int_equal(earn_expires_s(&brief, "e-2", 7, "a2"), expires_s); /* same second */
-    test_reply_t reply = move(&books, "/v1/burn", "e-1", 4, "a3");       /* partially spent before expiry */
+    assert_int_equal(earn_expires_s(&brief, "e-2", 7, "a2"), expires_s);      /* same second */
+    test_reply_t reply = test_move(&env, &books, "/v1/burn", "e-1", 4, "a3"); /* partially spent before expiry */
     assert_int_equal(reply.status, 201);
     test_reply_free(&reply);
     wait_until(expires_s);
@@ -207,7 +198,7 @@ static void test_restored_past_due_lot_waits_for_next_run(void **state)
 {
     (void)state;
     int64_t expires_s = earn_expires_s(&brief, "e-rev", 10, "r1");
-    test_reply_t reply = move(&books, "/v1/burn", "e-rev", 10, "r2");
+    test_reply_t reply = test_move(&env, &books, "/v1/burn", "e-rev", 10, "r2");
     char target[96];
     snprintf(target, sizeof target, "/v1/transactions/%s/reverse",
              json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "id")));
@@ -352,7 +343,7 @@ static void *burner(void *arg)
             char member[32], reference[48];
             snprintf(member, sizeof member, "m-conc-%d", m);
             snprintf(reference, sizeof reference, "cb-%d-%d-%ld", round, m, (long)pthread_self() % 100000);
-            test_reply_t reply = move(&books, "/v1/burn", member, 1, reference);
+            test_reply_t reply = test_move(&env, &books, "/v1/burn", member, 1, reference);
             assert_true(reply.status == 201 || reply.status == 409);
             b->ok += reply.status == 201;
             test_reply_free(&reply);
@@ -368,7 +359,7 @@ static void test_concurrent_burns_during_chunked_run(void **state)
         char member[32], reference[32];
         snprintf(member, sizeof member, "m-conc-%d", m);
         snprintf(reference, sizeof reference, "live-%d", m);
-        test_reply_t reply = move(&shop, "/v1/earn", member, 100, reference);
+        test_reply_t reply = test_move(&env, &shop, "/v1/earn", member, 100, reference);
         assert_int_equal(reply.status, 201);
         test_reply_free(&reply);
     }

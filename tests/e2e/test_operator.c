@@ -32,15 +32,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void expect(test_reply_t reply, int status, const char *code)
-{
-    if (reply.status != status || (code && strcmp(test_code(&reply), code) != 0))
-        fprintf(stderr, "unexpected reply %d: %s\n", reply.status, reply.body);
-    assert_int_equal(reply.status, status);
-    if (code) assert_string_equal(test_code(&reply), code);
-    test_reply_free(&reply);
-}
-
 static test_reply_t op(const char *method, const char *target, const char *body)
 {
     return test_call(&env, &env.operator_key, method, target, body, NULL);
@@ -50,35 +41,35 @@ static void test_partners_and_keys(void **state)
 {
     (void)state;
     char body[256];
-    expect(op("POST", "/v1/admin/partners", "{\"code\":\"coffee\",\"name\":\"again\"}"), 409, "partner_exists");
-    expect(op("POST", "/v1/admin/partners", "{\"code\":\"Bad_Code\",\"name\":\"x\"}"), 400, "invalid_field");
-    expect(op("POST", "/v1/admin/partners", "{\"code\":\"operator\",\"name\":\"x\"}"), 400, "invalid_field");
-    expect(op("POST", "/v1/admin/partners", "{\"code\":\"tiny\",\"name\":\"x\",\"validity_seconds\":0}"), 400,
-           "invalid_field");
+    test_expect(op("POST", "/v1/admin/partners", "{\"code\":\"coffee\",\"name\":\"again\"}"), 409, "partner_exists");
+    test_expect(op("POST", "/v1/admin/partners", "{\"code\":\"Bad_Code\",\"name\":\"x\"}"), 400, "invalid_field");
+    test_expect(op("POST", "/v1/admin/partners", "{\"code\":\"operator\",\"name\":\"x\"}"), 400, "invalid_field");
+    test_expect(op("POST", "/v1/admin/partners", "{\"code\":\"tiny\",\"name\":\"x\",\"validity_seconds\":0}"), 400,
+                "invalid_field");
     test_key_t spare;
     test_key_new(&spare, "coffee-2");
     snprintf(body, sizeof body, "{\"keyid\":\"coffee-1\",\"public_key\":\"%s\"}", spare.public_b64);
-    expect(op("POST", "/v1/admin/partners/coffee/keys", body), 409, "key_exists");
+    test_expect(op("POST", "/v1/admin/partners/coffee/keys", body), 409, "key_exists");
     snprintf(body, sizeof body, "{\"keyid\":\"x-1\",\"public_key\":\"%s\"}", spare.public_b64);
-    expect(op("POST", "/v1/admin/partners/nobody/keys", body), 404, "unknown_partner");
-    expect(op("POST", "/v1/admin/partners/coffee/keys", "{\"keyid\":\"coffee-3\",\"public_key\":\"AAAA\"}"), 400,
-           "invalid_field");
+    test_expect(op("POST", "/v1/admin/partners/nobody/keys", body), 404, "unknown_partner");
+    test_expect(op("POST", "/v1/admin/partners/coffee/keys", "{\"keyid\":\"coffee-3\",\"public_key\":\"AAAA\"}"), 400,
+                "invalid_field");
     /* an SPKI PEM is accepted too (JSON-escaped newlines) */
-    expect(op("POST", "/v1/admin/partners/coffee/keys",
-              "{\"keyid\":\"coffee-pem\",\"public_key\":\"-----BEGIN PUBLIC KEY-----\\nMCowBQYDK2VwAyEAJrQLj5P/"
-              "89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=\\n-----END PUBLIC KEY-----\\n\"}"),
-           201, NULL);
+    test_expect(op("POST", "/v1/admin/partners/coffee/keys",
+                   "{\"keyid\":\"coffee-pem\",\"public_key\":\"-----BEGIN PUBLIC KEY-----\\nMCowBQYDK2VwAyEAJrQLj5P/"
+                   "89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=\\n-----END PUBLIC KEY-----\\n\"}"),
+                201, NULL);
     snprintf(body, sizeof body, "{\"keyid\":\"coffee-2\",\"public_key\":\"%s\"}", spare.public_b64);
-    expect(op("POST", "/v1/admin/partners/coffee/keys", body), 201, NULL);
+    test_expect(op("POST", "/v1/admin/partners/coffee/keys", body), 201, NULL);
     /* the new key works; revoking it stops it at once */
-    expect(test_call(&env, &spare, "GET", "/v1/members/m", NULL, NULL), 200, NULL);
+    test_expect(test_call(&env, &spare, "GET", "/v1/members/m", NULL, NULL), 200, NULL);
     test_reply_t reply = op("POST", "/v1/admin/keys/coffee-2/revoke", "{}");
     assert_int_equal(reply.status, 200);
     assert_non_null(json_object_get(json_object_get(reply.json, "key"), "revoked_at"));
     test_reply_free(&reply);
-    expect(test_call(&env, &spare, "GET", "/v1/members/m", NULL, NULL), 401, "key_revoked");
-    expect(op("POST", "/v1/admin/keys/coffee-2/revoke", "{}"), 409, "key_already_revoked");
-    expect(op("POST", "/v1/admin/keys/nobody/revoke", "{}"), 404, "not_found");
+    test_expect(test_call(&env, &spare, "GET", "/v1/members/m", NULL, NULL), 401, "key_revoked");
+    test_expect(op("POST", "/v1/admin/keys/coffee-2/revoke", "{}"), 409, "key_already_revoked");
+    test_expect(op("POST", "/v1/admin/keys/nobody/revoke", "{}"), 404, "not_found");
     test_key_free(&spare);
 }
 
@@ -86,17 +77,18 @@ static void test_staff_keys_and_last_operator(void **state)
 {
     (void)state;
     char body[256];
-    expect(op("POST", "/v1/admin/keys/operator-1/revoke", "{}"), 409, "last_operator_key");
+    test_expect(op("POST", "/v1/admin/keys/operator-1/revoke", "{}"), 409, "last_operator_key");
     test_key_t second;
     test_key_new(&second, "operator-2");
     snprintf(body, sizeof body, "{\"keyid\":\"operator-2\",\"public_key\":\"%s\",\"role\":\"operator\"}",
              second.public_b64);
-    expect(op("POST", "/v1/admin/staff-keys", body), 201, NULL);
+    test_expect(op("POST", "/v1/admin/staff-keys", body), 201, NULL);
     snprintf(body, sizeof body, "{\"keyid\":\"x-2\",\"public_key\":\"%s\",\"role\":\"root\"}", second.public_b64);
-    expect(op("POST", "/v1/admin/staff-keys", body), 400, "invalid_field");
-    expect(test_call(&env, &second, "POST", "/v1/admin/keys/operator-1/revoke", "{}", NULL), 200, NULL);
-    expect(op("GET", "/v1/admin/trial-balance", NULL), 401, "key_revoked");
-    expect(test_call(&env, &second, "POST", "/v1/admin/keys/operator-2/revoke", "{}", NULL), 409, "last_operator_key");
+    test_expect(op("POST", "/v1/admin/staff-keys", body), 400, "invalid_field");
+    test_expect(test_call(&env, &second, "POST", "/v1/admin/keys/operator-1/revoke", "{}", NULL), 200, NULL);
+    test_expect(op("GET", "/v1/admin/trial-balance", NULL), 401, "key_revoked");
+    test_expect(test_call(&env, &second, "POST", "/v1/admin/keys/operator-2/revoke", "{}", NULL), 409,
+                "last_operator_key");
     /* keep the suite's operator usable */
     test_key_free(&env.operator_key);
     env.operator_key = second;
@@ -109,9 +101,10 @@ static void test_point_values_and_reports(void **state)
     assert_int_equal(reply.status, 201);
     assert_int_equal(test_int(reply.json, "point_value.value_den"), 2);
     test_reply_free(&reply);
-    expect(op("POST", "/v1/admin/point-values", "{\"value_num\":3,\"value_den\":0}"), 400, "invalid_field");
-    expect(test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":40,\"reference\":\"p1\"}", NULL),
-           201, NULL);
+    test_expect(op("POST", "/v1/admin/point-values", "{\"value_num\":3,\"value_den\":0}"), 400, "invalid_field");
+    test_expect(
+        test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":40,\"reference\":\"p1\"}", NULL),
+        201, NULL);
     reply = op("GET", "/v1/admin/liability", NULL);
     assert_int_equal(reply.status, 200);
     json_t *issuer = json_array_get(json_object_get(reply.json, "issuers"), 0);
@@ -186,7 +179,7 @@ static void test_entry_verifies_offline(void **state)
         free(tampered);
     }
     test_reply_free(&entry);
-    expect(op("GET", "/v1/admin/journal/999999", NULL), 404, "not_found");
+    test_expect(op("GET", "/v1/admin/journal/999999", NULL), 404, "not_found");
 }
 
 static void test_refuses_altered_migrations(void **state)

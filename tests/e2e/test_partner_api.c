@@ -34,24 +34,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static test_reply_t move(const test_key_t *key, const char *path, const char *member, int64_t points,
-                         const char *reference)
-{
-    char body[256];
-    snprintf(body, sizeof body, "{\"member\":\"%s\",\"points\":%lld,\"reference\":\"%s\"}", member, (long long)points,
-             reference);
-    return test_call(&env, key, "POST", path, body, NULL);
-}
-
-static void expect(test_reply_t reply, int status, const char *code)
-{
-    if (reply.status != status || (code && strcmp(test_code(&reply), code) != 0))
-        fprintf(stderr, "unexpected reply %d: %s\n", reply.status, reply.body);
-    assert_int_equal(reply.status, status);
-    if (code) assert_string_equal(test_code(&reply), code);
-    test_reply_free(&reply);
-}
-
 static int64_t member_field(const test_key_t *key, const char *member, const char *field)
 {
     char target[128];
@@ -66,21 +48,21 @@ static int64_t member_field(const test_key_t *key, const char *member, const cha
 static void test_earn_and_burn_across_brands(void **state)
 {
     (void)state;
-    test_reply_t reply = move(&coffee, "/v1/earn", "m-1", 100, "e1");
+    test_reply_t reply = test_move(&env, &coffee, "/v1/earn", "m-1", 100, "e1");
     assert_int_equal(reply.status, 201);
     assert_int_equal(test_int(reply.json, "balance.balance"), 100);
     assert_int_equal(test_int(reply.json, "transaction.lots.0.points"), 100);
     assert_string_equal(json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "type")), "earn");
     test_reply_free(&reply);
-    reply = move(&books, "/v1/burn", "m-1", 30, "b1");
+    reply = test_move(&env, &books, "/v1/burn", "m-1", 30, "b1");
     assert_int_equal(reply.status, 201);
     assert_int_equal(test_int(reply.json, "balance.available"), 70);
     json_t *consumed = json_object_get(json_object_get(reply.json, "transaction"), "consumed");
     assert_int_equal(json_array_size(consumed), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(consumed, 0), "issuer")), "coffee");
     test_reply_free(&reply);
-    expect(move(&books, "/v1/burn", "m-1", 71, "b2"), 422, "insufficient_points");
-    expect(move(&books, "/v1/burn", "m-1", 70, "b2"), 201, NULL);
+    test_expect(test_move(&env, &books, "/v1/burn", "m-1", 71, "b2"), 422, "insufficient_points");
+    test_expect(test_move(&env, &books, "/v1/burn", "m-1", 70, "b2"), 201, NULL);
     assert_int_equal(member_field(&coffee, "m-1", "balance"), 0);
     /* a member never seen has balance 0 */
     assert_int_equal(member_field(&coffee, "nobody", "available"), 0);
@@ -93,9 +75,9 @@ static void test_earn_and_burn_across_brands(void **state)
 static void test_fifo_soonest_expiry_first(void **state)
 {
     (void)state;
-    expect(move(&coffee, "/v1/earn", "m-fifo", 50, "f1"), 201, NULL); /* 180 days */
-    expect(move(&quick, "/v1/earn", "m-fifo", 20, "f2"), 201, NULL);  /* 2 s: expires first */
-    test_reply_t reply = move(&books, "/v1/burn", "m-fifo", 25, "f3");
+    test_expect(test_move(&env, &coffee, "/v1/earn", "m-fifo", 50, "f1"), 201, NULL); /* 180 days */
+    test_expect(test_move(&env, &quick, "/v1/earn", "m-fifo", 20, "f2"), 201, NULL);  /* 2 s: expires first */
+    test_reply_t reply = test_move(&env, &books, "/v1/burn", "m-fifo", 25, "f3");
     assert_int_equal(reply.status, 201);
     json_t *consumed = json_object_get(json_object_get(reply.json, "transaction"), "consumed");
     assert_int_equal(json_array_size(consumed), 2);
@@ -109,22 +91,22 @@ static void test_fifo_soonest_expiry_first(void **state)
 static void test_past_due_lots_are_not_spendable(void **state)
 {
     (void)state;
-    expect(move(&quick, "/v1/earn", "m-due", 10, "d1"), 201, NULL);
-    expect(move(&coffee, "/v1/earn", "m-due", 5, "d2"), 201, NULL);
+    test_expect(test_move(&env, &quick, "/v1/earn", "m-due", 10, "d1"), 201, NULL);
+    test_expect(test_move(&env, &coffee, "/v1/earn", "m-due", 5, "d2"), 201, NULL);
     sleep(3);
     assert_int_equal(member_field(&coffee, "m-due", "balance"), 15);  /* still booked */
     assert_int_equal(member_field(&coffee, "m-due", "available"), 5); /* never spendable */
-    expect(move(&books, "/v1/burn", "m-due", 6, "d3"), 422, "insufficient_points");
-    expect(move(&books, "/v1/holds", "m-due", 6, "d4"), 422, "insufficient_points");
-    expect(move(&books, "/v1/burn", "m-due", 5, "d5"), 201, NULL);
+    test_expect(test_move(&env, &books, "/v1/burn", "m-due", 6, "d3"), 422, "insufficient_points");
+    test_expect(test_move(&env, &books, "/v1/holds", "m-due", 6, "d4"), 422, "insufficient_points");
+    test_expect(test_move(&env, &books, "/v1/burn", "m-due", 5, "d5"), 201, NULL);
 }
 
 static void test_holds_capture_void_and_timeout(void **state)
 {
     (void)state;
     char target[128];
-    expect(move(&coffee, "/v1/earn", "m-hold", 100, "h0"), 201, NULL);
-    test_reply_t reply = move(&books, "/v1/holds", "m-hold", 60, "h1");
+    test_expect(test_move(&env, &coffee, "/v1/earn", "m-hold", 100, "h0"), 201, NULL);
+    test_reply_t reply = test_move(&env, &books, "/v1/holds", "m-hold", 60, "h1");
     assert_int_equal(reply.status, 201);
     assert_int_equal(test_int(reply.json, "balance.available"), 40);
     assert_int_equal(test_int(reply.json, "balance.balance"), 100);
@@ -132,18 +114,19 @@ static void test_holds_capture_void_and_timeout(void **state)
     snprintf(hold_id, sizeof hold_id, "%s",
              json_string_value(json_object_get(json_object_get(reply.json, "hold"), "id")));
     test_reply_free(&reply);
-    expect(move(&books, "/v1/burn", "m-hold", 41, "h2"), 422, "insufficient_points"); /* held points are reserved */
+    test_expect(test_move(&env, &books, "/v1/burn", "m-hold", 41, "h2"), 422,
+                "insufficient_points"); /* held points are reserved */
     snprintf(target, sizeof target, "/v1/holds/%s/capture", hold_id);
-    expect(test_call(&env, &coffee, "POST", target, "{\"points\":10}", NULL), 404, "not_found"); /* not coffee's */
-    expect(test_call(&env, &books, "POST", target, "{\"points\":61}", NULL), 422, "capture_exceeds_hold");
+    test_expect(test_call(&env, &coffee, "POST", target, "{\"points\":10}", NULL), 404, "not_found"); /* not coffee's */
+    test_expect(test_call(&env, &books, "POST", target, "{\"points\":61}", NULL), 422, "capture_exceeds_hold");
     reply = test_call(&env, &books, "POST", target, "{\"points\":45}", NULL);
     assert_int_equal(reply.status, 201);
     assert_int_equal(test_int(reply.json, "transaction.points"), 45);
     assert_int_equal(test_int(reply.json, "balance.available"), 55); /* the rest of the hold is released */
     test_reply_free(&reply);
-    expect(test_call(&env, &books, "POST", target, "{}", NULL), 409, "hold_not_active");
+    test_expect(test_call(&env, &books, "POST", target, "{}", NULL), 409, "hold_not_active");
     /* void */
-    reply = move(&books, "/v1/holds", "m-hold", 50, "h3");
+    reply = test_move(&env, &books, "/v1/holds", "m-hold", 50, "h3");
     snprintf(target, sizeof target, "/v1/holds/%s/void",
              json_string_value(json_object_get(json_object_get(reply.json, "hold"), "id")));
     test_reply_free(&reply);
@@ -152,17 +135,17 @@ static void test_holds_capture_void_and_timeout(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(reply.json, "hold"), "status")), "voided");
     assert_int_equal(test_int(reply.json, "balance.available"), 55);
     test_reply_free(&reply);
-    expect(test_call(&env, &books, "POST", target, "{}", NULL), 409, "hold_not_active");
+    test_expect(test_call(&env, &books, "POST", target, "{}", NULL), 409, "hold_not_active");
     /* another partner can neither void nor capture a hold that is not its own */
-    reply = move(&books, "/v1/holds", "m-hold", 1, "h-own");
+    reply = test_move(&env, &books, "/v1/holds", "m-hold", 1, "h-own");
     char own_void[128], own_capture[128];
     const char *own_id = json_string_value(json_object_get(json_object_get(reply.json, "hold"), "id"));
     snprintf(own_void, sizeof own_void, "/v1/holds/%s/void", own_id);
     snprintf(own_capture, sizeof own_capture, "/v1/holds/%s/capture", own_id);
     test_reply_free(&reply);
-    expect(test_call(&env, &coffee, "POST", own_void, "{}", NULL), 404, "not_found");
-    expect(test_call(&env, &coffee, "POST", own_capture, "{}", NULL), 404, "not_found");
-    expect(test_call(&env, &books, "POST", own_void, "{}", NULL), 200, NULL);
+    test_expect(test_call(&env, &coffee, "POST", own_void, "{}", NULL), 404, "not_found");
+    test_expect(test_call(&env, &coffee, "POST", own_capture, "{}", NULL), 404, "not_found");
+    test_expect(test_call(&env, &books, "POST", own_void, "{}", NULL), 200, NULL);
     /* timeout */
     reply = test_call(&env, &books, "POST", "/v1/holds",
                       "{\"member\":\"m-hold\",\"points\":55,\"reference\":\"h4\",\"ttl_seconds\":1}", NULL);
@@ -173,21 +156,21 @@ static void test_holds_capture_void_and_timeout(void **state)
     test_reply_free(&reply);
     sleep(2);
     assert_int_equal(member_field(&books, "m-hold", "available"), 55);
-    expect(test_call(&env, &books, "POST", target, "{}", NULL), 409, "hold_expired");
-    expect(test_call(&env, &books, "POST", "/v1/holds",
-                     "{\"member\":\"m-hold\",\"points\":1,\"reference\":\"h5\",\"ttl_seconds\":86401}", NULL),
-           400, "invalid_field");
+    test_expect(test_call(&env, &books, "POST", target, "{}", NULL), 409, "hold_expired");
+    test_expect(test_call(&env, &books, "POST", "/v1/holds",
+                          "{\"member\":\"m-hold\",\"points\":1,\"reference\":\"h5\",\"ttl_seconds\":86401}", NULL),
+                400, "invalid_field");
 }
 
 static void test_reversals(void **state)
 {
     (void)state;
     char target[128], earn_id[32], burn_id[32];
-    test_reply_t reply = move(&coffee, "/v1/earn", "m-rev", 100, "r1");
+    test_reply_t reply = test_move(&env, &coffee, "/v1/earn", "m-rev", 100, "r1");
     snprintf(earn_id, sizeof earn_id, "%s",
              json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "id")));
     test_reply_free(&reply);
-    reply = move(&books, "/v1/burn", "m-rev", 70, "r2");
+    reply = test_move(&env, &books, "/v1/burn", "m-rev", 70, "r2");
     snprintf(burn_id, sizeof burn_id, "%s",
              json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "id")));
     test_reply_free(&reply);
@@ -198,8 +181,9 @@ static void test_reversals(void **state)
     assert_string_equal(test_code(&reply), "points_already_spent");
     assert_int_equal(test_int(reply.json, "reversible"), 30);
     test_reply_free(&reply);
-    expect(test_call(&env, &books, "POST", target, "{\"reference\":\"r3\"}", NULL), 404, "not_found"); /* not books' */
-    expect(test_call(&env, &coffee, "POST", target, "{\"points\":10,\"reference\":\"r3\"}", NULL), 201, NULL);
+    test_expect(test_call(&env, &books, "POST", target, "{\"reference\":\"r3\"}", NULL), 404,
+                "not_found"); /* not books' */
+    test_expect(test_call(&env, &coffee, "POST", target, "{\"points\":10,\"reference\":\"r3\"}", NULL), 201, NULL);
     /* burn reversal: partial, cumulative, then over the original */
     snprintf(target, sizeof target, "/v1/transactions/%s/reverse", burn_id);
     reply = test_call(&env, &books, "POST", target, "{\"points\":50,\"reference\":\"r4\"}", NULL);
@@ -212,8 +196,10 @@ static void test_reversals(void **state)
     assert_string_equal(test_code(&reply), "reversal_exceeds_original");
     assert_int_equal(test_int(reply.json, "reversible"), 20);
     test_reply_free(&reply);
-    expect(test_call(&env, &books, "POST", target, "{\"reference\":\"r5\"}", NULL), 201, NULL); /* the remaining 20 */
-    expect(test_call(&env, &books, "POST", target, "{\"reference\":\"r6\"}", NULL), 422, "reversal_exceeds_original");
+    test_expect(test_call(&env, &books, "POST", target, "{\"reference\":\"r5\"}", NULL), 201,
+                NULL); /* the remaining 20 */
+    test_expect(test_call(&env, &books, "POST", target, "{\"reference\":\"r6\"}", NULL), 422,
+                "reversal_exceeds_original");
     /* the restored points are back in the original lot: the earn can now be reversed in full */
     snprintf(target, sizeof target, "/v1/transactions/%s/reverse", earn_id);
     reply = test_call(&env, &coffee, "POST", target, "{\"reference\":\"r7\"}", NULL);
@@ -224,7 +210,8 @@ static void test_reversals(void **state)
     snprintf(reversal_target, sizeof reversal_target, "/v1/transactions/%s/reverse",
              json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "id")));
     test_reply_free(&reply);
-    expect(test_call(&env, &coffee, "POST", reversal_target, "{\"reference\":\"r8\"}", NULL), 422, "not_reversible");
+    test_expect(test_call(&env, &coffee, "POST", reversal_target, "{\"reference\":\"r8\"}", NULL), 422,
+                "not_reversible");
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
 }
 
@@ -232,7 +219,7 @@ static void test_reads_own_only(void **state)
 {
     (void)state;
     char target[128], id[32];
-    test_reply_t reply = move(&coffee, "/v1/earn", "m-read", 5, "x1");
+    test_reply_t reply = test_move(&env, &coffee, "/v1/earn", "m-read", 5, "x1");
     snprintf(id, sizeof id, "%s", json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "id")));
     test_reply_free(&reply);
     snprintf(target, sizeof target, "/v1/transactions/%s", id);
@@ -244,16 +231,16 @@ static void test_reads_own_only(void **state)
         assert_non_null(json_object_get(tx, keys[i]));
     assert_null(json_object_get(tx, "request"));
     test_reply_free(&reply);
-    expect(test_call(&env, &books, "GET", target, NULL, NULL), 404, "not_found");
-    expect(test_call(&env, &coffee, "GET", "/v1/transactions/tx-999999", NULL, NULL), 404, "not_found");
-    expect(test_call(&env, &coffee, "GET", "/v1/transactions/bogus", NULL, NULL), 404, "not_found");
+    test_expect(test_call(&env, &books, "GET", target, NULL, NULL), 404, "not_found");
+    test_expect(test_call(&env, &coffee, "GET", "/v1/transactions/tx-999999", NULL, NULL), 404, "not_found");
+    test_expect(test_call(&env, &coffee, "GET", "/v1/transactions/bogus", NULL, NULL), 404, "not_found");
     /* history: 5 more earns, pages of 2, own transactions only */
     for (int i = 2; i <= 6; i++) {
         char reference[16];
         snprintf(reference, sizeof reference, "x%d", i);
-        expect(move(&coffee, "/v1/earn", "m-read", 1, reference), 201, NULL);
+        test_expect(test_move(&env, &coffee, "/v1/earn", "m-read", 1, reference), 201, NULL);
     }
-    expect(move(&books, "/v1/burn", "m-read", 1, "x7"), 201, NULL);
+    test_expect(test_move(&env, &books, "/v1/burn", "m-read", 1, "x7"), 201, NULL);
     int seen = 0;
     char cursor[32] = "";
     for (int page = 0; page < 10; page++) {
@@ -272,18 +259,18 @@ static void test_reads_own_only(void **state)
         if (done) break;
     }
     assert_int_equal(seen, 6);
-    expect(test_call(&env, &coffee, "GET", "/v1/members/m-read/transactions?limit=201", NULL, NULL), 400,
-           "invalid_field");
-    expect(test_call(&env, &coffee, "GET", "/v1/members/bad%20ref", NULL, NULL), 400, "invalid_field");
+    test_expect(test_call(&env, &coffee, "GET", "/v1/members/m-read/transactions?limit=201", NULL, NULL), 400,
+                "invalid_field");
+    test_expect(test_call(&env, &coffee, "GET", "/v1/members/bad%20ref", NULL, NULL), 400, "invalid_field");
 }
 
 static void test_duplicate_reference(void **state)
 {
     (void)state;
-    expect(move(&coffee, "/v1/earn", "m-dup", 5, "same"), 201, NULL);
-    expect(move(&coffee, "/v1/earn", "m-dup", 5, "same"), 409, "duplicate_reference");
-    expect(move(&books, "/v1/earn", "m-dup", 5, "same"), 201, NULL);  /* per partner */
-    expect(move(&coffee, "/v1/burn", "m-dup", 5, "same"), 201, NULL); /* per type */
+    test_expect(test_move(&env, &coffee, "/v1/earn", "m-dup", 5, "same"), 201, NULL);
+    test_expect(test_move(&env, &coffee, "/v1/earn", "m-dup", 5, "same"), 409, "duplicate_reference");
+    test_expect(test_move(&env, &books, "/v1/earn", "m-dup", 5, "same"), 201, NULL);  /* per partner */
+    test_expect(test_move(&env, &coffee, "/v1/burn", "m-dup", 5, "same"), 201, NULL); /* per type */
     assert_int_equal(member_field(&coffee, "m-dup", "balance"), 5);
 }
 
