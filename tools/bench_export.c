@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 {
     long entries = argc > 1 ? atol(argv[1]) : 1000000;
     const char *url = getenv("LEDGER_DATABASE_URL");
-    char path[] = "/tmp/bench-export-XXXXXX", *pem = NULL;
+    char path[256], *pem = NULL;
     int applied = 0;
     store_conn_t *conn = url ? store_connect(url) : NULL;
     if (conn == NULL || entries < 4 || store_migrate(conn, &applied) != RESULT_OK) {
@@ -187,8 +187,9 @@ int main(int argc, char **argv)
     double start = now_s();
     if (load(url, entries, op, partner, (int64_t)time(NULL)) != 0) return 1;
     printf("loaded %ld signed entries in %.1f s\n", entries, now_s() - start);
-    int fd = mkstemp(path);
-    FILE *out = fdopen(fd, "w");
+    snprintf(path, sizeof path, "/tmp/bench-export-%ld.jsonl", (long)getpid());
+    FILE *out = fopen(path, "wx");
+    if (out == NULL) return 1;
     result_t result;
     start = now_s();
     export_stream_t *stream = export_open(conn, ledger, "bench", &result);
