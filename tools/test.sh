@@ -48,8 +48,9 @@ make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-15}" >"$tmp/logs/fuzz" 2>&1 || { cat
 echo "ok   fuzz (json, router, signature)"
 for t in bin/test/integration_*; do run "integration $(basename "$t")" "$t"; done
 for t in bin/test/e2e_*; do run "e2e $(basename "$t")" env TEST_BIN_DIR=bin "$t"; done
-# the same end-to-end tests against ledgerd, ledgerctl and ledger-verify built with ASan+UBSan
-for t in bin/test/e2e_*; do
-  run "e2e (asan binaries) $(basename "$t")" env TEST_BIN_DIR=build/san/bin "$t"
+# the whole suite again built with ASan+UBSan: test drivers, ledgerd, ledgerctl, ledger-verify
+for t in build/san/bin/test/integration_*; do run "integration (asan) $(basename "$t")" "$t"; done
+for t in build/san/bin/test/e2e_*; do
+  run "e2e (asan) $(basename "$t")" env TEST_BIN_DIR=build/san/bin "$t"
 done
 echo "all tests passed"
