@@ -108,13 +108,14 @@ static void books_balance(void)
 static void test_boundaries_partial_lots_and_report(void **state)
 {
     (void)state;
-    int64_t expires_s = earn_expires_s(&brief, "e-1", 10, "a1");
-    assert_int_equal(earn_expires_s(&brief, "e-2", 7, "a2"), expires_s);      /* same second */
+    int64_t first_s = earn_expires_s(&brief, "e-1", 10, "a1");
+    int64_t expires_s = earn_expires_s(&brief, "e-2", 7, "a2"); /* same second, or the next on a slow machine */
+    assert_true(expires_s == first_s || expires_s == first_s + 1);
     test_reply_t reply = test_move(&env, &books, "/v1/burn", "e-1", 4, "a3"); /* partially spent before expiry */
     assert_int_equal(reply.status, 201);
     test_reply_free(&reply);
     wait_until(expires_s);
-    reply = run_expiry(expires_s - 1); /* one second before: nothing is due */
+    reply = run_expiry(first_s - 1); /* one second before the first: nothing is due */
     assert_int_equal(reply.status, 201);
     assert_int_equal(test_int(reply.json, "run.lots"), 0);
     test_reply_free(&reply);
