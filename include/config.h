@@ -13,6 +13,7 @@ typedef struct {
     int64_t clock_skew_s;      /* LEDGER_CLOCK_SKEW_S, default 300 */
     unsigned http_threads;     /* LEDGER_HTTP_THREADS, default 8 */
     int64_t expiry_interval_s; /* LEDGER_EXPIRY_INTERVAL_S, default 3600; 0 disables the scheduled run */
+    unsigned write_batch_max;  /* LEDGER_WRITE_BATCH, default 64; 0: one transaction per request */
 } config_t;
 
 /* Returns 0 on success, else writes a reason to error (static text). */

@@ -8,6 +8,8 @@
 #include "store.h"
 
 void metrics_request(const char *route, int status, uint64_t duration_us);
+/* One group-commit batch of requests: committed together, or fell back to one transaction each. */
+void metrics_write_batch(size_t requests, int committed);
 /* Owned text/plain exposition. pool may be NULL. */
 char *metrics_render(store_pool_t *pool);
 

@@ -14,6 +14,8 @@
 #include "result.h"
 #include "store.h"
 
+typedef struct service_writer service_writer_t;
+
 typedef struct {
     journal_request_t signed_request; /* the material stored with the entry */
     uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES];
@@ -30,6 +32,7 @@ typedef struct {
     const char *database_url;                   /* for operations holding their own session (export) */
     const char *origin;                         /* LEDGER_ORIGIN: checkpoint origin and key name */
     const crypto_signer_t *ledger_key;          /* signs reports */
+    service_writer_t *writer;                   /* group commit of mutations; NULL: one transaction each */
 } service_request_t;
 
 typedef struct {
@@ -103,9 +106,27 @@ typedef struct {
 
 typedef void (*service_op_t)(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome);
 
-/* Runs op in a transaction with idempotency, replay protection and retries (service.c). */
+/* Runs op with idempotency, replay protection and retries: through request->writer (group
+ * commit) when set, else in its own transaction on conn (service.c). */
 void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op,
                     service_response_t *response);
+/* One transaction of its own on conn, retried while the database is busy. */
+void service_mutate_direct(store_conn_t *conn, const service_request_t *request, service_op_t op,
+                           service_response_t *response);
+/* The mutation inside an open transaction: idempotency lookup (a replay answers from the stored
+ * response), signature claim, op under a savepoint (a refusal keeps only its problem), response
+ * stored. Non-OK: the caller must roll back what it did (response freed); see service_mutate_failed. */
+result_t service_mutate_in_transaction(store_conn_t *conn, const service_request_t *request, service_op_t op,
+                                       service_response_t *response);
+/* The problem answering a mutation that could not be applied. */
+void service_mutate_failed(const service_request_t *request, result_t result, service_response_t *response);
+
+/* Group commit (service_writer.c): one thread and session applying queued mutations in batches
+ * of up to max_batch per transaction; submit blocks until the request's batch has committed. */
+service_writer_t *service_writer_start(const char *database_url, size_t max_batch);
+void service_writer_submit(service_writer_t *writer, const service_request_t *request, service_op_t op,
+                           service_response_t *response);
+void service_writer_stop(service_writer_t *writer);
 
 /* Appends a journal entry for the request at a seq allocated now; returns its text (owned). */
 result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type, const json_t *fields,

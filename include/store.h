@@ -40,6 +40,10 @@ result_t store_commit(store_conn_t *conn);
 void store_rollback(store_conn_t *conn);
 result_t store_savepoint(store_conn_t *conn);
 result_t store_rollback_to_savepoint(store_conn_t *conn);
+/* The outer savepoint around one request of a group-commit batch: opened, kept, or undone. */
+result_t store_item_begin(store_conn_t *conn);
+result_t store_item_keep(store_conn_t *conn);
+result_t store_item_undo(store_conn_t *conn);
 
 /* Migrations and bootstrap (store_admin.c) ------------------------------------------------- */
 /* Applies every embedded migration not yet applied, each once, recording its checksum. */

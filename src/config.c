@@ -67,6 +67,15 @@ int config_load(config_t *config, const char **error)
         }
         config->http_threads = (unsigned)value;
     }
+    config->write_batch_max = LIMIT_WRITE_BATCH_DEFAULT;
+    const char *batch = getenv("LEDGER_WRITE_BATCH");
+    if (batch != NULL) {
+        if (parse_integer(batch, 0, LIMIT_WRITE_BATCH_MAX, &value) != 0) {
+            *error = "LEDGER_WRITE_BATCH must be 0..1024";
+            return -1;
+        }
+        config->write_batch_max = (unsigned)value;
+    }
     if (strlen(config->origin) < 1 || strlen(config->origin) > 255 || strchr(config->origin, '\n')) {
         *error = "LEDGER_ORIGIN must be 1..255 characters on one line";
         return -1;

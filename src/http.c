@@ -28,6 +28,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     store_pool_t *pool;                /* borrowed */
     const crypto_signer_t *ledger_key; /* borrowed */
+    service_writer_t *writer;          /* borrowed; NULL: one transaction per mutation */
     const char *database_url;          /* borrowed from config */
     const char *origin;                /* borrowed from config */
     ratelimit_t *limits;               /* owned; NULL: no limits */
@@ -340,6 +341,7 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     request->origin = server->origin;
     request->signed_request.query = call->query;
     request->ledger_key = server->ledger_key;
+    request->writer = server->writer;
     const char *accept = header(connection, "Accept");
     request->wants_csv = accept != NULL && strstr(accept, "text/csv") != NULL;
     call->handler(conn, request, response);
@@ -445,7 +447,7 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *add
 }
 
 http_server_t *http_start(const config_t *config, store_pool_t *pool, const crypto_signer_t *ledger_key,
-                          uint16_t *bound_port)
+                          service_writer_t *writer, uint16_t *bound_port)
 {
     struct sockaddr_storage address;
     socklen_t address_len = 0;
@@ -453,6 +455,7 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
     http_server_t *server = xcalloc(1, sizeof *server);
     server->pool = pool;
     server->ledger_key = ledger_key;
+    server->writer = writer;
     server->database_url = config->database_url;
     server->origin = config->origin;
     const char *error = NULL;

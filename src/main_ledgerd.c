@@ -11,6 +11,7 @@
 #include "http.h"
 #include "log.h"
 #include "maintenance.h"
+#include "service.h"
 #include "store.h"
 
 /* Connects once and checks the schema. Returns 0 when the database is usable. */
@@ -39,6 +40,7 @@ int main(void)
     crypto_signer_t *ledger_key = NULL;
     store_pool_t *pool = NULL;
     http_server_t *server = NULL;
+    service_writer_t *writer = NULL;
     maintenance_t *maintenance = NULL;
     uint16_t port = 0;
     sigset_t stop_signals;
@@ -59,7 +61,11 @@ int main(void)
     }
     if (database_check(config.database_url) != 0) goto out;
     pool = store_pool_create(config.database_url, config.http_threads);
-    server = http_start(&config, pool, ledger_key, &port);
+    if (config.write_batch_max > 0) {
+        writer = service_writer_start(config.database_url, config.write_batch_max);
+        if (writer == NULL) goto out;
+    }
+    server = http_start(&config, pool, ledger_key, writer, &port);
     if (server == NULL) {
         log_error("cannot listen", json_pack("{s:s,s:i}", "host", config.listen_host, "port", config.listen_port));
         goto out;
@@ -73,7 +79,8 @@ int main(void)
     status = 0;
 out:
     maintenance_stop(maintenance);
-    http_stop(server);
+    http_stop(server); /* answers every request in flight (the writer drains its queue) ... */
+    service_writer_stop(writer); /* ... before the writer stops */
     store_pool_destroy(pool);
     crypto_signer_free(ledger_key);
     return status;

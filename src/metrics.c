@@ -54,6 +54,17 @@ void metrics_request(const char *route, int status, uint64_t duration_us)
     pthread_mutex_unlock(&metrics_lock);
 }
 
+static uint64_t metrics_batches, metrics_batch_requests, metrics_batch_fallbacks;
+
+void metrics_write_batch(size_t requests, int committed)
+{
+    pthread_mutex_lock(&metrics_lock);
+    metrics_batches++;
+    metrics_batch_requests += requests;
+    if (!committed) metrics_batch_fallbacks++;
+    pthread_mutex_unlock(&metrics_lock);
+}
+
 char *metrics_render(store_pool_t *pool)
 {
     buf_t out = BUF_INIT;
@@ -78,6 +89,16 @@ char *metrics_render(store_pool_t *pool)
         buf_printf(&out, "ledger_http_request_duration_seconds_count{route=\"%s\"} %llu\n", row->route,
                    (unsigned long long)row->observations);
     }
+    buf_printf(&out,
+               "# HELP ledger_write_batches_total Group-commit transactions of the writer.\n"
+               "# TYPE ledger_write_batches_total counter\nledger_write_batches_total %llu\n"
+               "# HELP ledger_write_batch_requests_total Mutations applied through group commit.\n"
+               "# TYPE ledger_write_batch_requests_total counter\nledger_write_batch_requests_total %llu\n"
+               "# HELP ledger_write_batch_fallbacks_total Batches that could not commit and were applied one "
+               "transaction per request.\n"
+               "# TYPE ledger_write_batch_fallbacks_total counter\nledger_write_batch_fallbacks_total %llu\n",
+               (unsigned long long)metrics_batches, (unsigned long long)metrics_batch_requests,
+               (unsigned long long)metrics_batch_fallbacks);
     pthread_mutex_unlock(&metrics_lock);
     if (pool != NULL) {
         unsigned size = 0, in_use = 0;

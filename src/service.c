@@ -61,22 +61,18 @@ static int is_domain_refusal(result_t result)
            result != RESULT_INTERNAL;
 }
 
-/* One attempt. Returns RESULT_DATABASE_BUSY when the whole attempt should be retried. */
-static result_t mutate_once(store_conn_t *conn, const service_request_t *request, service_op_t op,
-                            service_response_t *response)
+result_t service_mutate_in_transaction(store_conn_t *conn, const service_request_t *request, service_op_t op,
+                                       service_response_t *response)
 {
     const char *key = request->signed_request.idempotency_key;
     store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
     service_outcome_t outcome = {RESULT_OK, 0, NULL, NULL, NULL};
     int replay_status = 0;
     char *replay_body = NULL;
-    result_t result = store_begin(conn);
-    if (result == RESULT_OK)
-        result = store_idempotency_begin(conn, request->principal, key, request->request_hash, &state, &replay_status,
-                                         &replay_body);
+    result_t result = store_idempotency_begin(conn, request->principal, key, request->request_hash, &state,
+                                              &replay_status, &replay_body);
     if (result != RESULT_OK) goto out;
     if (state != STORE_IDEMPOTENCY_NEW) {
-        store_rollback(conn);
         if (state == STORE_IDEMPOTENCY_BUSY) service_problem(response, RESULT_REQUEST_IN_PROGRESS, NULL, NULL);
         if (state == STORE_IDEMPOTENCY_MISMATCH)
             service_problem(response, RESULT_IDEMPOTENCY_KEY_REUSED, "this key was used with another request", NULL);
@@ -106,29 +102,48 @@ static result_t mutate_once(store_conn_t *conn, const service_request_t *request
     }
     result =
         store_idempotency_save(conn, request->principal, key, request->request_hash, response->status, response->body);
-    if (result == RESULT_OK) result = store_commit(conn);
 out:
-    if (result != RESULT_OK) {
-        store_rollback(conn);
-        service_response_free(response);
-    }
+    if (result != RESULT_OK) service_response_free(response);
     json_decref(outcome.body);
     json_decref(outcome.extra);
     free(replay_body);
     return result;
 }
 
-void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op, service_response_t *response)
+void service_mutate_failed(const service_request_t *request, result_t result, service_response_t *response)
 {
-    result_t result = RESULT_DATABASE_BUSY;
-    for (int attempt = 0; attempt < LIMIT_DB_RETRIES && result == RESULT_DATABASE_BUSY; attempt++)
-        result = mutate_once(conn, request, op, response);
+    ASSERT_ALWAYS(result != RESULT_OK);
     if (result == RESULT_AUTH_SIGNATURE_REUSED) {
         service_problem(response, result, "this signature was already used for another request", NULL);
-    } else if (result != RESULT_OK) {
-        if (result == RESULT_INTERNAL)
-            log_error("operation failed", json_pack("{s:s}", "path", request->signed_request.path));
-        service_problem(response, result, NULL, NULL);
+        return;
+    }
+    if (result == RESULT_INTERNAL)
+        log_error("operation failed", json_pack("{s:s}", "path", request->signed_request.path));
+    service_problem(response, result, NULL, NULL);
+}
+
+void service_mutate_direct(store_conn_t *conn, const service_request_t *request, service_op_t op,
+                           service_response_t *response)
+{
+    result_t result = RESULT_DATABASE_BUSY;
+    for (int attempt = 0; attempt < LIMIT_DB_RETRIES && result == RESULT_DATABASE_BUSY; attempt++) {
+        result = store_begin(conn);
+        if (result == RESULT_OK) result = service_mutate_in_transaction(conn, request, op, response);
+        if (result == RESULT_OK) result = store_commit(conn);
+        if (result != RESULT_OK) {
+            store_rollback(conn);
+            service_response_free(response);
+        }
+    }
+    if (result != RESULT_OK) service_mutate_failed(request, result, response);
+}
+
+void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op, service_response_t *response)
+{
+    if (request->writer != NULL) {
+        service_writer_submit(request->writer, request, op, response);
+    } else {
+        service_mutate_direct(conn, request, op, response);
     }
 }
 

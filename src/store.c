@@ -167,6 +167,21 @@ result_t store_rollback_to_savepoint(store_conn_t *conn)
     return store_simple(conn, "ROLLBACK TO SAVEPOINT op");
 }
 
+result_t store_item_begin(store_conn_t *conn)
+{
+    return store_simple(conn, "SAVEPOINT item");
+}
+
+result_t store_item_keep(store_conn_t *conn)
+{
+    return store_simple(conn, "RELEASE SAVEPOINT item");
+}
+
+result_t store_item_undo(store_conn_t *conn)
+{
+    return store_simple(conn, "ROLLBACK TO SAVEPOINT item; RELEASE SAVEPOINT item");
+}
+
 /* Pool: a fixed array of lazily (re)connected sessions guarded by one mutex. ---------------- */
 struct store_pool {
     pthread_mutex_t lock;

@@ -1,0 +1,167 @@
+/* service_writer.c — group commit. One writer thread owns one database session and applies the
+ * mutations queued by the HTTP threads in batches: one transaction per batch, one savepoint per
+ * request (a refused or failed request leaves the others intact), one durable COMMIT, and only
+ * then are the waiting requests answered. A batch that cannot commit is rolled back and its
+ * requests are applied one transaction each (idempotency makes that exact even when the COMMIT's
+ * outcome is unknown). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assert_always.h"
+#include "limits.h"
+#include "log.h"
+#include "metrics.h"
+#include "service.h"
+#include "service_internal.h"
+
+typedef struct writer_job {
+    const service_request_t *request;
+    service_op_t op;
+    service_response_t *response;
+    int done;
+    struct writer_job *next;
+} writer_job_t;
+
+struct service_writer {
+    pthread_mutex_t lock;
+    pthread_cond_t queued; /* the writer waits for work */
+    pthread_cond_t done;   /* submitters wait for their answer */
+    writer_job_t *head, *tail;
+    int stopping;
+    size_t max_batch;
+    char *database_url;
+    store_conn_t *conn; /* the writer thread's own session */
+    pthread_t thread;
+};
+
+/* The batch in one transaction. Returns RESULT_OK when committed; otherwise rolled back. */
+static result_t writer_batch_commit(store_conn_t *conn, writer_job_t **jobs, size_t count)
+{
+    result_t result = store_begin(conn);
+    for (size_t i = 0; i < count && result == RESULT_OK; i++) {
+        result = store_item_begin(conn);
+        if (result != RESULT_OK) break;
+        result = service_mutate_in_transaction(conn, jobs[i]->request, jobs[i]->op, jobs[i]->response);
+        if (result == RESULT_OK) {
+            result = store_item_keep(conn);
+        } else if (result != RESULT_DATABASE_BUSY && result != RESULT_DATABASE_UNAVAILABLE) {
+            /* this request alone failed (replayed signature, internal error): undo it, keep the rest */
+            result_t failed = result;
+            result = store_item_undo(conn);
+            service_mutate_failed(jobs[i]->request, failed, jobs[i]->response);
+        }
+    }
+    if (result == RESULT_OK) result = store_commit(conn);
+    if (result != RESULT_OK) store_rollback(conn);
+    return result;
+}
+
+static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t count)
+{
+    if (!store_conn_ok(writer->conn)) {
+        store_disconnect(writer->conn);
+        writer->conn = store_connect(writer->database_url);
+    }
+    result_t result = writer->conn != NULL ? writer_batch_commit(writer->conn, jobs, count)
+                                           : RESULT_DATABASE_UNAVAILABLE;
+    metrics_write_batch(count, result == RESULT_OK);
+    if (result == RESULT_OK) return;
+    /* fall back: each request in its own transaction, with the usual retries */
+    for (size_t i = 0; i < count; i++) {
+        service_response_free(jobs[i]->response);
+        memset(jobs[i]->response, 0, sizeof *jobs[i]->response);
+        if (writer->conn != NULL && !store_conn_ok(writer->conn)) {
+            store_disconnect(writer->conn);
+            writer->conn = store_connect(writer->database_url);
+        }
+        if (writer->conn == NULL) {
+            service_problem(jobs[i]->response, RESULT_DATABASE_UNAVAILABLE, NULL, NULL);
+        } else {
+            service_mutate_direct(writer->conn, jobs[i]->request, jobs[i]->op, jobs[i]->response);
+        }
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    service_writer_t *writer = arg;
+    writer_job_t **jobs = xcalloc(writer->max_batch, sizeof *jobs);
+    for (;;) {
+        size_t count = 0;
+        pthread_mutex_lock(&writer->lock);
+        while (writer->head == NULL && !writer->stopping)
+            pthread_cond_wait(&writer->queued, &writer->lock);
+        if (writer->head == NULL) {
+            pthread_mutex_unlock(&writer->lock);
+            break;
+        }
+        while (writer->head != NULL && count < writer->max_batch) {
+            jobs[count++] = writer->head;
+            writer->head = writer->head->next;
+        }
+        if (writer->head == NULL) writer->tail = NULL;
+        pthread_mutex_unlock(&writer->lock);
+        writer_apply(writer, jobs, count);
+        pthread_mutex_lock(&writer->lock);
+        for (size_t i = 0; i < count; i++)
+            jobs[i]->done = 1;
+        pthread_cond_broadcast(&writer->done);
+        pthread_mutex_unlock(&writer->lock);
+    }
+    free(jobs);
+    return NULL;
+}
+
+service_writer_t *service_writer_start(const char *database_url, size_t max_batch)
+{
+    ASSERT_ALWAYS(max_batch > 0);
+    service_writer_t *writer = xcalloc(1, sizeof *writer);
+    pthread_mutex_init(&writer->lock, NULL);
+    pthread_cond_init(&writer->queued, NULL);
+    pthread_cond_init(&writer->done, NULL);
+    writer->max_batch = max_batch;
+    writer->database_url = xstrdup(database_url);
+    writer->conn = store_connect(database_url); /* NULL is retried per batch */
+    if (pthread_create(&writer->thread, NULL, writer_main, writer) != 0) {
+        store_disconnect(writer->conn);
+        free(writer->database_url);
+        free(writer);
+        return NULL;
+    }
+    return writer;
+}
+
+void service_writer_submit(service_writer_t *writer, const service_request_t *request, service_op_t op,
+                           service_response_t *response)
+{
+    writer_job_t job = {request, op, response, 0, NULL};
+    pthread_mutex_lock(&writer->lock);
+    ASSERT_ALWAYS(!writer->stopping);
+    if (writer->tail != NULL) {
+        writer->tail->next = &job;
+    } else {
+        writer->head = &job;
+    }
+    writer->tail = &job;
+    pthread_cond_signal(&writer->queued);
+    while (!job.done)
+        pthread_cond_wait(&writer->done, &writer->lock);
+    pthread_mutex_unlock(&writer->lock);
+}
+
+void service_writer_stop(service_writer_t *writer)
+{
+    if (writer == NULL) return;
+    pthread_mutex_lock(&writer->lock);
+    writer->stopping = 1;
+    pthread_cond_signal(&writer->queued);
+    pthread_mutex_unlock(&writer->lock);
+    pthread_join(writer->thread, NULL); /* drains what is queued first */
+    store_disconnect(writer->conn);
+    pthread_cond_destroy(&writer->queued);
+    pthread_cond_destroy(&writer->done);
+    pthread_mutex_destroy(&writer->lock);
+    free(writer->database_url);
+    free(writer);
+}
