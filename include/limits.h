@@ -58,7 +58,7 @@
 
 /* HTTP worker threads and database connections (one connection per worker). */
 #define LIMIT_HTTP_THREADS_DEFAULT      8
-#define LIMIT_WRITE_BATCH_DEFAULT       64   /* mutations per group-commit transaction */
+#define LIMIT_WRITE_BATCH_DEFAULT       64 /* mutations per group-commit transaction */
 #define LIMIT_WRITE_BATCH_MAX           1024
 #define LIMIT_HTTP_CONNECTIONS_MAX      1024
 #define LIMIT_HTTP_CONNECTION_TIMEOUT_S 30

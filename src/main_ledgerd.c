@@ -79,7 +79,7 @@ int main(void)
     status = 0;
 out:
     maintenance_stop(maintenance);
-    http_stop(server); /* answers every request in flight (the writer drains its queue) ... */
+    http_stop(server);           /* answers every request in flight (the writer drains its queue) ... */
     service_writer_stop(writer); /* ... before the writer stops */
     store_pool_destroy(pool);
     crypto_signer_free(ledger_key);

@@ -63,8 +63,8 @@ static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t c
         store_disconnect(writer->conn);
         writer->conn = store_connect(writer->database_url);
     }
-    result_t result = writer->conn != NULL ? writer_batch_commit(writer->conn, jobs, count)
-                                           : RESULT_DATABASE_UNAVAILABLE;
+    result_t result =
+        writer->conn != NULL ? writer_batch_commit(writer->conn, jobs, count) : RESULT_DATABASE_UNAVAILABLE;
     metrics_write_batch(count, result == RESULT_OK);
     if (result == RESULT_OK) return;
     /* fall back: each request in its own transaction, with the usual retries */

@@ -190,12 +190,76 @@ static void test_concurrent_journal_verifies(void **state)
     assert_int_equal(system(command), 0);
 }
 
+static int64_t metric(const char *name)
+{
+    const char request[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    test_reply_t reply = test_raw(&env, request, strlen(request));
+    assert_int_equal(reply.status, 200);
+    char pattern[96];
+    snprintf(pattern, sizeof pattern, "\n%s ", name);
+    const char *at = strstr(reply.body, pattern);
+    assert_non_null(at);
+    int64_t value = strtoll(at + strlen(pattern), NULL, 10);
+    test_reply_free(&reply);
+    return value;
+}
+
+static void *hold_journal_head(void *arg)
+{
+    (void)arg;
+    assert_int_equal(test_sql_exec(&env, "BEGIN; SELECT 1 FROM journal_head FOR UPDATE; SELECT pg_sleep(1); COMMIT"),
+                     0);
+    return NULL;
+}
+
+/* Group commit: while another session holds the journal head, requests queue behind the writer's
+ * first one and then commit together; a refusal and a duplicate inside that batch change nothing
+ * for the others, and the seq stays gapless. */
+static void test_group_commit_isolates_requests(void **state)
+{
+    (void)state;
+    enum { JOBS = 8 }; /* ledgerd's default HTTP threads: all of them wait in the writer at once */
+    job_t jobs[JOBS];
+    pthread_t holder, threads[JOBS];
+    test_reply_t reply = test_move(&env, &coffee, "/v1/earn", "gc", 10, "gc-seed");
+    assert_int_equal(reply.status, 201);
+    test_reply_free(&reply);
+    int64_t batches = metric("ledger_write_batches_total"), requests = metric("ledger_write_batch_requests_total");
+    memset(jobs, 0, sizeof jobs);
+    for (int i = 0; i < JOBS; i++) {
+        jobs[i].path = "/v1/earn";
+        jobs[i].key = &coffee;
+        jobs[i].rounds = 1;
+        snprintf(jobs[i].body, sizeof jobs[i].body, "{\"member\":\"gc-%d\",\"points\":5,\"reference\":\"gc-%d\"}", i,
+                 i);
+    }
+    jobs[1].path = "/v1/burn"; /* more than the member has: 422 */
+    snprintf(jobs[1].body, sizeof jobs[1].body, "{\"member\":\"gc\",\"points\":11,\"reference\":\"gc-over\"}");
+    snprintf(jobs[2].body, sizeof jobs[2].body, "{\"member\":\"gc\",\"points\":5,\"reference\":\"gc-seed\"}");
+    assert_int_equal(pthread_create(&holder, NULL, hold_journal_head, NULL), 0);
+    usleep(200000);
+    for (int i = 0; i < JOBS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, worker, &jobs[i]), 0);
+    for (int i = 0; i < JOBS; i++)
+        pthread_join(threads[i], NULL);
+    pthread_join(holder, NULL);
+    assert_int_equal(jobs[1].status[0], 422);
+    assert_int_equal(jobs[2].status[0], 409); /* duplicate reference */
+    for (int i = 0; i < JOBS; i++)
+        if (i != 1 && i != 2) assert_int_equal(jobs[i].status[0], 201);
+    assert_int_equal(metric("ledger_write_batch_requests_total") - requests, JOBS);
+    assert_true(metric("ledger_write_batches_total") - batches < JOBS); /* some committed together */
+    assert_int_equal(test_sql_int(&env, "SELECT balance FROM accounts WHERE account = 'member:gc'"), 10);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'gc-%'"), JOBS - 1);
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_concurrent_burns_never_overdraw),
-        cmocka_unit_test(test_concurrent_duplicates_one_effect),
-        cmocka_unit_test(test_mixed_load_keeps_books_balanced),
+        cmocka_unit_test(test_concurrent_burns_never_overdraw), cmocka_unit_test(test_concurrent_duplicates_one_effect),
+        cmocka_unit_test(test_mixed_load_keeps_books_balanced), cmocka_unit_test(test_group_commit_isolates_requests),
         cmocka_unit_test(test_concurrent_journal_verifies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
