@@ -40,6 +40,9 @@ result_t store_commit(store_conn_t *conn);
 void store_rollback(store_conn_t *conn);
 result_t store_savepoint(store_conn_t *conn);
 result_t store_rollback_to_savepoint(store_conn_t *conn);
+/* Reads the outcome of statements sent without waiting (see store_exec_later); RESULT_OK or
+ * the first failure, after which the transaction must be rolled back (to a savepoint). */
+result_t store_flush(store_conn_t *conn);
 /* The outer savepoint around one request of a group-commit batch: opened, kept, or undone. */
 result_t store_item_begin(store_conn_t *conn);
 result_t store_item_keep(store_conn_t *conn);

@@ -88,6 +88,14 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
     if (result == RESULT_OK) result = store_savepoint(conn);
     if (result != RESULT_OK) goto out;
     op(conn, request, &outcome);
+    if (outcome.result == RESULT_OK) {
+        result_t pending = store_flush(conn); /* the op's writes sent without waiting */
+        if (pending != RESULT_OK) {
+            json_decref(outcome.body);
+            outcome.body = NULL;
+            service_refuse_result(&outcome, pending);
+        }
+    }
     result = outcome.result;
     if (is_domain_refusal(result)) {
         result = store_rollback_to_savepoint(conn);
@@ -102,6 +110,7 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
     }
     result =
         store_idempotency_save(conn, request->principal, key, request->request_hash, response->status, response->body);
+    if (result == RESULT_OK) result = store_flush(conn);
 out:
     if (result != RESULT_OK) service_response_free(response);
     json_decref(outcome.body);
@@ -191,8 +200,9 @@ void service_succeed(store_conn_t *conn, service_outcome_t *outcome, int status,
                      const char *entry_text, const char *key, json_t *object)
 {
     json_t *balance = NULL;
-    outcome->result = service_balance_after(conn, member, now_s, &balance);
-    if (outcome->result != RESULT_OK) {
+    result_t result = service_balance_after(conn, member, now_s, &balance);
+    if (result != RESULT_OK) {
+        service_refuse_result(outcome, result); /* may report a write sent earlier (store_exec_later) */
         json_decref(object);
         return;
     }

@@ -51,7 +51,7 @@ void store_disconnect(store_conn_t *conn)
 
 int store_conn_ok(store_conn_t *conn)
 {
-    return conn != NULL && PQstatus(conn->pg) == CONNECTION_OK;
+    return conn != NULL && !conn->broken && PQstatus(conn->pg) == CONNECTION_OK;
 }
 
 const char *store_i64(char *out, int64_t value)
@@ -91,20 +91,84 @@ static int store_is_prepared(const store_conn_t *conn, const char *name)
     return 0;
 }
 
+static result_t store_prepare(store_conn_t *conn, const char *name, const char *sql, int count)
+{
+    if (store_is_prepared(conn, name)) return RESULT_OK;
+    PGresult *prepared = PQprepare(conn->pg, name, sql, count, NULL);
+    result_t result = PQresultStatus(prepared) == PGRES_COMMAND_OK ? RESULT_OK : store_classify(conn, prepared, name);
+    PQclear(prepared);
+    if (result != RESULT_OK) return result;
+    ASSERT_ALWAYS(conn->prepared_count < STORE_PREPARED_MAX);
+    conn->prepared[conn->prepared_count++] = name;
+    return RESULT_OK;
+}
+
+/* Reads the outcome of one pending statement; returns RESULT_OK or its (mapped) failure. */
+static result_t store_read_pending(store_conn_t *conn, const store_pending_t *pending)
+{
+    PGresult *res = PQgetResult(conn->pg);
+    if (res == NULL) {
+        conn->broken = 1;
+        return RESULT_DATABASE_UNAVAILABLE;
+    }
+    ExecStatusType status = PQresultStatus(res);
+    result_t result = RESULT_OK;
+    if (status == PGRES_PIPELINE_ABORTED) {
+        result = RESULT_INTERNAL; /* an earlier failure is the one reported */
+    } else if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        result = store_classify(conn, res, pending->name);
+        if (result == RESULT_INTERNAL && pending->constraint != NULL && strcmp(conn->sqlstate, "23505") == 0 &&
+            strcmp(conn->constraint, pending->constraint) == 0)
+            result = pending->mapped;
+    }
+    PQclear(res);
+    if (PQgetResult(conn->pg) != NULL) conn->broken = 1; /* each statement's results end with NULL */
+    return conn->broken ? RESULT_DATABASE_UNAVAILABLE : result;
+}
+
+result_t store_flush(store_conn_t *conn)
+{
+    if (conn->pending_count == 0) return RESULT_OK;
+    result_t first = RESULT_OK;
+    if (PQpipelineSync(conn->pg) != 1) conn->broken = 1;
+    for (size_t i = 0; i < conn->pending_count && !conn->broken; i++) {
+        result_t result = store_read_pending(conn, &conn->pending[i]);
+        if (first == RESULT_OK) first = result;
+    }
+    conn->pending_count = 0;
+    if (!conn->broken) {
+        PGresult *sync = PQgetResult(conn->pg);
+        if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) conn->broken = 1;
+        PQclear(sync);
+    }
+    if (!conn->broken && PQexitPipelineMode(conn->pg) != 1) conn->broken = 1;
+    return conn->broken ? RESULT_DATABASE_UNAVAILABLE : first;
+}
+
+result_t store_exec_later(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
+                          const char *constraint, result_t mapped)
+{
+    result_t result = RESULT_OK;
+    if (conn->pending_count == STORE_PENDING_MAX || !store_is_prepared(conn, name)) {
+        result = store_flush(conn); /* preparing is synchronous: outside pipeline mode */
+        if (result == RESULT_OK) result = store_prepare(conn, name, sql, count);
+        if (result != RESULT_OK) return result;
+    }
+    if (conn->pending_count == 0 && PQenterPipelineMode(conn->pg) != 1) return store_classify(conn, NULL, name);
+    if (PQsendQueryPrepared(conn->pg, name, count, params, NULL, NULL, 0) != 1) {
+        conn->broken = 1;
+        return RESULT_DATABASE_UNAVAILABLE;
+    }
+    conn->pending[conn->pending_count++] = (store_pending_t){name, constraint, mapped};
+    return RESULT_OK;
+}
+
 PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
                     result_t *result)
 {
-    if (!store_is_prepared(conn, name)) {
-        PGresult *prepared = PQprepare(conn->pg, name, sql, count, NULL);
-        if (PQresultStatus(prepared) != PGRES_COMMAND_OK) {
-            *result = store_classify(conn, prepared, name);
-            PQclear(prepared);
-            return NULL;
-        }
-        PQclear(prepared);
-        ASSERT_ALWAYS(conn->prepared_count < STORE_PREPARED_MAX);
-        conn->prepared[conn->prepared_count++] = name;
-    }
+    *result = store_flush(conn);
+    if (*result == RESULT_OK) *result = store_prepare(conn, name, sql, count);
+    if (*result != RESULT_OK) return NULL;
     PGresult *res = PQexecPrepared(conn->pg, name, count, params, NULL, NULL, 0);
     ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -126,6 +190,10 @@ result_t store_exec(store_conn_t *conn, const char *name, const char *sql, int c
 
 static result_t store_simple(store_conn_t *conn, const char *sql)
 {
+    result_t pending = store_flush(conn);
+    /* a failed pending statement aborted the transaction: only a rollback may follow */
+    if (pending != RESULT_OK && strncmp(sql, "ROLLBACK", 8) != 0) return pending;
+    if (conn->broken) return RESULT_DATABASE_UNAVAILABLE;
     PGresult *res = PQexec(conn->pg, sql);
     result_t result = PQresultStatus(res) == PGRES_COMMAND_OK ? RESULT_OK : store_classify(conn, res, sql);
     PQclear(res);
@@ -134,6 +202,8 @@ static result_t store_simple(store_conn_t *conn, const char *sql)
 
 result_t store_exec_script(store_conn_t *conn, const char *sql)
 {
+    result_t pending = store_flush(conn);
+    if (pending != RESULT_OK) return pending;
     PGresult *res = PQexec(conn->pg, sql);
     ExecStatusType status = PQresultStatus(res);
     result_t result =
@@ -154,6 +224,7 @@ result_t store_commit(store_conn_t *conn)
 
 void store_rollback(store_conn_t *conn)
 {
+    (void)store_flush(conn); /* whatever was pending is undone */
     if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE) (void)store_simple(conn, "ROLLBACK");
 }
 

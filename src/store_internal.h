@@ -7,11 +7,22 @@
 #include "store.h"
 
 #define STORE_PREPARED_MAX 96
+#define STORE_PENDING_MAX  32
+
+/* A statement sent in pipeline mode whose result is read at the next flush. */
+typedef struct {
+    const char *name;
+    const char *constraint; /* a unique violation of this constraint ... */
+    result_t mapped;        /* ... is reported as this result */
+} store_pending_t;
 
 struct store_conn {
     PGconn *pg;                               /* owned */
     const char *prepared[STORE_PREPARED_MAX]; /* names of statements prepared on this session */
     size_t prepared_count;
+    store_pending_t pending[STORE_PENDING_MAX]; /* sent, not yet read (pipeline mode) */
+    size_t pending_count;
+    int broken;          /* the protocol state is unknown: reconnect */
     char sqlstate[6];    /* of the last failed statement */
     char constraint[64]; /* of the last failed statement, if any */
 };
@@ -22,6 +33,12 @@ PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int c
                     result_t *result);
 /* Runs a statement for its effect only. */
 result_t store_exec(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params);
+/* Sends a statement for its effect only without waiting for it (libpq pipeline mode): its
+ * outcome is read, with every other pending one, by the next statement, savepoint, commit or
+ * store_flush, which then reports the first failure. A unique violation of constraint (may be
+ * NULL) is reported as mapped. Statements keep their order; one failure skips the rest. */
+result_t store_exec_later(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
+                          const char *constraint, result_t mapped);
 
 /* int64 → decimal text into a caller buffer of at least 24 bytes; returns the buffer. */
 const char *store_i64(char *out, int64_t value);

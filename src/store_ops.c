@@ -59,10 +59,10 @@ result_t store_idempotency_save(store_conn_t *conn, const char *principal, const
 {
     char hash_text[2 + 2 * CRYPTO_SHA256_BYTES + 1], status_text[24];
     hex_bytea(hash_text, hash, CRYPTO_SHA256_BYTES);
-    return store_exec(conn, "idem_save",
+    return store_exec_later(conn, "idem_save",
                       "INSERT INTO idempotency (principal, key, request_hash, status, body, created_s) "
                       "VALUES ($1, $2, $3, $4, $5, floor(extract(epoch from now()))::bigint)",
-                      5, P(principal, key, hash_text, store_i64(status_text, status), body));
+                      5, P(principal, key, hash_text, store_i64(status_text, status), body), NULL, RESULT_OK);
 }
 
 result_t store_signature_claim(store_conn_t *conn, const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES],
@@ -122,15 +122,15 @@ result_t store_journal_insert(store_conn_t *conn, int64_t seq, int64_t time_s, c
     buf_t accounts = BUF_INIT, amounts = BUF_INIT;
     ASSERT_ALWAYS(ledger_postings_balanced(postings));
     result_t result =
-        store_exec(conn, "journal_insert", "INSERT INTO journal (seq, time_s, type, text) VALUES ($1, $2, $3, $4)", 4,
-                   P(store_i64(seq_text, seq), store_i64(time_text, time_s), type, text));
+        store_exec_later(conn, "journal_insert", "INSERT INTO journal (seq, time_s, type, text) VALUES ($1, $2, $3, $4)", 4,
+                   P(store_i64(seq_text, seq), store_i64(time_text, time_s), type, text), NULL, RESULT_OK);
     if (result != RESULT_OK || postings->count == 0) goto out;
     array_literal(&accounts, postings, 0);
     array_literal(&amounts, postings, 1);
-    result = store_exec(conn, "postings_insert",
+    result = store_exec_later(conn, "postings_insert",
                         "INSERT INTO postings (seq, account, amount) "
                         "SELECT $1, a, m FROM unnest($2::text[], $3::bigint[]) AS p(a, m)",
-                        3, P(seq_text, accounts.data, amounts.data));
+                        3, P(seq_text, accounts.data, amounts.data), NULL, RESULT_OK);
 out:
     buf_free(&accounts);
     buf_free(&amounts);
@@ -155,17 +155,14 @@ result_t store_transaction_insert(store_conn_t *conn, int64_t seq, const char *p
                                   int64_t original_seq)
 {
     char seq_text[24], points_text[24], original_text[24];
-    result_t result = store_exec(
+    return store_exec_later(
         conn, "tx_insert",
         "INSERT INTO transactions (seq, partner, type, member, points, reference, reference_key, original_seq) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         8,
         P(store_i64(seq_text, seq), partner, type, member, store_i64(points_text, points), reference,
-          reference_unique ? type : NULL, original_seq ? store_i64(original_text, original_seq) : NULL));
-    if (result == RESULT_INTERNAL && strcmp(conn->sqlstate, "23505") == 0 &&
-        strcmp(conn->constraint, "transactions_reference_unique") == 0)
-        return RESULT_DUPLICATE_REFERENCE;
-    return result;
+          reference_unique ? type : NULL, original_seq ? store_i64(original_text, original_seq) : NULL),
+        "transactions_reference_unique", RESULT_DUPLICATE_REFERENCE);
 }
 
 result_t store_transaction_get(store_conn_t *conn, int64_t seq, int lock, store_transaction_t *row)
@@ -195,8 +192,8 @@ result_t store_transaction_get(store_conn_t *conn, int64_t seq, int lock, store_
 result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t points)
 {
     char seq_text[24], points_text[24];
-    return store_exec(conn, "tx_reversed", "UPDATE transactions SET reversed = reversed + $2 WHERE seq = $1", 2,
-                      P(store_i64(seq_text, seq), store_i64(points_text, points)));
+    return store_exec_later(conn, "tx_reversed", "UPDATE transactions SET reversed = reversed + $2 WHERE seq = $1", 2,
+                      P(store_i64(seq_text, seq), store_i64(points_text, points)), NULL, RESULT_OK);
 }
 
 result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member, int64_t before_seq,
@@ -240,10 +237,10 @@ result_t store_member_lock(store_conn_t *conn, const char *member)
     char account[LEDGER_ACCOUNT_MAX + 1];
     ledger_account_member(account, member);
     result_t result =
-        store_exec(conn, "member_create",
-                   "INSERT INTO accounts (account, balance) VALUES ($1, 0) ON CONFLICT DO NOTHING", 1, P(account));
+        store_exec_later(conn, "member_create",
+                   "INSERT INTO accounts (account, balance) VALUES ($1, 0) ON CONFLICT DO NOTHING", 1, P(account), NULL, RESULT_OK);
     if (result != RESULT_OK) return result;
-    return store_exec(conn, "member_lock", "SELECT 1 FROM accounts WHERE account = $1 FOR UPDATE", 1, P(account));
+    return store_exec_later(conn, "member_lock", "SELECT 1 FROM accounts WHERE account = $1 FOR UPDATE", 1, P(account), NULL, RESULT_OK);
 }
 
 result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, int64_t need_points,
@@ -317,12 +314,12 @@ result_t store_lot_insert(store_conn_t *conn, int64_t id, const char *issuer, co
                           int64_t expires_s)
 {
     char id_text[24], points_text[24], expires_text[24];
-    return store_exec(
+    return store_exec_later(
         conn, "lot_insert",
         "INSERT INTO lots (id, issuer, member, points, remaining, expires_s) "
         "VALUES ($1, $2, $3, $4, $4, $5)",
         5,
-        P(store_i64(id_text, id), issuer, member, store_i64(points_text, points), store_i64(expires_text, expires_s)));
+        P(store_i64(id_text, id), issuer, member, store_i64(points_text, points), store_i64(expires_text, expires_s)), NULL, RESULT_OK);
 }
 
 result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot)
@@ -347,8 +344,8 @@ result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot)
 result_t store_lot_adjust(store_conn_t *conn, int64_t id, int64_t delta)
 {
     char id_text[24], delta_text[24];
-    return store_exec(conn, "lot_adjust", "UPDATE lots SET remaining = remaining + $2 WHERE id = $1", 2,
-                      P(store_i64(id_text, id), store_i64(delta_text, delta)));
+    return store_exec_later(conn, "lot_adjust", "UPDATE lots SET remaining = remaining + $2 WHERE id = $1", 2,
+                      P(store_i64(id_text, id), store_i64(delta_text, delta)), NULL, RESULT_OK);
 }
 
 result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char *redeemer, const ledger_lot_t *lots,
@@ -369,14 +366,14 @@ result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char 
     buf_append_str(&ids, "}");
     buf_append_str(&issuers, "}");
     buf_append_str(&points, "}");
-    result_t result = store_exec(
+    result_t result = store_exec_later(
         conn, "portions_insert",
         "WITH consumed AS (SELECT ord - 1 AS idx, lot_id, issuer, points FROM "
         "  unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS p(lot_id, issuer, points, ord)), "
         "inserted AS (INSERT INTO burn_portions (burn_seq, idx, lot_id, issuer, redeemer, points, value_seq) "
         "  SELECT $1, idx, lot_id, issuer, $2, points, (SELECT max(seq) FROM point_values) FROM consumed) "
         "UPDATE lots SET remaining = lots.remaining - c.points FROM consumed c WHERE lots.id = c.lot_id",
-        5, P(store_i64(seq_text, burn_seq), redeemer, ids.data, issuers.data, points.data));
+        5, P(store_i64(seq_text, burn_seq), redeemer, ids.data, issuers.data, points.data), NULL, RESULT_OK);
     buf_free(&ids);
     buf_free(&issuers);
     buf_free(&points);
@@ -410,7 +407,7 @@ result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int in
                                     int64_t reversal_seq)
 {
     char seq_text[24], index_text[24], points_text[24], reversal_text[24];
-    return store_exec(
+    return store_exec_later(
         conn, "portion_reversed",
         "WITH portion AS (UPDATE burn_portions SET reversed = reversed + $3 "
         "  WHERE burn_seq = $1 AND idx = $2 RETURNING redeemer, issuer, value_seq) "
@@ -418,19 +415,19 @@ result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int in
         "SELECT $4, $1, $2, redeemer, issuer, $3, value_seq FROM portion",
         4,
         P(store_i64(seq_text, burn_seq), store_i64(index_text, index), store_i64(points_text, points),
-          store_i64(reversal_text, reversal_seq)));
+          store_i64(reversal_text, reversal_seq)), NULL, RESULT_OK);
 }
 
 result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *member, int64_t points,
                            const char *reference, int64_t expires_s)
 {
     char seq_text[24], points_text[24], expires_text[24];
-    return store_exec(conn, "hold_insert",
+    return store_exec_later(conn, "hold_insert",
                       "INSERT INTO holds (seq, partner, member, points, reference, expires_s) "
                       "VALUES ($1, $2, $3, $4, $5, $6)",
                       6,
                       P(store_i64(seq_text, seq), partner, member, store_i64(points_text, points), reference,
-                        store_i64(expires_text, expires_s)));
+                        store_i64(expires_text, expires_s)), NULL, RESULT_OK);
 }
 
 result_t store_hold_get(store_conn_t *conn, int64_t seq, int lock, store_hold_t *hold)
@@ -462,13 +459,13 @@ result_t store_hold_close(store_conn_t *conn, int64_t seq, const char *status, i
                           int64_t closed_seq)
 {
     char seq_text[24], captured_text[24], closed_text[24];
-    return store_exec(conn, "hold_close",
+    return store_exec_later(conn, "hold_close",
                       "UPDATE holds SET status = $2, captured_points = $3, closed_seq = $4 "
                       "WHERE seq = $1 AND status = 'active'",
                       4,
                       P(store_i64(seq_text, seq), status,
                         captured_points ? store_i64(captured_text, captured_points) : NULL,
-                        store_i64(closed_text, closed_seq)));
+                        store_i64(closed_text, closed_seq)), NULL, RESULT_OK);
 }
 
 result_t store_now(store_conn_t *conn, int64_t *now_s)
