@@ -66,6 +66,7 @@ static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t c
     result_t result =
         writer->conn != NULL ? writer_batch_commit(writer->conn, jobs, count) : RESULT_DATABASE_UNAVAILABLE;
     metrics_write_batch(count, result == RESULT_OK);
+    log_info("batch", json_pack("{s:i,s:i}", "count", (int)count, "result", (int)result));
     if (result == RESULT_OK) return;
     /* fall back: each request in its own transaction, with the usual retries */
     for (size_t i = 0; i < count; i++) {

@@ -230,7 +230,7 @@ void store_rollback(store_conn_t *conn)
 
 result_t store_savepoint(store_conn_t *conn)
 {
-    return store_simple(conn, "SAVEPOINT op");
+    return store_exec_later(conn, "savepoint_op", "SAVEPOINT op", 0, NULL, NULL, RESULT_OK);
 }
 
 result_t store_rollback_to_savepoint(store_conn_t *conn)
