@@ -15,6 +15,7 @@
 #include "store.h"
 
 typedef struct service_writer service_writer_t;
+typedef void (*service_done_t)(void *arg);
 
 typedef struct {
     journal_request_t signed_request; /* the material stored with the entry */
@@ -33,6 +34,11 @@ typedef struct {
     const char *origin;                         /* LEDGER_ORIGIN: checkpoint origin and key name */
     const crypto_signer_t *ledger_key;          /* signs reports */
     service_writer_t *writer;                   /* group commit of mutations; NULL: one transaction each */
+    /* With writer and on_done: on_wait(arg) is called just before the mutation is queued, and
+     * on_done(arg) from the writer thread once its response is filled; else submit blocks. */
+    service_done_t on_wait;
+    service_done_t on_done;
+    void *on_done_arg;
 } service_request_t;
 
 typedef struct {
@@ -45,6 +51,7 @@ typedef struct {
     void (*stream_release)(void *context);
     void *stream_context;
     int retry_after_s; /* > 0: sent as Retry-After */
+    int pending;       /* filled later by the writer, which then calls request->on_done */
 } service_response_t;
 
 void service_response_free(service_response_t *response);
@@ -122,11 +129,15 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
 void service_mutate_failed(const service_request_t *request, result_t result, service_response_t *response);
 
 /* Group commit (service_writer.c): one thread and session applying queued mutations in batches
- * of up to max_batch per transaction; submit blocks until the request's batch has committed. */
+ * of up to max_batch per transaction. submit answers after the request's batch has committed:
+ * with request->on_done it returns at once (response->pending) and on_done is called from the
+ * writer thread then; without, it blocks until then. After stop (which answers everything
+ * queued), submissions are answered 503 at once. */
 service_writer_t *service_writer_start(const char *database_url, size_t max_batch);
 void service_writer_submit(service_writer_t *writer, const service_request_t *request, service_op_t op,
                            service_response_t *response);
 void service_writer_stop(service_writer_t *writer);
+void service_writer_free(service_writer_t *writer);
 
 /* Appends a journal entry for the request at a seq allocated now; returns its text (owned). */
 result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type, const json_t *fields,

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "assert_always.h"
 #include "auth.h"
@@ -38,6 +39,8 @@ struct http_server {
 #define HTTP_HANDLER_ROW(method, pattern, kind, handler) handler,
 static const service_handler_t http_handlers[] = {LEDGER_ROUTES(HTTP_HANDLER_ROW)};
 
+typedef struct http_call http_call_t;
+
 typedef struct {
     char *raw_uri; /* owned: request target exactly as received */
     buf_t body;
@@ -45,6 +48,10 @@ typedef struct {
     int body_too_large;
     uint64_t start_us;
     char request_id[33];
+    struct MHD_Connection *connection;
+    http_call_t *call;           /* owned while the request is being answered */
+    service_response_t response; /* filled by the handler, or later by the writer */
+    const char *route_label;     /* static */
 } http_context_t;
 
 static uint64_t now_us(void)
@@ -57,10 +64,11 @@ static uint64_t now_us(void)
 /* Runs before MHD parses the URI: keeps the raw target for @path/@query. */
 static void *http_uri_logger(void *cls, const char *uri, struct MHD_Connection *connection)
 {
-    (void)cls, (void)connection;
+    (void)cls;
     http_context_t *context = xcalloc(1, sizeof *context);
     uint8_t random[16];
     context->raw_uri = xstrdup(uri);
+    context->connection = connection;
     context->start_us = now_us();
     crypto_random_bytes(random, sizeof random);
     for (size_t i = 0; i < sizeof random; i++)
@@ -68,12 +76,17 @@ static void *http_uri_logger(void *cls, const char *uri, struct MHD_Connection *
     return context;
 }
 
+static void http_call_free(http_call_t *call);
+
 static void http_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                            enum MHD_RequestTerminationCode code)
 {
     (void)cls, (void)connection, (void)code;
     http_context_t *context = *con_cls;
     if (context == NULL) return;
+    ASSERT_ALWAYS(!context->response.pending); /* a suspended connection never completes */
+    http_call_free(context->call);
+    service_response_free(&context->response);
     free(context->raw_uri);
     buf_free(&context->body);
     free(context);
@@ -168,7 +181,7 @@ static const char *header(struct MHD_Connection *connection, const char *name)
 }
 
 /* Everything http_dispatch works out about one request. */
-typedef struct {
+struct http_call {
     const char *method;
     char path[2048];
     char query[2049]; /* the @query component: "?" + raw query */
@@ -179,7 +192,16 @@ typedef struct {
     store_key_t key;
     service_request_t request;
     char signature_b64[96];
-} http_call_t;
+    json_t *body; /* owned: parsed POST body (the writer may read it after http_call returns) */
+};
+
+static void http_call_free(http_call_t *call)
+{
+    if (call == NULL) return;
+    auth_signature_input_free(&call->input);
+    json_decref(call->body);
+    free(call);
+}
 
 static result_t http_authenticate(struct MHD_Connection *connection, http_server_t *server, store_conn_t *conn,
                                   http_call_t *call, const http_context_t *context, const char **detail)
@@ -279,12 +301,24 @@ static int route_find(http_call_t *call, service_response_t *response)
     return 0;
 }
 
+/* A mutation waits for the writer's commit without holding this thread (service_writer.c). */
+static void http_suspend(void *arg)
+{
+    http_context_t *context = arg;
+    MHD_suspend_connection(context->connection);
+}
+
+static void http_resume(void *arg)
+{
+    http_context_t *context = arg;
+    MHD_resume_connection(context->connection); /* MHD then calls http_access again: http_finish */
+}
+
 /* Authenticated, authorized, parsed: runs the route's handler. */
 static void http_call(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
                       http_call_t *call, service_response_t *response)
 {
     const char *detail = NULL;
-    json_t *body = NULL;
     char limit[32], after[32], days[32];
     store_conn_t *conn = store_pool_acquire(server->pool);
     if (conn == NULL) {
@@ -308,8 +342,8 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
             detail = "send application/json";
             goto out;
         }
-        body = json_parse_strict(context->body.data ? context->body.data : "", context->body.len, &detail);
-        if (body == NULL) {
+        call->body = json_parse_strict(context->body.data ? context->body.data : "", context->body.len, &detail);
+        if (call->body == NULL) {
             result = RESULT_MALFORMED_JSON;
             goto out;
         }
@@ -331,7 +365,7 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
              call->key.role == STORE_ROLE_PARTNER    ? call->key.partner
              : call->key.role == STORE_ROLE_OPERATOR ? "operator"
                                                      : "auditor");
-    request->body = body;
+    request->body = call->body;
     request->param = call->param;
     query_value(call->query, "limit", limit, sizeof limit, &request->query_limit);
     query_value(call->query, "after", after, sizeof after, &request->query_after);
@@ -342,13 +376,15 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     request->signed_request.query = call->query;
     request->ledger_key = server->ledger_key;
     request->writer = server->writer;
+    request->on_wait = http_suspend;
+    request->on_done = http_resume;
+    request->on_done_arg = context;
     const char *accept = header(connection, "Accept");
     request->wants_csv = accept != NULL && strstr(accept, "text/csv") != NULL;
     call->handler(conn, request, response);
 out:
     if (result != RESULT_OK) service_problem(response, result, detail, NULL);
     store_pool_release(server->pool, conn);
-    json_decref(body);
 }
 
 static void http_health(http_server_t *server, service_response_t *response)
@@ -364,42 +400,52 @@ static void http_health(http_server_t *server, service_response_t *response)
     }
 }
 
+/* Sends the response and forgets the call. */
+static enum MHD_Result http_finish(struct MHD_Connection *connection, http_context_t *context, const char *method)
+{
+    http_call_t *call = context->call;
+    context->response.pending = 0;
+    ASSERT_ALWAYS(context->response.body != NULL || context->response.stream_next != NULL);
+    enum MHD_Result queued = http_send(connection, context, method, context->route_label,
+                                       call->request.principal[0] ? call->request.principal : NULL, &context->response);
+    service_response_free(&context->response);
+    http_call_free(call);
+    context->call = NULL;
+    return queued;
+}
+
 static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
                                      const char *method)
 {
     http_call_t *call = xcalloc(1, sizeof *call);
-    service_response_t response;
-    memset(&response, 0, sizeof response);
-    const char *route_label = "unmatched";
+    service_response_t *response = &context->response;
+    context->call = call;
+    context->route_label = "unmatched";
     call->method = method;
     size_t path_len = strcspn(context->raw_uri, "?");
     const char *query = context->raw_uri + path_len;
     if (path_len >= sizeof call->path || strlen(query) >= sizeof call->query) {
-        service_problem(&response, RESULT_NOT_FOUND, "request target too long", NULL);
+        service_problem(response, RESULT_NOT_FOUND, "request target too long", NULL);
     } else if (context->body_too_large) {
-        service_problem(&response, RESULT_BODY_TOO_LARGE, "bodies are limited to 1 MiB", NULL);
+        service_problem(response, RESULT_BODY_TOO_LARGE, "bodies are limited to 1 MiB", NULL);
     } else {
         memcpy(call->path, context->raw_uri, path_len);
         snprintf(call->query, sizeof call->query, "%s", query[0] == '?' ? query : "?");
         if (strcmp(call->path, "/healthz") == 0 && strcmp(method, "GET") == 0) {
-            route_label = "/healthz";
-            http_health(server, &response);
+            context->route_label = "/healthz";
+            http_health(server, response);
         } else if (strcmp(call->path, "/metrics") == 0 && strcmp(method, "GET") == 0) {
-            route_label = "/metrics";
-            response.status = 200;
-            response.body = metrics_render(server->pool);
-            response.content_type = "text/plain; version=0.0.4";
-        } else if (route_find(call, &response)) {
-            route_label = call->route->pattern;
-            http_call(connection, server, context, call, &response);
+            context->route_label = "/metrics";
+            response->status = 200;
+            response->body = metrics_render(server->pool);
+            response->content_type = "text/plain; version=0.0.4";
+        } else if (route_find(call, response)) {
+            context->route_label = call->route->pattern;
+            http_call(connection, server, context, call, response);
         }
     }
-    ASSERT_ALWAYS(response.body != NULL || response.stream_next != NULL);
-    enum MHD_Result queued = http_send(connection, context, method, route_label,
-                                       call->request.principal[0] ? call->request.principal : NULL, &response);
-    auth_signature_input_free(&call->input);
-    free(call);
-    return queued;
+    if (response->pending) return MHD_YES; /* suspended: the writer resumes it */
+    return http_finish(connection, context, method);
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
@@ -410,6 +456,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
     http_server_t *server = cls;
     http_context_t *context = *con_cls;
     ASSERT_ALWAYS(context != NULL);
+    if (context->call != NULL) return http_finish(connection, context, method); /* resumed */
     if (!context->started) {
         context->started = 1;
         const char *length = header(connection, "Content-Length");
@@ -466,7 +513,7 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
         return NULL;
     }
     server->clock_skew_s = config->clock_skew_s;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, http_access, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
@@ -488,7 +535,11 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
 void http_stop(http_server_t *server)
 {
     if (server == NULL) return;
+    /* no new connections; the writer answers (and resumes) every suspended request; then stop */
+    MHD_socket listener = MHD_quiesce_daemon(server->daemon);
+    service_writer_stop(server->writer);
     MHD_stop_daemon(server->daemon);
+    if (listener != MHD_INVALID_SOCKET) close(listener);
     ratelimit_destroy(server->limits);
     free(server);
 }

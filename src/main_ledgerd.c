@@ -79,8 +79,8 @@ int main(void)
     status = 0;
 out:
     maintenance_stop(maintenance);
-    http_stop(server);           /* answers every request in flight (the writer drains its queue) ... */
-    service_writer_stop(writer); /* ... before the writer stops */
+    http_stop(server); /* answers every request in flight, the writer's included */
+    service_writer_free(writer);
     store_pool_destroy(pool);
     crypto_signer_free(ledger_key);
     return status;

@@ -6,7 +6,6 @@
  * outcome is unknown). */
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "assert_always.h"
 #include "limits.h"
@@ -19,7 +18,7 @@ typedef struct writer_job {
     const service_request_t *request;
     service_op_t op;
     service_response_t *response;
-    int done;
+    int done;             /* blocking submitters: answered */
     struct writer_job *next;
 } writer_job_t;
 
@@ -29,6 +28,7 @@ struct service_writer {
     pthread_cond_t done;   /* submitters wait for their answer */
     writer_job_t *head, *tail;
     int stopping;
+    int stopped; /* the thread has been joined */
     size_t max_batch;
     char *database_url;
     store_conn_t *conn; /* the writer thread's own session */
@@ -66,12 +66,10 @@ static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t c
     result_t result =
         writer->conn != NULL ? writer_batch_commit(writer->conn, jobs, count) : RESULT_DATABASE_UNAVAILABLE;
     metrics_write_batch(count, result == RESULT_OK);
-    log_info("batch", json_pack("{s:i,s:i}", "count", (int)count, "result", (int)result));
     if (result == RESULT_OK) return;
     /* fall back: each request in its own transaction, with the usual retries */
     for (size_t i = 0; i < count; i++) {
-        service_response_free(jobs[i]->response);
-        memset(jobs[i]->response, 0, sizeof *jobs[i]->response);
+        service_response_free(jobs[i]->response); /* pending stays: the HTTP thread reads it */
         if (writer->conn != NULL && !store_conn_ok(writer->conn)) {
             store_disconnect(writer->conn);
             writer->conn = store_connect(writer->database_url);
@@ -81,6 +79,22 @@ static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t c
         } else {
             service_mutate_direct(writer->conn, jobs[i]->request, jobs[i]->op, jobs[i]->response);
         }
+    }
+}
+
+/* Wakes blocking submitters and calls the asynchronous ones back (their jobs are owned here). */
+static void writer_answer(service_writer_t *writer, writer_job_t **jobs, size_t count)
+{
+    pthread_mutex_lock(&writer->lock);
+    for (size_t i = 0; i < count; i++)
+        jobs[i]->done = 1;
+    pthread_cond_broadcast(&writer->done);
+    pthread_mutex_unlock(&writer->lock);
+    for (size_t i = 0; i < count; i++) {
+        const service_request_t *request = jobs[i]->request;
+        if (request->on_done == NULL) continue;
+        free(jobs[i]);
+        request->on_done(request->on_done_arg);
     }
 }
 
@@ -104,11 +118,7 @@ static void *writer_main(void *arg)
         if (writer->head == NULL) writer->tail = NULL;
         pthread_mutex_unlock(&writer->lock);
         writer_apply(writer, jobs, count);
-        pthread_mutex_lock(&writer->lock);
-        for (size_t i = 0; i < count; i++)
-            jobs[i]->done = 1;
-        pthread_cond_broadcast(&writer->done);
-        pthread_mutex_unlock(&writer->lock);
+        writer_answer(writer, jobs, count);
     }
     free(jobs);
     return NULL;
@@ -136,29 +146,45 @@ service_writer_t *service_writer_start(const char *database_url, size_t max_batc
 void service_writer_submit(service_writer_t *writer, const service_request_t *request, service_op_t op,
                            service_response_t *response)
 {
-    writer_job_t job = {request, op, response, 0, NULL};
+    int async = request->on_done != NULL;
+    writer_job_t local = {request, op, response, 0, NULL}, *job = async ? xcalloc(1, sizeof *job) : &local;
+    *job = local;
     pthread_mutex_lock(&writer->lock);
-    ASSERT_ALWAYS(!writer->stopping);
-    if (writer->tail != NULL) {
-        writer->tail->next = &job;
-    } else {
-        writer->head = &job;
+    if (writer->stopping) {
+        pthread_mutex_unlock(&writer->lock);
+        if (async) free(job);
+        service_problem(response, RESULT_DATABASE_UNAVAILABLE, "the service is stopping", NULL);
+        return;
     }
-    writer->tail = &job;
+    if (writer->tail != NULL) {
+        writer->tail->next = job;
+    } else {
+        writer->head = job;
+    }
+    writer->tail = job;
+    response->pending = async;
+    if (async && request->on_wait != NULL) request->on_wait(request->on_done_arg);
     pthread_cond_signal(&writer->queued);
-    while (!job.done)
+    while (!async && !job->done)
         pthread_cond_wait(&writer->done, &writer->lock);
     pthread_mutex_unlock(&writer->lock);
 }
 
 void service_writer_stop(service_writer_t *writer)
 {
-    if (writer == NULL) return;
+    if (writer == NULL || writer->stopped) return;
     pthread_mutex_lock(&writer->lock);
     writer->stopping = 1;
     pthread_cond_signal(&writer->queued);
     pthread_mutex_unlock(&writer->lock);
-    pthread_join(writer->thread, NULL); /* drains what is queued first */
+    pthread_join(writer->thread, NULL); /* answers what is queued first */
+    writer->stopped = 1;
+}
+
+void service_writer_free(service_writer_t *writer)
+{
+    if (writer == NULL) return;
+    service_writer_stop(writer);
     store_disconnect(writer->conn);
     pthread_cond_destroy(&writer->queued);
     pthread_cond_destroy(&writer->done);
