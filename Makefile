@@ -55,7 +55,10 @@ bin/bench-export: tools/bench_export.c $(call objs,$(CTL) map verify verify_expo
 bin/bench-load: tools/bench_load.c $(call objs,$(CORE) client) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -pthread
 
-bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load
+bin/bench-idle: tools/bench_idle.c | bin
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^
+
+bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load bin/bench-idle
 
 # Fuzzing (clang + libFuzzer): `make fuzz` builds, `make fuzz-run FUZZ_SECONDS=N` runs each harness.
 FUZZ_SECONDS ?= 15

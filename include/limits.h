@@ -60,7 +60,8 @@
 #define LIMIT_HTTP_THREADS_DEFAULT      8
 #define LIMIT_WRITE_BATCH_DEFAULT       64 /* mutations per group-commit transaction */
 #define LIMIT_WRITE_BATCH_MAX           1024
-#define LIMIT_HTTP_CONNECTIONS_MAX      1024
+#define LIMIT_HTTP_CONNECTIONS_MAX      16384 /* and below the open-files limit, less a reserve */
+#define LIMIT_FILES_RESERVE             256
 #define LIMIT_HTTP_CONNECTION_TIMEOUT_S 30
 
 /* Transient database failures (serialization, deadlock) are retried at most this often. */

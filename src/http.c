@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -513,6 +514,17 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
         return NULL;
     }
     server->clock_skew_s = config->clock_skew_s;
+    /* idle keep-alive connections are cheap (epoll): allow as many as the open-files limit allows */
+    struct rlimit files;
+    unsigned connections = LIMIT_HTTP_CONNECTIONS_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+        files.rlim_cur = files.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &files);
+        if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+            files.rlim_cur < (rlim_t)connections + 2 * LIMIT_FILES_RESERVE)
+            connections = files.rlim_cur > 2 * LIMIT_FILES_RESERVE ? (unsigned)(files.rlim_cur - LIMIT_FILES_RESERVE)
+                                                                  : LIMIT_FILES_RESERVE;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     server->daemon = MHD_start_daemon(
@@ -520,7 +532,7 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
         MHD_OPTION_THREAD_POOL_SIZE, config->http_threads, MHD_OPTION_URI_LOG_CALLBACK, http_uri_logger, server,
         MHD_OPTION_NOTIFY_COMPLETED, http_completed, server, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_none, server,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY_BYTES, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)LIMIT_HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_CONNECTION_TIMEOUT_S,
+        connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_END);
     if (server->daemon == NULL) {
         ratelimit_destroy(server->limits);

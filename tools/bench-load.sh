@@ -4,13 +4,17 @@
 # raw-SQL pgbench baseline of the same work (one transaction per request, 8 clients), so every
 # figure is a ratio. Durable PostgreSQL settings (fsync, synchronous_commit on). After each run
 # it checks that the committed entries equal the unique 2xx count and that the books balance.
-# usage: tools/bench-load.sh [REQUESTS per run] [CLIENTS]
+# Also: the same earn load with group commit off (LEDGER_WRITE_BATCH=0, one transaction per
+# request), idle latency (one client), start-up time, and memory for IDLE idle keep-alive
+# connections.
+# usage: tools/bench-load.sh [REQUESTS per run] [CLIENTS] [IDLE connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${1:-20000}
 clients=${2:-32}
+idle=${3:-10000}
 bash tools/deps.sh
-make -j"$(nproc)" all bin/bench-load >/dev/null
+make -j"$(nproc)" all bin/bench-load bin/bench-idle >/dev/null
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 pid=
@@ -26,9 +30,19 @@ export LEDGER_HTTP_THREADS=${LEDGER_HTTP_THREADS:-32} LEDGER_EXPIRY_INTERVAL_S=0
 for k in ledger op alpha beta; do bin/ledgerctl keygen --out "$tmp/$k.pem" >/dev/null; done
 bin/ledgerctl migrate >/dev/null
 bin/ledgerctl init --operator-key-id op --operator-public-key "$(bin/ledgerctl pubkey --key-file "$tmp/op.pem")" >/dev/null
-bin/ledgerd 2>"$tmp/ledgerd.log" &
-pid=$!
-for _ in $(seq 1 100); do curl -fs "$LEDGER_URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+start_ledgerd() { # start-up time: exec to the first healthy answer
+  local t0 t1
+  t0=$(date +%s%N)
+  bin/ledgerd 2>>"$tmp/ledgerd.log" &
+  pid=$!
+  until curl -fs "$LEDGER_URL/healthz" >/dev/null 2>&1; do sleep 0.002; done
+  t1=$(date +%s%N)
+  startup_ms=$(( (t1 - t0) / 1000000 ))
+}
+stop_ledgerd() { kill "$pid"; wait "$pid" || true; pid=; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+start_ledgerd
+echo "startup: ${startup_ms} ms from exec to the first healthy answer"
 op=(--key-id op --key-file "$tmp/op.pem")
 for p in alpha beta; do
   bin/ledgerctl call POST /v1/admin/partners "{\"code\":\"$p\",\"name\":\"$p\"}" "${op[@]}" >/dev/null
@@ -53,6 +67,21 @@ run earn alpha earn 1000
 run burn beta burn 1000
 run mixed alpha mixed 1000
 run hot alpha earn 1
+clients=1 requests=1000 run idle alpha earn 1000 # latency with no load (assignments are local to the call)
+# idle keep-alive connections: ledgerd's resident memory before and while they are open
+rss_before=$(rss_kb)
+bin/bench-idle 127.0.0.1 18181 "$idle" 5 >"$tmp/idle" &
+idle_pid=$!
+until grep -q open= "$tmp/idle" || ! kill -0 "$idle_pid" 2>/dev/null; do sleep 0.1; done
+rss_open=$(rss_kb)
+wait "$idle_pid" || { echo "CHECK FAILED: idle connections dropped" >&2; cat "$tmp/idle" >&2; exit 1; }
+echo "idle: $(tr '\n' ' ' <"$tmp/idle")keep-alive connections: ledgerd RSS ${rss_before} kB -> ${rss_open} kB" \
+     "($(( (rss_open - rss_before) * 1024 / idle )) bytes per connection)"
+# the same earn load with group commit off: one transaction per request
+stop_ledgerd
+LEDGER_WRITE_BATCH=0 start_ledgerd
+run direct alpha earn 1000
+stop_ledgerd
 # the raw-SQL baseline in the same cluster, 8 clients, one transaction per request
 pgbench=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pgbench
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -65,3 +94,4 @@ echo "baseline pgbench (8 clients, one commit per request): earn=$base_earn/s bu
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 echo "RATIO earn=$(ratio "${rest[earn]}" "$base_earn")x burn=$(ratio "${rest[burn]}" "$base_burn")x" \
      "mixed=$(ratio "${rest[mixed]}" "$base_earn")x hot=$(ratio "${rest[hot]}" "$base_hot")x (signed REST / raw SQL)"
+echo "RATIO group_commit_earn/per_request_earn=$(ratio "${rest[earn]}" "${rest[direct]}")x"
