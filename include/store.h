@@ -80,9 +80,16 @@ result_t store_idempotency_begin(store_conn_t *conn, const char *principal, cons
                                  char **body);
 result_t store_idempotency_save(store_conn_t *conn, const char *principal, const char *key,
                                 const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body);
-/* RESULT_AUTH_SIGNATURE_REUSED when the signature was seen for another (principal, key). */
+/* Claims the signature for (principal, key), sent without waiting: after the next flush,
+ * store_signature_claimed gives the outcome — RESULT_AUTH_SIGNATURE_REUSED when the signature
+ * was seen for another (principal, key); RESULT_INTERNAL when the claim itself failed. */
+typedef struct store_claim {
+    struct pg_result *result;
+} store_claim_t;
 result_t store_signature_claim(store_conn_t *conn, const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES],
-                               const char *principal, const char *key);
+                               const char *principal, const char *key, store_claim_t *claim);
+result_t store_signature_claimed(store_claim_t *claim);
+void store_claim_free(store_claim_t *claim);
 
 /* Journal ---------------------------------------------------------------------------------- */
 /* Locks the journal head and allocates the next seq; time is max(last time, database clock). */

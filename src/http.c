@@ -523,7 +523,7 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
         if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
             files.rlim_cur < (rlim_t)connections + 2 * LIMIT_FILES_RESERVE)
             connections = files.rlim_cur > 2 * LIMIT_FILES_RESERVE ? (unsigned)(files.rlim_cur - LIMIT_FILES_RESERVE)
-                                                                  : LIMIT_FILES_RESERVE;
+                                                                   : LIMIT_FILES_RESERVE;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -532,8 +532,7 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
         MHD_OPTION_THREAD_POOL_SIZE, config->http_threads, MHD_OPTION_URI_LOG_CALLBACK, http_uri_logger, server,
         MHD_OPTION_NOTIFY_COMPLETED, http_completed, server, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_none, server,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY_BYTES, MHD_OPTION_CONNECTION_LIMIT,
-        connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_CONNECTION_TIMEOUT_S,
-        MHD_OPTION_END);
+        connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
     if (server->daemon == NULL) {
         ratelimit_destroy(server->limits);
         free(server);

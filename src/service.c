@@ -69,6 +69,7 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
     service_outcome_t outcome = {RESULT_OK, 0, NULL, NULL, NULL};
     int replay_status = 0;
     char *replay_body = NULL;
+    store_claim_t claim = {NULL};
     result_t result = store_idempotency_begin(conn, request->principal, key, request->request_hash, &state,
                                               &replay_status, &replay_body);
     if (result != RESULT_OK) goto out;
@@ -84,12 +85,21 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
         }
         goto out;
     }
-    result = store_signature_claim(conn, request->signature, request->principal, key);
+    /* the claim and the savepoint travel with the op's first statement; the claim is checked after */
+    result = store_signature_claim(conn, request->signature, request->principal, key, &claim);
     if (result == RESULT_OK) result = store_savepoint(conn);
     if (result != RESULT_OK) goto out;
     op(conn, request, &outcome);
+    result_t pending = store_flush(conn); /* the claim, and the op's writes sent without waiting */
+    if (claim.result == NULL) {           /* the claim failed first: nothing else is known */
+        result = pending != RESULT_OK          ? pending
+                 : outcome.result != RESULT_OK ? outcome.result /* the op met the failure first */
+                                               : RESULT_INTERNAL;
+        goto out;
+    }
+    result = store_signature_claimed(&claim);
+    if (result != RESULT_OK) goto out;
     if (outcome.result == RESULT_OK) {
-        result_t pending = store_flush(conn); /* the op's writes sent without waiting */
         if (pending != RESULT_OK) {
             json_decref(outcome.body);
             outcome.body = NULL;
@@ -113,6 +123,7 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
     if (result == RESULT_OK) result = store_flush(conn);
 out:
     if (result != RESULT_OK) service_response_free(response);
+    store_claim_free(&claim);
     json_decref(outcome.body);
     json_decref(outcome.extra);
     free(replay_body);

@@ -18,7 +18,7 @@ typedef struct writer_job {
     const service_request_t *request;
     service_op_t op;
     service_response_t *response;
-    int done;             /* blocking submitters: answered */
+    int done; /* blocking submitters: answered */
     struct writer_job *next;
 } writer_job_t;
 

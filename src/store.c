@@ -120,6 +120,9 @@ static result_t store_read_pending(store_conn_t *conn, const store_pending_t *pe
         if (result == RESULT_INTERNAL && pending->constraint != NULL && strcmp(conn->sqlstate, "23505") == 0 &&
             strcmp(conn->constraint, pending->constraint) == 0)
             result = pending->mapped;
+    } else if (pending->keep != NULL) {
+        *pending->keep = res;
+        res = NULL;
     }
     PQclear(res);
     if (PQgetResult(conn->pg) != NULL) conn->broken = 1; /* each statement's results end with NULL */
@@ -145,8 +148,8 @@ result_t store_flush(store_conn_t *conn)
     return conn->broken ? RESULT_DATABASE_UNAVAILABLE : first;
 }
 
-result_t store_exec_later(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
-                          const char *constraint, result_t mapped)
+static result_t store_send(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
+                           store_pending_t pending)
 {
     result_t result = RESULT_OK;
     if (conn->pending_count == STORE_PENDING_MAX || !store_is_prepared(conn, name)) {
@@ -159,8 +162,21 @@ result_t store_exec_later(store_conn_t *conn, const char *name, const char *sql,
         conn->broken = 1;
         return RESULT_DATABASE_UNAVAILABLE;
     }
-    conn->pending[conn->pending_count++] = (store_pending_t){name, constraint, mapped};
+    conn->pending[conn->pending_count++] = pending;
     return RESULT_OK;
+}
+
+result_t store_exec_later(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
+                          const char *constraint, result_t mapped)
+{
+    return store_send(conn, name, sql, count, params, (store_pending_t){name, constraint, mapped, NULL});
+}
+
+result_t store_run_later(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
+                         PGresult **keep)
+{
+    *keep = NULL;
+    return store_send(conn, name, sql, count, params, (store_pending_t){name, NULL, RESULT_OK, keep});
 }
 
 PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
@@ -240,12 +256,12 @@ result_t store_rollback_to_savepoint(store_conn_t *conn)
 
 result_t store_item_begin(store_conn_t *conn)
 {
-    return store_simple(conn, "SAVEPOINT item");
+    return store_exec_later(conn, "savepoint_item", "SAVEPOINT item", 0, NULL, NULL, RESULT_OK);
 }
 
 result_t store_item_keep(store_conn_t *conn)
 {
-    return store_simple(conn, "RELEASE SAVEPOINT item");
+    return store_exec_later(conn, "release_item", "RELEASE SAVEPOINT item", 0, NULL, NULL, RESULT_OK);
 }
 
 result_t store_item_undo(store_conn_t *conn)

@@ -14,6 +14,7 @@ typedef struct {
     const char *name;
     const char *constraint; /* a unique violation of this constraint ... */
     result_t mapped;        /* ... is reported as this result */
+    PGresult **keep;        /* NULL, or receives the result (rows) when it succeeds */
 } store_pending_t;
 
 struct store_conn {
@@ -39,6 +40,9 @@ result_t store_exec(store_conn_t *conn, const char *name, const char *sql, int c
  * NULL) is reported as mapped. Statements keep their order; one failure skips the rest. */
 result_t store_exec_later(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
                           const char *constraint, result_t mapped);
+/* Like store_exec_later, and *keep (set NULL now) receives the owned result once read. */
+result_t store_run_later(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
+                         PGresult **keep);
 
 /* int64 → decimal text into a caller buffer of at least 24 bytes; returns the buffer. */
 const char *store_i64(char *out, int64_t value);

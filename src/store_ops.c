@@ -21,23 +21,28 @@ result_t store_idempotency_begin(store_conn_t *conn, const char *principal, cons
                                  const uint8_t hash[CRYPTO_SHA256_BYTES], store_idempotency_t *state, int *status,
                                  char **body)
 {
-    result_t result;
+    PGresult *lock = NULL;
     *body = NULL;
+    /* one round trip: the lookup runs after the lock, as its own statement with its own snapshot */
+    result_t result =
+        store_run_later(conn, "idem_lock", "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 7))",
+                        2, P(principal, key), &lock);
     PGresult *res =
-        store_run(conn, "idem_lock", "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 7))", 2,
-                  P(principal, key), &result);
-    if (res == NULL) return result;
-    int locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
+        result != RESULT_OK
+            ? NULL
+            : store_run(conn, "idem_get",
+                        "SELECT request_hash, status, body FROM idempotency WHERE principal = $1 AND key = $2", 2,
+                        P(principal, key), &result);
+    if (res == NULL) {
+        PQclear(lock);
+        return result;
+    }
+    ASSERT_ALWAYS(lock != NULL);
+    int locked = strcmp(PQgetvalue(lock, 0, 0), "t") == 0;
+    PQclear(lock);
     if (!locked) {
         *state = STORE_IDEMPOTENCY_BUSY;
-        return RESULT_OK;
-    }
-    res = store_run(conn, "idem_get",
-                    "SELECT request_hash, status, body FROM idempotency WHERE principal = $1 AND key = $2", 2,
-                    P(principal, key), &result);
-    if (res == NULL) return result;
-    if (PQntuples(res) == 0) {
+    } else if (PQntuples(res) == 0) {
         *state = STORE_IDEMPOTENCY_NEW;
     } else {
         char expected[2 + 2 * CRYPTO_SHA256_BYTES + 1];
@@ -60,29 +65,43 @@ result_t store_idempotency_save(store_conn_t *conn, const char *principal, const
     char hash_text[2 + 2 * CRYPTO_SHA256_BYTES + 1], status_text[24];
     hex_bytea(hash_text, hash, CRYPTO_SHA256_BYTES);
     return store_exec_later(conn, "idem_save",
-                      "INSERT INTO idempotency (principal, key, request_hash, status, body, created_s) "
-                      "VALUES ($1, $2, $3, $4, $5, floor(extract(epoch from now()))::bigint)",
-                      5, P(principal, key, hash_text, store_i64(status_text, status), body), NULL, RESULT_OK);
+                            "INSERT INTO idempotency (principal, key, request_hash, status, body, created_s) "
+                            "VALUES ($1, $2, $3, $4, $5, floor(extract(epoch from now()))::bigint)",
+                            5, P(principal, key, hash_text, store_i64(status_text, status), body), NULL, RESULT_OK);
 }
 
 result_t store_signature_claim(store_conn_t *conn, const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES],
-                               const char *principal, const char *key)
+                               const char *principal, const char *key, store_claim_t *claim)
 {
     char signature_text[2 + 2 * CRYPTO_ED25519_SIGNATURE_BYTES + 1];
-    result_t result;
     hex_bytea(signature_text, signature, CRYPTO_ED25519_SIGNATURE_BYTES);
-    PGresult *res = store_run(conn, "sig_claim",
-                              "WITH claimed AS (INSERT INTO signatures_seen (signature, principal, key, seen_s) "
-                              "VALUES ($1, $2, $3, floor(extract(epoch from now()))::bigint) "
-                              "ON CONFLICT (signature) DO NOTHING RETURNING 1) "
-                              "SELECT (SELECT count(*) FROM claimed), "
-                              "(SELECT count(*) FROM signatures_seen WHERE signature = $1 "
-                              " AND principal = $2 AND key = $3)",
-                              3, P(signature_text, principal, key), &result);
-    if (res == NULL) return result;
-    int claimed = store_get_i64(res, 0, 0) == 1, same_identity = store_get_i64(res, 0, 1) == 1;
+    return store_run_later(conn, "sig_claim",
+                           "WITH claimed AS (INSERT INTO signatures_seen (signature, principal, key, seen_s) "
+                           "VALUES ($1, $2, $3, floor(extract(epoch from now()))::bigint) "
+                           "ON CONFLICT (signature) DO NOTHING RETURNING 1) "
+                           "SELECT (SELECT count(*) FROM claimed), "
+                           "(SELECT count(*) FROM signatures_seen WHERE signature = $1 "
+                           " AND principal = $2 AND key = $3)",
+                           3, P(signature_text, principal, key), &claim->result);
+}
+
+void store_claim_free(store_claim_t *claim)
+{
+    PQclear(claim->result);
+    claim->result = NULL;
+}
+
+result_t store_signature_claimed(store_claim_t *claim)
+{
+    PGresult *res = claim->result;
+    claim->result = NULL;
+    result_t result = res == NULL ? RESULT_INTERNAL : RESULT_OK; /* it failed: the flush reported why */
+    if (result == RESULT_OK) {
+        int claimed = store_get_i64(res, 0, 0) == 1, same_identity = store_get_i64(res, 0, 1) == 1;
+        result = claimed || same_identity ? RESULT_OK : RESULT_AUTH_SIGNATURE_REUSED;
+    }
     PQclear(res);
-    return claimed || same_identity ? RESULT_OK : RESULT_AUTH_SIGNATURE_REUSED;
+    return result;
 }
 
 result_t store_journal_next(store_conn_t *conn, int64_t *seq, int64_t *time_s)
@@ -121,16 +140,16 @@ result_t store_journal_insert(store_conn_t *conn, int64_t seq, int64_t time_s, c
     char seq_text[24], time_text[24];
     buf_t accounts = BUF_INIT, amounts = BUF_INIT;
     ASSERT_ALWAYS(ledger_postings_balanced(postings));
-    result_t result =
-        store_exec_later(conn, "journal_insert", "INSERT INTO journal (seq, time_s, type, text) VALUES ($1, $2, $3, $4)", 4,
-                   P(store_i64(seq_text, seq), store_i64(time_text, time_s), type, text), NULL, RESULT_OK);
+    result_t result = store_exec_later(
+        conn, "journal_insert", "INSERT INTO journal (seq, time_s, type, text) VALUES ($1, $2, $3, $4)", 4,
+        P(store_i64(seq_text, seq), store_i64(time_text, time_s), type, text), NULL, RESULT_OK);
     if (result != RESULT_OK || postings->count == 0) goto out;
     array_literal(&accounts, postings, 0);
     array_literal(&amounts, postings, 1);
     result = store_exec_later(conn, "postings_insert",
-                        "INSERT INTO postings (seq, account, amount) "
-                        "SELECT $1, a, m FROM unnest($2::text[], $3::bigint[]) AS p(a, m)",
-                        3, P(seq_text, accounts.data, amounts.data), NULL, RESULT_OK);
+                              "INSERT INTO postings (seq, account, amount) "
+                              "SELECT $1, a, m FROM unnest($2::text[], $3::bigint[]) AS p(a, m)",
+                              3, P(seq_text, accounts.data, amounts.data), NULL, RESULT_OK);
 out:
     buf_free(&accounts);
     buf_free(&amounts);
@@ -193,7 +212,7 @@ result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t
 {
     char seq_text[24], points_text[24];
     return store_exec_later(conn, "tx_reversed", "UPDATE transactions SET reversed = reversed + $2 WHERE seq = $1", 2,
-                      P(store_i64(seq_text, seq), store_i64(points_text, points)), NULL, RESULT_OK);
+                            P(store_i64(seq_text, seq), store_i64(points_text, points)), NULL, RESULT_OK);
 }
 
 result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member, int64_t before_seq,
@@ -236,11 +255,12 @@ result_t store_member_lock(store_conn_t *conn, const char *member)
 {
     char account[LEDGER_ACCOUNT_MAX + 1];
     ledger_account_member(account, member);
-    result_t result =
-        store_exec_later(conn, "member_create",
-                   "INSERT INTO accounts (account, balance) VALUES ($1, 0) ON CONFLICT DO NOTHING", 1, P(account), NULL, RESULT_OK);
+    result_t result = store_exec_later(conn, "member_create",
+                                       "INSERT INTO accounts (account, balance) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+                                       1, P(account), NULL, RESULT_OK);
     if (result != RESULT_OK) return result;
-    return store_exec_later(conn, "member_lock", "SELECT 1 FROM accounts WHERE account = $1 FOR UPDATE", 1, P(account), NULL, RESULT_OK);
+    return store_exec_later(conn, "member_lock", "SELECT 1 FROM accounts WHERE account = $1 FOR UPDATE", 1, P(account),
+                            NULL, RESULT_OK);
 }
 
 result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, int64_t need_points,
@@ -264,13 +284,14 @@ result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_
     PQclear(res);
     if (need_points <= 0) return RESULT_OK;
     /* the FIFO prefix of spendable lots that covers need_points (no more rows than the plan uses) */
-    res = store_run(conn, "member_lots",
-                    "SELECT id, issuer, remaining, expires_s FROM (SELECT id, issuer, remaining, expires_s, "
-                    "  sum(remaining) OVER (ORDER BY expires_s, id) - remaining AS before FROM lots "
-                    "  WHERE member = $1 AND remaining > 0 AND expires_s > $2) AS fifo "
-                    "WHERE before < $4 ORDER BY expires_s, id LIMIT $3",
-                    4, P(member, now_text, store_i64(limit_text, LIMIT_BURN_LOTS_MAX + 1), store_i64(need_text, need_points)),
-                    &result);
+    res = store_run(
+        conn, "member_lots",
+        "SELECT id, issuer, remaining, expires_s FROM (SELECT id, issuer, remaining, expires_s, "
+        "  sum(remaining) OVER (ORDER BY expires_s, id) - remaining AS before FROM lots "
+        "  WHERE member = $1 AND remaining > 0 AND expires_s > $2) AS fifo "
+        "WHERE before < $4 ORDER BY expires_s, id LIMIT $3",
+        4, P(member, now_text, store_i64(limit_text, LIMIT_BURN_LOTS_MAX + 1), store_i64(need_text, need_points)),
+        &result);
     if (res == NULL) return result;
     state->lot_count = (size_t)PQntuples(res);
     state->lots = xcalloc(state->lot_count, sizeof *state->lots);
@@ -319,7 +340,8 @@ result_t store_lot_insert(store_conn_t *conn, int64_t id, const char *issuer, co
         "INSERT INTO lots (id, issuer, member, points, remaining, expires_s) "
         "VALUES ($1, $2, $3, $4, $4, $5)",
         5,
-        P(store_i64(id_text, id), issuer, member, store_i64(points_text, points), store_i64(expires_text, expires_s)), NULL, RESULT_OK);
+        P(store_i64(id_text, id), issuer, member, store_i64(points_text, points), store_i64(expires_text, expires_s)),
+        NULL, RESULT_OK);
 }
 
 result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot)
@@ -345,7 +367,7 @@ result_t store_lot_adjust(store_conn_t *conn, int64_t id, int64_t delta)
 {
     char id_text[24], delta_text[24];
     return store_exec_later(conn, "lot_adjust", "UPDATE lots SET remaining = remaining + $2 WHERE id = $1", 2,
-                      P(store_i64(id_text, id), store_i64(delta_text, delta)), NULL, RESULT_OK);
+                            P(store_i64(id_text, id), store_i64(delta_text, delta)), NULL, RESULT_OK);
 }
 
 result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char *redeemer, const ledger_lot_t *lots,
@@ -415,7 +437,8 @@ result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int in
         "SELECT $4, $1, $2, redeemer, issuer, $3, value_seq FROM portion",
         4,
         P(store_i64(seq_text, burn_seq), store_i64(index_text, index), store_i64(points_text, points),
-          store_i64(reversal_text, reversal_seq)), NULL, RESULT_OK);
+          store_i64(reversal_text, reversal_seq)),
+        NULL, RESULT_OK);
 }
 
 result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *member, int64_t points,
@@ -423,11 +446,12 @@ result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner,
 {
     char seq_text[24], points_text[24], expires_text[24];
     return store_exec_later(conn, "hold_insert",
-                      "INSERT INTO holds (seq, partner, member, points, reference, expires_s) "
-                      "VALUES ($1, $2, $3, $4, $5, $6)",
-                      6,
-                      P(store_i64(seq_text, seq), partner, member, store_i64(points_text, points), reference,
-                        store_i64(expires_text, expires_s)), NULL, RESULT_OK);
+                            "INSERT INTO holds (seq, partner, member, points, reference, expires_s) "
+                            "VALUES ($1, $2, $3, $4, $5, $6)",
+                            6,
+                            P(store_i64(seq_text, seq), partner, member, store_i64(points_text, points), reference,
+                              store_i64(expires_text, expires_s)),
+                            NULL, RESULT_OK);
 }
 
 result_t store_hold_get(store_conn_t *conn, int64_t seq, int lock, store_hold_t *hold)
@@ -460,12 +484,13 @@ result_t store_hold_close(store_conn_t *conn, int64_t seq, const char *status, i
 {
     char seq_text[24], captured_text[24], closed_text[24];
     return store_exec_later(conn, "hold_close",
-                      "UPDATE holds SET status = $2, captured_points = $3, closed_seq = $4 "
-                      "WHERE seq = $1 AND status = 'active'",
-                      4,
-                      P(store_i64(seq_text, seq), status,
-                        captured_points ? store_i64(captured_text, captured_points) : NULL,
-                        store_i64(closed_text, closed_seq)), NULL, RESULT_OK);
+                            "UPDATE holds SET status = $2, captured_points = $3, closed_seq = $4 "
+                            "WHERE seq = $1 AND status = 'active'",
+                            4,
+                            P(store_i64(seq_text, seq), status,
+                              captured_points ? store_i64(captured_text, captured_points) : NULL,
+                              store_i64(closed_text, closed_seq)),
+                            NULL, RESULT_OK);
 }
 
 result_t store_now(store_conn_t *conn, int64_t *now_s)

@@ -121,12 +121,60 @@ static void test_pool_reconnects(void **state)
     store_pool_destroy(pool);
 }
 
+/* Statements sent without waiting (pipeline mode): a failure is reported, mapped, by the next
+ * statement; what followed it is not applied; a savepoint restores a usable transaction. */
+static void test_pipelined_writes_report_their_failure(void **state)
+{
+    (void)state;
+    store_conn_t *conn = store_connect(env.db_url);
+    int64_t seq = 0, time_s = 0, now = 0;
+    assert_int_equal(store_begin(conn), RESULT_OK);
+    assert_int_equal(store_savepoint(conn), RESULT_OK);
+    assert_int_equal(store_journal_next(conn, &seq, &time_s), RESULT_OK);
+    /* "r1" is taken: the duplicate surfaces, mapped, at the next statement; the savepoint recovers */
+    assert_int_equal(store_transaction_insert(conn, seq, "brand-a", "earn", "m1", 5, "r1", 1, 0), RESULT_OK);
+    assert_int_equal(store_transaction_insert(conn, seq, "brand-a", "earn", "m1", 5, "r9", 1, 0), RESULT_OK);
+    assert_int_equal(store_now(conn, &now), RESULT_DUPLICATE_REFERENCE);
+    assert_int_equal(store_rollback_to_savepoint(conn), RESULT_OK);
+    assert_int_equal(store_now(conn, &now), RESULT_OK);
+    /* a signature belongs to one (principal, key) */
+    uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES] = {7};
+    store_claim_t claim = {NULL};
+    assert_int_equal(store_signature_claim(conn, signature, "brand-a", "k-1", &claim), RESULT_OK);
+    assert_int_equal(store_flush(conn), RESULT_OK);
+    assert_int_equal(store_signature_claimed(&claim), RESULT_OK);
+    assert_int_equal(store_signature_claim(conn, signature, "brand-a", "k-1", &claim), RESULT_OK);
+    assert_int_equal(store_flush(conn), RESULT_OK);
+    assert_int_equal(store_signature_claimed(&claim), RESULT_OK); /* the same request again */
+    assert_int_equal(store_signature_claim(conn, signature, "brand-b", "k-1", &claim), RESULT_OK);
+    assert_int_equal(store_flush(conn), RESULT_OK);
+    assert_int_equal(store_signature_claimed(&claim), RESULT_AUTH_SIGNATURE_REUSED);
+    /* the idempotency key is locked by this transaction: another session sees it in progress */
+    uint8_t hash[CRYPTO_SHA256_BYTES] = {1};
+    store_idempotency_t idempotency = STORE_IDEMPOTENCY_NEW;
+    int status = 0;
+    char *body = NULL;
+    assert_int_equal(store_idempotency_begin(conn, "brand-a", "key-1", hash, &idempotency, &status, &body), RESULT_OK);
+    assert_int_equal(idempotency, STORE_IDEMPOTENCY_NEW);
+    store_conn_t *other = store_connect(env.db_url);
+    assert_int_equal(store_begin(other), RESULT_OK);
+    assert_int_equal(store_idempotency_begin(other, "brand-a", "key-1", hash, &idempotency, &status, &body),
+                     RESULT_OK);
+    assert_int_equal(idempotency, STORE_IDEMPOTENCY_BUSY);
+    store_rollback(other);
+    store_disconnect(other);
+    store_rollback(conn);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions"), 1);
+    store_disconnect(conn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrations_are_recorded_once),
         cmocka_unit_test(test_database_refuses_broken_invariants),
         cmocka_unit_test(test_pool_reconnects),
+        cmocka_unit_test(test_pipelined_writes_report_their_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
