@@ -27,7 +27,7 @@
 /* Issue 2: request bodies above 1 MiB are refused with 413 before parsing. */
 #define LIMIT_BODY_BYTES_MAX (1024 * 1024)
 /* Header bytes per connection (MHD connection memory); oversize headers get 431/413 from MHD. */
-#define LIMIT_CONNECTION_MEMORY_BYTES (64 * 1024)
+#define LIMIT_CONNECTION_MEMORY_BYTES (16 * 1024)
 /* JSON nesting depth accepted; requests are flat, 32 is generous. */
 #define LIMIT_JSON_DEPTH_MAX 32
 /* Signature-Input / Signature header length; a real one is < 300 bytes. */
