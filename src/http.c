@@ -85,7 +85,8 @@ static void http_completed(void *cls, struct MHD_Connection *connection, void **
     (void)cls, (void)connection, (void)code;
     http_context_t *context = *con_cls;
     if (context == NULL) return;
-    ASSERT_ALWAYS(!context->response.pending); /* a suspended connection never completes */
+    /* a suspended connection completes only after its resume, i.e. after the writer is done with
+     * it (a client that left while waiting is noticed then) */
     http_call_free(context->call);
     service_response_free(&context->response);
     free(context->raw_uri);
