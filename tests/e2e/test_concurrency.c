@@ -218,7 +218,7 @@ static void *hold_journal_head(void *arg)
 static void test_group_commit_isolates_requests(void **state)
 {
     (void)state;
-    enum { JOBS = 8 }; /* ledgerd's default HTTP threads: all of them wait in the writer at once */
+    enum { JOBS = 8 }; /* all queue behind the writer's first one (mutations do not hold HTTP threads) */
     job_t jobs[JOBS];
     pthread_t holder, threads[JOBS];
     test_reply_t reply = test_move(&env, &coffee, "/v1/earn", "gc", 10, "gc-seed");
