@@ -495,6 +495,20 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *add
     return 0;
 }
 
+/* Idle keep-alive connections are cheap (epoll): as many as the open-files limit allows, raised
+ * to its hard value, keeping a reserve for database sessions and files. */
+static unsigned http_connection_limit(void)
+{
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0) return LIMIT_HTTP_CONNECTIONS_MAX;
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0) getrlimit(RLIMIT_NOFILE, &files);
+    if (files.rlim_cur == RLIM_INFINITY || files.rlim_cur >= (rlim_t)LIMIT_HTTP_CONNECTIONS_MAX + LIMIT_FILES_RESERVE)
+        return LIMIT_HTTP_CONNECTIONS_MAX;
+    return files.rlim_cur > 2 * LIMIT_FILES_RESERVE ? (unsigned)(files.rlim_cur - LIMIT_FILES_RESERVE)
+                                                    : LIMIT_FILES_RESERVE;
+}
+
 http_server_t *http_start(const config_t *config, store_pool_t *pool, const crypto_signer_t *ledger_key,
                           service_writer_t *writer, uint16_t *bound_port)
 {
@@ -515,17 +529,7 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, const cryp
         return NULL;
     }
     server->clock_skew_s = config->clock_skew_s;
-    /* idle keep-alive connections are cheap (epoll): allow as many as the open-files limit allows */
-    struct rlimit files;
-    unsigned connections = LIMIT_HTTP_CONNECTIONS_MAX;
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
-        files.rlim_cur = files.rlim_max;
-        (void)setrlimit(RLIMIT_NOFILE, &files);
-        if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
-            files.rlim_cur < (rlim_t)connections + 2 * LIMIT_FILES_RESERVE)
-            connections = files.rlim_cur > 2 * LIMIT_FILES_RESERVE ? (unsigned)(files.rlim_cur - LIMIT_FILES_RESERVE)
-                                                                   : LIMIT_FILES_RESERVE;
-    }
+    unsigned connections = http_connection_limit();
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     server->daemon = MHD_start_daemon(

@@ -57,12 +57,19 @@ static result_t writer_batch_commit(store_conn_t *conn, writer_job_t **jobs, siz
     return result;
 }
 
-static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t count)
+/* The writer's session, reconnected when it was lost; NULL while the database is unreachable. */
+static store_conn_t *writer_session(service_writer_t *writer)
 {
     if (!store_conn_ok(writer->conn)) {
         store_disconnect(writer->conn);
         writer->conn = store_connect(writer->database_url);
     }
+    return writer->conn;
+}
+
+static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t count)
+{
+    (void)writer_session(writer);
     result_t result =
         writer->conn != NULL ? writer_batch_commit(writer->conn, jobs, count) : RESULT_DATABASE_UNAVAILABLE;
     metrics_write_batch(count, result == RESULT_OK);
@@ -70,14 +77,11 @@ static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t c
     /* fall back: each request in its own transaction, with the usual retries */
     for (size_t i = 0; i < count; i++) {
         service_response_free(jobs[i]->response); /* pending stays: the HTTP thread reads it */
-        if (writer->conn != NULL && !store_conn_ok(writer->conn)) {
-            store_disconnect(writer->conn);
-            writer->conn = store_connect(writer->database_url);
-        }
-        if (writer->conn == NULL) {
+        store_conn_t *conn = writer_session(writer);
+        if (conn == NULL) {
             service_problem(jobs[i]->response, RESULT_DATABASE_UNAVAILABLE, NULL, NULL);
         } else {
-            service_mutate_direct(writer->conn, jobs[i]->request, jobs[i]->op, jobs[i]->response);
+            service_mutate_direct(conn, jobs[i]->request, jobs[i]->op, jobs[i]->response);
         }
     }
 }

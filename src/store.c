@@ -125,7 +125,9 @@ static result_t store_read_pending(store_conn_t *conn, const store_pending_t *pe
         res = NULL;
     }
     PQclear(res);
-    if (PQgetResult(conn->pg) != NULL) conn->broken = 1; /* each statement's results end with NULL */
+    PGresult *extra = PQgetResult(conn->pg); /* each statement's results end with NULL */
+    if (extra != NULL) conn->broken = 1;
+    PQclear(extra);
     return conn->broken ? RESULT_DATABASE_UNAVAILABLE : result;
 }
 
