@@ -1,0 +1,56 @@
+-- 0005_journal_statement_checks.sql — the journal's append rules checked once per INSERT
+-- statement instead of once per row, so a group commit can append many entries in one
+-- statement (docs/decisions.md 57). The rules are unchanged: seqs continue the journal without
+-- a gap, time never goes backwards, every entry's leaf is SHA-256(0x00 || text), and the
+-- Merkle frontier in journal_head is extended by every new leaf in seq order.
+
+DROP TRIGGER journal_append_check ON journal;
+DROP TRIGGER journal_merkle_append ON journal;
+DROP FUNCTION journal_append_check();
+DROP FUNCTION journal_merkle_append();
+
+-- Per row: only the leaf, which the row itself must carry.
+CREATE FUNCTION journal_leaf() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.leaf := sha256('\x00'::bytea || convert_to(NEW.text, 'UTF8'));
+    RETURN NEW;
+END $$;
+CREATE TRIGGER journal_leaf BEFORE INSERT ON journal
+    FOR EACH ROW EXECUTE FUNCTION journal_leaf();
+
+-- Per statement: the new rows are exactly the seqs after the previous last one, their times
+-- never go backwards, and their leaves are folded into the frontier in seq order.
+CREATE FUNCTION journal_append_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    first_seq bigint;
+    last_seq bigint;
+    row_count bigint;
+    prev_seq bigint;
+    prev_time bigint;
+    entry record;
+    f bytea[];
+BEGIN
+    SELECT min(seq), max(seq), count(*) INTO first_seq, last_seq, row_count FROM new_entries;
+    IF row_count = 0 THEN
+        RETURN NULL;
+    END IF;
+    SELECT seq, time_s INTO prev_seq, prev_time FROM journal WHERE seq < first_seq ORDER BY seq DESC LIMIT 1;
+    IF first_seq <> coalesce(prev_seq, 0) + 1 OR last_seq - first_seq + 1 <> row_count
+       OR EXISTS (SELECT 1 FROM journal WHERE seq > last_seq) THEN
+        RAISE EXCEPTION 'journal seqs %..% do not continue the journal after %', first_seq, last_seq,
+            coalesce(prev_seq, 0) USING ERRCODE = 'check_violation';
+    END IF;
+    IF EXISTS (SELECT 1 FROM (SELECT time_s, lag(time_s, 1, coalesce(prev_time, 0)) OVER (ORDER BY seq) AS before
+                              FROM new_entries) t WHERE t.time_s < t.before) THEN
+        RAISE EXCEPTION 'journal time goes backwards in seqs %..%', first_seq, last_seq
+            USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT frontier INTO f FROM journal_head;
+    FOR entry IN SELECT seq, leaf FROM new_entries ORDER BY seq LOOP
+        f := merkle_append(f, entry.seq - 1, entry.leaf);
+    END LOOP;
+    UPDATE journal_head SET frontier = f;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER journal_append_statement AFTER INSERT ON journal
+    REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION journal_append_statement();
