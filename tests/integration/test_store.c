@@ -82,6 +82,16 @@ static void test_database_refuses_broken_invariants(void **state)
     assert_int_not_equal(test_sql_exec(&env, "INSERT INTO journal VALUES (9, 2000000000, 'burn', '{}')"), 0);
     /* time going backwards */
     assert_int_not_equal(test_sql_exec(&env, "INSERT INTO journal VALUES (4, 0, 'burn', '{}')"), 0);
+    /* the same rules within one multi-row statement: a gap, time going backwards in seq order */
+    assert_int_not_equal(
+        test_sql_exec(&env, "INSERT INTO journal VALUES (4, 2000000000, 'burn', '{}'), (6, 2000000000, 'burn', '{}')"),
+        0);
+    assert_int_not_equal(
+        test_sql_exec(&env, "INSERT INTO journal VALUES (5, 2000000000, 'burn', '{}'), (4, 2000000001, 'burn', '{}')"),
+        0);
+    assert_int_not_equal(
+        test_sql_exec(&env, "INSERT INTO journal VALUES (4, 2000000001, 'burn', '{}'), (5, 2000000000, 'burn', '{}')"),
+        0);
     /* history is append-only */
     assert_int_not_equal(test_sql_exec(&env, "UPDATE journal SET text = '{}' WHERE seq = 3"), 0);
     assert_int_not_equal(test_sql_exec(&env, "DELETE FROM journal WHERE seq = 3"), 0);
@@ -99,6 +109,29 @@ static void test_database_refuses_broken_invariants(void **state)
     assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM journal"), 3);
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
     assert_int_equal(test_sql_int(&env, "SELECT balance FROM accounts WHERE account = 'member:m1'"), 10);
+}
+
+/* A hash of the Merkle frontier after appending two entries, rolled back afterwards. */
+static int64_t frontier_after(const char *inserts)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "BEGIN; %s; SELECT ('x' || left(md5(frontier::text), 15))::bit(60)::bigint FROM journal_head", inserts);
+    return test_sql_int(&env, sql);
+}
+
+static void test_multi_row_append_extends_the_tree_like_single_rows(void **state)
+{
+    (void)state;
+    int64_t single = frontier_after("INSERT INTO journal VALUES (4, 2000000000, 'burn', '{\"a\":1}');"
+                                    "INSERT INTO journal VALUES (5, 2000000000, 'burn', '{\"b\":2}')");
+    int64_t multi = frontier_after(
+        "INSERT INTO journal VALUES (4, 2000000000, 'burn', '{\"a\":1}'), (5, 2000000000, 'burn', '{\"b\":2}')");
+    int64_t other = frontier_after(
+        "INSERT INTO journal VALUES (4, 2000000000, 'burn', '{\"b\":2}'), (5, 2000000000, 'burn', '{\"a\":1}')");
+    assert_int_equal(single, multi);
+    assert_int_not_equal(single, other);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM journal"), 3); /* all rolled back */
 }
 
 static void test_pool_reconnects(void **state)
@@ -173,6 +206,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrations_are_recorded_once),
         cmocka_unit_test(test_database_refuses_broken_invariants),
+        cmocka_unit_test(test_multi_row_append_extends_the_tree_like_single_rows),
         cmocka_unit_test(test_pool_reconnects),
         cmocka_unit_test(test_pipelined_writes_report_their_failure),
     };
