@@ -117,6 +117,11 @@ typedef void (*service_op_t)(store_conn_t *conn, const service_request_t *reques
  * commit) when set, else in its own transaction on conn (service.c). */
 void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op,
                     service_response_t *response);
+/* Earns and burns can also be applied set-based by the writer (service_bulk.c): bulk says
+ * which; op is the same operation, used when the writer applies the request on its own. */
+typedef enum { SERVICE_BULK_NONE, SERVICE_BULK_EARN, SERVICE_BULK_BURN } service_bulk_t;
+void service_mutate_bulk(store_conn_t *conn, const service_request_t *request, service_op_t op, service_bulk_t bulk,
+                         service_response_t *response);
 /* One transaction of its own on conn, retried while the database is busy. */
 void service_mutate_direct(store_conn_t *conn, const service_request_t *request, service_op_t op,
                            service_response_t *response);
@@ -135,7 +140,7 @@ void service_mutate_failed(const service_request_t *request, result_t result, se
  * queued), submissions are answered 503 at once. */
 service_writer_t *service_writer_start(const char *database_url, size_t max_batch);
 void service_writer_submit(service_writer_t *writer, const service_request_t *request, service_op_t op,
-                           service_response_t *response);
+                           service_bulk_t bulk, service_response_t *response);
 void service_writer_stop(service_writer_t *writer);
 void service_writer_free(service_writer_t *writer);
 

@@ -260,4 +260,55 @@ result_t store_journal_scan(store_conn_t *conn, int64_t after_seq, int64_t to_se
 /* Unix seconds of the database clock. */
 result_t store_now(store_conn_t *conn, int64_t *now_s);
 
+/* Set-based group commit (store_bulk.c) ---------------------------------------------------- */
+/* One request of a group of earns and burns, as the database needs it. */
+typedef struct {
+    const char *principal;
+    const char *key;              /* idempotency key */
+    const uint8_t *request_hash;  /* CRYPTO_SHA256_BYTES */
+    const uint8_t *signature;     /* CRYPTO_ED25519_SIGNATURE_BYTES */
+    const char *type;             /* "earn" or "burn": the reference's namespace */
+    const char *member;           /* NULL when the body did not parse */
+    const char *reference;        /* NULL when the body did not parse */
+    int64_t burn_points;          /* > 0: also read the FIFO prefix of lots covering it */
+} store_bulk_item_t;
+
+/* What the database holds for one item, read under the journal head lock. */
+typedef struct {
+    store_idempotency_t idempotency;
+    int replay_status;
+    char *replay_body;     /* owned, on STORE_IDEMPOTENCY_REPLAY */
+    int signature_seen;    /* claimed before by this same request identity */
+    int signature_foreign; /* claimed before by another request identity */
+    int reference_used;    /* (principal, type, reference) is taken */
+    int partner_known;
+    int64_t validity_s;
+    store_member_state_t state; /* at *time_s; lots only for burns */
+} store_bulk_read_t;
+
+/* One round trip: locks the journal head (allocating no seq yet: *last_seq is the last one
+ * used, *time_s the group's time), takes the idempotency locks and reads reads[0..count). */
+result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, size_t count, int64_t *last_seq,
+                         int64_t *time_s, store_bulk_read_t *reads);
+void store_bulk_read_free(store_bulk_read_t *reads, size_t count);
+
+/* The rows a group writes, collected in memory and written by store_bulk_write: one
+ * multi-row statement per table in one round trip, and the head's seq moved to the last entry. */
+typedef struct store_bulk_rows store_bulk_rows_t;
+store_bulk_rows_t *store_bulk_rows_new(void);
+void store_bulk_rows_free(store_bulk_rows_t *rows);
+void store_bulk_claim(store_bulk_rows_t *rows, const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES],
+                      const char *principal, const char *key);
+void store_bulk_entry(store_bulk_rows_t *rows, int64_t seq, int64_t time_s, const char *type, const char *text,
+                      const ledger_postings_t *postings);
+void store_bulk_transaction(store_bulk_rows_t *rows, int64_t seq, const char *partner, const char *type,
+                            const char *member, int64_t points, const char *reference);
+void store_bulk_lot(store_bulk_rows_t *rows, int64_t id, const char *issuer, const char *member, int64_t points,
+                    int64_t expires_s);
+void store_bulk_portions(store_bulk_rows_t *rows, int64_t burn_seq, const char *redeemer, const ledger_lot_t *lots,
+                         const ledger_burn_plan_t *plan);
+void store_bulk_idempotency(store_bulk_rows_t *rows, const char *principal, const char *key,
+                            const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body);
+result_t store_bulk_write(store_conn_t *conn, store_bulk_rows_t *rows);
+
 #endif

@@ -54,7 +54,14 @@ void metrics_request(const char *route, int status, uint64_t duration_us)
     pthread_mutex_unlock(&metrics_lock);
 }
 
-static uint64_t metrics_batches, metrics_batch_requests, metrics_batch_fallbacks;
+static uint64_t metrics_batches, metrics_batch_requests, metrics_batch_fallbacks, metrics_bulk_requests;
+
+void metrics_write_bulk(size_t requests, int written)
+{
+    pthread_mutex_lock(&metrics_lock);
+    if (written) metrics_bulk_requests += requests;
+    pthread_mutex_unlock(&metrics_lock);
+}
 
 void metrics_write_batch(size_t requests, int committed)
 {
@@ -96,9 +103,11 @@ char *metrics_render(store_pool_t *pool)
                "# TYPE ledger_write_batch_requests_total counter\nledger_write_batch_requests_total %llu\n"
                "# HELP ledger_write_batch_fallbacks_total Batches that could not commit and were applied one "
                "transaction per request.\n"
-               "# TYPE ledger_write_batch_fallbacks_total counter\nledger_write_batch_fallbacks_total %llu\n",
+               "# TYPE ledger_write_batch_fallbacks_total counter\nledger_write_batch_fallbacks_total %llu\n"
+               "# HELP ledger_write_bulk_requests_total Earns and burns applied set-based (multi-row statements).\n"
+               "# TYPE ledger_write_bulk_requests_total counter\nledger_write_bulk_requests_total %llu\n",
                (unsigned long long)metrics_batches, (unsigned long long)metrics_batch_requests,
-               (unsigned long long)metrics_batch_fallbacks);
+               (unsigned long long)metrics_batch_fallbacks, (unsigned long long)metrics_bulk_requests);
     pthread_mutex_unlock(&metrics_lock);
     if (pool != NULL) {
         unsigned size = 0, in_use = 0;

@@ -55,6 +55,21 @@ result_t service_append(store_conn_t *conn, const service_request_t *request, co
     return store_journal_insert(conn, seq, time_s, type, *text, postings);
 }
 
+void service_idempotency_answer(service_response_t *response, store_idempotency_t state, int status, char **body)
+{
+    ASSERT_ALWAYS(state != STORE_IDEMPOTENCY_NEW);
+    if (state == STORE_IDEMPOTENCY_BUSY) service_problem(response, RESULT_REQUEST_IN_PROGRESS, NULL, NULL);
+    if (state == STORE_IDEMPOTENCY_MISMATCH)
+        service_problem(response, RESULT_IDEMPOTENCY_KEY_REUSED, "this key was used with another request", NULL);
+    if (state == STORE_IDEMPOTENCY_REPLAY) {
+        free(response->body);
+        response->status = status;
+        response->body = *body;
+        *body = NULL;
+        response->content_type = status < 300 ? "application/json" : "application/problem+json";
+    }
+}
+
 static int is_domain_refusal(result_t result)
 {
     return result != RESULT_OK && result != RESULT_DATABASE_BUSY && result != RESULT_DATABASE_UNAVAILABLE &&
@@ -74,15 +89,7 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
                                               &replay_status, &replay_body);
     if (result != RESULT_OK) goto out;
     if (state != STORE_IDEMPOTENCY_NEW) {
-        if (state == STORE_IDEMPOTENCY_BUSY) service_problem(response, RESULT_REQUEST_IN_PROGRESS, NULL, NULL);
-        if (state == STORE_IDEMPOTENCY_MISMATCH)
-            service_problem(response, RESULT_IDEMPOTENCY_KEY_REUSED, "this key was used with another request", NULL);
-        if (state == STORE_IDEMPOTENCY_REPLAY) {
-            response->status = replay_status;
-            response->body = replay_body;
-            replay_body = NULL;
-            response->content_type = replay_status < 300 ? "application/json" : "application/problem+json";
-        }
+        service_idempotency_answer(response, state, replay_status, &replay_body);
         goto out;
     }
     /* the claim and the savepoint travel with the op's first statement; the claim is checked after */
@@ -158,13 +165,19 @@ void service_mutate_direct(store_conn_t *conn, const service_request_t *request,
     if (result != RESULT_OK) service_mutate_failed(request, result, response);
 }
 
-void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op, service_response_t *response)
+void service_mutate_bulk(store_conn_t *conn, const service_request_t *request, service_op_t op, service_bulk_t bulk,
+                         service_response_t *response)
 {
     if (request->writer != NULL) {
-        service_writer_submit(request->writer, request, op, response);
+        service_writer_submit(request->writer, request, op, bulk, response);
     } else {
         service_mutate_direct(conn, request, op, response);
     }
+}
+
+void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op, service_response_t *response)
+{
+    service_mutate_bulk(conn, request, op, SERVICE_BULK_NONE, response);
 }
 
 /* Shared by the operations ---------------------------------------------------------------- */
@@ -190,7 +203,7 @@ void service_refuse_available(service_outcome_t *outcome, int64_t available)
     outcome->extra = json_pack("{s:I}", "available", (json_int_t)(available > 0 ? available : 0));
 }
 
-static json_t *balance_object(const store_member_state_t *state)
+json_t *service_balance_json(const store_member_state_t *state)
 {
     int64_t available = service_available(state);
     ASSERT_ALWAYS(available >= 0);
@@ -202,7 +215,7 @@ result_t service_balance_after(store_conn_t *conn, const char *member, int64_t n
 {
     store_member_state_t state;
     result_t result = store_member_state(conn, member, now_s, 0, &state);
-    if (result == RESULT_OK) *balance = balance_object(&state);
+    if (result == RESULT_OK) *balance = service_balance_json(&state);
     store_member_state_free(&state);
     return result;
 }
@@ -239,14 +252,7 @@ int service_idempotency_replayed(store_conn_t *conn, const service_request_t *re
         return 1;
     }
     if (state == STORE_IDEMPOTENCY_NEW) return 0;
-    if (state == STORE_IDEMPOTENCY_BUSY) service_problem(response, RESULT_REQUEST_IN_PROGRESS, NULL, NULL);
-    if (state == STORE_IDEMPOTENCY_MISMATCH) service_problem(response, RESULT_IDEMPOTENCY_KEY_REUSED, NULL, NULL);
-    if (state == STORE_IDEMPOTENCY_REPLAY) {
-        response->status = status;
-        response->body = body;
-        body = NULL;
-        response->content_type = status < 300 ? "application/json" : "application/problem+json";
-    }
+    service_idempotency_answer(response, state, status, &body);
     free(body);
     return 1;
 }

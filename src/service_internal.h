@@ -25,4 +25,29 @@ int service_idempotency_replayed(store_conn_t *conn, const service_request_t *re
 void service_idempotency_record(store_conn_t *conn, const service_request_t *request,
                                 const service_response_t *response);
 
+/* The answer to a request whose idempotency key was seen (state not NEW); takes *body. */
+void service_idempotency_answer(service_response_t *response, store_idempotency_t state, int status, char **body);
+/* {"balance","available"} of a member state. */
+json_t *service_balance_json(const store_member_state_t *state);
+
+/* Earn and burn bodies: {member, points, reference} (service_partner.c). */
+typedef struct {
+    const char *member;
+    const char *reference;
+    int64_t points;
+    int has_points;
+} service_movement_t;
+/* 1 when body is a valid earn or burn; else 0 with the refusal in outcome. */
+int service_movement_parse(const json_t *body, service_movement_t *movement, service_outcome_t *outcome);
+/* The journal fields of an earn (its lot: id seq) and of a burn consuming plan from lots. */
+json_t *service_earn_fields(const service_movement_t *earn, int64_t seq, int64_t expires_s);
+json_t *service_burn_fields(const char *member, int64_t points, const char *reference, const ledger_lot_t *lots,
+                            const ledger_burn_plan_t *plan);
+
+/* Applies requests[0..count), all earns and burns, set-based inside the writer's open
+ * transaction and fills their responses (service_bulk.c). Anything but RESULT_OK: the
+ * transaction must be rolled back and the responses discarded. */
+result_t service_bulk_apply(store_conn_t *conn, const service_request_t *const *requests, const service_bulk_t *bulk,
+                            service_response_t *const *responses, size_t count);
+
 #endif

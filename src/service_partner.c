@@ -11,16 +11,10 @@
 #include "service.h"
 #include "service_internal.h"
 
-typedef struct {
-    const char *member;
-    const char *reference;
-    int64_t points;
-    int has_points;
-} movement_t;
 
 /* Validates {member, points, reference} (+ allowed extras). points optional when !points_required. */
 static int movement_parse(const json_t *body, const char *const *allowed, int points_required, int reference_required,
-                          movement_t *movement, service_outcome_t *outcome)
+                          service_movement_t *movement, service_outcome_t *outcome)
 {
     const char *bad = NULL;
     memset(movement, 0, sizeof *movement);
@@ -45,7 +39,7 @@ static int movement_parse(const json_t *body, const char *const *allowed, int po
     return 1;
 }
 
-static int member_parse(const movement_t *movement, service_outcome_t *outcome)
+static int member_parse(const service_movement_t *movement, service_outcome_t *outcome)
 {
     if (movement->member == NULL || !ledger_member_ref_valid(movement->member)) {
         service_refuse(outcome, RESULT_INVALID_FIELD, "member must be 1-64 characters of [A-Za-z0-9._:-]");
@@ -55,27 +49,27 @@ static int member_parse(const movement_t *movement, service_outcome_t *outcome)
     return 1;
 }
 
+int service_movement_parse(const json_t *body, service_movement_t *movement, service_outcome_t *outcome)
+{
+    return movement_parse(body, FIELDS("member", "points", "reference"), 1, 1, movement, outcome) &&
+           member_parse(movement, outcome);
+}
+
 /* Earn ------------------------------------------------------------------------------------- */
 static void earn_op(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome)
 {
-    movement_t earn;
+    service_movement_t earn;
     int64_t validity_s = 0, seq = 0, time_s = 0;
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
     json_t *fields = NULL;
-    char *text = NULL, lot_id[32], expires_at[21];
-    if (!movement_parse(request->body, FIELDS("member", "points", "reference"), 1, 1, &earn, outcome) ||
-        !member_parse(&earn, outcome))
-        goto out;
+    char *text = NULL;
+    if (!service_movement_parse(request->body, &earn, outcome)) goto out;
     result_t result = store_partner_validity(conn, request->principal, &validity_s);
     if (result == RESULT_OK) result = store_member_lock(conn, earn.member);
     if (result == RESULT_OK) result = store_journal_next(conn, &seq, &time_s);
     if (result != RESULT_OK) goto fail;
     ledger_earn_postings(earn.member, request->principal, earn.points, &postings);
-    journal_id_format(lot_id, sizeof lot_id, "lot", seq);
-    ledger_time_format(time_s + validity_s, expires_at);
-    fields = json_pack("{s:s,s:I,s:s,s:[{s:s,s:I,s:s}]}", "member", earn.member, "points", (json_int_t)earn.points,
-                       "reference", earn.reference, "lots", "id", lot_id, "points", (json_int_t)earn.points,
-                       "expires_at", expires_at);
+    fields = service_earn_fields(&earn, seq, time_s + validity_s);
     result = service_append(conn, request, "earn", fields, &postings, seq, time_s, &text);
     if (result == RESULT_OK)
         result = store_transaction_insert(conn, seq, request->principal, "earn", earn.member, earn.points,
@@ -93,9 +87,19 @@ out:
     free(text);
 }
 
+json_t *service_earn_fields(const service_movement_t *earn, int64_t seq, int64_t expires_s)
+{
+    char lot_id[32], expires_at[21];
+    journal_id_format(lot_id, sizeof lot_id, "lot", seq);
+    ledger_time_format(expires_s, expires_at);
+    return json_pack("{s:s,s:I,s:s,s:[{s:s,s:I,s:s}]}", "member", earn->member, "points", (json_int_t)earn->points,
+                     "reference", earn->reference, "lots", "id", lot_id, "points", (json_int_t)earn->points,
+                     "expires_at", expires_at);
+}
+
 void service_earn(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
-    service_mutate(conn, request, earn_op, response);
+    service_mutate_bulk(conn, request, earn_op, SERVICE_BULK_EARN, response);
 }
 
 /* Burn (direct or hold capture) ---------------------------------------------------------------- */
@@ -107,17 +111,19 @@ typedef struct {
     int64_t hold_points; /* the captured hold's own reservation, excluded from `held` */
 } burn_t;
 
-static json_t *consumed_json(const store_member_state_t *state, const ledger_burn_plan_t *plan)
+json_t *service_burn_fields(const char *member, int64_t points, const char *reference, const ledger_lot_t *lots,
+                            const ledger_burn_plan_t *plan)
 {
     json_t *consumed = json_array();
     char lot_id[32];
     for (size_t i = 0; i < plan->count; i++) {
-        const ledger_lot_t *lot = &state->lots[plan->portions[i].lot_index];
+        const ledger_lot_t *lot = &lots[plan->portions[i].lot_index];
         journal_id_format(lot_id, sizeof lot_id, "lot", lot->id);
         json_array_append_new(consumed, json_pack("{s:s,s:s,s:I}", "lot", lot_id, "issuer", lot->issuer, "points",
                                                   (json_int_t)plan->portions[i].points));
     }
-    return consumed;
+    return json_pack("{s:s,s:I,s:s,s:o}", "member", member, "points", (json_int_t)points, "reference", reference,
+                     "consumed", consumed);
 }
 
 /* Burns with the member already locked and seq/time allocated. */
@@ -140,8 +146,7 @@ static void burn_apply(store_conn_t *conn, const service_request_t *request, con
     ASSERT_ALWAYS(result != RESULT_INSUFFICIENT_POINTS); /* available covers it */
     if (result != RESULT_OK) goto fail;
     ledger_burn_postings(burn->member, request->principal, state.lots, plan, 1, &postings);
-    fields = json_pack("{s:s,s:I,s:s,s:o}", "member", burn->member, "points", (json_int_t)burn->points, "reference",
-                       burn->reference, "consumed", consumed_json(&state, plan));
+    fields = service_burn_fields(burn->member, burn->points, burn->reference, state.lots, plan);
     if (burn->hold_seq) {
         journal_id_format(hold_id, sizeof hold_id, "hold", burn->hold_seq);
         json_object_set_new(fields, "hold", json_string(hold_id));
@@ -168,11 +173,9 @@ out:
 
 static void burn_op(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome)
 {
-    movement_t movement;
+    service_movement_t movement;
     int64_t seq = 0, time_s = 0;
-    if (!movement_parse(request->body, FIELDS("member", "points", "reference"), 1, 1, &movement, outcome) ||
-        !member_parse(&movement, outcome))
-        return;
+    if (!service_movement_parse(request->body, &movement, outcome)) return;
     result_t result = store_member_lock(conn, movement.member);
     if (result == RESULT_OK) result = store_journal_next(conn, &seq, &time_s);
     if (result != RESULT_OK) {
@@ -185,7 +188,7 @@ static void burn_op(store_conn_t *conn, const service_request_t *request, servic
 
 void service_burn(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
-    service_mutate(conn, request, burn_op, response);
+    service_mutate_bulk(conn, request, burn_op, SERVICE_BULK_BURN, response);
 }
 
 /* Holds ------------------------------------------------------------------------------------ */
@@ -203,7 +206,7 @@ static json_t *hold_json(const store_hold_t *hold, const char *status)
 
 static void hold_op(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome)
 {
-    movement_t movement;
+    service_movement_t movement;
     int64_t ttl_s = LIMIT_HOLD_TTL_DEFAULT_S, seq = 0, time_s = 0;
     store_member_state_t state = {0};
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;

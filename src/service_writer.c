@@ -17,6 +17,7 @@
 typedef struct writer_job {
     const service_request_t *request;
     service_op_t op;
+    service_bulk_t bulk;
     service_response_t *response;
     int done; /* blocking submitters: answered */
     struct writer_job *next;
@@ -35,11 +36,32 @@ struct service_writer {
     pthread_t thread;
 };
 
+/* The run of earns and burns starting at jobs[first], applied set-based; *end is past it. */
+static result_t writer_bulk_run(store_conn_t *conn, writer_job_t **jobs, size_t first, size_t count, size_t *end)
+{
+    const service_request_t *requests[LIMIT_WRITE_BATCH_MAX];
+    service_bulk_t bulk[LIMIT_WRITE_BATCH_MAX];
+    service_response_t *responses[LIMIT_WRITE_BATCH_MAX];
+    size_t n = 0;
+    for (*end = first; *end < count && jobs[*end]->bulk != SERVICE_BULK_NONE; (*end)++, n++) {
+        requests[n] = jobs[*end]->request;
+        bulk[n] = jobs[*end]->bulk;
+        responses[n] = jobs[*end]->response;
+    }
+    return service_bulk_apply(conn, requests, bulk, responses, n);
+}
+
 /* The batch in one transaction. Returns RESULT_OK when committed; otherwise rolled back. */
 static result_t writer_batch_commit(store_conn_t *conn, writer_job_t **jobs, size_t count)
 {
     result_t result = store_begin(conn);
     for (size_t i = 0; i < count && result == RESULT_OK; i++) {
+        if (jobs[i]->bulk != SERVICE_BULK_NONE) {
+            size_t end = i;
+            result = writer_bulk_run(conn, jobs, i, count, &end);
+            i = end - 1;
+            continue;
+        }
         result = store_item_begin(conn);
         if (result != RESULT_OK) break;
         result = service_mutate_in_transaction(conn, jobs[i]->request, jobs[i]->op, jobs[i]->response);
@@ -130,7 +152,7 @@ static void *writer_main(void *arg)
 
 service_writer_t *service_writer_start(const char *database_url, size_t max_batch)
 {
-    ASSERT_ALWAYS(max_batch > 0);
+    ASSERT_ALWAYS(max_batch > 0 && max_batch <= LIMIT_WRITE_BATCH_MAX);
     service_writer_t *writer = xcalloc(1, sizeof *writer);
     pthread_mutex_init(&writer->lock, NULL);
     pthread_cond_init(&writer->queued, NULL);
@@ -148,10 +170,10 @@ service_writer_t *service_writer_start(const char *database_url, size_t max_batc
 }
 
 void service_writer_submit(service_writer_t *writer, const service_request_t *request, service_op_t op,
-                           service_response_t *response)
+                           service_bulk_t bulk, service_response_t *response)
 {
     int async = request->on_done != NULL;
-    writer_job_t local = {request, op, response, 0, NULL}, *job = async ? xcalloc(1, sizeof *job) : &local;
+    writer_job_t local = {request, op, bulk, response, 0, NULL}, *job = async ? xcalloc(1, sizeof *job) : &local;
     *job = local;
     pthread_mutex_lock(&writer->lock);
     if (writer->stopping) {

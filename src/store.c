@@ -12,7 +12,8 @@
 
 /* Session limits: a stuck statement or lock never hangs a request thread. */
 static const char store_session_sql[] = "SET statement_timeout = '10s'; SET lock_timeout = '5s'; "
-                                        "SET idle_in_transaction_session_timeout = '60s'; SET TIME ZONE 'UTC'";
+                                        "SET idle_in_transaction_session_timeout = '60s'; SET TIME ZONE 'UTC'; "
+                                        "SET jit = off";
 
 static void store_notice_ignore(void *arg, const char *message)
 {

@@ -1,0 +1,398 @@
+/* store_bulk.c — the statements of a set-based group of earns and burns (service_bulk.c): one
+ * round trip reads everything the group needs, one round trip writes all its rows, each table
+ * in one multi-row statement. Rows travel as array parameters unnested by the database. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "assert_always.h"
+#include "buf.h"
+#include "store_internal.h"
+
+#define P(...) ((const char *const[]){__VA_ARGS__})
+
+/* One array parameter in PostgreSQL's array text form, built an element at a time. */
+typedef struct {
+    buf_t text;
+    size_t count;
+} array_t;
+
+static void array_next(array_t *array)
+{
+    buf_append_str(&array->text, array->count++ ? "," : "{");
+}
+
+/* Every text element is quoted; '"' and '\' are the only characters escaped inside quotes. */
+static void array_text(array_t *array, const char *value)
+{
+    array_next(array);
+    buf_append_str(&array->text, "\"");
+    for (const char *c = value; *c; c++) {
+        if (*c == '"' || *c == '\\') buf_append_str(&array->text, "\\");
+        buf_append(&array->text, c, 1);
+    }
+    buf_append_str(&array->text, "\"");
+}
+
+static void array_i64(array_t *array, int64_t value)
+{
+    array_next(array);
+    buf_printf(&array->text, "%lld", (long long)value);
+}
+
+/* bytea input form "\\x<hex>" of at most 64 bytes */
+static void bytea_hex(char out[2 + 2 * 64 + 1], const uint8_t *bytes, size_t len)
+{
+    ASSERT_ALWAYS(len <= 64);
+    out[0] = '\\', out[1] = 'x', out[2] = '\0';
+    for (size_t i = 0; i < len; i++)
+        snprintf(out + 2 + 2 * i, 3, "%02x", bytes[i]);
+}
+
+static void array_bytes(array_t *array, const uint8_t *bytes, size_t len)
+{
+    char hex[2 + 2 * 64 + 1];
+    bytea_hex(hex, bytes, len);
+    array_text(array, hex);
+}
+
+static const char *array_done(array_t *array)
+{
+    if (array->count == 0) buf_append_str(&array->text, "{");
+    buf_append_str(&array->text, "}");
+    return array->text.data;
+}
+
+static void arrays_free(array_t *arrays, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        buf_free(&arrays[i].text);
+}
+
+/* Reads ------------------------------------------------------------------------------------ */
+enum { R_HEAD, R_LOCKS, R_RECORDS, R_SIGNATURES, R_REFERENCES, R_PARTNERS, R_TOTALS, R_LOTS, R_COUNT };
+
+static const char *const read_sql[R_COUNT] = {
+    [R_HEAD] = "UPDATE journal_head SET "
+               "time_s = greatest(time_s, floor(extract(epoch from clock_timestamp()))::bigint) RETURNING seq, time_s",
+    [R_LOCKS] = "SELECT pg_try_advisory_xact_lock(hashtextextended(p || chr(10) || k, 7)) "
+                "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(p, k, i) ORDER BY i",
+    [R_RECORDS] = "SELECT u.i, r.request_hash, r.status, r.body FROM unnest($1::text[], $2::text[]) "
+                  "WITH ORDINALITY AS u(p, k, i) JOIN idempotency r ON r.principal = u.p AND r.key = u.k",
+    [R_SIGNATURES] = "SELECT u.i, s.principal = u.p AND s.key = u.k FROM unnest($1::bytea[], $2::text[], $3::text[]) "
+                     "WITH ORDINALITY AS u(sig, p, k, i) JOIN signatures_seen s ON s.signature = u.sig",
+    [R_REFERENCES] = "SELECT u.i FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(p, t, r, i) "
+                     "WHERE EXISTS (SELECT 1 FROM transactions x "
+                     "              WHERE x.partner = u.p AND x.reference_key = u.t AND x.reference = u.r)",
+    [R_PARTNERS] = "SELECT u.i, p.validity_s FROM unnest($1::text[]) WITH ORDINALITY AS u(c, i) "
+                   "JOIN partners p ON p.code = u.c",
+    [R_TOTALS] = "SELECT u.i, (SELECT coalesce(max(balance), 0) FROM accounts WHERE account = u.a), "
+                 "(SELECT coalesce(sum(remaining), 0) FROM lots "
+                 " WHERE member = u.m AND remaining > 0 AND expires_s <= h.time_s), "
+                 "(SELECT coalesce(sum(points), 0) FROM holds "
+                 " WHERE member = u.m AND status = 'active' AND expires_s > h.time_s) "
+                 "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(m, a, i), journal_head h WHERE u.m <> ''",
+    /* per burn, the FIFO prefix of spendable lots covering its points (as store_member_state) */
+    [R_LOTS] = "SELECT u.i, l.id, l.issuer, l.remaining, l.expires_s "
+               "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(m, need, i) CROSS JOIN journal_head h "
+               "CROSS JOIN LATERAL (SELECT id, issuer, remaining, expires_s FROM ("
+               "  SELECT id, issuer, remaining, expires_s, "
+               "    sum(remaining) OVER (ORDER BY expires_s, id) - remaining AS before FROM lots "
+               "  WHERE member = u.m AND remaining > 0 AND expires_s > h.time_s) f "
+               "  WHERE f.before < u.need ORDER BY expires_s, id LIMIT $3) l "
+               "WHERE u.need > 0 ORDER BY u.i, l.expires_s, l.id",
+};
+static const char *const read_name[R_COUNT] = {
+    "bulk_read_head",       "bulk_read_locks",    "bulk_read_records", "bulk_read_signatures",
+    "bulk_read_references", "bulk_read_partners", "bulk_read_totals",  "bulk_read_lots"};
+
+/* The 0-based item index in column 0 of row (WITH ORDINALITY counts from 1). */
+static size_t row_item(const PGresult *res, int row, size_t count)
+{
+    int64_t ordinal = store_get_i64(res, row, 0);
+    ASSERT_ALWAYS(ordinal >= 1 && (uint64_t)ordinal <= count);
+    return (size_t)(ordinal - 1);
+}
+
+static void read_records(const PGresult *locks, const PGresult *records, const store_bulk_item_t *items,
+                         size_t count, store_bulk_read_t *reads)
+{
+    ASSERT_ALWAYS((size_t)PQntuples(locks) == count);
+    for (size_t i = 0; i < count; i++)
+        reads[i].idempotency = strcmp(PQgetvalue(locks, (int)i, 0), "t") == 0 ? STORE_IDEMPOTENCY_NEW
+                                                                               : STORE_IDEMPOTENCY_BUSY;
+    for (int row = 0; row < PQntuples(records); row++) {
+        size_t i = row_item(records, row, count);
+        if (reads[i].idempotency == STORE_IDEMPOTENCY_BUSY) continue;
+        char expected[2 + 2 * 64 + 1];
+        bytea_hex(expected, items[i].request_hash, CRYPTO_SHA256_BYTES);
+        int same = strcmp(PQgetvalue(records, row, 1), expected) == 0;
+        reads[i].idempotency = same ? STORE_IDEMPOTENCY_REPLAY : STORE_IDEMPOTENCY_MISMATCH;
+        if (same) {
+            reads[i].replay_status = (int)store_get_i64(records, row, 2);
+            reads[i].replay_body = xstrdup(PQgetvalue(records, row, 3));
+        }
+    }
+}
+
+static void read_rest(PGresult *const *res, size_t count, store_bulk_read_t *reads)
+{
+    for (int row = 0; row < PQntuples(res[R_SIGNATURES]); row++) {
+        size_t i = row_item(res[R_SIGNATURES], row, count);
+        int same = strcmp(PQgetvalue(res[R_SIGNATURES], row, 1), "t") == 0;
+        reads[i].signature_seen = same;
+        reads[i].signature_foreign = !same;
+    }
+    for (int row = 0; row < PQntuples(res[R_REFERENCES]); row++)
+        reads[row_item(res[R_REFERENCES], row, count)].reference_used = 1;
+    for (int row = 0; row < PQntuples(res[R_PARTNERS]); row++) {
+        size_t i = row_item(res[R_PARTNERS], row, count);
+        reads[i].partner_known = 1;
+        reads[i].validity_s = store_get_i64(res[R_PARTNERS], row, 1);
+    }
+    for (int row = 0; row < PQntuples(res[R_TOTALS]); row++) {
+        size_t i = row_item(res[R_TOTALS], row, count);
+        reads[i].state.balance = store_get_i64(res[R_TOTALS], row, 1);
+        reads[i].state.past_due = store_get_i64(res[R_TOTALS], row, 2);
+        reads[i].state.held = store_get_i64(res[R_TOTALS], row, 3);
+    }
+    const PGresult *lots = res[R_LOTS];
+    for (int row = 0; row < PQntuples(lots); row++) {
+        store_member_state_t *state = &reads[row_item(lots, row, count)].state;
+        state->lots = xrealloc(state->lots, (state->lot_count + 1) * sizeof *state->lots);
+        ledger_lot_t *lot = &state->lots[state->lot_count++];
+        memset(lot, 0, sizeof *lot);
+        lot->id = store_get_i64(lots, row, 1);
+        snprintf(lot->issuer, sizeof lot->issuer, "%s", PQgetvalue(lots, row, 2));
+        lot->remaining = store_get_i64(lots, row, 3);
+        lot->expires_s = store_get_i64(lots, row, 4);
+    }
+}
+
+result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, size_t count, int64_t *last_seq,
+                         int64_t *time_s, store_bulk_read_t *reads)
+{
+    enum { A_PRINCIPAL, A_KEY, A_SIGNATURE, A_TYPE, A_REFERENCE, A_MEMBER, A_ACCOUNT, A_NEED, A_COUNT };
+    array_t a[A_COUNT];
+    PGresult *res[R_COUNT] = {NULL};
+    char account[LEDGER_ACCOUNT_MAX + 1], limit[24];
+    memset(a, 0, sizeof a);
+    memset(reads, 0, count * sizeof *reads);
+    for (size_t i = 0; i < count; i++) {
+        array_text(&a[A_PRINCIPAL], items[i].principal);
+        array_text(&a[A_KEY], items[i].key);
+        array_bytes(&a[A_SIGNATURE], items[i].signature, CRYPTO_ED25519_SIGNATURE_BYTES);
+        array_text(&a[A_TYPE], items[i].type);
+        array_text(&a[A_REFERENCE], items[i].reference ? items[i].reference : "");
+        array_text(&a[A_MEMBER], items[i].member ? items[i].member : "");
+        if (items[i].member) ledger_account_member(account, items[i].member);
+        array_text(&a[A_ACCOUNT], items[i].member ? account : "");
+        array_i64(&a[A_NEED], items[i].member ? items[i].burn_points : 0);
+    }
+    const char *t[A_COUNT];
+    for (int k = 0; k < A_COUNT; k++)
+        t[k] = array_done(&a[k]);
+    const char *const *params[R_COUNT] = {
+        [R_HEAD] = NULL,
+        [R_LOCKS] = P(t[A_PRINCIPAL], t[A_KEY]),
+        [R_RECORDS] = P(t[A_PRINCIPAL], t[A_KEY]),
+        [R_SIGNATURES] = P(t[A_SIGNATURE], t[A_PRINCIPAL], t[A_KEY]),
+        [R_REFERENCES] = P(t[A_PRINCIPAL], t[A_TYPE], t[A_REFERENCE]),
+        [R_PARTNERS] = P(t[A_PRINCIPAL]),
+        [R_TOTALS] = P(t[A_MEMBER], t[A_ACCOUNT]),
+        [R_LOTS] = P(t[A_MEMBER], t[A_NEED], store_i64(limit, LIMIT_BURN_LOTS_MAX + 1)),
+    };
+    static const int param_count[R_COUNT] = {0, 2, 2, 3, 3, 1, 2, 3};
+    result_t result = RESULT_OK;
+    for (int r = 0; r < R_COUNT && result == RESULT_OK; r++)
+        result = store_run_later(conn, read_name[r], read_sql[r], param_count[r], params[r], &res[r]);
+    result_t flushed = store_flush(conn);
+    if (result == RESULT_OK) result = flushed;
+    for (int r = 0; r < R_COUNT && result == RESULT_OK; r++)
+        if (res[r] == NULL) result = RESULT_INTERNAL;
+    if (result == RESULT_OK) {
+        ASSERT_ALWAYS(PQntuples(res[R_HEAD]) == 1);
+        *last_seq = store_get_i64(res[R_HEAD], 0, 0);
+        *time_s = store_get_i64(res[R_HEAD], 0, 1);
+        read_records(res[R_LOCKS], res[R_RECORDS], items, count, reads);
+        read_rest(res, count, reads);
+    }
+    for (int r = 0; r < R_COUNT; r++)
+        PQclear(res[r]);
+    arrays_free(a, A_COUNT);
+    return result;
+}
+
+void store_bulk_read_free(store_bulk_read_t *reads, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(reads[i].replay_body);
+        reads[i].replay_body = NULL;
+        store_member_state_free(&reads[i].state);
+    }
+}
+
+/* Writes ----------------------------------------------------------------------------------- */
+enum {
+    W_CLAIM_SIGNATURE, W_CLAIM_PRINCIPAL, W_CLAIM_KEY,
+    W_ENTRY_SEQ, W_ENTRY_TIME, W_ENTRY_TYPE, W_ENTRY_TEXT,
+    W_POSTING_SEQ, W_POSTING_ACCOUNT, W_POSTING_AMOUNT,
+    W_TX_SEQ, W_TX_PARTNER, W_TX_TYPE, W_TX_MEMBER, W_TX_POINTS, W_TX_REFERENCE,
+    W_LOT_ID, W_LOT_ISSUER, W_LOT_MEMBER, W_LOT_POINTS, W_LOT_EXPIRES,
+    W_PORTION_BURN, W_PORTION_IDX, W_PORTION_LOT, W_PORTION_ISSUER, W_PORTION_REDEEMER, W_PORTION_POINTS,
+    W_IDEM_PRINCIPAL, W_IDEM_KEY, W_IDEM_HASH, W_IDEM_STATUS, W_IDEM_BODY,
+    W_COUNT
+};
+
+struct store_bulk_rows {
+    array_t a[W_COUNT];
+};
+
+store_bulk_rows_t *store_bulk_rows_new(void)
+{
+    return xcalloc(1, sizeof(store_bulk_rows_t));
+}
+
+void store_bulk_rows_free(store_bulk_rows_t *rows)
+{
+    if (rows == NULL) return;
+    arrays_free(rows->a, W_COUNT);
+    free(rows);
+}
+
+void store_bulk_claim(store_bulk_rows_t *rows, const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES],
+                      const char *principal, const char *key)
+{
+    array_bytes(&rows->a[W_CLAIM_SIGNATURE], signature, CRYPTO_ED25519_SIGNATURE_BYTES);
+    array_text(&rows->a[W_CLAIM_PRINCIPAL], principal);
+    array_text(&rows->a[W_CLAIM_KEY], key);
+}
+
+void store_bulk_entry(store_bulk_rows_t *rows, int64_t seq, int64_t time_s, const char *type, const char *text,
+                      const ledger_postings_t *postings)
+{
+    ASSERT_ALWAYS(ledger_postings_balanced(postings));
+    array_i64(&rows->a[W_ENTRY_SEQ], seq);
+    array_i64(&rows->a[W_ENTRY_TIME], time_s);
+    array_text(&rows->a[W_ENTRY_TYPE], type);
+    array_text(&rows->a[W_ENTRY_TEXT], text);
+    for (size_t i = 0; i < postings->count; i++) {
+        array_i64(&rows->a[W_POSTING_SEQ], seq);
+        array_text(&rows->a[W_POSTING_ACCOUNT], postings->lines[i].account);
+        array_i64(&rows->a[W_POSTING_AMOUNT], postings->lines[i].amount);
+    }
+}
+
+void store_bulk_transaction(store_bulk_rows_t *rows, int64_t seq, const char *partner, const char *type,
+                            const char *member, int64_t points, const char *reference)
+{
+    array_i64(&rows->a[W_TX_SEQ], seq);
+    array_text(&rows->a[W_TX_PARTNER], partner);
+    array_text(&rows->a[W_TX_TYPE], type);
+    array_text(&rows->a[W_TX_MEMBER], member);
+    array_i64(&rows->a[W_TX_POINTS], points);
+    array_text(&rows->a[W_TX_REFERENCE], reference);
+}
+
+void store_bulk_lot(store_bulk_rows_t *rows, int64_t id, const char *issuer, const char *member, int64_t points,
+                    int64_t expires_s)
+{
+    array_i64(&rows->a[W_LOT_ID], id);
+    array_text(&rows->a[W_LOT_ISSUER], issuer);
+    array_text(&rows->a[W_LOT_MEMBER], member);
+    array_i64(&rows->a[W_LOT_POINTS], points);
+    array_i64(&rows->a[W_LOT_EXPIRES], expires_s);
+}
+
+void store_bulk_portions(store_bulk_rows_t *rows, int64_t burn_seq, const char *redeemer, const ledger_lot_t *lots,
+                         const ledger_burn_plan_t *plan)
+{
+    for (size_t i = 0; i < plan->count; i++) {
+        const ledger_lot_t *lot = &lots[plan->portions[i].lot_index];
+        array_i64(&rows->a[W_PORTION_BURN], burn_seq);
+        array_i64(&rows->a[W_PORTION_IDX], (int64_t)i);
+        array_i64(&rows->a[W_PORTION_LOT], lot->id);
+        array_text(&rows->a[W_PORTION_ISSUER], lot->issuer);
+        array_text(&rows->a[W_PORTION_REDEEMER], redeemer);
+        array_i64(&rows->a[W_PORTION_POINTS], plan->portions[i].points);
+    }
+}
+
+void store_bulk_idempotency(store_bulk_rows_t *rows, const char *principal, const char *key,
+                            const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body)
+{
+    array_text(&rows->a[W_IDEM_PRINCIPAL], principal);
+    array_text(&rows->a[W_IDEM_KEY], key);
+    array_bytes(&rows->a[W_IDEM_HASH], hash, CRYPTO_SHA256_BYTES);
+    array_i64(&rows->a[W_IDEM_STATUS], status);
+    array_text(&rows->a[W_IDEM_BODY], body);
+}
+
+typedef struct {
+    const char *name;
+    const char *sql;
+    int first; /* the statement's parameters are arrays first .. first + count - 1 */
+    int count;
+} write_t;
+
+/* In foreign-key order: journal, postings, transactions, lots, portions. */
+static const write_t writes[] = {
+    {"bulk_claims",
+     "INSERT INTO signatures_seen (signature, principal, key, seen_s) "
+     "SELECT s, p, k, floor(extract(epoch from now()))::bigint FROM unnest($1::bytea[], $2::text[], $3::text[]) "
+     "AS u(s, p, k)",
+     W_CLAIM_SIGNATURE, 3},
+    {"bulk_entries",
+     "INSERT INTO journal (seq, time_s, type, text) "
+     "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS u(s, t, y, x) ORDER BY s",
+     W_ENTRY_SEQ, 4},
+    {"bulk_postings",
+     "INSERT INTO postings (seq, account, amount) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])",
+     W_POSTING_SEQ, 3},
+    {"bulk_transactions",
+     "INSERT INTO transactions (seq, partner, type, member, points, reference, reference_key) "
+     "SELECT s, p, t, m, n, r, t FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
+     "$6::text[]) AS u(s, p, t, m, n, r)",
+     W_TX_SEQ, 6},
+    {"bulk_lots",
+     "INSERT INTO lots (id, issuer, member, points, remaining, expires_s) "
+     "SELECT i, s, m, p, p, e FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) "
+     "AS u(i, s, m, p, e)",
+     W_LOT_ID, 5},
+    {"bulk_portions",
+     "WITH c AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bigint[]) "
+     "  AS u(burn_seq, idx, lot_id, issuer, redeemer, points)), "
+     "inserted AS (INSERT INTO burn_portions (burn_seq, idx, lot_id, issuer, redeemer, points, value_seq) "
+     "  SELECT burn_seq, idx, lot_id, issuer, redeemer, points, (SELECT max(seq) FROM point_values) FROM c) "
+     "UPDATE lots SET remaining = lots.remaining - d.points "
+     "FROM (SELECT lot_id, sum(points) AS points FROM c GROUP BY lot_id) d WHERE lots.id = d.lot_id",
+     W_PORTION_BURN, 6},
+    {"bulk_idempotency",
+     "INSERT INTO idempotency (principal, key, request_hash, status, body, created_s) "
+     "SELECT p, k, h, s, b, floor(extract(epoch from now()))::bigint "
+     "FROM unnest($1::text[], $2::text[], $3::bytea[], $4::int[], $5::text[]) AS u(p, k, h, s, b)",
+     W_IDEM_PRINCIPAL, 5},
+};
+
+result_t store_bulk_write(store_conn_t *conn, store_bulk_rows_t *rows)
+{
+    result_t result = RESULT_OK;
+    for (size_t w = 0; w < sizeof writes / sizeof writes[0] && result == RESULT_OK; w++) {
+        const write_t *write = &writes[w];
+        if (rows->a[write->first].count == 0) continue;
+        const char *params[6];
+        ASSERT_ALWAYS(write->count <= 6);
+        for (int i = 0; i < write->count; i++) {
+            ASSERT_ALWAYS(rows->a[write->first + i].count > 0);
+            params[i] = array_done(&rows->a[write->first + i]);
+        }
+        result = store_exec_later(conn, write->name, write->sql, write->count, params, "transactions_reference_unique",
+                                  RESULT_DUPLICATE_REFERENCE);
+    }
+    /* the head's seq follows the entries just written */
+    if (result == RESULT_OK && rows->a[W_ENTRY_SEQ].count > 0)
+        result = store_exec_later(conn, "bulk_head_seq", "UPDATE journal_head SET seq = (SELECT max(seq) FROM journal)",
+                                  0, NULL, NULL, RESULT_OK);
+    result_t flushed = store_flush(conn);
+    return result != RESULT_OK ? result : flushed;
+}
