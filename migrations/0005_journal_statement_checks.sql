@@ -3,6 +3,7 @@
 -- statement (docs/decisions.md 57). The rules are unchanged: seqs continue the journal without
 -- a gap, time never goes backwards, every entry's leaf is SHA-256(0x00 || text), and the
 -- Merkle frontier in journal_head is extended by every new leaf in seq order.
+-- Balances are applied by account key lookups only, never by a join that could scan accounts.
 
 DROP TRIGGER journal_append_check ON journal;
 DROP TRIGGER journal_merkle_append ON journal;
@@ -36,7 +37,7 @@ BEGIN
     END IF;
     SELECT seq, time_s INTO prev_seq, prev_time FROM journal WHERE seq < first_seq ORDER BY seq DESC LIMIT 1;
     IF first_seq <> coalesce(prev_seq, 0) + 1 OR last_seq - first_seq + 1 <> row_count
-       OR EXISTS (SELECT 1 FROM journal WHERE seq > last_seq) THEN
+       OR (SELECT max(seq) FROM journal) <> last_seq THEN
         RAISE EXCEPTION 'journal seqs %..% do not continue the journal after %', first_seq, last_seq,
             coalesce(prev_seq, 0) USING ERRCODE = 'check_violation';
     END IF;
@@ -54,3 +55,17 @@ BEGIN
 END $$;
 CREATE TRIGGER journal_append_statement AFTER INSERT ON journal
     REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION journal_append_statement();
+
+-- Same effect as 0001's postings_apply; the plans reach accounts through its primary key only,
+-- however many accounts exist (a hash join would read the whole table for each statement).
+CREATE OR REPLACE FUNCTION postings_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    WITH delta AS (SELECT account, sum(amount) AS amount FROM new_postings GROUP BY account),
+    updated AS (
+        UPDATE accounts a SET balance = a.balance + (SELECT d.amount FROM delta d WHERE d.account = a.account)
+        WHERE a.account = ANY (ARRAY(SELECT account FROM delta))
+        RETURNING a.account)
+    INSERT INTO accounts (account, balance)
+    SELECT account, amount FROM delta WHERE account NOT IN (SELECT account FROM updated);
+    RETURN NULL;
+END $$;

@@ -70,6 +70,8 @@ static void arrays_free(array_t *arrays, size_t count)
 }
 
 /* Reads ------------------------------------------------------------------------------------ */
+/* Each lookup is a LATERAL subquery with LIMIT, so it stays an index probe per item: a join
+ * could be planned as a hash join that reads the whole table. */
 enum { R_HEAD, R_LOCKS, R_RECORDS, R_SIGNATURES, R_REFERENCES, R_PARTNERS, R_TOTALS, R_LOTS, R_COUNT };
 
 static const char *const read_sql[R_COUNT] = {
@@ -78,14 +80,16 @@ static const char *const read_sql[R_COUNT] = {
     [R_LOCKS] = "SELECT pg_try_advisory_xact_lock(hashtextextended(p || chr(10) || k, 7)) "
                 "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(p, k, i) ORDER BY i",
     [R_RECORDS] = "SELECT u.i, r.request_hash, r.status, r.body FROM unnest($1::text[], $2::text[]) "
-                  "WITH ORDINALITY AS u(p, k, i) JOIN idempotency r ON r.principal = u.p AND r.key = u.k",
+                  "WITH ORDINALITY AS u(p, k, i) CROSS JOIN LATERAL (SELECT request_hash, status, body "
+                  "FROM idempotency WHERE principal = u.p AND key = u.k LIMIT 1) r",
     [R_SIGNATURES] = "SELECT u.i, s.principal = u.p AND s.key = u.k FROM unnest($1::bytea[], $2::text[], $3::text[]) "
-                     "WITH ORDINALITY AS u(sig, p, k, i) JOIN signatures_seen s ON s.signature = u.sig",
+                     "WITH ORDINALITY AS u(sig, p, k, i) CROSS JOIN LATERAL (SELECT principal, key "
+                     "FROM signatures_seen WHERE signature = u.sig LIMIT 1) s",
     [R_REFERENCES] = "SELECT u.i FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(p, t, r, i) "
-                     "WHERE EXISTS (SELECT 1 FROM transactions x "
-                     "              WHERE x.partner = u.p AND x.reference_key = u.t AND x.reference = u.r)",
+                     "CROSS JOIN LATERAL (SELECT 1 FROM transactions x "
+                     "  WHERE x.partner = u.p AND x.reference_key = u.t AND x.reference = u.r LIMIT 1) x",
     [R_PARTNERS] = "SELECT u.i, p.validity_s FROM unnest($1::text[]) WITH ORDINALITY AS u(c, i) "
-                   "JOIN partners p ON p.code = u.c",
+                   "CROSS JOIN LATERAL (SELECT validity_s FROM partners WHERE code = u.c LIMIT 1) p",
     [R_TOTALS] = "SELECT u.i, (SELECT coalesce(max(balance), 0) FROM accounts WHERE account = u.a), "
                  "(SELECT coalesce(sum(remaining), 0) FROM lots "
                  " WHERE member = u.m AND remaining > 0 AND expires_s <= h.time_s), "
@@ -364,8 +368,8 @@ static const write_t writes[] = {
      "  AS u(burn_seq, idx, lot_id, issuer, redeemer, points)), "
      "inserted AS (INSERT INTO burn_portions (burn_seq, idx, lot_id, issuer, redeemer, points, value_seq) "
      "  SELECT burn_seq, idx, lot_id, issuer, redeemer, points, (SELECT max(seq) FROM point_values) FROM c) "
-     "UPDATE lots SET remaining = lots.remaining - d.points "
-     "FROM (SELECT lot_id, sum(points) AS points FROM c GROUP BY lot_id) d WHERE lots.id = d.lot_id",
+     "UPDATE lots SET remaining = remaining - (SELECT sum(points) FROM c WHERE c.lot_id = lots.id) "
+     "WHERE id = ANY ($3::bigint[])",
      W_PORTION_BURN, 6},
     {"bulk_idempotency",
      "INSERT INTO idempotency (principal, key, request_hash, status, body, created_s) "
