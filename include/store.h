@@ -264,13 +264,13 @@ result_t store_now(store_conn_t *conn, int64_t *now_s);
 /* One request of a group of earns and burns, as the database needs it. */
 typedef struct {
     const char *principal;
-    const char *key;              /* idempotency key */
-    const uint8_t *request_hash;  /* CRYPTO_SHA256_BYTES */
-    const uint8_t *signature;     /* CRYPTO_ED25519_SIGNATURE_BYTES */
-    const char *type;             /* "earn" or "burn": the reference's namespace */
-    const char *member;           /* NULL when the body did not parse */
-    const char *reference;        /* NULL when the body did not parse */
-    int64_t burn_points;          /* > 0: also read the FIFO prefix of lots covering it */
+    const char *key;             /* idempotency key */
+    const uint8_t *request_hash; /* CRYPTO_SHA256_BYTES */
+    const uint8_t *signature;    /* CRYPTO_ED25519_SIGNATURE_BYTES */
+    const char *type;            /* "earn" or "burn": the reference's namespace */
+    const char *member;          /* NULL when the body did not parse */
+    const char *reference;       /* NULL when the body did not parse */
+    int64_t burn_points;         /* > 0: also read the FIFO prefix of lots covering it */
 } store_bulk_item_t;
 
 /* What the database holds for one item, read under the journal head lock. */

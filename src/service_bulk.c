@@ -86,8 +86,8 @@ static void earn_plan(item_t *item, const store_bulk_read_t *read, store_member_
     int64_t entry_seq = ++*seq, expires_s = time_s + read->validity_s;
     ledger_earn_postings(earn->member, request->principal, earn->points, &postings);
     json_t *fields = service_earn_fields(earn, entry_seq, expires_s);
-    char *text = journal_entry_text(entry_seq, time_s, "earn", request->principal, fields, &postings,
-                                    &request->signed_request);
+    char *text =
+        journal_entry_text(entry_seq, time_s, "earn", request->principal, fields, &postings, &request->signed_request);
     store_bulk_entry(rows, entry_seq, time_s, "earn", text, &postings);
     store_bulk_transaction(rows, entry_seq, request->principal, "earn", earn->member, earn->points, earn->reference);
     store_bulk_lot(rows, entry_seq, request->principal, earn->member, earn->points, expires_s);
@@ -122,8 +122,8 @@ static void burn_plan(item_t *item, const store_bulk_read_t *read, store_member_
     int64_t entry_seq = ++*seq;
     ledger_burn_postings(burn->member, request->principal, state.lots, plan, 1, &postings);
     json_t *fields = service_burn_fields(burn->member, burn->points, burn->reference, state.lots, plan);
-    char *text = journal_entry_text(entry_seq, time_s, "burn", request->principal, fields, &postings,
-                                    &request->signed_request);
+    char *text =
+        journal_entry_text(entry_seq, time_s, "burn", request->principal, fields, &postings, &request->signed_request);
     store_bulk_entry(rows, entry_seq, time_s, "burn", text, &postings);
     store_bulk_transaction(rows, entry_seq, request->principal, "burn", burn->member, burn->points, burn->reference);
     store_bulk_portions(rows, entry_seq, request->principal, state.lots, plan);
@@ -208,8 +208,8 @@ result_t service_bulk_apply(store_conn_t *conn, const service_request_t *const *
     item_t *items = xcalloc(count, sizeof *items);
     for (size_t i = 0; i < count; i++) {
         ASSERT_ALWAYS(bulk[i] == SERVICE_BULK_EARN || bulk[i] == SERVICE_BULK_BURN);
-        items[i] = (item_t){requests[i], bulk[i], responses[i], 0, {NULL, NULL, 0, 0}, {RESULT_OK, 0, NULL, NULL, NULL},
-                            0};
+        items[i] =
+            (item_t){requests[i], bulk[i], responses[i], 0, {NULL, NULL, 0, 0}, {RESULT_OK, 0, NULL, NULL, NULL}, 0};
         items[i].parsed = service_movement_parse(requests[i]->body, &items[i].movement, &items[i].refusal);
     }
     result_t result = RESULT_OK;

@@ -11,7 +11,6 @@
 #include "service.h"
 #include "service_internal.h"
 
-
 /* Validates {member, points, reference} (+ allowed extras). points optional when !points_required. */
 static int movement_parse(const json_t *body, const char *const *allowed, int points_required, int reference_required,
                           service_movement_t *movement, service_outcome_t *outcome)

@@ -106,9 +106,9 @@ static const char *const read_sql[R_COUNT] = {
                "  WHERE f.before < u.need ORDER BY expires_s, id LIMIT $3) l "
                "WHERE u.need > 0 ORDER BY u.i, l.expires_s, l.id",
 };
-static const char *const read_name[R_COUNT] = {
-    "bulk_read_head",       "bulk_read_locks",    "bulk_read_records", "bulk_read_signatures",
-    "bulk_read_references", "bulk_read_partners", "bulk_read_totals",  "bulk_read_lots"};
+static const char *const read_name[R_COUNT] = {"bulk_read_head",       "bulk_read_locks",      "bulk_read_records",
+                                               "bulk_read_signatures", "bulk_read_references", "bulk_read_partners",
+                                               "bulk_read_totals",     "bulk_read_lots"};
 
 /* The 0-based item index in column 0 of row (WITH ORDINALITY counts from 1). */
 static size_t row_item(const PGresult *res, int row, size_t count)
@@ -118,13 +118,13 @@ static size_t row_item(const PGresult *res, int row, size_t count)
     return (size_t)(ordinal - 1);
 }
 
-static void read_records(const PGresult *locks, const PGresult *records, const store_bulk_item_t *items,
-                         size_t count, store_bulk_read_t *reads)
+static void read_records(const PGresult *locks, const PGresult *records, const store_bulk_item_t *items, size_t count,
+                         store_bulk_read_t *reads)
 {
     ASSERT_ALWAYS((size_t)PQntuples(locks) == count);
     for (size_t i = 0; i < count; i++)
-        reads[i].idempotency = strcmp(PQgetvalue(locks, (int)i, 0), "t") == 0 ? STORE_IDEMPOTENCY_NEW
-                                                                               : STORE_IDEMPOTENCY_BUSY;
+        reads[i].idempotency =
+            strcmp(PQgetvalue(locks, (int)i, 0), "t") == 0 ? STORE_IDEMPOTENCY_NEW : STORE_IDEMPOTENCY_BUSY;
     for (int row = 0; row < PQntuples(records); row++) {
         size_t i = row_item(records, row, count);
         if (reads[i].idempotency == STORE_IDEMPOTENCY_BUSY) continue;
@@ -238,13 +238,38 @@ void store_bulk_read_free(store_bulk_read_t *reads, size_t count)
 
 /* Writes ----------------------------------------------------------------------------------- */
 enum {
-    W_CLAIM_SIGNATURE, W_CLAIM_PRINCIPAL, W_CLAIM_KEY,
-    W_ENTRY_SEQ, W_ENTRY_TIME, W_ENTRY_TYPE, W_ENTRY_TEXT,
-    W_POSTING_SEQ, W_POSTING_ACCOUNT, W_POSTING_AMOUNT,
-    W_TX_SEQ, W_TX_PARTNER, W_TX_TYPE, W_TX_MEMBER, W_TX_POINTS, W_TX_REFERENCE,
-    W_LOT_ID, W_LOT_ISSUER, W_LOT_MEMBER, W_LOT_POINTS, W_LOT_EXPIRES,
-    W_PORTION_BURN, W_PORTION_IDX, W_PORTION_LOT, W_PORTION_ISSUER, W_PORTION_REDEEMER, W_PORTION_POINTS,
-    W_IDEM_PRINCIPAL, W_IDEM_KEY, W_IDEM_HASH, W_IDEM_STATUS, W_IDEM_BODY,
+    W_CLAIM_SIGNATURE,
+    W_CLAIM_PRINCIPAL,
+    W_CLAIM_KEY,
+    W_ENTRY_SEQ,
+    W_ENTRY_TIME,
+    W_ENTRY_TYPE,
+    W_ENTRY_TEXT,
+    W_POSTING_SEQ,
+    W_POSTING_ACCOUNT,
+    W_POSTING_AMOUNT,
+    W_TX_SEQ,
+    W_TX_PARTNER,
+    W_TX_TYPE,
+    W_TX_MEMBER,
+    W_TX_POINTS,
+    W_TX_REFERENCE,
+    W_LOT_ID,
+    W_LOT_ISSUER,
+    W_LOT_MEMBER,
+    W_LOT_POINTS,
+    W_LOT_EXPIRES,
+    W_PORTION_BURN,
+    W_PORTION_IDX,
+    W_PORTION_LOT,
+    W_PORTION_ISSUER,
+    W_PORTION_REDEEMER,
+    W_PORTION_POINTS,
+    W_IDEM_PRINCIPAL,
+    W_IDEM_KEY,
+    W_IDEM_HASH,
+    W_IDEM_STATUS,
+    W_IDEM_BODY,
     W_COUNT
 };
 

@@ -43,6 +43,8 @@ typedef struct {
     const char *idempotency_key; /* NULL: a fresh one */
     int rounds;
     int status[64];
+    test_reply_t first; /* the first round's reply, kept when keep_first */
+    int keep_first;
 } job_t;
 
 static void *worker(void *arg)
@@ -51,7 +53,11 @@ static void *worker(void *arg)
     for (int i = 0; i < job->rounds; i++) {
         test_reply_t reply = test_call(&env, job->key, "POST", job->path, job->body, job->idempotency_key);
         job->status[i] = reply.status;
-        test_reply_free(&reply);
+        if (i == 0 && job->keep_first) {
+            job->first = reply;
+        } else {
+            test_reply_free(&reply);
+        }
     }
     return NULL;
 }
@@ -255,11 +261,101 @@ static void test_group_commit_isolates_requests(void **state)
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
 }
 
+static job_t bulk_job(const char *path, const test_key_t *key, const char *member, int points, const char *reference,
+                      const char *idempotency_key)
+{
+    job_t job;
+    memset(&job, 0, sizeof job);
+    job.path = path;
+    job.key = key;
+    job.rounds = 1;
+    job.keep_first = 1;
+    job.idempotency_key = idempotency_key;
+    snprintf(job.body, sizeof job.body, "{\"member\":\"%s\",\"points\":%d,\"reference\":\"%s\"}", member, points,
+             reference);
+    return job;
+}
+
+/* Set-based group commit answers exactly as one request at a time would. While another session
+ * holds the journal head, these queue into one batch of earns and burns: three earns of one
+ * member (each answer counts the earlier ones), an earn and a burn of another member, an exact
+ * duplicate (one effect, the same answer), two requests with one reference (one 409), an invalid
+ * body (400) and an overdraft (422), both stored for replay. Nothing falls back to one request per
+ * transaction, and the journal the batch wrote verifies (test_concurrent_journal_verifies). */
+static void test_bulk_batch_answers_like_single_requests(void **state)
+{
+    (void)state;
+    enum { JOBS = 11 };
+    job_t jobs[JOBS];
+    pthread_t holder, threads[JOBS];
+    test_expect(test_move(&env, &coffee, "/v1/earn", "bk-b", 20, "bk-seed"), 201, NULL);
+    int64_t bulk = metric("ledger_write_bulk_requests_total"), fallbacks = metric("ledger_write_batch_fallbacks_total");
+    for (int i = 0; i < 3; i++) {
+        char reference[16];
+        snprintf(reference, sizeof reference, "bk-h%d", i);
+        jobs[i] = bulk_job("/v1/earn", &coffee, "bk-hot", 5, reference, NULL);
+    }
+    jobs[3] = bulk_job("/v1/earn", &coffee, "bk-b", 4, "bk-e", NULL);
+    jobs[4] = bulk_job("/v1/burn", &books, "bk-b", 8, "bk-u", NULL);
+    jobs[5] = bulk_job("/v1/earn", &coffee, "bk-d", 7, "bk-d", "bk-dup-key");
+    jobs[6] = bulk_job("/v1/earn", &coffee, "bk-d", 7, "bk-d", "bk-dup-key");
+    jobs[7] = bulk_job("/v1/earn", &coffee, "bk-r", 3, "bk-same", NULL);
+    jobs[8] = bulk_job("/v1/earn", &coffee, "bk-r", 3, "bk-same", NULL);
+    jobs[9] = bulk_job("/v1/earn", &coffee, "bk-z", 0, "bk-z", "bk-bad-key");
+    jobs[10] = bulk_job("/v1/burn", &books, "bk-b", 1000, "bk-o", NULL);
+    assert_int_equal(pthread_create(&holder, NULL, hold_journal_head, NULL), 0);
+    usleep(200000);
+    for (int i = 0; i < JOBS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, worker, &jobs[i]), 0);
+    for (int i = 0; i < JOBS; i++)
+        pthread_join(threads[i], NULL);
+    pthread_join(holder, NULL);
+    int64_t seen = 0; /* bit b: an answer reported balance 5 * b */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(jobs[i].status[0], 201);
+        int64_t balance = test_int(jobs[i].first.json, "balance.balance");
+        assert_int_equal(test_int(jobs[i].first.json, "balance.available"), balance);
+        seen |= (int64_t)1 << (balance / 5);
+    }
+    assert_int_equal(seen, (1 << 1) | (1 << 2) | (1 << 3));
+    assert_int_equal(jobs[3].status[0], 201);
+    assert_int_equal(jobs[4].status[0], 201);
+    int64_t earn_saw = test_int(jobs[3].first.json, "balance.balance");
+    int64_t burn_saw = test_int(jobs[4].first.json, "balance.balance");
+    assert_true((earn_saw == 24 && burn_saw == 16) || (burn_saw == 12 && earn_saw == 16));
+    assert_int_equal(test_sql_int(&env, "SELECT balance FROM accounts WHERE account = 'member:bk-b'"), 16);
+    assert_int_equal(jobs[5].status[0], 201);
+    assert_int_equal(jobs[6].status[0], 201);
+    assert_string_equal(jobs[5].first.body, jobs[6].first.body);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference = 'bk-d'"), 1);
+    assert_int_equal(jobs[7].status[0] + jobs[8].status[0], 201 + 409);
+    assert_string_equal(test_code(jobs[7].status[0] == 409 ? &jobs[7].first : &jobs[8].first), "duplicate_reference");
+    assert_int_equal(jobs[9].status[0], 400);
+    assert_string_equal(test_code(&jobs[9].first), "invalid_field");
+    assert_int_equal(jobs[10].status[0], 422);
+    assert_string_equal(test_code(&jobs[10].first), "insufficient_points");
+    int64_t available = test_int(jobs[10].first.json, "available"); /* before, between or after jobs 3 and 4 */
+    assert_true(available == 20 || available == 24 || available == 12 || available == 16);
+    test_reply_t replay = test_call(&env, &coffee, "POST", "/v1/earn", jobs[9].body, "bk-bad-key");
+    assert_int_equal(replay.status, 400);
+    assert_string_equal(replay.body, jobs[9].first.body);
+    test_reply_free(&replay);
+    assert_int_equal(metric("ledger_write_bulk_requests_total") - bulk, JOBS + 1);
+    assert_int_equal(metric("ledger_write_batch_fallbacks_total"), fallbacks);
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+    for (int i = 0; i < JOBS; i++)
+        test_reply_free(&jobs[i].first);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_concurrent_burns_never_overdraw), cmocka_unit_test(test_concurrent_duplicates_one_effect),
-        cmocka_unit_test(test_mixed_load_keeps_books_balanced), cmocka_unit_test(test_group_commit_isolates_requests),
+        cmocka_unit_test(test_concurrent_burns_never_overdraw),
+        cmocka_unit_test(test_concurrent_duplicates_one_effect),
+        cmocka_unit_test(test_mixed_load_keeps_books_balanced),
+        cmocka_unit_test(test_group_commit_isolates_requests),
+        cmocka_unit_test(test_bulk_batch_answers_like_single_requests),
         cmocka_unit_test(test_concurrent_journal_verifies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -191,8 +191,7 @@ static void test_pipelined_writes_report_their_failure(void **state)
     assert_int_equal(idempotency, STORE_IDEMPOTENCY_NEW);
     store_conn_t *other = store_connect(env.db_url);
     assert_int_equal(store_begin(other), RESULT_OK);
-    assert_int_equal(store_idempotency_begin(other, "brand-a", "key-1", hash, &idempotency, &status, &body),
-                     RESULT_OK);
+    assert_int_equal(store_idempotency_begin(other, "brand-a", "key-1", hash, &idempotency, &status, &body), RESULT_OK);
     assert_int_equal(idempotency, STORE_IDEMPOTENCY_BUSY);
     store_rollback(other);
     store_disconnect(other);
