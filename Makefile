@@ -12,7 +12,7 @@ WARNINGS := -Wall -Wextra -Werror -Wconversion -Wshadow -Wstrict-prototypes -Wfo
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) -iquote include -iquote $(OBJ) \
           -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -pthread -MMD -MP
-LDLIBS := -lpq -lmicrohttpd -ljansson -lcrypto -lm -pthread
+LDLIBS := -lpq -lmicrohttpd -ljansson -lcrypto -lsodium -lm -pthread
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -34,7 +34,7 @@ $(BIN)/ledgerd: $(call objs,$(SERVER) main_ledgerd migrations_embedded) | $(BIN)
 $(BIN)/ledgerctl: $(call objs,$(CTL) main_ledgerctl migrations_embedded) | $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/ledger-verify: $(call objs,$(VERIFY) main_verify) | $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto
+	$(CC) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium
 
 $(OBJ)/%.o: src/%.c | $(OBJ)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -53,12 +53,15 @@ bin/bench-export: tools/bench_export.c $(call objs,$(CTL) map verify verify_expo
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 bin/bench-load: tools/bench_load.c $(call objs,$(CORE) client) | bin
-	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -pthread
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium -pthread
 
 bin/bench-idle: tools/bench_idle.c | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^
 
-bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load bin/bench-idle
+bin/bench-verify: tools/bench_verify.c $(call objs,$(CORE)) | bin
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium -pthread
+
+bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load bin/bench-idle bin/bench-verify
 
 # Fuzzing (clang + libFuzzer): `make fuzz` builds, `make fuzz-run FUZZ_SECONDS=N` runs each harness.
 FUZZ_SECONDS ?= 15
@@ -67,7 +70,7 @@ FUZZ_CORE := src/buf.c src/result.c src/json.c src/crypto.c src/auth.c src/route
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE) $(wildcard include/*.h)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CORE) -ljansson -lcrypto
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CORE) -ljansson -lcrypto -lsodium
 fuzz: $(FUZZERS)
 fuzz-run: fuzz
 	@for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
@@ -81,7 +84,7 @@ INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BIN)/test/integration_%,
 E2E_TESTS := $(patsubst tests/e2e/%.c,$(BIN)/test/e2e_%,$(wildcard tests/e2e/test_*.c))
 
 $(BIN)/test/unit_%: tests/unit/%.c $(call objs,$(CORE)) | $(BIN)/test
-	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -ljansson -lcrypto
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -ljansson -lcrypto -lsodium
 $(BIN)/test/integration_%: tests/integration/%.c tests/support.c $(call objs,$(SERVER) client migrations_embedded) | $(BIN)/test
 	$(CC) $(TEST_CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 $(BIN)/test/e2e_%: tests/e2e/%.c tests/support.c $(call objs,$(CTL) migrations_embedded) | $(BIN)/test

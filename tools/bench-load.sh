@@ -14,7 +14,8 @@ requests=${1:-20000}
 clients=${2:-32}
 idle=${3:-10000}
 bash tools/deps.sh
-make -j"$(nproc)" all bin/bench-load bin/bench-idle >/dev/null
+make -j"$(nproc)" all bin/bench-load bin/bench-idle bin/bench-verify >/dev/null
+bin/bench-verify 10 # Ed25519: libsodium (used) against OpenSSL EVP, same run
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 pid=

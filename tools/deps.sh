@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build, the tests and `make run` need (only when one is missing).
 set -euo pipefail
-packages=(gcc make pkg-config libc6-dev libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev libcmocka-dev
+packages=(gcc make pkg-config libc6-dev libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev libsodium-dev libcmocka-dev
           postgresql-15 postgresql-client-15 curl)
 # the test command also fuzzes (clang's libFuzzer) and runs the unit tests under valgrind
 if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev valgrind); fi
