@@ -37,6 +37,13 @@ result_t store_exec_script(store_conn_t *conn, const char *sql);
 
 result_t store_begin(store_conn_t *conn);
 result_t store_commit(store_conn_t *conn);
+/* BEGIN sent without waiting (read with the next statement), and COMMIT sent after whatever is
+ * pending, all read in one round trip: RESULT_OK only when everything and the commit succeeded. */
+result_t store_begin_later(store_conn_t *conn);
+/* Plans every prepared statement once (the group-commit writer: its statements are key lookups
+ * and multi-row inserts whose best plan does not depend on the values). */
+result_t store_generic_plans(store_conn_t *conn);
+result_t store_commit_flush(store_conn_t *conn);
 void store_rollback(store_conn_t *conn);
 result_t store_savepoint(store_conn_t *conn);
 result_t store_rollback_to_savepoint(store_conn_t *conn);
@@ -309,6 +316,8 @@ void store_bulk_portions(store_bulk_rows_t *rows, int64_t burn_seq, const char *
                          const ledger_burn_plan_t *plan);
 void store_bulk_idempotency(store_bulk_rows_t *rows, const char *principal, const char *key,
                             const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body);
+/* Sends the rows without waiting: the next statement, store_flush or store_commit_flush reads
+ * the outcome (and reports the first failure). */
 result_t store_bulk_write(store_conn_t *conn, store_bulk_rows_t *rows);
 
 #endif

@@ -45,8 +45,9 @@ json_t *service_burn_fields(const char *member, int64_t points, const char *refe
                             const ledger_burn_plan_t *plan);
 
 /* Applies requests[0..count), all earns and burns, set-based inside the writer's open
- * transaction and fills their responses (service_bulk.c). Anything but RESULT_OK: the
- * transaction must be rolled back and the responses discarded. */
+ * transaction and fills their responses (service_bulk.c). The last group's writes are left
+ * pending: store_flush or store_commit_flush reports them. Anything but RESULT_OK (there or
+ * here): the transaction must be rolled back and the responses discarded. */
 result_t service_bulk_apply(store_conn_t *conn, const service_request_t *const *requests, const service_bulk_t *bulk,
                             service_response_t *const *responses, size_t count);
 

@@ -54,11 +54,12 @@ static result_t writer_bulk_run(store_conn_t *conn, writer_job_t **jobs, size_t 
 /* The batch in one transaction. Returns RESULT_OK when committed; otherwise rolled back. */
 static result_t writer_batch_commit(store_conn_t *conn, writer_job_t **jobs, size_t count)
 {
-    result_t result = store_begin(conn);
+    result_t result = store_begin_later(conn); /* BEGIN and COMMIT travel with other statements */
     for (size_t i = 0; i < count && result == RESULT_OK; i++) {
         if (jobs[i]->bulk != SERVICE_BULK_NONE) {
             size_t end = i;
             result = writer_bulk_run(conn, jobs, i, count, &end);
+            if (result == RESULT_OK && end < count) result = store_flush(conn); /* its writes, before the next item */
             i = end - 1;
             continue;
         }
@@ -74,7 +75,7 @@ static result_t writer_batch_commit(store_conn_t *conn, writer_job_t **jobs, siz
             service_mutate_failed(jobs[i]->request, failed, jobs[i]->response);
         }
     }
-    if (result == RESULT_OK) result = store_commit(conn);
+    if (result == RESULT_OK) result = store_commit_flush(conn);
     if (result != RESULT_OK) store_rollback(conn);
     return result;
 }
@@ -85,6 +86,10 @@ static store_conn_t *writer_session(service_writer_t *writer)
     if (!store_conn_ok(writer->conn)) {
         store_disconnect(writer->conn);
         writer->conn = store_connect(writer->database_url);
+        if (writer->conn != NULL && store_generic_plans(writer->conn) != RESULT_OK) {
+            store_disconnect(writer->conn);
+            writer->conn = NULL;
+        }
     }
     return writer->conn;
 }
@@ -159,7 +164,7 @@ service_writer_t *service_writer_start(const char *database_url, size_t max_batc
     pthread_cond_init(&writer->done, NULL);
     writer->max_batch = max_batch;
     writer->database_url = xstrdup(database_url);
-    writer->conn = store_connect(database_url); /* NULL is retried per batch */
+    (void)writer_session(writer); /* NULL is retried per batch */
     if (pthread_create(&writer->thread, NULL, writer_main, writer) != 0) {
         store_disconnect(writer->conn);
         free(writer->database_url);

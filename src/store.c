@@ -241,6 +241,23 @@ result_t store_commit(store_conn_t *conn)
     return store_simple(conn, "COMMIT");
 }
 
+result_t store_generic_plans(store_conn_t *conn)
+{
+    return store_simple(conn, "SET plan_cache_mode = force_generic_plan");
+}
+
+result_t store_begin_later(store_conn_t *conn)
+{
+    return store_exec_later(conn, "begin", "BEGIN", 0, NULL, NULL, RESULT_OK);
+}
+
+result_t store_commit_flush(store_conn_t *conn)
+{
+    result_t result = store_exec_later(conn, "commit", "COMMIT", 0, NULL, NULL, RESULT_OK);
+    result_t flushed = store_flush(conn);
+    return result != RESULT_OK ? result : flushed;
+}
+
 void store_rollback(store_conn_t *conn)
 {
     (void)store_flush(conn); /* whatever was pending is undone */

@@ -422,6 +422,5 @@ result_t store_bulk_write(store_conn_t *conn, store_bulk_rows_t *rows)
     if (result == RESULT_OK && rows->a[W_ENTRY_SEQ].count > 0)
         result = store_exec_later(conn, "bulk_head_seq", "UPDATE journal_head SET seq = (SELECT max(seq) FROM journal)",
                                   0, NULL, NULL, RESULT_OK);
-    result_t flushed = store_flush(conn);
-    return result != RESULT_OK ? result : flushed;
+    return result;
 }
