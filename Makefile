@@ -20,7 +20,7 @@ endif
 
 CORE := buf result json crypto auth ledger settlement journal merkle note log
 SERVER := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations service service_partner service_reverse service_expiry service_settlement service_journal \
-          service_read service_admin service_writer service_bulk store_bulk metrics ratelimit map router http maintenance
+          service_read service_admin service_writer service_bulk store_bulk store_keycache metrics ratelimit map router http maintenance
 CTL := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations client
 VERIFY := $(CORE) map verify verify_export verify_replay
 

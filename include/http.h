@@ -13,9 +13,10 @@
 typedef struct http_server http_server_t;
 
 /* Starts listening; *bound_port receives the actual port. Returns owned server or NULL. */
-/* ledger_key (borrowed) signs reports; writer (borrowed, may be NULL) group-commits mutations. */
-http_server_t *http_start(const config_t *config, store_pool_t *pool, const crypto_signer_t *ledger_key,
-                          service_writer_t *writer, uint16_t *bound_port);
+/* ledger_key (borrowed) signs reports; writer (borrowed, may be NULL) group-commits mutations; keys
+ * (borrowed, may be NULL) caches signing keys, emptied by the server after each revocation. */
+http_server_t *http_start(const config_t *config, store_pool_t *pool, store_keycache_t *keys,
+                          const crypto_signer_t *ledger_key, service_writer_t *writer, uint16_t *bound_port);
 void http_stop(http_server_t *server);
 
 #endif

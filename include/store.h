@@ -72,6 +72,15 @@ typedef struct {
 } store_key_t;
 /* RESULT_AUTH_UNKNOWN_KEY when absent. */
 result_t store_key_get(store_conn_t *conn, const char *keyid, store_key_t *key);
+/* Keys kept in memory, emptied on every change to the keys table (LISTEN/NOTIFY, by a thread
+ * with its own session) and by store_keycache_clear; bypassed while that session is down
+ * (store_keycache.c). NULL: no cache (store_key_get_cached then always reads). */
+typedef struct store_keycache store_keycache_t;
+store_keycache_t *store_keycache_start(const char *database_url);
+void store_keycache_stop(store_keycache_t *cache);
+void store_keycache_clear(store_keycache_t *cache);
+/* store_key_get through the cache; conn reads on a miss. */
+result_t store_key_get_cached(store_keycache_t *cache, store_conn_t *conn, const char *keyid, store_key_t *key);
 
 /* Idempotency and replay ------------------------------------------------------------------- */
 typedef enum {

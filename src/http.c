@@ -34,6 +34,7 @@ struct http_server {
     const char *database_url;          /* borrowed from config */
     const char *origin;                /* borrowed from config */
     ratelimit_t *limits;               /* owned; NULL: no limits */
+    store_keycache_t *keys;            /* borrowed; NULL: every request reads its key */
     int64_t clock_skew_s;
 };
 
@@ -221,7 +222,7 @@ static result_t http_authenticate(struct MHD_Connection *connection, http_server
     }
     result = auth_signature_parse(signature_field, call->request.signature);
     if (result != RESULT_OK) return result;
-    result = store_key_get(conn, call->input.keyid, &call->key);
+    result = store_key_get_cached(server->keys, conn, call->input.keyid, &call->key);
     if (result != RESULT_OK) return result;
     if (call->key.revoked) return RESULT_AUTH_KEY_REVOKED;
     result = auth_time_check(&call->input, (int64_t)time(NULL), server->clock_skew_s);
@@ -403,10 +404,13 @@ static void http_health(http_server_t *server, service_response_t *response)
 }
 
 /* Sends the response and forgets the call. */
-static enum MHD_Result http_finish(struct MHD_Connection *connection, http_context_t *context, const char *method)
+static enum MHD_Result http_finish(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
+                                   const char *method)
 {
     http_call_t *call = context->call;
     context->response.pending = 0;
+    /* a revocation is committed: no later request of this instance may use a cached copy */
+    if (call->handler == service_key_revoke && context->response.status < 300) store_keycache_clear(server->keys);
     ASSERT_ALWAYS(context->response.body != NULL || context->response.stream_next != NULL);
     enum MHD_Result queued = http_send(connection, context, method, context->route_label,
                                        call->request.principal[0] ? call->request.principal : NULL, &context->response);
@@ -447,7 +451,7 @@ static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_ser
         }
     }
     if (response->pending) return MHD_YES; /* suspended: the writer resumes it */
-    return http_finish(connection, context, method);
+    return http_finish(connection, server, context, method);
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
@@ -458,7 +462,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
     http_server_t *server = cls;
     http_context_t *context = *con_cls;
     ASSERT_ALWAYS(context != NULL);
-    if (context->call != NULL) return http_finish(connection, context, method); /* resumed */
+    if (context->call != NULL) return http_finish(connection, server, context, method); /* resumed */
     if (!context->started) {
         context->started = 1;
         const char *length = header(connection, "Content-Length");
@@ -509,14 +513,15 @@ static unsigned http_connection_limit(void)
                                                     : LIMIT_FILES_RESERVE;
 }
 
-http_server_t *http_start(const config_t *config, store_pool_t *pool, const crypto_signer_t *ledger_key,
-                          service_writer_t *writer, uint16_t *bound_port)
+http_server_t *http_start(const config_t *config, store_pool_t *pool, store_keycache_t *keys,
+                          const crypto_signer_t *ledger_key, service_writer_t *writer, uint16_t *bound_port)
 {
     struct sockaddr_storage address;
     socklen_t address_len = 0;
     if (resolve(config->listen_host, config->listen_port, &address, &address_len) != 0) return NULL;
     http_server_t *server = xcalloc(1, sizeof *server);
     server->pool = pool;
+    server->keys = keys;
     server->ledger_key = ledger_key;
     server->writer = writer;
     server->database_url = config->database_url;

@@ -39,6 +39,7 @@ int main(void)
     int status = 1;
     crypto_signer_t *ledger_key = NULL;
     store_pool_t *pool = NULL;
+    store_keycache_t *keys = NULL;
     http_server_t *server = NULL;
     service_writer_t *writer = NULL;
     maintenance_t *maintenance = NULL;
@@ -61,11 +62,12 @@ int main(void)
     }
     if (database_check(config.database_url) != 0) goto out;
     pool = store_pool_create(config.database_url, config.http_threads);
+    keys = store_keycache_start(config.database_url); /* NULL: keys are read per request */
     if (config.write_batch_max > 0) {
         writer = service_writer_start(config.database_url, config.write_batch_max);
         if (writer == NULL) goto out;
     }
-    server = http_start(&config, pool, ledger_key, writer, &port);
+    server = http_start(&config, pool, keys, ledger_key, writer, &port);
     if (server == NULL) {
         log_error("cannot listen", json_pack("{s:s,s:i}", "host", config.listen_host, "port", config.listen_port));
         goto out;
@@ -81,6 +83,7 @@ out:
     maintenance_stop(maintenance);
     http_stop(server); /* answers every request in flight, the writer's included */
     service_writer_free(writer);
+    store_keycache_stop(keys);
     store_pool_destroy(pool);
     crypto_signer_free(ledger_key);
     return status;

@@ -61,7 +61,8 @@ static void test_partners_and_keys(void **state)
                 201, NULL);
     snprintf(body, sizeof body, "{\"keyid\":\"coffee-2\",\"public_key\":\"%s\"}", spare.public_b64);
     test_expect(op("POST", "/v1/admin/partners/coffee/keys", body), 201, NULL);
-    /* the new key works; revoking it stops it at once */
+    /* the new key works (and is now cached); revoking it stops it at once */
+    test_expect(test_call(&env, &spare, "GET", "/v1/members/m", NULL, NULL), 200, NULL);
     test_expect(test_call(&env, &spare, "GET", "/v1/members/m", NULL, NULL), 200, NULL);
     test_reply_t reply = op("POST", "/v1/admin/keys/coffee-2/revoke", "{}");
     assert_int_equal(reply.status, 200);
@@ -71,6 +72,33 @@ static void test_partners_and_keys(void **state)
     test_expect(op("POST", "/v1/admin/keys/coffee-2/revoke", "{}"), 409, "key_already_revoked");
     test_expect(op("POST", "/v1/admin/keys/nobody/revoke", "{}"), 404, "not_found");
     test_key_free(&spare);
+}
+
+/* A key revoked by another writer (another ledgerd on the same database; here plain SQL) stops
+ * working here too: the change notifies every instance's key cache. */
+static void test_key_revoked_elsewhere_reaches_the_cache(void **state)
+{
+    (void)state;
+    char body[256];
+    test_key_t other;
+    test_key_new(&other, "coffee-elsewhere");
+    snprintf(body, sizeof body, "{\"keyid\":\"coffee-elsewhere\",\"public_key\":\"%s\"}", other.public_b64);
+    test_expect(op("POST", "/v1/admin/partners/coffee/keys", body), 201, NULL);
+    for (int i = 0; i < 3; i++)
+        test_expect(test_call(&env, &other, "GET", "/v1/members/m", NULL, NULL), 200, NULL);
+    assert_int_equal(test_sql_exec(&env, "UPDATE keys SET revoked_seq = (SELECT max(seq) FROM journal), revoked_s = 1 "
+                                         "WHERE keyid = 'coffee-elsewhere'"),
+                     0);
+    int status = 200;
+    for (int tries = 0; tries < 300 && status == 200; tries++) { /* notified within milliseconds; 3 s at most */
+        test_reply_t reply = test_call(&env, &other, "GET", "/v1/members/m", NULL, NULL);
+        status = reply.status;
+        if (status == 200) usleep(10000);
+        test_reply_free(&reply);
+    }
+    assert_int_equal(status, 401);
+    test_expect(test_call(&env, &other, "GET", "/v1/members/m", NULL, NULL), 401, "key_revoked");
+    test_key_free(&other);
 }
 
 static void test_staff_keys_and_last_operator(void **state)
@@ -197,9 +225,13 @@ static void test_refuses_altered_migrations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partners_and_keys),        cmocka_unit_test(test_staff_keys_and_last_operator),
-        cmocka_unit_test(test_point_values_and_reports), cmocka_unit_test(test_health_and_metrics),
-        cmocka_unit_test(test_entry_verifies_offline),   cmocka_unit_test(test_refuses_altered_migrations),
+        cmocka_unit_test(test_partners_and_keys),
+        cmocka_unit_test(test_key_revoked_elsewhere_reaches_the_cache),
+        cmocka_unit_test(test_staff_keys_and_last_operator),
+        cmocka_unit_test(test_point_values_and_reports),
+        cmocka_unit_test(test_health_and_metrics),
+        cmocka_unit_test(test_entry_verifies_offline),
+        cmocka_unit_test(test_refuses_altered_migrations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
