@@ -63,8 +63,12 @@ static void jcs_string(buf_t *out, const char *text, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     buf_append(out, "\"", 1);
+    size_t plain = 0; /* start of the run of characters copied as they are */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        buf_append(out, text + plain, i - plain);
+        plain = i + 1;
         switch (c) {
         case '"': buf_append(out, "\\\"", 2); break;
         case '\\': buf_append(out, "\\\\", 2); break;
@@ -73,15 +77,13 @@ static void jcs_string(buf_t *out, const char *text, size_t len)
         case '\n': buf_append(out, "\\n", 2); break;
         case '\r': buf_append(out, "\\r", 2); break;
         case '\t': buf_append(out, "\\t", 2); break;
-        default:
-            if (c < 0x20) {
-                char escape[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                buf_append(out, escape, 6);
-            } else {
-                buf_append(out, &text[i], 1);
-            }
+        default: {
+            char escape[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            buf_append(out, escape, 6);
+        }
         }
     }
+    buf_append(out, text + plain, len - plain);
     buf_append(out, "\"", 1);
 }
 

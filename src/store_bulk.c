@@ -27,9 +27,13 @@ static void array_text(array_t *array, const char *value)
 {
     array_next(array);
     buf_append_str(&array->text, "\"");
-    for (const char *c = value; *c; c++) {
-        if (*c == '"' || *c == '\\') buf_append_str(&array->text, "\\");
-        buf_append(&array->text, c, 1);
+    for (const char *c = value;;) {
+        size_t plain = strcspn(c, "\"\\");
+        buf_append(&array->text, c, plain);
+        if (c[plain] == '\0') break;
+        char escaped[2] = {'\\', c[plain]};
+        buf_append(&array->text, escaped, 2);
+        c += plain + 1;
     }
     buf_append_str(&array->text, "\"");
 }
