@@ -100,15 +100,16 @@ static const char *const read_sql[R_COUNT] = {
                  "(SELECT coalesce(sum(points), 0) FROM holds "
                  " WHERE member = u.m AND status = 'active' AND expires_s > h.time_s) "
                  "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(m, a, i), journal_head h WHERE u.m <> ''",
-    /* per burn, the FIFO prefix of spendable lots covering its points (as store_member_state) */
+    /* per burn, the FIFO prefix of spendable lots covering its points (as store_member_state);
+     * earns (need 0) skip the subquery altogether */
     [R_LOTS] = "SELECT u.i, l.id, l.issuer, l.remaining, l.expires_s "
                "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(m, need, i) CROSS JOIN journal_head h "
                "CROSS JOIN LATERAL (SELECT id, issuer, remaining, expires_s FROM ("
                "  SELECT id, issuer, remaining, expires_s, "
                "    sum(remaining) OVER (ORDER BY expires_s, id) - remaining AS before FROM lots "
-               "  WHERE member = u.m AND remaining > 0 AND expires_s > h.time_s) f "
+               "  WHERE u.need > 0 AND member = u.m AND remaining > 0 AND expires_s > h.time_s) f "
                "  WHERE f.before < u.need ORDER BY expires_s, id LIMIT $3) l "
-               "WHERE u.need > 0 ORDER BY u.i, l.expires_s, l.id",
+               "ORDER BY u.i, l.expires_s, l.id",
 };
 static const char *const read_name[R_COUNT] = {"bulk_read_head",       "bulk_read_locks",      "bulk_read_records",
                                                "bulk_read_signatures", "bulk_read_references", "bulk_read_partners",
