@@ -20,7 +20,8 @@ CREATE TRIGGER journal_leaf BEFORE INSERT ON journal
     FOR EACH ROW EXECUTE FUNCTION journal_leaf();
 
 -- Per statement: the new rows are exactly the seqs after the previous last one, their times
--- never go backwards, and their leaves are folded into the frontier in seq order.
+-- never go backwards, and their leaves are folded into the frontier in seq order (as 0004's
+-- merkle_append, with the new perfect subtrees written in multi-row inserts).
 CREATE FUNCTION journal_append_statement() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     first_seq bigint;
@@ -30,6 +31,13 @@ DECLARE
     prev_time bigint;
     entry record;
     f bytea[];
+    top int;
+    carry bytea;
+    node_level smallint;
+    node_idx bigint;
+    levels smallint[] := '{}';
+    idxs bigint[] := '{}';
+    hashes bytea[] := '{}';
 BEGIN
     SELECT min(seq), max(seq), count(*) INTO first_seq, last_seq, row_count FROM new_entries;
     IF row_count = 0 THEN
@@ -47,9 +55,30 @@ BEGIN
             USING ERRCODE = 'check_violation';
     END IF;
     SELECT frontier INTO f FROM journal_head;
+    top := coalesce(array_length(f, 1), 0);
     FOR entry IN SELECT seq, leaf FROM new_entries ORDER BY seq LOOP
-        f := merkle_append(f, entry.seq - 1, entry.leaf);
+        carry := entry.leaf;
+        node_level := 0;
+        node_idx := entry.seq - 1;
+        WHILE (node_idx & 1) = 1 LOOP
+            carry := sha256('\x01'::bytea || f[top] || carry);
+            top := top - 1;
+            node_level := node_level + 1;
+            node_idx := node_idx >> 1;
+            levels := levels || node_level;
+            idxs := idxs || node_idx;
+            hashes := hashes || carry;
+        END LOOP;
+        f := f[1:top] || carry;
+        top := top + 1;
+        IF array_length(levels, 1) >= 1000 THEN
+            INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest(levels, idxs, hashes);
+            levels := '{}';
+            idxs := '{}';
+            hashes := '{}';
+        END IF;
     END LOOP;
+    INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest(levels, idxs, hashes);
     UPDATE journal_head SET frontier = f;
     RETURN NULL;
 END $$;
