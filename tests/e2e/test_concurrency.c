@@ -348,6 +348,48 @@ static void test_bulk_batch_answers_like_single_requests(void **state)
         test_reply_free(&jobs[i].first);
 }
 
+/* A set-based write the database refuses (a fault injected by a trigger on one member) rolls the
+ * whole batch back, and each of its requests is then applied alone: the others commit, only the
+ * faulty one fails, nothing is half-written and the journal stays gapless. */
+static void test_bulk_failure_falls_back_per_request(void **state)
+{
+    (void)state;
+    enum { JOBS = 5 };
+    job_t jobs[JOBS];
+    pthread_t holder, threads[JOBS];
+    assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION test_fault() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                                         "BEGIN IF NEW.member = 'bf-fault' THEN RAISE EXCEPTION 'injected fault'; "
+                                         "END IF; RETURN NEW; END $$; "
+                                         "CREATE TRIGGER test_fault BEFORE INSERT ON transactions "
+                                         "FOR EACH ROW EXECUTE FUNCTION test_fault()"),
+                     0);
+    int64_t fallbacks = metric("ledger_write_batch_fallbacks_total");
+    for (int i = 0; i < JOBS - 1; i++) {
+        char member[16];
+        snprintf(member, sizeof member, "bf-%d", i);
+        jobs[i] = bulk_job("/v1/earn", &coffee, member, 6, member, NULL);
+    }
+    jobs[JOBS - 1] = bulk_job("/v1/earn", &coffee, "bf-fault", 6, "bf-fault", NULL);
+    assert_int_equal(pthread_create(&holder, NULL, hold_journal_head, NULL), 0);
+    usleep(200000);
+    for (int i = 0; i < JOBS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, worker, &jobs[i]), 0);
+    for (int i = 0; i < JOBS; i++)
+        pthread_join(threads[i], NULL);
+    pthread_join(holder, NULL);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_fault ON transactions; DROP FUNCTION test_fault()"), 0);
+    for (int i = 0; i < JOBS - 1; i++)
+        assert_int_equal(jobs[i].status[0], 201);
+    assert_int_equal(jobs[JOBS - 1].status[0], 500);
+    assert_true(metric("ledger_write_batch_fallbacks_total") > fallbacks);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE member LIKE 'bf-%'"), JOBS - 1);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM accounts WHERE account = 'member:bf-fault'"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+    for (int i = 0; i < JOBS; i++)
+        test_reply_free(&jobs[i].first);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_mixed_load_keeps_books_balanced),
         cmocka_unit_test(test_group_commit_isolates_requests),
         cmocka_unit_test(test_bulk_batch_answers_like_single_requests),
+        cmocka_unit_test(test_bulk_failure_falls_back_per_request),
         cmocka_unit_test(test_concurrent_journal_verifies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
