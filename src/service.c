@@ -237,15 +237,23 @@ void service_succeed(store_conn_t *conn, service_outcome_t *outcome, int status,
 }
 
 /* Idempotency around a multi-transaction operation: look up first, record after. */
+/* Opens a transaction and takes the request's idempotency lock; the caller ends it. */
+static result_t idempotency_open(store_conn_t *conn, const service_request_t *request, store_idempotency_t *state,
+                                 int *status, char **body)
+{
+    result_t result = store_begin(conn);
+    if (result == RESULT_OK)
+        result = store_idempotency_begin(conn, request->principal, request->signed_request.idempotency_key,
+                                         request->request_hash, state, status, body);
+    return result;
+}
+
 int service_idempotency_replayed(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
     store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
     int status = 0;
     char *body = NULL;
-    result_t result = store_begin(conn);
-    if (result == RESULT_OK)
-        result = store_idempotency_begin(conn, request->principal, request->signed_request.idempotency_key,
-                                         request->request_hash, &state, &status, &body);
+    result_t result = idempotency_open(conn, request, &state, &status, &body);
     store_rollback(conn);
     if (result != RESULT_OK) {
         service_problem(response, result, NULL, NULL);
@@ -263,10 +271,7 @@ void service_idempotency_record(store_conn_t *conn, const service_request_t *req
     store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
     int status = 0;
     char *body = NULL;
-    result_t result = store_begin(conn);
-    if (result == RESULT_OK)
-        result = store_idempotency_begin(conn, request->principal, request->signed_request.idempotency_key,
-                                         request->request_hash, &state, &status, &body);
+    result_t result = idempotency_open(conn, request, &state, &status, &body);
     if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW)
         result = store_idempotency_save(conn, request->principal, request->signed_request.idempotency_key,
                                         request->request_hash, response->status, response->body);

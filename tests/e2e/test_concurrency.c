@@ -218,6 +218,18 @@ static void *hold_journal_head(void *arg)
     return NULL;
 }
 
+/* Runs the jobs while another session holds the journal head, so they queue for the writer
+ * and commit together once it is released. */
+static void run_jobs_behind_held_head(job_t *jobs, int count)
+{
+    pthread_t holder;
+    assert_true(count <= THREADS);
+    assert_int_equal(pthread_create(&holder, NULL, hold_journal_head, NULL), 0);
+    usleep(200000);
+    run_jobs(jobs, count);
+    pthread_join(holder, NULL);
+}
+
 /* Group commit: while another session holds the journal head, requests queue behind the writer's
  * first one and then commit together; a refusal and a duplicate inside that batch change nothing
  * for the others, and the seq stays gapless. */
@@ -226,7 +238,6 @@ static void test_group_commit_isolates_requests(void **state)
     (void)state;
     enum { JOBS = 8 }; /* all queue behind the writer's first one (mutations do not hold HTTP threads) */
     job_t jobs[JOBS];
-    pthread_t holder, threads[JOBS];
     test_reply_t reply = test_move(&env, &coffee, "/v1/earn", "gc", 10, "gc-seed");
     assert_int_equal(reply.status, 201);
     test_reply_free(&reply);
@@ -242,13 +253,7 @@ static void test_group_commit_isolates_requests(void **state)
     jobs[1].path = "/v1/burn"; /* more than the member has: 422 */
     snprintf(jobs[1].body, sizeof jobs[1].body, "{\"member\":\"gc\",\"points\":11,\"reference\":\"gc-over\"}");
     snprintf(jobs[2].body, sizeof jobs[2].body, "{\"member\":\"gc\",\"points\":5,\"reference\":\"gc-seed\"}");
-    assert_int_equal(pthread_create(&holder, NULL, hold_journal_head, NULL), 0);
-    usleep(200000);
-    for (int i = 0; i < JOBS; i++)
-        assert_int_equal(pthread_create(&threads[i], NULL, worker, &jobs[i]), 0);
-    for (int i = 0; i < JOBS; i++)
-        pthread_join(threads[i], NULL);
-    pthread_join(holder, NULL);
+    run_jobs_behind_held_head(jobs, JOBS);
     assert_int_equal(jobs[1].status[0], 422);
     assert_int_equal(jobs[2].status[0], 409); /* duplicate reference */
     for (int i = 0; i < JOBS; i++)
@@ -287,7 +292,6 @@ static void test_bulk_batch_answers_like_single_requests(void **state)
     (void)state;
     enum { JOBS = 11 };
     job_t jobs[JOBS];
-    pthread_t holder, threads[JOBS];
     test_expect(test_move(&env, &coffee, "/v1/earn", "bk-b", 20, "bk-seed"), 201, NULL);
     int64_t bulk = metric("ledger_write_bulk_requests_total"), fallbacks = metric("ledger_write_batch_fallbacks_total");
     for (int i = 0; i < 3; i++) {
@@ -303,13 +307,7 @@ static void test_bulk_batch_answers_like_single_requests(void **state)
     jobs[8] = bulk_job("/v1/earn", &coffee, "bk-r", 3, "bk-same", NULL);
     jobs[9] = bulk_job("/v1/earn", &coffee, "bk-z", 0, "bk-z", "bk-bad-key");
     jobs[10] = bulk_job("/v1/burn", &books, "bk-b", 1000, "bk-o", NULL);
-    assert_int_equal(pthread_create(&holder, NULL, hold_journal_head, NULL), 0);
-    usleep(200000);
-    for (int i = 0; i < JOBS; i++)
-        assert_int_equal(pthread_create(&threads[i], NULL, worker, &jobs[i]), 0);
-    for (int i = 0; i < JOBS; i++)
-        pthread_join(threads[i], NULL);
-    pthread_join(holder, NULL);
+    run_jobs_behind_held_head(jobs, JOBS);
     int64_t seen = 0; /* bit b: an answer reported balance 5 * b */
     for (int i = 0; i < 3; i++) {
         assert_int_equal(jobs[i].status[0], 201);
@@ -356,7 +354,6 @@ static void test_bulk_failure_falls_back_per_request(void **state)
     (void)state;
     enum { JOBS = 5 };
     job_t jobs[JOBS];
-    pthread_t holder, threads[JOBS];
     assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION test_fault() RETURNS trigger LANGUAGE plpgsql AS $$ "
                                          "BEGIN IF NEW.member = 'bf-fault' THEN RAISE EXCEPTION 'injected fault'; "
                                          "END IF; RETURN NEW; END $$; "
@@ -370,13 +367,7 @@ static void test_bulk_failure_falls_back_per_request(void **state)
         jobs[i] = bulk_job("/v1/earn", &coffee, member, 6, member, NULL);
     }
     jobs[JOBS - 1] = bulk_job("/v1/earn", &coffee, "bf-fault", 6, "bf-fault", NULL);
-    assert_int_equal(pthread_create(&holder, NULL, hold_journal_head, NULL), 0);
-    usleep(200000);
-    for (int i = 0; i < JOBS; i++)
-        assert_int_equal(pthread_create(&threads[i], NULL, worker, &jobs[i]), 0);
-    for (int i = 0; i < JOBS; i++)
-        pthread_join(threads[i], NULL);
-    pthread_join(holder, NULL);
+    run_jobs_behind_held_head(jobs, JOBS);
     assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_fault ON transactions; DROP FUNCTION test_fault()"), 0);
     for (int i = 0; i < JOBS - 1; i++)
         assert_int_equal(jobs[i].status[0], 201);
