@@ -13,6 +13,8 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES
 /* SHA-256(prefix || data). */
 void crypto_sha256_prefixed(uint8_t prefix, const void *data, size_t len, uint8_t out[CRYPTO_SHA256_BYTES]);
 
+/* Lowercase hex of len bytes into out (2 * len characters and a NUL). */
+void crypto_hex(const uint8_t *bytes, size_t len, char *out);
 /* Standard base64 with padding. Returns an owned NUL-terminated string. */
 char *crypto_base64_encode(const uint8_t *data, size_t len);
 /* Strict standard base64 (padding required, no whitespace). Returns 0 on success. */

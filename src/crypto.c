@@ -36,6 +36,16 @@ void crypto_sha256_prefixed(uint8_t prefix, const void *data, size_t len, uint8_
     ASSERT_ALWAYS(ok && out_len == CRYPTO_SHA256_BYTES);
 }
 
+void crypto_hex(const uint8_t *bytes, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 0x0f];
+    }
+    out[2 * len] = '\0';
+}
+
 char *crypto_base64_encode(const uint8_t *data, size_t len)
 {
     ASSERT_ALWAYS(len < ((size_t)1 << 30));

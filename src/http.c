@@ -73,8 +73,7 @@ static void *http_uri_logger(void *cls, const char *uri, struct MHD_Connection *
     context->connection = connection;
     context->start_us = now_us();
     crypto_random_bytes(random, sizeof random);
-    for (size_t i = 0; i < sizeof random; i++)
-        snprintf(context->request_id + 2 * i, 3, "%02x", random[i]);
+    crypto_hex(random, sizeof random, context->request_id);
     return context;
 }
 

@@ -323,8 +323,7 @@ static int command_call(int argc, char **argv)
     if (body != NULL && idempotency_key == NULL) {
         uint8_t random[16];
         crypto_random_bytes(random, sizeof random);
-        for (size_t i = 0; i < sizeof random; i++)
-            snprintf(generated_key + 2 * i, 3, "%02x", random[i]);
+        crypto_hex(random, sizeof random, generated_key);
         idempotency_key = generated_key;
     }
     client_response_t response;

@@ -9,6 +9,5 @@ void migrations_checksum(const migration_t *migration, char hex[65])
 {
     uint8_t digest[CRYPTO_SHA256_BYTES];
     crypto_sha256(migration->sql, migration->sql_len, digest);
-    for (size_t i = 0; i < sizeof digest; i++)
-        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    crypto_hex(digest, sizeof digest, hex);
 }

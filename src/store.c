@@ -199,6 +199,12 @@ PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int c
     return res;
 }
 
+void store_bytea_text(const uint8_t *bytes, size_t len, char *out)
+{
+    out[0] = '\\', out[1] = 'x';
+    crypto_hex(bytes, len, out + 2);
+}
+
 result_t store_exec(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params)
 {
     result_t result = RESULT_OK;

@@ -137,9 +137,7 @@ result_t store_key_insert(store_conn_t *conn, const char *keyid, store_role_t ro
                           const uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES], int64_t seq)
 {
     char hex[2 + 2 * CRYPTO_ED25519_PUBLIC_BYTES + 1], seq_text[24];
-    hex[0] = '\\', hex[1] = 'x';
-    for (size_t i = 0; i < CRYPTO_ED25519_PUBLIC_BYTES; i++)
-        snprintf(hex + 2 + 2 * i, 3, "%02x", public_key[i]);
+    store_bytea_text(public_key, CRYPTO_ED25519_PUBLIC_BYTES, hex);
     result_t result = store_exec(conn, "key_insert",
                                  "INSERT INTO keys (keyid, role, partner, public_key, created_seq) "
                                  "VALUES ($1, $2, $3, $4, $5)",

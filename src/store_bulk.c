@@ -44,19 +44,11 @@ static void array_i64(array_t *array, int64_t value)
     buf_printf(&array->text, "%lld", (long long)value);
 }
 
-/* bytea input form "\\x<hex>" of at most 64 bytes */
-static void bytea_hex(char out[2 + 2 * 64 + 1], const uint8_t *bytes, size_t len)
-{
-    ASSERT_ALWAYS(len <= 64);
-    out[0] = '\\', out[1] = 'x', out[2] = '\0';
-    for (size_t i = 0; i < len; i++)
-        snprintf(out + 2 + 2 * i, 3, "%02x", bytes[i]);
-}
-
 static void array_bytes(array_t *array, const uint8_t *bytes, size_t len)
 {
     char hex[2 + 2 * 64 + 1];
-    bytea_hex(hex, bytes, len);
+    ASSERT_ALWAYS(len <= 64);
+    store_bytea_text(bytes, len, hex);
     array_text(array, hex);
 }
 
@@ -134,7 +126,7 @@ static void read_records(const PGresult *locks, const PGresult *records, const s
         size_t i = row_item(records, row, count);
         if (reads[i].idempotency == STORE_IDEMPOTENCY_BUSY) continue;
         char expected[2 + 2 * 64 + 1];
-        bytea_hex(expected, items[i].request_hash, CRYPTO_SHA256_BYTES);
+        store_bytea_text(items[i].request_hash, CRYPTO_SHA256_BYTES, expected);
         int same = strcmp(PQgetvalue(records, row, 1), expected) == 0;
         reads[i].idempotency = same ? STORE_IDEMPOTENCY_REPLAY : STORE_IDEMPOTENCY_MISMATCH;
         if (same) {

@@ -28,6 +28,9 @@ struct store_conn {
     char constraint[64]; /* of the last failed statement, if any */
 };
 
+/* The bytea input form "\\x<hex>" of len bytes into out (2 * len + 3 characters). */
+void store_bytea_text(const uint8_t *bytes, size_t len, char *out);
+
 /* Runs a named prepared statement (prepared on first use per connection) with text params
  * (NULL = SQL NULL). Returns an owned result, or NULL with *result set (RESULT_OK never). */
 PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,

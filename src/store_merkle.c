@@ -75,9 +75,7 @@ result_t store_checkpoint_last(store_conn_t *conn, uint64_t *size, merkle_hash_t
 result_t store_checkpoint_insert(store_conn_t *conn, uint64_t size, const merkle_hash_t root, const char *note)
 {
     char size_text[24], root_text[2 + 2 * MERKLE_HASH_BYTES + 1];
-    root_text[0] = '\\', root_text[1] = 'x';
-    for (size_t i = 0; i < MERKLE_HASH_BYTES; i++)
-        snprintf(root_text + 2 + 2 * i, 3, "%02x", root[i]);
+    store_bytea_text(root, MERKLE_HASH_BYTES, root_text);
     return store_exec(conn, "checkpoint_insert",
                       "INSERT INTO checkpoints (size, root, note, created_s) "
                       "VALUES ($1, $2, $3, floor(extract(epoch from now()))::bigint) ON CONFLICT (size) DO NOTHING",

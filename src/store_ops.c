@@ -10,13 +10,6 @@
 
 #define P(...) ((const char *const[]){__VA_ARGS__})
 
-static void hex_bytea(char *out, const uint8_t *bytes, size_t len)
-{
-    out[0] = '\\', out[1] = 'x';
-    for (size_t i = 0; i < len; i++)
-        snprintf(out + 2 + 2 * i, 3, "%02x", bytes[i]);
-}
-
 result_t store_idempotency_begin(store_conn_t *conn, const char *principal, const char *key,
                                  const uint8_t hash[CRYPTO_SHA256_BYTES], store_idempotency_t *state, int *status,
                                  char **body)
@@ -46,7 +39,7 @@ result_t store_idempotency_begin(store_conn_t *conn, const char *principal, cons
         *state = STORE_IDEMPOTENCY_NEW;
     } else {
         char expected[2 + 2 * CRYPTO_SHA256_BYTES + 1];
-        hex_bytea(expected, hash, CRYPTO_SHA256_BYTES);
+        store_bytea_text(hash, CRYPTO_SHA256_BYTES, expected);
         if (strcmp(PQgetvalue(res, 0, 0), expected) != 0) {
             *state = STORE_IDEMPOTENCY_MISMATCH;
         } else {
@@ -63,7 +56,7 @@ result_t store_idempotency_save(store_conn_t *conn, const char *principal, const
                                 const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body)
 {
     char hash_text[2 + 2 * CRYPTO_SHA256_BYTES + 1], status_text[24];
-    hex_bytea(hash_text, hash, CRYPTO_SHA256_BYTES);
+    store_bytea_text(hash, CRYPTO_SHA256_BYTES, hash_text);
     return store_exec_later(conn, "idem_save",
                             "INSERT INTO idempotency (principal, key, request_hash, status, body, created_s) "
                             "VALUES ($1, $2, $3, $4, $5, floor(extract(epoch from now()))::bigint)",
@@ -74,7 +67,7 @@ result_t store_signature_claim(store_conn_t *conn, const uint8_t signature[CRYPT
                                const char *principal, const char *key, store_claim_t *claim)
 {
     char signature_text[2 + 2 * CRYPTO_ED25519_SIGNATURE_BYTES + 1];
-    hex_bytea(signature_text, signature, CRYPTO_ED25519_SIGNATURE_BYTES);
+    store_bytea_text(signature, CRYPTO_ED25519_SIGNATURE_BYTES, signature_text);
     return store_run_later(conn, "sig_claim",
                            "WITH claimed AS (INSERT INTO signatures_seen (signature, principal, key, seen_s) "
                            "VALUES ($1, $2, $3, floor(extract(epoch from now()))::bigint) "

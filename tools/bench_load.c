@@ -1,6 +1,10 @@
 /* bench_load.c — drives pre-signed earn/burn traffic at a running ledgerd over N keep-alive
  * connections and reports ops/s and latency percentiles. Part of tools/bench-load.sh, which
  * also measures the raw-SQL pgbench baseline in the same run and checks the ledger afterwards.
+ * It also accounts for the machine's CPU over the load: busy time from /proc/stat (every process:
+ * server, database, this generator, the kernel) per request, the share of it spent by the server
+ * (BENCH_SERVER_PID) and by this generator, and the ceiling that budget implies when every core
+ * is busy — the most any design of the same per-request work could reach on this machine.
  * usage: bench-load HOST:PORT KEYID KEYFILE MODE(earn|burn|mixed) MEMBERS CLIENTS REQUESTS DUP_PCT TAG */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +43,44 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds: the whole machine's busy time (not idle, not waiting for I/O) from /proc/stat. */
+static double machine_busy_s(void)
+{
+    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    FILE *stat = fopen("/proc/stat", "r");
+    if (stat == NULL) return 0;
+    int fields = fscanf(stat, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
+                        &irq, &softirq, &steal);
+    fclose(stat);
+    if (fields < 8) return 0;
+    return (double)(user + nice + system + irq + softirq + steal) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds (user + system) of one process, 0 when it cannot be read. */
+static double process_cpu_s(const char *pid)
+{
+    char path[64], line[1024];
+    unsigned long long utime = 0, stime = 0;
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    FILE *stat = fopen(path, "r");
+    if (stat == NULL) return 0;
+    char *after_name = fgets(line, sizeof line, stat) != NULL ? strrchr(line, ')') : NULL;
+    fclose(stat);
+    /* after the name: state, ppid, pgrp, session, tty, tpgid, flags, minflt, cminflt, majflt, cmajflt */
+    if (after_name == NULL || sscanf(after_name, ") %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                                     &utime, &stime) != 2)
+        return 0;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 + (double)usage.ru_stime.tv_sec +
+           (double)usage.ru_stime.tv_usec / 1e6;
 }
 
 static int connect_server(void)
@@ -160,12 +203,17 @@ int main(int argc, char **argv)
     status_of = calloc((size_t)request_count, sizeof *status_of);
     prepare(host, argv[2], key, argv[4], atol(argv[5]), atoi(argv[8]), argv[9]);
     pthread_t *threads = calloc((size_t)clients, sizeof *threads);
+    const char *server_pid = getenv("BENCH_SERVER_PID");
+    double busy0 = machine_busy_s(), self0 = self_cpu_s(), server0 = server_pid ? process_cpu_s(server_pid) : 0;
     double start = now_s();
     for (int i = 0; i < clients; i++)
         pthread_create(&threads[i], NULL, worker, NULL);
     for (int i = 0; i < clients; i++)
         pthread_join(threads[i], NULL);
     double elapsed = now_s() - start;
+    double busy = machine_busy_s() - busy0, self = self_cpu_s() - self0;
+    double served = server_pid ? process_cpu_s(server_pid) - server0 : 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
     long ok = 0, refused = 0, failed = 0, unique_ok = 0;
     char *acknowledged = calloc((size_t)request_count, 1); /* per distinct request: any 2xx */
     for (long i = 0; i < request_count; i++) {
@@ -185,6 +233,12 @@ int main(int argc, char **argv)
            argv[4], clients, request_count, (double)request_count / elapsed, latency_ms[request_count / 2],
            latency_ms[request_count * 99 / 100], latency_ms[request_count * 999 / 1000], ok, unique_ok, refused,
            failed);
+    double per_op_us = busy * 1e6 / (double)request_count;
+    printf("CPU mode=%s cores=%ld busy=%.0f%% cpu_us_per_op=%.0f server_us_per_op=%.0f generator_us_per_op=%.0f "
+           "rest_us_per_op=%.0f ceiling_ops_per_s=%.0f\n",
+           argv[4], cores, 100 * busy / ((double)cores * elapsed), per_op_us, served * 1e6 / (double)request_count,
+           self * 1e6 / (double)request_count, (busy - served - self) * 1e6 / (double)request_count,
+           per_op_us > 0 ? (double)cores * 1e6 / per_op_us : 0);
     crypto_signer_free(key);
     return failed == 0 ? 0 : 1;
 }

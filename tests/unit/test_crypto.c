@@ -48,6 +48,18 @@ static void test_base64_roundtrip_and_strictness(void **state)
     assert_int_equal(len, 0);
 }
 
+static void test_hex_lowercase_every_nibble(void **state)
+{
+    (void)state;
+    const uint8_t bytes[] = {0x00, 0x09, 0x0a, 0x0f, 0x10, 0x9f, 0xa0, 0xff};
+    char out[2 * sizeof bytes + 1];
+    memset(out, '?', sizeof out);
+    crypto_hex(bytes, sizeof bytes, out);
+    assert_string_equal(out, "00090a0f109fa0ff");
+    crypto_hex(bytes, 0, out);
+    assert_string_equal(out, "");
+}
+
 typedef struct {
     const char *secret, *public_key, *message, *signature;
 } vector_t;
@@ -129,6 +141,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_abc),
         cmocka_unit_test(test_base64_roundtrip_and_strictness),
+        cmocka_unit_test(test_hex_lowercase_every_nibble),
         cmocka_unit_test(test_ed25519_rfc8032_vectors),
         cmocka_unit_test(test_public_key_parse),
         cmocka_unit_test(test_generated_key_signs_and_verifies),
