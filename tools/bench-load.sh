@@ -6,7 +6,9 @@
 # it checks that the committed entries equal the unique 2xx count and that the books balance.
 # Also: the same earn load with group commit off (LEDGER_WRITE_BATCH=0, one transaction per
 # request), idle latency (one client), start-up time, and memory for IDLE idle keep-alive
-# connections.
+# connections. Each load also reports the machine's CPU time per request (server, database,
+# generator, kernel) and the ceiling it implies with every core busy; the CEILING line sets each
+# target's required rate against it.
 # usage: tools/bench-load.sh [REQUESTS per run] [CLIENTS] [IDLE connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,10 +53,10 @@ for p in alpha beta; do
     "{\"keyid\":\"$p-1\",\"public_key\":\"$(bin/ledgerctl pubkey --key-file "$tmp/$p.pem")\"}" "${op[@]}" >/dev/null
 done
 psql_ledger() { runuser -u postgres -- psql -h "$tmp/pg" -U postgres -d ledger -tAc "$1" 2>/dev/null || psql -h "$tmp/pg" -U postgres -d ledger -tAc "$1"; }
-declare -A rest
+declare -A rest ceiling
 run() { # run NAME PARTNER MODE MEMBERS
   local out
-  out=$(bin/bench-load 127.0.0.1:18181 "$2-1" "$tmp/$2.pem" "$3" "$4" "$clients" "$requests" 5 "$1")
+  out=$(BENCH_SERVER_PID=$pid bin/bench-load 127.0.0.1:18181 "$2-1" "$tmp/$2.pem" "$3" "$4" "$clients" "$requests" 5 "$1")
   echo "$out"
   local unique committed total
   unique=$(sed -n 's/.*unique_ok=\([0-9]*\).*/\1/p' <<<"$out")
@@ -63,6 +65,7 @@ run() { # run NAME PARTNER MODE MEMBERS
   echo "check $1: committed=$committed unique_2xx=$unique books_total=$total"
   [ "$committed" = "$unique" ] && [ "$total" = 0 ] || { echo "CHECK FAILED" >&2; exit 1; }
   rest[$1]=$(sed -n 's/.*ops_per_s=\([0-9]*\).*/\1/p' <<<"$out")
+  ceiling[$1]=$(sed -n 's/.*ceiling_ops_per_s=\([0-9]*\).*/\1/p' <<<"$out")
 }
 run earn alpha earn 1000
 run burn beta burn 1000
@@ -95,4 +98,9 @@ echo "baseline pgbench (8 clients, one commit per request): earn=$base_earn/s bu
 ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 echo "RATIO earn=$(ratio "${rest[earn]}" "$base_earn")x burn=$(ratio "${rest[burn]}" "$base_burn")x" \
      "mixed=$(ratio "${rest[mixed]}" "$base_earn")x hot=$(ratio "${rest[hot]}" "$base_hot")x (signed REST / raw SQL)"
+# what each ratio target needs, against the most this machine's CPU allows for the same work
+echo "CEILING earn: 1.5x needs $(( base_earn * 3 / 2 ))/s, CPU allows ${ceiling[earn]}/s;" \
+     "burn: 1.0x needs ${base_burn}/s, CPU allows ${ceiling[burn]}/s;" \
+     "hot: 5x needs $(( base_hot * 5 ))/s, CPU allows ${ceiling[hot]}/s;" \
+     "p99 < 10 ms at $clients connections needs a mean under 10 ms: more than $(( clients * 100 ))/s (Little's law)"
 echo "RATIO group_commit_earn/per_request_earn=$(ratio "${rest[earn]}" "${rest[direct]}")x"
