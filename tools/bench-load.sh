@@ -79,7 +79,7 @@ clients=1 requests=1000 run idle alpha earn 1000 # latency with no load (assignm
 rss_before=$(rss_kb)
 bin/bench-idle 127.0.0.1 18181 "$idle" 5 >"$tmp/idle" &
 idle_pid=$!
-until grep -q open= "$tmp/idle" || ! kill -0 "$idle_pid" 2>/dev/null; do sleep 0.1; done
+until grep -qs open= "$tmp/idle" || ! kill -0 "$idle_pid" 2>/dev/null; do sleep 0.1; done
 rss_open=$(rss_kb)
 wait "$idle_pid" || { echo "CHECK FAILED: idle connections dropped" >&2; cat "$tmp/idle" >&2; exit 1; }
 echo "idle: $(tr '\n' ' ' <"$tmp/idle")keep-alive connections: ledgerd RSS ${rss_before} kB -> ${rss_open} kB" \
