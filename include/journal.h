@@ -26,6 +26,12 @@ typedef struct {
 char *journal_entry_text(int64_t seq, int64_t time_s, const char *type, const char *partner, const json_t *fields,
                          const ledger_postings_t *postings, const journal_request_t *request);
 
+/* As journal_entry_text, and *view (owned) the transaction view of that text, built from the
+ * same values instead of by parsing the text back (the writer's hot path). */
+char *journal_entry_text_view(int64_t seq, int64_t time_s, const char *type, const char *partner,
+                              const json_t *fields, const ledger_postings_t *postings,
+                              const journal_request_t *request, json_t **view);
+
 json_t *journal_postings_json(const ledger_postings_t *postings);
 
 /* Public ids: "tx-<seq>", "lot-<seq>", "hold-<seq>". */

@@ -30,8 +30,24 @@ static json_t *journal_request_json(const journal_request_t *request)
     return object;
 }
 
-char *journal_entry_text(int64_t seq, int64_t time_s, const char *type, const char *partner, const json_t *fields,
-                         const ledger_postings_t *postings, const journal_request_t *request)
+/* The transaction view (journal.h) made from an entry object in place: request dropped, time
+ * renamed created_at, id added. */
+static json_t *transaction_view_of(json_t *entry)
+{
+    char id[32];
+    json_int_t seq = json_integer_value(json_object_get(entry, "seq"));
+    journal_id_format(id, sizeof id, "tx", (int64_t)seq);
+    json_object_set_new(entry, "id", json_string(id));
+    json_t *time = json_object_get(entry, "time");
+    if (time != NULL) json_object_set(entry, "created_at", time);
+    json_object_del(entry, "time");
+    json_object_del(entry, "request");
+    return entry;
+}
+
+char *journal_entry_text_view(int64_t seq, int64_t time_s, const char *type, const char *partner,
+                              const json_t *fields, const ledger_postings_t *postings,
+                              const journal_request_t *request, json_t **view)
 {
     char time_text[21];
     ASSERT_ALWAYS(seq >= 1);
@@ -44,10 +60,17 @@ char *journal_entry_text(int64_t seq, int64_t time_s, const char *type, const ch
     json_object_set_new(entry, "type", json_string(type));
     json_object_set_new(entry, "partner", json_string(partner));
     json_object_set_new(entry, "postings", journal_postings_json(postings));
+    if (view != NULL) *view = transaction_view_of(json_deep_copy(entry)); /* no request in it yet */
     if (request != NULL) json_object_set_new(entry, "request", journal_request_json(request));
     char *text = json_canonical(entry);
     json_decref(entry);
     return text;
+}
+
+char *journal_entry_text(int64_t seq, int64_t time_s, const char *type, const char *partner, const json_t *fields,
+                         const ledger_postings_t *postings, const journal_request_t *request)
+{
+    return journal_entry_text_view(seq, time_s, type, partner, fields, postings, request, NULL);
 }
 
 void journal_id_format(char *out, size_t out_max, const char *prefix, int64_t seq)
@@ -73,14 +96,5 @@ int journal_id_parse(const char *text, const char *prefix, int64_t *seq)
 json_t *journal_transaction_view(const char *entry_text)
 {
     json_t *entry = json_loads(entry_text, 0, NULL);
-    if (entry == NULL) return NULL;
-    char id[32];
-    json_int_t seq = json_integer_value(json_object_get(entry, "seq"));
-    journal_id_format(id, sizeof id, "tx", (int64_t)seq);
-    json_object_set_new(entry, "id", json_string(id));
-    json_t *time = json_object_get(entry, "time");
-    if (time != NULL) json_object_set(entry, "created_at", time);
-    json_object_del(entry, "time");
-    json_object_del(entry, "request");
-    return entry;
+    return entry != NULL ? transaction_view_of(entry) : NULL;
 }

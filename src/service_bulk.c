@@ -65,9 +65,8 @@ static store_member_state_t member_before(const item_t *items, size_t first, siz
     return state;
 }
 
-static void succeed(service_outcome_t *outcome, const char *text, const store_member_state_t *after)
+static void succeed(service_outcome_t *outcome, json_t *view, const store_member_state_t *after)
 {
-    json_t *view = journal_transaction_view(text);
     ASSERT_ALWAYS(view != NULL);
     outcome->status = 201;
     outcome->body = json_pack("{s:o,s:o}", "transaction", view, "balance", service_balance_json(after));
@@ -86,14 +85,15 @@ static void earn_plan(item_t *item, const store_bulk_read_t *read, store_member_
     int64_t entry_seq = ++*seq, expires_s = time_s + read->validity_s;
     ledger_earn_postings(earn->member, request->principal, earn->points, &postings);
     json_t *fields = service_earn_fields(earn, entry_seq, expires_s);
-    char *text =
-        journal_entry_text(entry_seq, time_s, "earn", request->principal, fields, &postings, &request->signed_request);
+    json_t *view = NULL;
+    char *text = journal_entry_text_view(entry_seq, time_s, "earn", request->principal, fields, &postings,
+                                         &request->signed_request, &view);
     store_bulk_entry(rows, entry_seq, time_s, "earn", text, &postings);
     store_bulk_transaction(rows, entry_seq, request->principal, "earn", earn->member, earn->points, earn->reference);
     store_bulk_lot(rows, entry_seq, request->principal, earn->member, earn->points, expires_s);
     item->delta = earn->points;
     state.balance += earn->points; /* the new lot is spendable: past_due and held stay */
-    succeed(outcome, text, &state);
+    succeed(outcome, view, &state);
     free(text);
     json_decref(fields);
     ledger_postings_free(&postings);
@@ -122,14 +122,15 @@ static void burn_plan(item_t *item, const store_bulk_read_t *read, store_member_
     int64_t entry_seq = ++*seq;
     ledger_burn_postings(burn->member, request->principal, state.lots, plan, 1, &postings);
     json_t *fields = service_burn_fields(burn->member, burn->points, burn->reference, state.lots, plan);
-    char *text =
-        journal_entry_text(entry_seq, time_s, "burn", request->principal, fields, &postings, &request->signed_request);
+    json_t *view = NULL;
+    char *text = journal_entry_text_view(entry_seq, time_s, "burn", request->principal, fields, &postings,
+                                         &request->signed_request, &view);
     store_bulk_entry(rows, entry_seq, time_s, "burn", text, &postings);
     store_bulk_transaction(rows, entry_seq, request->principal, "burn", burn->member, burn->points, burn->reference);
     store_bulk_portions(rows, entry_seq, request->principal, state.lots, plan);
     item->delta = -burn->points;
     state.balance -= burn->points; /* only spendable lots were consumed: past_due and held stay */
-    succeed(outcome, text, &state);
+    succeed(outcome, view, &state);
     free(text);
     json_decref(fields);
     ledger_postings_free(&postings);

@@ -117,6 +117,16 @@ static void test_entry_text_and_view(void **state)
     assert_int_equal(journal_id_parse("lot-7", "tx", &seq), -1);
     assert_int_equal(journal_id_parse("tx-7x", "tx", &seq), -1);
     assert_int_equal(journal_id_parse("tx-99999999999999999999", "tx", &seq), -1);
+    /* the writer's view, built from the same values, is the parsed text's view exactly */
+    json_t *built = NULL;
+    char *again = journal_entry_text_view(7, 0, "earn", "brand-a", fields, &postings, &request, &built);
+    assert_string_equal(again, text);
+    char *built_text = json_canonical(built), *parsed_text = json_canonical(view);
+    assert_string_equal(built_text, parsed_text);
+    free(built_text);
+    free(parsed_text);
+    free(again);
+    json_decref(built);
     json_decref(view);
     json_decref(fields);
     free(text);
