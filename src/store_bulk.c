@@ -415,9 +415,5 @@ result_t store_bulk_write(store_conn_t *conn, store_bulk_rows_t *rows)
         result = store_exec_later(conn, write->name, write->sql, write->count, params, "transactions_reference_unique",
                                   RESULT_DUPLICATE_REFERENCE);
     }
-    /* the head's seq follows the entries just written */
-    if (result == RESULT_OK && rows->a[W_ENTRY_SEQ].count > 0)
-        result = store_exec_later(conn, "bulk_head_seq", "UPDATE journal_head SET seq = (SELECT max(seq) FROM journal)",
-                                  0, NULL, NULL, RESULT_OK);
-    return result;
+    return result; /* the journal's trigger moves the head's seq to the entries just written */
 }
