@@ -8,10 +8,18 @@
 #include "store.h"
 
 void metrics_request(const char *route, int status, uint64_t duration_us);
-/* One group-commit batch of requests: committed together, or fell back to one transaction each. */
 /* Earns and burns the writer applied set-based (counted when written). */
 void metrics_write_bulk(size_t requests, int written);
+/* One group-commit batch of requests: committed together, or fell back to one transaction each. */
 void metrics_write_batch(size_t requests, int committed);
+
+/* Where the group-commit writer's time goes (ledger_write_seconds_total{phase}): reading what
+ * a group of earns and burns needs, applying the rules and building its rows, the round trip
+ * of the batch's writes and COMMIT, and handing the answers back to the HTTP threads. */
+typedef enum { METRICS_WRITE_READ, METRICS_WRITE_PLAN, METRICS_WRITE_COMMIT, METRICS_WRITE_ANSWER } metrics_phase_t;
+void metrics_write_time(metrics_phase_t phase, uint64_t since_us);
+/* Microseconds of a monotonic clock (the since_us of metrics_write_time). */
+uint64_t metrics_clock_us(void);
 /* Owned text/plain exposition. pool may be NULL. */
 char *metrics_render(store_pool_t *pool);
 

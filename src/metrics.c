@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 
@@ -63,6 +64,24 @@ void metrics_write_bulk(size_t requests, int written)
     pthread_mutex_unlock(&metrics_lock);
 }
 
+static const char *const metrics_phases[] = {"read", "plan", "commit", "answer"};
+static uint64_t metrics_phase_us[sizeof metrics_phases / sizeof metrics_phases[0]];
+
+uint64_t metrics_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void metrics_write_time(metrics_phase_t phase, uint64_t since_us)
+{
+    uint64_t elapsed = metrics_clock_us() - since_us;
+    pthread_mutex_lock(&metrics_lock);
+    metrics_phase_us[phase] += elapsed;
+    pthread_mutex_unlock(&metrics_lock);
+}
+
 void metrics_write_batch(size_t requests, int committed)
 {
     pthread_mutex_lock(&metrics_lock);
@@ -108,6 +127,11 @@ char *metrics_render(store_pool_t *pool)
                "# TYPE ledger_write_bulk_requests_total counter\nledger_write_bulk_requests_total %llu\n",
                (unsigned long long)metrics_batches, (unsigned long long)metrics_batch_requests,
                (unsigned long long)metrics_batch_fallbacks, (unsigned long long)metrics_bulk_requests);
+    buf_append_str(&out, "# HELP ledger_write_seconds_total Time of the group-commit writer by phase.\n"
+                         "# TYPE ledger_write_seconds_total counter\n");
+    for (size_t i = 0; i < sizeof metrics_phases / sizeof metrics_phases[0]; i++)
+        buf_printf(&out, "ledger_write_seconds_total{phase=\"%s\"} %.6f\n", metrics_phases[i],
+                   (double)metrics_phase_us[i] / 1e6);
     pthread_mutex_unlock(&metrics_lock);
     if (pool != NULL) {
         unsigned size = 0, in_use = 0;

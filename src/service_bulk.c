@@ -189,11 +189,15 @@ static result_t group_apply(store_conn_t *conn, item_t *items, size_t first, siz
                                         item->parsed && item->bulk == SERVICE_BULK_BURN ? item->movement.points : 0};
     }
     int64_t seq = 0, time_s = 0;
+    uint64_t started = metrics_clock_us();
     result_t result = store_bulk_read(conn, wanted, count, &seq, &time_s, reads);
+    metrics_write_time(METRICS_WRITE_READ, started);
     if (result == RESULT_OK) {
+        started = metrics_clock_us();
         store_bulk_rows_t *rows = store_bulk_rows_new();
         for (size_t k = 0; k < count; k++)
             item_plan(items, first, first + k, &reads[k], &seq, time_s, rows);
+        metrics_write_time(METRICS_WRITE_PLAN, started);
         result = store_bulk_write(conn, rows);
         store_bulk_rows_free(rows);
     }

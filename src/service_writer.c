@@ -76,7 +76,9 @@ static result_t writer_batch_commit(store_conn_t *conn, writer_job_t **jobs, siz
             service_mutate_failed(jobs[i]->request, failed, jobs[i]->response);
         }
     }
+    uint64_t started = metrics_clock_us();
     if (result == RESULT_OK) result = store_commit_flush(conn);
+    metrics_write_time(METRICS_WRITE_COMMIT, started);
     if (result != RESULT_OK) store_rollback(conn);
     return result;
 }
@@ -151,7 +153,9 @@ static void *writer_main(void *arg)
         if (writer->head == NULL) writer->tail = NULL;
         pthread_mutex_unlock(&writer->lock);
         writer_apply(writer, jobs, count);
+        uint64_t started = metrics_clock_us();
         writer_answer(writer, jobs, count);
+        metrics_write_time(METRICS_WRITE_ANSWER, started);
     }
     free(jobs);
     return NULL;

@@ -54,10 +54,25 @@ for p in alpha beta; do
 done
 psql_ledger() { runuser -u postgres -- psql -h "$tmp/pg" -U postgres -d ledger -tAc "$1" 2>/dev/null || psql -h "$tmp/pg" -U postgres -d ledger -tAc "$1"; }
 declare -A rest ceiling
+# the writer's counters (batches, requests, seconds by phase) as "name value" lines
+writer_metrics() {
+  curl -fs "$LEDGER_URL/metrics" | sed -n -e 's/^ledger_write_\(batches_total\|batch_requests_total\) /\1 /p' \
+    -e 's/^ledger_write_seconds_total{phase="\([a-z]*\)"} /\1 /p'
+}
+# per batch over a load: its size and the writer's milliseconds in each phase
+writer_line() { # writer_line NAME BEFORE AFTER
+  awk -v name="$1" 'FNR == NR { before[$1] = $2; next } { d[$1] = $2 - before[$1] }
+    END { b = d["batches_total"]; if (b == 0) exit;
+          printf "WRITER mode=%s batches=%d requests_per_batch=%.1f ms_per_batch: read=%.2f plan=%.2f commit=%.2f answer=%.2f\n",
+                 name, b, d["batch_requests_total"] / b, 1000 * d["read"] / b, 1000 * d["plan"] / b,
+                 1000 * d["commit"] / b, 1000 * d["answer"] / b }' <(echo "$2") <(echo "$3")
+}
 run() { # run NAME PARTNER MODE MEMBERS
-  local out
+  local out before
+  before=$(writer_metrics)
   out=$(BENCH_SERVER_PID=$pid bin/bench-load 127.0.0.1:18181 "$2-1" "$tmp/$2.pem" "$3" "$4" "$clients" "$requests" 5 "$1")
   echo "$out"
+  writer_line "$1" "$before" "$(writer_metrics)"
   local unique committed total
   unique=$(sed -n 's/.*unique_ok=\([0-9]*\).*/\1/p' <<<"$out")
   committed=$(psql_ledger "SELECT count(*) FROM transactions WHERE reference LIKE '$1-%'")

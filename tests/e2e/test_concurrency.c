@@ -196,7 +196,7 @@ static void test_concurrent_journal_verifies(void **state)
     assert_int_equal(system(command), 0);
 }
 
-static int64_t metric(const char *name)
+static double metric_value(const char *name)
 {
     const char request[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     test_reply_t reply = test_raw(&env, request, strlen(request));
@@ -205,9 +205,27 @@ static int64_t metric(const char *name)
     snprintf(pattern, sizeof pattern, "\n%s ", name);
     const char *at = strstr(reply.body, pattern);
     assert_non_null(at);
-    int64_t value = strtoll(at + strlen(pattern), NULL, 10);
+    double value = strtod(at + strlen(pattern), NULL);
     test_reply_free(&reply);
     return value;
+}
+
+static int64_t metric(const char *name)
+{
+    return (int64_t)metric_value(name);
+}
+
+static const char *const writer_phases[] = {"read", "plan", "commit", "answer"};
+enum { WRITER_PHASES = sizeof writer_phases / sizeof writer_phases[0] };
+
+/* The writer's seconds so far in each phase (ledger_write_seconds_total{phase}). */
+static void writer_seconds(double seconds[WRITER_PHASES])
+{
+    for (int i = 0; i < WRITER_PHASES; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "ledger_write_seconds_total{phase=\"%s\"}", writer_phases[i]);
+        seconds[i] = metric_value(name);
+    }
 }
 
 static void *hold_journal_head(void *arg)
@@ -294,6 +312,8 @@ static void test_bulk_batch_answers_like_single_requests(void **state)
     job_t jobs[JOBS];
     test_expect(test_move(&env, &coffee, "/v1/earn", "bk-b", 20, "bk-seed"), 201, NULL);
     int64_t bulk = metric("ledger_write_bulk_requests_total"), fallbacks = metric("ledger_write_batch_fallbacks_total");
+    double before[WRITER_PHASES], after[WRITER_PHASES];
+    writer_seconds(before);
     for (int i = 0; i < 3; i++) {
         char reference[16];
         snprintf(reference, sizeof reference, "bk-h%d", i);
@@ -340,6 +360,9 @@ static void test_bulk_batch_answers_like_single_requests(void **state)
     test_reply_free(&replay);
     assert_int_equal(metric("ledger_write_bulk_requests_total") - bulk, JOBS + 1);
     assert_int_equal(metric("ledger_write_batch_fallbacks_total"), fallbacks);
+    writer_seconds(after); /* the writer's time is accounted to every phase */
+    for (int i = 0; i < WRITER_PHASES; i++)
+        assert_true(after[i] > before[i]);
     assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
     for (int i = 0; i < JOBS; i++)
