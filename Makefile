@@ -18,11 +18,11 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-CORE := buf result json crypto auth ledger settlement journal merkle note log
+CORE := buf result json crypto auth ledger settlement journal merkle note log verify
 SERVER := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations service service_partner service_reverse service_expiry service_settlement service_journal \
           service_read service_admin service_writer service_bulk store_bulk store_keycache metrics ratelimit map router http maintenance
 CTL := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations client
-VERIFY := $(CORE) map verify verify_export verify_replay
+VERIFY := $(CORE) map verify_export verify_replay
 
 objs = $(addprefix $(OBJ)/,$(addsuffix .o,$(1)))
 
@@ -49,7 +49,7 @@ bin/bench-expiry: tools/bench_expiry.c tools/bench_common.h $(call objs,$(CTL) m
 bin/bench-settlement: tools/bench_settlement.c tools/bench_common.h $(call objs,$(CTL) migrations_embedded) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
-bin/bench-export: tools/bench_export.c $(call objs,$(CTL) map verify verify_export verify_replay migrations_embedded) | bin
+bin/bench-export: tools/bench_export.c $(call objs,$(CTL) map verify_export verify_replay migrations_embedded) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 bin/bench-load: tools/bench_load.c $(call objs,$(CORE) client) | bin

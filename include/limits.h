@@ -55,6 +55,11 @@
 
 /* Spec 9: default clock skew window, seconds. */
 #define LIMIT_CLOCK_SKEW_DEFAULT_S 300
+/* Spec 10: an entry's time may follow its signature's `created` by the skew window plus this
+ * much, the longest a request accepted at the edge of the window may wait for its commit. The
+ * write path refuses (401 signature_expired) an entry that would fall outside it, because
+ * ledger-verify would reject it (spec 12). */
+#define LIMIT_SIGNATURE_COMMIT_GRACE_S 60
 
 /* HTTP worker threads and database connections (one connection per worker). */
 #define LIMIT_HTTP_THREADS_DEFAULT      8

@@ -30,6 +30,7 @@ typedef struct {
     const char *query_days;                     /* raw ?days= value or NULL */
     int wants_csv;                              /* Accept: text/csv */
     const char *keyid;                          /* the signing key */
+    int64_t clock_skew_s;                       /* LEDGER_CLOCK_SKEW_S: the created window */
     const char *database_url;                   /* for operations holding their own session (export) */
     const char *origin;                         /* LEDGER_ORIGIN: checkpoint origin and key name */
     const crypto_signer_t *ledger_key;          /* signs reports */

@@ -69,6 +69,7 @@ typedef struct {
     char partner[LIMIT_PARTNER_CODE_MAX + 1]; /* partner code, or "" for staff */
     uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
     int revoked;
+    int64_t revoked_seq; /* the key_revoke entry's seq; 0: live */
 } store_key_t;
 /* RESULT_AUTH_UNKNOWN_KEY when absent. */
 result_t store_key_get(store_conn_t *conn, const char *keyid, store_key_t *key);
@@ -287,6 +288,7 @@ typedef struct {
     const char *member;          /* NULL when the body did not parse */
     const char *reference;       /* NULL when the body did not parse */
     int64_t burn_points;         /* > 0: also read the FIFO prefix of lots covering it */
+    const char *keyid;           /* the signing key, read as committed */
 } store_bulk_item_t;
 
 /* What the database holds for one item, read under the journal head lock. */
@@ -300,6 +302,8 @@ typedef struct {
     int partner_known;
     int64_t validity_s;
     store_member_state_t state; /* at *time_s; lots only for burns */
+    int key_known;              /* the signing key is registered: key holds it */
+    store_key_t key;
 } store_bulk_read_t;
 
 /* One round trip: locks the journal head (allocating no seq yet: *last_seq is the last one

@@ -8,6 +8,21 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "limits.h"
+#include "result.h"
+
+/* A key as the journal registered it up to some seq. */
+typedef enum { VERIFY_ROLE_PARTNER, VERIFY_ROLE_OPERATOR, VERIFY_ROLE_AUDITOR } verify_role_t;
+typedef struct {
+    char keyid[LIMIT_KEYID_MAX + 1];
+    verify_role_t role;
+    char owner[LIMIT_PARTNER_CODE_MAX + 1]; /* the partner of a partner key, else "" */
+    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
+    int64_t revoked_seq; /* seq of its key_revoke entry; 0: live */
+} verify_key_t;
+
+/* The key named keyid as registered before the entry being checked, or NULL (borrowed). */
+typedef const verify_key_t *(*verify_key_find_t)(void *context, const char *keyid);
 
 /* Checks one stored entry line: canonical JCS text, postings sum to zero, and — when it carries
  * a `request` — the content digest, the RFC 9421 signature under public_key, and that the
@@ -16,8 +31,27 @@ int verify_entry(const char *line, size_t line_len, const uint8_t public_key[CRY
                  const char **why);
 
 /* The request checks of verify_entry alone: digest, RFC 9421 signature under public_key, and the
- * entry's member/points/reference against the signed body. Returns 0, or -1 with *why set. */
-int verify_signed_request(const json_t *entry, const json_t *request, const uint8_t *public_key, const char **why);
+ * entry's member/points/reference against the signed body. RESULT_AUTH_SIGNATURE_INVALID when the
+ * material or the signature is bad, RESULT_INTERNAL when the entry states other values than the
+ * signed body (only the service can write those); *why says which. */
+result_t verify_signed_request(const json_t *entry, const json_t *request, const uint8_t *public_key,
+                               const char **why);
+
+/* The signer of one entry at seq, time_s (spec 10, 12): an unsigned type (genesis, expiry,
+ * settlement) has no request, every other one a request whose path creates this type, signed by
+ * a key registered before seq and not revoked before it, of the entry's party, `created` within
+ * skew_s before or skew_s + 60 s after the entry's time, and verify_signed_request. Returns the
+ * rule broken (RESULT_AUTH_* for the key, window and signature; RESULT_INTERNAL for an entry only
+ * the service could have written wrong), *why says it in words. */
+result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, int64_t skew_s,
+                             verify_key_find_t find, void *context, const char **why);
+
+/* Every check the verifier makes of one entry on its own, on its text exactly as it will be
+ * stored: canonical JCS, seq and time as given, postings balanced and agreeing with the movement,
+ * and verify_entry_signer. The write path runs this inside the committing transaction (spec 12:
+ * an entry ledger-verify would reject is never committed). */
+result_t verify_entry_alone(const char *text, int64_t seq, int64_t time_s, int64_t skew_s, verify_key_find_t find,
+                            void *context, const char **why);
 
 typedef struct {
     int64_t entries;

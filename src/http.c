@@ -373,6 +373,7 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     query_value(call->query, "after", after, sizeof after, &request->query_after);
     query_value(call->query, "days", days, sizeof days, &request->query_days);
     request->keyid = call->input.keyid;
+    request->clock_skew_s = server->clock_skew_s;
     request->database_url = server->database_url;
     request->origin = server->origin;
     request->signed_request.query = call->query;

@@ -3,6 +3,7 @@
 #include "service_internal.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "assert_always.h"
@@ -10,6 +11,7 @@
 #include "json.h"
 #include "limits.h"
 #include "log.h"
+#include "verify.h"
 
 void service_response_free(service_response_t *response)
 {
@@ -48,11 +50,47 @@ void service_json(service_response_t *response, int status, json_t *body)
     json_decref(body);
 }
 
+static const verify_key_t *entry_key_find(void *context, const char *keyid)
+{
+    const verify_key_t *key = context;
+    return key != NULL && strcmp(key->keyid, keyid) == 0 ? key : NULL;
+}
+
+result_t service_entry_check(const service_request_t *request, const store_key_t *key, const char *text, int64_t seq,
+                             int64_t time_s)
+{
+    verify_key_t known, *found = NULL;
+    if (key != NULL) {
+        memset(&known, 0, sizeof known);
+        snprintf(known.keyid, sizeof known.keyid, "%s", request->keyid);
+        known.role = key->role == STORE_ROLE_PARTNER    ? VERIFY_ROLE_PARTNER
+                     : key->role == STORE_ROLE_OPERATOR ? VERIFY_ROLE_OPERATOR
+                                                        : VERIFY_ROLE_AUDITOR;
+        snprintf(known.owner, sizeof known.owner, "%s", key->partner);
+        memcpy(known.public_key, key->public_key, sizeof known.public_key);
+        known.revoked_seq = key->revoked_seq;
+        found = &known;
+    }
+    const char *why = NULL;
+    result_t result = verify_entry_alone(text, seq, time_s, request->clock_skew_s, entry_key_find, found, &why);
+    if (result != RESULT_OK)
+        log_write("warn", "entry refused: ledger-verify would reject it",
+                 json_pack("{s:I,s:s,s:s,s:s}", "seq", (json_int_t)seq, "principal", request->principal, "keyid",
+                           request->keyid ? request->keyid : "", "why", why));
+    return result;
+}
+
 result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type, const json_t *fields,
                         const ledger_postings_t *postings, int64_t seq, int64_t time_s, char **text)
 {
+    store_key_t key;
     *text = journal_entry_text(seq, time_s, type, request->principal, fields, postings, &request->signed_request);
-    return store_journal_insert(conn, seq, time_s, type, *text, postings);
+    /* the key as committed now: the journal head is held, so no revocation can precede seq unseen */
+    result_t result = store_key_get(conn, request->keyid, &key);
+    if (result == RESULT_OK || result == RESULT_AUTH_UNKNOWN_KEY)
+        result = service_entry_check(request, result == RESULT_OK ? &key : NULL, *text, seq, time_s);
+    if (result == RESULT_OK) result = store_journal_insert(conn, seq, time_s, type, *text, postings);
+    return result;
 }
 
 void service_idempotency_answer(service_response_t *response, store_idempotency_t state, int status, char **body)
@@ -70,10 +108,18 @@ void service_idempotency_answer(service_response_t *response, store_idempotency_
     }
 }
 
+/* A refusal by the ledger's rules, stored as the request's answer. Not: operating errors, and
+ * refusals of the request's credentials found in the committing transaction (a revoked key, a
+ * signature whose window passed while it waited): a retry with fresh credentials may succeed. */
 static int is_domain_refusal(result_t result)
 {
     return result != RESULT_OK && result != RESULT_DATABASE_BUSY && result != RESULT_DATABASE_UNAVAILABLE &&
-           result != RESULT_INTERNAL;
+           result != RESULT_INTERNAL && !service_result_is_credentials(result);
+}
+
+int service_result_is_credentials(result_t result)
+{
+    return result_info(result)->http_status == 401 || result == RESULT_FORBIDDEN;
 }
 
 result_t service_mutate_in_transaction(store_conn_t *conn, const service_request_t *request, service_op_t op,
@@ -146,7 +192,11 @@ void service_mutate_failed(const service_request_t *request, result_t result, se
     }
     if (result == RESULT_INTERNAL)
         log_error("operation failed", json_pack("{s:s}", "path", request->signed_request.path));
-    service_problem(response, result, NULL, NULL);
+    service_problem(response, result,
+                    service_result_is_credentials(result) ? "refused when it was to be committed: send it again, "
+                                                            "signed now with a valid key (same Idempotency-Key)"
+                                                          : NULL,
+                    NULL);
 }
 
 void service_mutate_direct(store_conn_t *conn, const service_request_t *request, service_op_t op,

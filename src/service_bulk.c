@@ -82,18 +82,26 @@ static void earn_plan(item_t *item, const store_bulk_read_t *read, store_member_
         return;
     }
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
-    int64_t entry_seq = ++*seq, expires_s = time_s + read->validity_s;
+    int64_t entry_seq = *seq + 1, expires_s = time_s + read->validity_s;
     ledger_earn_postings(earn->member, request->principal, earn->points, &postings);
     json_t *fields = service_earn_fields(earn, entry_seq, expires_s);
     json_t *view = NULL;
     char *text = journal_entry_text_view(entry_seq, time_s, "earn", request->principal, fields, &postings,
                                          &request->signed_request, &view);
+    result_t checked = service_entry_check(request, read->key_known ? &read->key : NULL, text, entry_seq, time_s);
+    if (checked != RESULT_OK) {
+        service_refuse_result(outcome, checked);
+        json_decref(view);
+        goto out;
+    }
+    *seq = entry_seq;
     store_bulk_entry(rows, entry_seq, time_s, "earn", text, &postings);
     store_bulk_transaction(rows, entry_seq, request->principal, "earn", earn->member, earn->points, earn->reference);
     store_bulk_lot(rows, entry_seq, request->principal, earn->member, earn->points, expires_s);
     item->delta = earn->points;
     state.balance += earn->points; /* the new lot is spendable: past_due and held stay */
     succeed(outcome, view, &state);
+out:
     free(text);
     json_decref(fields);
     ledger_postings_free(&postings);
@@ -119,18 +127,26 @@ static void burn_plan(item_t *item, const store_bulk_read_t *read, store_member_
         return;
     }
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
-    int64_t entry_seq = ++*seq;
+    int64_t entry_seq = *seq + 1;
     ledger_burn_postings(burn->member, request->principal, state.lots, plan, 1, &postings);
     json_t *fields = service_burn_fields(burn->member, burn->points, burn->reference, state.lots, plan);
     json_t *view = NULL;
     char *text = journal_entry_text_view(entry_seq, time_s, "burn", request->principal, fields, &postings,
                                          &request->signed_request, &view);
+    result_t checked = service_entry_check(request, read->key_known ? &read->key : NULL, text, entry_seq, time_s);
+    if (checked != RESULT_OK) {
+        service_refuse_result(outcome, checked);
+        json_decref(view);
+        goto out;
+    }
+    *seq = entry_seq;
     store_bulk_entry(rows, entry_seq, time_s, "burn", text, &postings);
     store_bulk_transaction(rows, entry_seq, request->principal, "burn", burn->member, burn->points, burn->reference);
     store_bulk_portions(rows, entry_seq, request->principal, state.lots, plan);
     item->delta = -burn->points;
     state.balance -= burn->points; /* only spendable lots were consumed: past_due and held stay */
     succeed(outcome, view, &state);
+out:
     free(text);
     json_decref(fields);
     ledger_postings_free(&postings);
@@ -152,7 +168,6 @@ static void item_plan(item_t *items, size_t first, size_t i, store_bulk_read_t *
         service_mutate_failed(request, RESULT_AUTH_SIGNATURE_REUSED, item->response);
         return;
     }
-    if (!read->signature_seen) store_bulk_claim(rows, request->signature, request->principal, key);
     service_outcome_t outcome = {RESULT_OK, 0, NULL, NULL, NULL};
     if (!item->parsed) {
         outcome = item->refusal;
@@ -162,6 +177,12 @@ static void item_plan(item_t *items, size_t first, size_t i, store_bulk_read_t *
     } else {
         burn_plan(item, read, member_before(items, first, i, read), seq, time_s, rows, &outcome);
     }
+    if (service_result_is_credentials(outcome.result)) { /* refused at commit: nothing is written */
+        service_mutate_failed(request, outcome.result, item->response);
+        json_decref(outcome.extra);
+        return;
+    }
+    if (!read->signature_seen) store_bulk_claim(rows, request->signature, request->principal, key);
     if (outcome.result != RESULT_OK) {
         service_problem(item->response, outcome.result, outcome.detail, outcome.extra);
     } else {
@@ -186,7 +207,8 @@ static result_t group_apply(store_conn_t *conn, item_t *items, size_t first, siz
                                         item_type(item),
                                         item->parsed ? item->movement.member : NULL,
                                         item->parsed ? item->movement.reference : NULL,
-                                        item->parsed && item->bulk == SERVICE_BULK_BURN ? item->movement.points : 0};
+                                        item->parsed && item->bulk == SERVICE_BULK_BURN ? item->movement.points : 0,
+                                        request->keyid};
     }
     int64_t seq = 0, time_s = 0;
     uint64_t started = metrics_clock_us();

@@ -6,6 +6,15 @@
 
 #define FIELDS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
+/* The verifier's per-entry checks (verify_entry_alone) on an entry's text exactly as it will be
+ * stored at seq and time_s, with the signing key as the database holds it inside the committing
+ * transaction (NULL: not registered). Every signed entry passes here before it is written (spec
+ * 12); the refusal names the rule (RESULT_AUTH_KEY_REVOKED, RESULT_AUTH_SIGNATURE_EXPIRED, …). */
+result_t service_entry_check(const service_request_t *request, const store_key_t *key, const char *text, int64_t seq,
+                             int64_t time_s);
+/* 1 for a refusal of the request's credentials (401, 403): never stored as its answer. */
+int service_result_is_credentials(result_t result);
+
 void service_refuse(service_outcome_t *outcome, result_t result, const char *detail);
 /* A refusal decided by the store (a duplicate reference gets its explanation). */
 void service_refuse_result(service_outcome_t *outcome, result_t result);

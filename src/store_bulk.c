@@ -68,7 +68,7 @@ static void arrays_free(array_t *arrays, size_t count)
 /* Reads ------------------------------------------------------------------------------------ */
 /* Each lookup is a LATERAL subquery with LIMIT, so it stays an index probe per item: a join
  * could be planned as a hash join that reads the whole table. */
-enum { R_HEAD, R_LOCKS, R_RECORDS, R_SIGNATURES, R_REFERENCES, R_PARTNERS, R_TOTALS, R_LOTS, R_COUNT };
+enum { R_HEAD, R_LOCKS, R_RECORDS, R_SIGNATURES, R_REFERENCES, R_PARTNERS, R_TOTALS, R_LOTS, R_KEYS, R_COUNT };
 
 static const char *const read_sql[R_COUNT] = {
     [R_HEAD] = "UPDATE journal_head SET "
@@ -102,10 +102,15 @@ static const char *const read_sql[R_COUNT] = {
                "  WHERE u.need > 0 AND member = u.m AND remaining > 0 AND expires_s > h.time_s) f "
                "  WHERE f.before < u.need ORDER BY expires_s, id LIMIT $3) l "
                "ORDER BY u.i, l.expires_s, l.id",
+    /* each request's signing key as committed now (after the head lock: a revocation committed
+     * before this group's seqs is seen) */
+    [R_KEYS] = "SELECT u.i, k.role, coalesce(k.partner, ''), k.public_key, coalesce(k.revoked_seq, 0) "
+               "FROM unnest($1::text[]) WITH ORDINALITY AS u(keyid, i) CROSS JOIN LATERAL (SELECT role, partner, "
+               "public_key, revoked_seq FROM keys WHERE keyid = u.keyid LIMIT 1) k",
 };
 static const char *const read_name[R_COUNT] = {"bulk_read_head",       "bulk_read_locks",      "bulk_read_records",
                                                "bulk_read_signatures", "bulk_read_references", "bulk_read_partners",
-                                               "bulk_read_totals",     "bulk_read_lots"};
+                                               "bulk_read_totals",     "bulk_read_lots",       "bulk_read_keys"};
 
 /* The 0-based item index in column 0 of row (WITH ORDINALITY counts from 1). */
 static size_t row_item(const PGresult *res, int row, size_t count)
@@ -168,12 +173,17 @@ static void read_rest(PGresult *const *res, size_t count, store_bulk_read_t *rea
         lot->remaining = store_get_i64(lots, row, 3);
         lot->expires_s = store_get_i64(lots, row, 4);
     }
+    const PGresult *keys = res[R_KEYS];
+    for (int row = 0; row < PQntuples(keys); row++) {
+        store_bulk_read_t *read = &reads[row_item(keys, row, count)];
+        read->key_known = store_key_row(keys, row, 1, &read->key) == RESULT_OK;
+    }
 }
 
 result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, size_t count, int64_t *last_seq,
                          int64_t *time_s, store_bulk_read_t *reads)
 {
-    enum { A_PRINCIPAL, A_KEY, A_SIGNATURE, A_TYPE, A_REFERENCE, A_MEMBER, A_ACCOUNT, A_NEED, A_COUNT };
+    enum { A_PRINCIPAL, A_KEY, A_SIGNATURE, A_TYPE, A_REFERENCE, A_MEMBER, A_ACCOUNT, A_NEED, A_KEYID, A_COUNT };
     array_t a[A_COUNT];
     PGresult *res[R_COUNT] = {NULL};
     char account[LEDGER_ACCOUNT_MAX + 1], limit[24];
@@ -189,6 +199,7 @@ result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, siz
         if (items[i].member) ledger_account_member(account, items[i].member);
         array_text(&a[A_ACCOUNT], items[i].member ? account : "");
         array_i64(&a[A_NEED], items[i].member ? items[i].burn_points : 0);
+        array_text(&a[A_KEYID], items[i].keyid);
     }
     const char *t[A_COUNT];
     for (int k = 0; k < A_COUNT; k++)
@@ -202,8 +213,9 @@ result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, siz
         [R_PARTNERS] = P(t[A_PRINCIPAL]),
         [R_TOTALS] = P(t[A_MEMBER], t[A_ACCOUNT]),
         [R_LOTS] = P(t[A_MEMBER], t[A_NEED], store_i64(limit, LIMIT_BURN_LOTS_MAX + 1)),
+        [R_KEYS] = P(t[A_KEYID]),
     };
-    static const int param_count[R_COUNT] = {0, 2, 2, 3, 3, 1, 2, 3};
+    static const int param_count[R_COUNT] = {0, 2, 2, 3, 3, 1, 2, 3, 1};
     result_t result = RESULT_OK;
     for (int r = 0; r < R_COUNT && result == RESULT_OK; r++)
         result = store_run_later(conn, read_name[r], read_sql[r], param_count[r], params[r], &res[r]);

@@ -50,5 +50,7 @@ result_t store_run_later(store_conn_t *conn, const char *name, const char *sql, 
 /* int64 → decimal text into a caller buffer of at least 24 bytes; returns the buffer. */
 const char *store_i64(char *out, int64_t value);
 int64_t store_get_i64(const PGresult *res, int row, int column);
+/* A keys row from column first on: role, partner ('' for staff), public_key, revoked_seq (0: live). */
+result_t store_key_row(const PGresult *res, int row, int first, store_key_t *key);
 
 #endif

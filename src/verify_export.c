@@ -73,66 +73,17 @@ static int header_check(const char *line, size_t len, const uint8_t *ledger_key,
     return ok ? 0 : fail(report, 0, "line 1 is not a full-export header for this ledger key");
 }
 
-/* The type a request path may create. */
-static int request_fits_type(const json_t *entry, const json_t *request)
+static const verify_key_t *key_find(void *context, const char *keyid)
 {
-    const char *type = str(entry, "type"), *path = str(request, "path");
-    char want[256];
-    if (strcmp(str(request, "method"), "POST") != 0) return 0;
-    if (strcmp(type, "earn") == 0) return strcmp(path, "/v1/earn") == 0;
-    if (strcmp(type, "hold") == 0) return strcmp(path, "/v1/holds") == 0;
-    if (strcmp(type, "burn") == 0) {
-        if (json_object_get(entry, "hold") == NULL) return strcmp(path, "/v1/burn") == 0;
-        snprintf(want, sizeof want, "/v1/holds/%s/capture", str(entry, "hold"));
-        return strcmp(path, want) == 0;
-    }
-    if (strcmp(type, "hold_void") == 0)
-        snprintf(want, sizeof want, "/v1/holds/%s/void", str(entry, "hold"));
-    else if (strcmp(type, "reversal") == 0)
-        snprintf(want, sizeof want, "/v1/transactions/%s/reverse", str(entry, "original"));
-    else if (strcmp(type, "partner") == 0)
-        snprintf(want, sizeof want, "/v1/admin/partners");
-    else if (strcmp(type, "key") == 0 && json_object_get(entry, "owner"))
-        snprintf(want, sizeof want, "/v1/admin/partners/%s/keys", str(entry, "owner"));
-    else if (strcmp(type, "key") == 0)
-        snprintf(want, sizeof want, "/v1/admin/staff-keys");
-    else if (strcmp(type, "key_revoke") == 0)
-        snprintf(want, sizeof want, "/v1/admin/keys/%s/revoke", str(entry, "keyid"));
-    else if (strcmp(type, "point_value") == 0)
-        snprintf(want, sizeof want, "/v1/admin/point-values");
-    else
-        return 0;
-    return strcmp(path, want) == 0;
+    return vstate_key(context, keyid);
 }
 
 /* The signer: a key registered before this seq, not revoked before it, of the right party. */
 static int signer_check(vstate_t *state, const json_t *entry, int64_t seq, int64_t time_s, verify_report_t *report)
 {
-    const json_t *request = json_object_get(entry, "request");
-    const char *type = str(entry, "type"), *why = NULL;
-    int unsigned_type = strcmp(type, "genesis") == 0 || strcmp(type, "expiry") == 0 || strcmp(type, "settlement") == 0;
-    if (request == NULL)
-        return unsigned_type ? 0 : fail(report, seq, "a partner or operator entry without its request");
-    if (unsigned_type || !request_fits_type(entry, request))
-        return fail(report, seq, "the signed request does not create this kind of entry");
-    buf_t field = BUF_INIT;
-    auth_signature_input_t input;
-    buf_printf(&field, "sig1=%s", str(request, "signature_input"));
-    int parsed = auth_signature_input_parse(field.data, &input) == RESULT_OK;
-    buf_free(&field);
-    if (!parsed) return fail(report, seq, "unparseable signature_input");
-    vkey_t *key = vstate_key(state, input.keyid);
-    int64_t created = input.created;
-    auth_signature_input_free(&input);
-    if (key == NULL) return fail(report, seq, "signed by a key that was not registered");
-    if (key->revoked_seq != 0 && key->revoked_seq < seq) return fail(report, seq, "signed by a revoked key");
-    int operator_entry = strcmp(str(entry, "partner"), "operator") == 0;
-    if (operator_entry ? key->role != VKEY_OPERATOR
-                       : key->role != VKEY_PARTNER || strcmp(key->owner, str(entry, "partner")) != 0)
-        return fail(report, seq, "signed by a key of another party");
-    if (time_s < created - state->skew_s || time_s > created + state->skew_s + 60)
-        return fail(report, seq, "signature created outside the accepted window around the entry's time");
-    if (verify_signed_request(entry, request, key->public_key, &why) != 0) return fail(report, seq, why);
+    const char *why = NULL;
+    if (verify_entry_signer(entry, seq, time_s, state->skew_s, key_find, state, &why) != RESULT_OK)
+        return fail(report, seq, why);
     return 0;
 }
 

@@ -25,16 +25,6 @@
         (vec).items[(vec).count++] = (value);                                                                          \
     } while (0)
 
-enum { VKEY_PARTNER, VKEY_OPERATOR, VKEY_AUDITOR };
-
-typedef struct {
-    char keyid[LIMIT_KEYID_MAX + 1];
-    int role;
-    char owner[LIMIT_PARTNER_CODE_MAX + 1];
-    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
-    int64_t revoked_seq; /* 0: live */
-} vkey_t;
-
 typedef struct {
     char code[LIMIT_PARTNER_CODE_MAX + 1];
     int64_t validity_s;
@@ -80,7 +70,7 @@ typedef struct {
     map_t accounts; /* account -> balance */
     map_t members;  /* member ref -> index + 1 */
     VEC(vmember_t) member_list;
-    VEC(vkey_t) keys;
+    VEC(verify_key_t) keys;
     VEC(vpartner_t) partners;
     VEC(vlot_t) lots;
     VEC(vportion_t) portions;
@@ -100,7 +90,7 @@ typedef struct {
 int verify_replay(vstate_t *state, const json_t *entry, int64_t seq, int64_t time_s, ledger_postings_t *expected,
                   int *has_expected, const char **why);
 
-vkey_t *vstate_key(vstate_t *state, const char *keyid);
+verify_key_t *vstate_key(vstate_t *state, const char *keyid);
 vpartner_t *vstate_partner(vstate_t *state, const char *code);
 
 #endif

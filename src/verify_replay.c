@@ -27,7 +27,7 @@ static int64_t num(const json_t *object, const char *name)
     return (int64_t)json_integer_value(json_object_get(object, name));
 }
 
-vkey_t *vstate_key(vstate_t *state, const char *keyid)
+verify_key_t *vstate_key(vstate_t *state, const char *keyid)
 {
     for (size_t i = 0; i < state->keys.count; i++)
         if (strcmp(state->keys.items[i].keyid, keyid) == 0) return &state->keys.items[i];
@@ -102,10 +102,10 @@ static int replay_registry(vstate_t *state, const json_t *entry, const char *typ
         json_t *item;
         json_array_foreach(json_object_get(entry, "keys"), i, item)
         {
-            vkey_t key;
+            verify_key_t key;
             memset(&key, 0, sizeof key);
             snprintf(key.keyid, sizeof key.keyid, "%s", str(item, "keyid"));
-            key.role = VKEY_OPERATOR;
+            key.role = VERIFY_ROLE_OPERATOR;
             if (crypto_public_key_parse(str(item, "public_key"), key.public_key) != 0) FAIL("bad genesis key");
             VEC_PUSH(state->keys, key);
         }
@@ -120,22 +120,22 @@ static int replay_registry(vstate_t *state, const json_t *entry, const char *typ
         return 0;
     }
     if (strcmp(type, "key") == 0) {
-        vkey_t key;
+        verify_key_t key;
         memset(&key, 0, sizeof key);
         snprintf(key.keyid, sizeof key.keyid, "%s", str(entry, "keyid"));
         snprintf(key.owner, sizeof key.owner, "%s", str(entry, "owner"));
         const char *role = str(entry, "role");
-        key.role = strcmp(role, "partner") == 0    ? VKEY_PARTNER
-                   : strcmp(role, "operator") == 0 ? VKEY_OPERATOR
-                                                   : VKEY_AUDITOR;
+        key.role = strcmp(role, "partner") == 0    ? VERIFY_ROLE_PARTNER
+                   : strcmp(role, "operator") == 0 ? VERIFY_ROLE_OPERATOR
+                                                   : VERIFY_ROLE_AUDITOR;
         if (vstate_key(state, key.keyid) || crypto_public_key_parse(str(entry, "public_key"), key.public_key) != 0 ||
-            (key.role == VKEY_PARTNER && vstate_partner(state, key.owner) == NULL))
+            (key.role == VERIFY_ROLE_PARTNER && vstate_partner(state, key.owner) == NULL))
             FAIL("invalid or duplicate key");
         VEC_PUSH(state->keys, key);
         return 0;
     }
     if (strcmp(type, "key_revoke") == 0) {
-        vkey_t *key = vstate_key(state, str(entry, "keyid"));
+        verify_key_t *key = vstate_key(state, str(entry, "keyid"));
         if (key == NULL || key->revoked_seq) FAIL("revocation of an unknown or revoked key");
         key->revoked_seq = seq;
         return 0;

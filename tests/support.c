@@ -142,6 +142,7 @@ int test_ledgerd_spawn(test_env_t *env)
         setenv("LEDGER_KEY_FILE", env->key_file, 1);
         setenv("LEDGER_EXPIRY_INTERVAL_S", env->expiry_interval ? env->expiry_interval : "0", 1);
         if (env->rate_limits) setenv("LEDGER_RATE_LIMITS", env->rate_limits, 1);
+        if (env->clock_skew) setenv("LEDGER_CLOCK_SKEW_S", env->clock_skew, 1);
         execl(binary, binary, (char *)NULL);
         _exit(127);
     }
@@ -181,7 +182,27 @@ void test_env_stop(test_env_t *env)
             abort();
         }
     }
+    if (env->db_name[0] != '\0' && !env->damaged && test_journal_verifies(env) != 0) {
+        fprintf(stderr, "the journal of %s does not verify\n", env->db_name);
+        abort();
+    }
     test_key_free(&env->operator_key);
+}
+
+int test_journal_verifies(const test_env_t *env)
+{
+    char command[4096], ctl[256], verify[256], path[300];
+    test_binary(ctl, sizeof ctl, "ledgerctl");
+    test_binary(verify, sizeof verify, "ledger-verify");
+    snprintf(path, sizeof path, "%s/%s.export.jsonl", getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp",
+             env->db_name);
+    unlink(path);
+    snprintf(command, sizeof command,
+             "LEDGER_DATABASE_URL='%s' LEDGER_KEY_FILE='%s' %s export --out %s >/dev/null && "
+             "%s %s --ledger-key \"$(%s pubkey --key-file %s)\" --skew-seconds %s >&2",
+             env->db_url, env->key_file, ctl, path, verify, path, ctl, env->key_file,
+             env->clock_skew ? env->clock_skew : "300");
+    return system(command) == 0 ? 0 : -1;
 }
 
 void test_partner(test_env_t *env, const char *code, int64_t validity_s, test_key_t *key)

@@ -25,6 +25,9 @@ typedef struct {
     char key_file[256];          /* the ledger key ledgerd signs reports with */
     const char *expiry_interval; /* LEDGER_EXPIRY_INTERVAL_S for ledgerd; NULL = "0" (off) */
     const char *rate_limits;     /* LEDGER_RATE_LIMITS for ledgerd; NULL = none */
+    const char *clock_skew;      /* LEDGER_CLOCK_SKEW_S for ledgerd and ledger-verify; NULL = default */
+    int damaged; /* the journal is not a ledger's on purpose (rows written by hand, a test that broke it
+                  * after verifying it): test_env_stop skips its closing export */
 } test_env_t;
 
 typedef struct {
@@ -39,7 +42,11 @@ void test_db_create(const char *name, char *url, size_t url_max);
 void test_db_ready(test_env_t *env, const char *name);
 /* test_db_ready + ledgerd started and healthy. extra_env: NULL-terminated "K=V" list or NULL. */
 void test_env_start(test_env_t *env, const char *name);
+/* Stops ledgerd, then exports env's journal and runs ledger-verify on it: every suite ends by
+ * showing its journal verifies (spec 12), and aborts when it does not. */
 void test_env_stop(test_env_t *env);
+/* Exports env's journal with ledgerctl and runs ledger-verify on it; 0 when it verifies. */
+int test_journal_verifies(const test_env_t *env);
 /* Spawns ledgerd for env->db_url on a free port; returns 0 when healthy, -1 if it exited. */
 int test_ledgerd_spawn(test_env_t *env);
 

@@ -454,6 +454,8 @@ static void test_signer_refuses_an_inconsistent_tree(void **state)
                      0);
     assert_int_equal(response.status, 200);
     client_response_free(&response);
+    assert_int_equal(test_journal_verifies(&env), 0);
+    env.damaged = 1;
     /* someone with database access rewrites history under the last checkpoint: the largest
      * complete subtree (the oldest entries) gets another hash */
     assert_int_equal(test_sql_exec(&env, "ALTER TABLE merkle_nodes DISABLE TRIGGER merkle_nodes_immutable; "

@@ -215,6 +215,8 @@ static void test_refuses_altered_migrations(void **state)
     (void)state;
     test_env_t other;
     test_db_ready(&other, "e2e_operator_altered");
+    assert_int_equal(test_journal_verifies(&other), 0);
+    other.damaged = 1;
     assert_int_equal(test_sql_exec(&other, "UPDATE schema_migrations SET checksum = 'x' WHERE version = 1"), 0);
     assert_int_equal(test_ledgerd_spawn(&other), -1);
     assert_int_equal(test_sql_exec(&other, "DELETE FROM schema_migrations"), 0);
