@@ -12,6 +12,7 @@
 #include "ledger.h"
 #include "limits.h"
 #include "log.h"
+#include "verify.h"
 
 void expiry_result_free(expiry_result_t *result)
 {
@@ -99,7 +100,10 @@ static result_t expiry_chunk(store_conn_t *conn, const crypto_signer_t *key, siz
     fields = json_pack("{s:s,s:s,s:I,s:b,s:o}", "run", run_id, "as_of", as_of, "chunk", (json_int_t)(run.chunks + 1),
                        "final", *final, "lots", entry_lots);
     text = journal_entry_text(seq, time_s, "expiry", "operator", fields, &postings, NULL);
-    result = store_journal_insert(conn, seq, time_s, "expiry", text, &postings);
+    const char *why = NULL;
+    result = verify_entry_alone(text, seq, time_s, 0, NULL, NULL, NULL, &why); /* spec 12, as every entry */
+    if (result != RESULT_OK) log_error("refusing an entry ledger-verify would reject", json_pack("{s:s}", "why", why));
+    if (result == RESULT_OK) result = store_journal_insert(conn, seq, time_s, "expiry", text, &postings);
     if (result == RESULT_OK && count > 0) result = store_expired_insert(conn, seq, run.id, lots, count);
     int64_t first_seq = 0;
     if (result == RESULT_OK) result = store_expiry_run_progress(conn, run.id, seq, &first_seq);

@@ -250,6 +250,7 @@ static result_t http_authenticate(struct MHD_Connection *connection, http_server
                                       {"idempotency-key", idempotency_key}};
     char *base = auth_signature_base(components, has_body ? 5 : 3, call->input.member_value);
     int valid = crypto_ed25519_verify(call->key.public_key, base, strlen(base), call->request.signature);
+    if (valid) verify_memo_record(&call->request.signature_memo, call->key.public_key, call->request.signature, base);
     free(base);
     if (!valid) return RESULT_AUTH_SIGNATURE_INVALID;
     call->request.signed_request.idempotency_key = idempotency_key;

@@ -72,7 +72,8 @@ result_t service_entry_check(const service_request_t *request, const store_key_t
         found = &known;
     }
     const char *why = NULL;
-    result_t result = verify_entry_alone(text, seq, time_s, request->clock_skew_s, entry_key_find, found, &why);
+    result_t result = verify_entry_alone(text, seq, time_s, request->clock_skew_s, entry_key_find, found,
+                                         &request->signature_memo, &why);
     if (result != RESULT_OK)
         log_write("warn", "entry refused: ledger-verify would reject it",
                  json_pack("{s:I,s:s,s:s,s:s}", "seq", (json_int_t)seq, "principal", request->principal, "keyid",

@@ -12,6 +12,7 @@
 #include "json.h"
 #include "ledger.h"
 #include "log.h"
+#include "verify.h"
 
 void settle_result_free(settle_result_t *result)
 {
@@ -58,7 +59,10 @@ static result_t settle_write(store_conn_t *conn, const crypto_signer_t *key, con
     text = journal_entry_text(seq, time_s, "settlement", "operator", fields, &postings, NULL);
     out->report = json_canonical(report);
     out->signature = crypto_sign_text(key, out->report);
-    result = store_journal_insert(conn, seq, time_s, "settlement", text, &postings);
+    const char *why = NULL;
+    result = verify_entry_alone(text, seq, time_s, 0, NULL, NULL, NULL, &why); /* spec 12, as every entry */
+    if (result != RESULT_OK) log_error("refusing an entry ledger-verify would reject", json_pack("{s:s}", "why", why));
+    if (result == RESULT_OK) result = store_journal_insert(conn, seq, time_s, "settlement", text, &postings);
     if (result == RESULT_OK)
         result = store_settlement_insert(conn, out->id, seq, period->period_end_s, period->from_seq, period->cutoff_seq,
                                          period->fee_bp, out->report, out->signature);

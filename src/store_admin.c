@@ -8,6 +8,7 @@
 #include "journal.h"
 #include "log.h"
 #include "store_internal.h"
+#include "verify.h"
 
 #define P(...) ((const char *const[]){__VA_ARGS__})
 
@@ -170,7 +171,9 @@ result_t store_genesis(store_conn_t *conn, const char *currency, const char *ori
     fields = json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "currency", currency, "origin", origin, "keys", "keyid", keyid,
                        "role", "operator", "public_key", public_b64);
     text = journal_entry_text(*seq, time_s, "genesis", "operator", fields, &postings, NULL);
-    result = store_journal_insert(conn, *seq, time_s, "genesis", text, &postings);
+    const char *why = NULL;
+    result = verify_entry_alone(text, *seq, time_s, 0, NULL, NULL, NULL, &why); /* spec 12, as every entry */
+    if (result == RESULT_OK) result = store_journal_insert(conn, *seq, time_s, "genesis", text, &postings);
     if (result == RESULT_OK)
         result = store_exec(conn, "meta_insert", "INSERT INTO ledger_meta (currency, origin) VALUES ($1, $2)", 2,
                             P(currency, origin));

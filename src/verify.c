@@ -107,8 +107,30 @@ static int fields_match_body(const json_t *entry, const json_t *body)
     return 1;
 }
 
+void verify_memo_record(verify_memo_t *memo, const uint8_t *public_key, const uint8_t *signature, const char *base)
+{
+    buf_t material = BUF_INIT;
+    buf_append(&material, public_key, CRYPTO_ED25519_PUBLIC_BYTES);
+    buf_append(&material, signature, CRYPTO_ED25519_SIGNATURE_BYTES);
+    buf_append_str(&material, base);
+    crypto_sha256(material.data, material.len, memo->digest);
+    memo->set = 1;
+    buf_free(&material);
+}
+
+static int signature_valid(const uint8_t *public_key, const uint8_t *signature, const char *base,
+                           const verify_memo_t *memo)
+{
+    if (memo != NULL && memo->set) {
+        verify_memo_t same;
+        verify_memo_record(&same, public_key, signature, base);
+        if (memcmp(same.digest, memo->digest, sizeof same.digest) == 0) return 1;
+    }
+    return crypto_ed25519_verify(public_key, base, strlen(base), signature);
+}
+
 result_t verify_signed_request(const json_t *entry, const json_t *request, const uint8_t *public_key,
-                               const char **why)
+                               const verify_memo_t *memo, const char **why)
 {
     result_t status = RESULT_AUTH_SIGNATURE_INVALID;
     uint8_t *body = NULL, signature[CRYPTO_ED25519_SIGNATURE_BYTES];
@@ -142,7 +164,7 @@ result_t verify_signed_request(const json_t *entry, const json_t *request, const
         {"@method", method}, {"@path", path}, {"@query", query}, {"content-digest", digest}, {"idempotency-key", key}};
     base = auth_signature_base(components, has_body ? 5 : 3, input.member_value);
     *why = "partner signature does not verify";
-    if (!crypto_ed25519_verify(public_key, base, strlen(base), signature)) goto out;
+    if (!signature_valid(public_key, signature, base, memo)) goto out;
     const char *detail = NULL;
     *why = "entry fields differ from the signed body";
     if (has_body) {
@@ -206,7 +228,7 @@ static int request_fits_type(const json_t *entry, const json_t *request)
     } while (0)
 
 result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, int64_t skew_s,
-                             verify_key_find_t find, void *context, const char **why)
+                             verify_key_find_t find, void *context, const verify_memo_t *memo, const char **why)
 {
     const json_t *request = json_object_get(entry, "request");
     const char *type = entry_string(entry, "type");
@@ -223,7 +245,7 @@ result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, i
     int parsed = auth_signature_input_parse(field.data, &input) == RESULT_OK;
     buf_free(&field);
     if (!parsed) REFUSE(RESULT_AUTH_SIGNATURE_INVALID, "unparseable signature_input");
-    const verify_key_t *key = find(context, input.keyid);
+    const verify_key_t *key = find != NULL ? find(context, input.keyid) : NULL;
     int64_t created = input.created;
     auth_signature_input_free(&input);
     if (key == NULL) REFUSE(RESULT_AUTH_UNKNOWN_KEY, "signed by a key that was not registered");
@@ -234,11 +256,11 @@ result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, i
         REFUSE(RESULT_FORBIDDEN, "signed by a key of another party");
     if (time_s < created - skew_s || time_s > created + skew_s + LIMIT_SIGNATURE_COMMIT_GRACE_S)
         REFUSE(RESULT_AUTH_SIGNATURE_EXPIRED, "signature created outside the accepted window around the entry's time");
-    return verify_signed_request(entry, request, key->public_key, why);
+    return verify_signed_request(entry, request, key->public_key, memo, why);
 }
 
 result_t verify_entry_alone(const char *text, int64_t seq, int64_t time_s, int64_t skew_s, verify_key_find_t find,
-                            void *context, const char **why)
+                            void *context, const verify_memo_t *memo, const char **why)
 {
     result_t result = RESULT_INTERNAL;
     size_t len = strlen(text);
@@ -258,7 +280,7 @@ result_t verify_entry_alone(const char *text, int64_t seq, int64_t time_s, int64
     if (!postings_balanced(json_object_get(entry, "postings"))) goto out;
     *why = "the entry's movement disagrees with its postings";
     if (!movement_consistent(entry)) goto out;
-    result = verify_entry_signer(entry, seq, time_s, skew_s, find, context, why);
+    result = verify_entry_signer(entry, seq, time_s, skew_s, find, context, memo, why);
 out:
     free(canonical);
     json_decref(entry);
@@ -282,7 +304,7 @@ int verify_entry(const char *line, size_t line_len, const uint8_t public_key[CRY
     *why = "the entry's movement disagrees with its postings";
     if (!movement_consistent(entry)) goto out;
     json_t *request = json_object_get(entry, "request");
-    if (request != NULL && verify_signed_request(entry, request, public_key, why) != RESULT_OK) goto out;
+    if (request != NULL && verify_signed_request(entry, request, public_key, NULL, why) != RESULT_OK) goto out;
     status = 0;
 out:
     free(canonical);

@@ -82,7 +82,7 @@ static const verify_key_t *key_find(void *context, const char *keyid)
 static int signer_check(vstate_t *state, const json_t *entry, int64_t seq, int64_t time_s, verify_report_t *report)
 {
     const char *why = NULL;
-    if (verify_entry_signer(entry, seq, time_s, state->skew_s, key_find, state, &why) != RESULT_OK)
+    if (verify_entry_signer(entry, seq, time_s, state->skew_s, key_find, state, NULL, &why) != RESULT_OK)
         return fail(report, seq, why);
     return 0;
 }
