@@ -43,6 +43,8 @@ void store_deadline_set(store_conn_t *conn, int64_t deadline_us);
 /* 1 when conn was closed because a wait passed its bound: what was sent may or may not have
  * been applied (a COMMIT among it: the outcome is unknown). */
 int store_conn_abandoned(const store_conn_t *conn);
+/* Sessions closed because a wait passed its bound, since start (all threads). */
+uint64_t store_sessions_abandoned(void);
 /* Takes the journal head lock (what every write needs) and rolls back: RESULT_OK when a write
  * could proceed now. */
 result_t store_write_probe(store_conn_t *conn);

@@ -276,6 +276,7 @@ static void *writer_watch_main(void *arg)
         pthread_mutex_unlock(&writer->lock);
         for (size_t i = 0; i < count; i++)
             writer_refuse(jobs[i]->response, writer_queued_detail);
+        metrics_write_queue_timeouts(count);
         writer_answer(writer, jobs, count);
         pthread_mutex_lock(&writer->lock);
     }

@@ -163,10 +163,19 @@ int store_conn_abandoned(const store_conn_t *conn)
 /* The session is taken for hung: its socket is shut, so that the backend, when it runs again,
  * reads what was sent and then the end of the session (its transaction, unless a COMMIT was
  * among what it read, is rolled back); the owner reconnects. */
+static uint64_t store_abandoned_count; /* atomic */
+
+uint64_t store_sessions_abandoned(void)
+{
+    return __atomic_load_n(&store_abandoned_count, __ATOMIC_RELAXED);
+}
+
 static void store_abandon(store_conn_t *conn)
 {
+    __atomic_add_fetch(&store_abandoned_count, 1, __ATOMIC_RELAXED);
     log_error("database wait passed its bound; closing the session",
-              json_pack("{s:i,s:i}", "backend_pid", PQbackendPID(conn->pg), "wait_ms", conn->wait_ms));
+              json_pack("{s:i,s:i,s:b}", "backend_pid", PQbackendPID(conn->pg), "wait_ms", conn->wait_ms,
+                        "deadline", conn->deadline_us != 0));
     (void)shutdown(PQsocket(conn->pg), SHUT_RDWR);
     conn->broken = 1;
     conn->abandoned = 1;

@@ -197,6 +197,11 @@ static void test_writer_backend_stopped(void **state)
     assert_true(unhealthy_s >= 0 && unhealthy_s < LIMIT_WRITE_STUCK_MS / 1000.0 + 3.0);
     assert_non_null(strstr(health, "503"));
     assert_non_null(strstr(health, "writer"));
+    test_reply_t metrics = test_call(&env, NULL, "GET", "/metrics", NULL, NULL);
+    const char *abandoned = strstr(metrics.body, "\nledger_db_sessions_abandoned_total ");
+    assert_non_null(abandoned);
+    assert_true(atoll(abandoned + strlen("\nledger_db_sessions_abandoned_total ")) >= 1);
+    test_reply_free(&metrics);
     continue_all();
     retry_until_applied("stall-1");
     retry_until_applied("stall-2");
