@@ -4,6 +4,8 @@
  *  - the writer's backend stopped: a signed earn, and one queued behind it, answer 503 with
  *    Retry-After within a few seconds; /healthz says the writer is stuck; after SIGCONT a retry
  *    with the same Idempotency-Key has exactly one effect and /healthz is 200 again;
+ *  - the writer's backend stopped inside COMMIT: 503 (outcome unknown), and the retry replays
+ *    the commit that did happen: one effect;
  *  - every backend of the database and the postmaster stopped: a GET and /healthz answer 503
  *    within their bounds.
  * Every stopped process is continued in teardown, at exit and on the alarm that turns a hang
@@ -94,6 +96,7 @@ typedef struct {
     int status;
     int retry_after_s;
     char code[64];
+    int outcome_unknown; /* the detail says so */
     double took_s;
     pthread_t thread;
 } call_t;
@@ -111,6 +114,7 @@ static void *call_main(void *arg)
     call->retry_after_s = response.retry_after_s;
     const char *code = response.body ? strstr(response.body, "\"code\":\"") : NULL;
     if (code != NULL) snprintf(call->code, sizeof call->code, "%.*s", (int)strcspn(code + 8, "\""), code + 8);
+    call->outcome_unknown = response.body != NULL && strstr(response.body, "outcome is unknown") != NULL;
     client_response_free(&response);
     return NULL;
 }
@@ -156,27 +160,25 @@ static void retry_until_applied(const char *reference)
     snprintf(body, sizeof body, "{\"member\":\"s-1\",\"points\":5,\"reference\":\"%s\"}", reference);
     snprintf(key, sizeof key, "%s-key", reference);
     int status = 503;
-    for (int attempt = 0; attempt < 50 && status == 503; attempt++) {
+    for (int attempt = 0; attempt < 50 && (status == 503 || status == 409); attempt++) {
         test_reply_t reply = test_call(&env, &shop, "POST", "/v1/earn", body, key);
         status = reply.status;
+        if (status == 409) assert_string_equal(test_code(&reply), "request_in_progress"); /* the first still commits */
         test_reply_free(&reply);
-        if (status == 503) usleep(200000);
+        if (status == 503 || status == 409) usleep(200000);
     }
     assert_int_equal(status, 201);
     assert_int_equal(count_reference(reference), 1); /* exactly one effect */
 }
+
+static pid_t writer_backend(void);
 
 static void test_writer_backend_stopped(void **state)
 {
     (void)state;
     alarm(TEST_ALARM_S);
     test_expect(test_move(&env, &shop, "/v1/earn", "s-1", 5, "warm"), 201, NULL); /* key cached, writer connected */
-    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                        "AND application_name = 'ledger-writer'"),
-                     1);
-    pid_t writer = (pid_t)test_sql_int(&env, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                                             "AND application_name = 'ledger-writer'");
-    stop_process(writer);
+    stop_process(writer_backend());
     call_t first, queued;
     call_start(&first, "POST", "/v1/earn", "stall-1");
     usleep(500000);
@@ -208,6 +210,59 @@ static void test_writer_backend_stopped(void **state)
     assert_true(health_until(1, 10.0, NULL, 0) >= 0);
     test_expect(test_move(&env, &shop, "/v1/earn", "s-1", 5, "after-stall"), 201, NULL);
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+    alarm(0);
+}
+
+static pid_t writer_backend(void)
+{
+    const char *sql = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND application_name = 'ledger-writer'";
+    char count[512];
+    snprintf(count, sizeof count, "SELECT count(*) FROM (%s) w", sql);
+    assert_int_equal(test_sql_int(&env, count), 1);
+    return (pid_t)test_sql_int(&env, sql);
+}
+
+/* The hardest case: the writer's backend stops inside COMMIT (held there by a deferred trigger
+ * long enough to catch it), so the client cannot know whether the batch committed. The answer
+ * is 503 saying so; once the backend runs again the COMMIT completes, and the retry with the
+ * same key replays it: one effect. */
+static void test_commit_outcome_unknown(void **state)
+{
+    (void)state;
+    alarm(TEST_ALARM_S);
+    assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION stall_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                                         "$$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$"),
+                     0);
+    assert_int_equal(test_sql_exec(&env, "CREATE CONSTRAINT TRIGGER stall_commit AFTER INSERT ON transactions "
+                                         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                                         "WHEN (NEW.reference = 'commit-stall') EXECUTE FUNCTION stall_commit()"),
+                     0);
+    test_expect(test_move(&env, &shop, "/v1/earn", "s-1", 5, "before-commit-stall"), 201, NULL);
+    pid_t writer = writer_backend();
+    char in_commit[256];
+    snprintf(in_commit, sizeof in_commit,
+             "SELECT count(*) FROM pg_stat_activity WHERE pid = %d AND state = 'active' AND query = 'COMMIT'",
+             (int)writer);
+    call_t earn;
+    call_start(&earn, "POST", "/v1/earn", "commit-stall");
+    int caught = 0;
+    for (double start = now_s(); !caught && now_s() - start < 5.0;)
+        caught = test_sql_int(&env, in_commit) == 1;
+    assert_true(caught);
+    stop_process(writer); /* inside the COMMIT's deferred trigger */
+    pthread_join(earn.thread, NULL);
+    assert_int_equal(earn.status, 503);
+    assert_true(earn.retry_after_s > 0);
+    assert_true(earn.took_s < LIMIT_WRITE_BATCH_WAIT_MS / 1000.0 + 3.0);
+    assert_true(earn.outcome_unknown);
+    continue_all();
+    int64_t committed = 0; /* the COMMIT the client could not see completes */
+    for (double start = now_s(); committed == 0 && now_s() - start < 5.0; usleep(50000))
+        committed = count_reference("commit-stall");
+    assert_int_equal(committed, 1);
+    retry_until_applied("commit-stall"); /* a replay: still one */
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER stall_commit ON transactions"), 0);
     alarm(0);
 }
 
@@ -276,6 +331,7 @@ int main(void)
     atexit(continue_all);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writer_backend_stopped),
+        cmocka_unit_test(test_commit_outcome_unknown),
         cmocka_unit_test(test_every_backend_stopped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
