@@ -78,4 +78,38 @@
 /* ledgerctl call: response bytes read at most. */
 #define LIMIT_CLIENT_RESPONSE_BYTES_MAX (256 * 1024 * 1024)
 
+/* Issue 16 (spec 12, bounded waits): no request waits without bound on the database. */
+/* Server-side session limits (SET per session): a slow statement or lock wait ends itself. */
+#define LIMIT_DB_STATEMENT_TIMEOUT_MS 10000
+#define LIMIT_DB_LOCK_TIMEOUT_MS      5000
+/* Client side: the longest wait for one exchange (a statement's results, a pipeline's) on a
+ * session; a little above statement_timeout, so a statement that is merely slow ends on the
+ * server first. Past it the backend is taken for hung (stopped, partitioned): the session is
+ * closed and the call answers 503. */
+#define LIMIT_DB_WAIT_MS (LIMIT_DB_STATEMENT_TIMEOUT_MS + 2000)
+/* Opening a session (TCP or unix socket, startup, authentication, the session settings). */
+#define LIMIT_DB_CONNECT_MS 3000
+/* A request waits this long for a free pooled session at most. */
+#define LIMIT_DB_POOL_WAIT_MS 5000
+/* /healthz's own database check: short, so that a hung database shows quickly. */
+#define LIMIT_DB_HEALTH_WAIT_MS 2000
+/* The group-commit writer's session: its statements are key lookups and short inserts, so its
+ * server-side limits are tighter, and a whole batch (every exchange of it, the COMMIT and any
+ * per-request fallback) must finish within LIMIT_WRITE_BATCH_WAIT_MS or its session is closed
+ * and every request of the batch gets 503 (outcome unknown: retry with the same key). */
+#define LIMIT_WRITE_STATEMENT_TIMEOUT_MS 3000
+#define LIMIT_WRITE_LOCK_TIMEOUT_MS      2000
+#define LIMIT_WRITE_BATCH_WAIT_MS        4000
+/* A mutation still queued behind a busy writer after this long is answered 503 (never applied). */
+#define LIMIT_WRITE_QUEUE_WAIT_MS 3000
+/* /healthz reports the writer stuck when a batch has been in progress, or a mutation queued,
+ * this long (a healthy batch takes milliseconds). */
+#define LIMIT_WRITE_STUCK_MS 2000
+/* How often the writer's watchdog looks at the queue, and how often a writer whose database
+ * failed retries its session (and with it /healthz recovers without traffic). */
+#define LIMIT_WRITE_WATCH_MS 250
+#define LIMIT_WRITE_PROBE_MS 1000
+/* Retry-After on 503 answers of an unavailable or hung database. */
+#define LIMIT_DB_RETRY_AFTER_S 1
+
 #endif

@@ -12,6 +12,8 @@ void metrics_request(const char *route, int status, uint64_t duration_us);
 void metrics_write_bulk(size_t requests, int written);
 /* One group-commit batch of requests: committed together, or fell back to one transaction each. */
 void metrics_write_batch(size_t requests, int committed);
+/* Mutations answered 503 because they waited in the writer's queue past its bound. */
+void metrics_write_queue_timeouts(size_t requests);
 
 /* Where the group-commit writer's time goes (ledger_write_seconds_total{phase}): reading what
  * a group of earns and burns needs, applying the rules and building its rows, the round trip

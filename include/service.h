@@ -146,6 +146,10 @@ void service_writer_submit(service_writer_t *writer, const service_request_t *re
                            service_bulk_t bulk, service_response_t *response);
 void service_writer_stop(service_writer_t *writer);
 void service_writer_free(service_writer_t *writer);
+/* /healthz (spec 12): NULL while the writer can take writes (or there is no writer), else why
+ * not (static text): a batch in progress or a mutation queued longer than LIMIT_WRITE_STUCK_MS,
+ * or no working database session (reconnected and probed every LIMIT_WRITE_PROBE_MS). */
+const char *service_writer_trouble(service_writer_t *writer);
 
 /* Appends a journal entry for the request at a seq allocated now; returns its text (owned). */
 result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type, const json_t *fields,

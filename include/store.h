@@ -20,8 +20,34 @@ typedef struct store_conn store_conn_t;
 typedef struct store_pool store_pool_t;
 
 /* Connections ------------------------------------------------------------------------------ */
+/* Bounded waits (spec 12): every exchange with the database waits on the socket with a bound;
+ * past it the session is taken for hung (a stopped backend cannot time itself out), its socket
+ * is shut and the call returns RESULT_DATABASE_UNAVAILABLE. The pool or the owner reconnects. */
+typedef struct {
+    const char *application_name; /* shown in pg_stat_activity: operators (and tests) find it */
+    int statement_timeout_ms;      /* server side */
+    int lock_timeout_ms;           /* server side */
+    int wait_ms;                   /* client side: the longest wait for one exchange */
+} store_profile_t;
+extern const store_profile_t store_profile_default;     /* pool sessions, ledgerctl, exports */
+extern const store_profile_t store_profile_writer;      /* the group-commit writer */
+extern const store_profile_t store_profile_maintenance; /* the expiry scheduler and housekeeping */
 /* Owned connection or NULL (reason logged). Applies session timeouts. */
 store_conn_t *store_connect(const char *url);
+store_conn_t *store_connect_profile(const char *url, const store_profile_t *profile);
+/* Monotonic clock, microseconds. */
+int64_t store_clock_us(void);
+/* Until cleared with 0, no wait on conn goes past the monotonic time deadline_us (store_clock_us):
+ * one bound for a whole transaction, its retries included. */
+void store_deadline_set(store_conn_t *conn, int64_t deadline_us);
+/* 1 when conn was closed because a wait passed its bound: what was sent may or may not have
+ * been applied (a COMMIT among it: the outcome is unknown). */
+int store_conn_abandoned(const store_conn_t *conn);
+/* Sessions closed because a wait passed its bound, since start (all threads). */
+uint64_t store_sessions_abandoned(void);
+/* Takes the journal head lock (what every write needs) and rolls back: RESULT_OK when a write
+ * could proceed now. */
+result_t store_write_probe(store_conn_t *conn);
 void store_disconnect(store_conn_t *conn);
 int store_conn_ok(store_conn_t *conn);
 
@@ -31,6 +57,9 @@ void store_pool_destroy(store_pool_t *pool);
 store_conn_t *store_pool_acquire(store_pool_t *pool);
 void store_pool_release(store_pool_t *pool, store_conn_t *conn);
 void store_pool_stats(store_pool_t *pool, unsigned *size, unsigned *in_use, uint64_t *waits);
+/* /healthz: RESULT_OK when a pooled session answers a statement within wait_ms (connecting
+ * included, up to LIMIT_DB_CONNECT_MS more when the pool has no live session). */
+result_t store_pool_check(store_pool_t *pool, int wait_ms);
 
 /* Runs fixed, trusted SQL text (benchmarks and tests only — never text built from input). */
 result_t store_exec_script(store_conn_t *conn, const char *sql);

@@ -162,6 +162,7 @@ static enum MHD_Result http_send(struct MHD_Connection *connection, http_context
     MHD_add_response_header(reply, "Content-Type", response->content_type);
     MHD_add_response_header(reply, "X-Request-Id", context->request_id);
     MHD_add_response_header(reply, "Cache-Control", "no-store");
+    if (response->status == 503 && response->retry_after_s == 0) response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
     if (response->retry_after_s > 0) {
         char retry[16];
         snprintf(retry, sizeof retry, "%d", response->retry_after_s);
@@ -391,17 +392,22 @@ out:
     store_pool_release(server->pool, conn);
 }
 
+/* Spec 12: 200 only while writes can proceed. The writer's state needs no database round trip;
+ * the database check waits LIMIT_DB_HEALTH_WAIT_MS at most, so health answers even when every
+ * backend is stopped. */
 static void http_health(http_server_t *server, service_response_t *response)
 {
-    store_conn_t *conn = store_pool_acquire(server->pool);
-    int64_t now_s = 0;
-    int ok = conn != NULL && store_now(conn, &now_s) == RESULT_OK;
-    if (conn != NULL) store_pool_release(server->pool, conn);
-    if (ok) {
-        service_json(response, 200, json_pack("{s:s,s:s}", "status", "ok", "database", "ok"));
+    const char *writer = service_writer_trouble(server->writer);
+    result_t database = writer == NULL ? store_pool_check(server->pool, LIMIT_DB_HEALTH_WAIT_MS) : RESULT_OK;
+    if (writer != NULL) {
+        service_problem(response, RESULT_DATABASE_UNAVAILABLE, writer, json_pack("{s:s}", "writer", "down"));
+    } else if (database != RESULT_OK) {
+        service_problem(response, database, "the database is unreachable or did not answer in time",
+                        json_pack("{s:s}", "database", "down"));
     } else {
-        service_problem(response, RESULT_DATABASE_UNAVAILABLE, "the database is unreachable", NULL);
+        service_json(response, 200, json_pack("{s:s,s:s,s:s}", "status", "ok", "database", "ok", "writer", "ok"));
     }
+    if (response->status == 503) response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
 }
 
 /* Sends the response and forgets the call. */

@@ -51,7 +51,7 @@ static void *maintenance_main(void *arg)
         pthread_mutex_unlock(&m->lock);
         if (!store_conn_ok(conn)) {
             store_disconnect(conn);
-            conn = store_connect(m->database_url);
+            conn = store_connect_profile(m->database_url, &store_profile_maintenance);
         }
         if (conn != NULL) maintenance_tick(m, conn);
         struct timespec deadline;

@@ -56,6 +56,14 @@ void metrics_request(const char *route, int status, uint64_t duration_us)
 }
 
 static uint64_t metrics_batches, metrics_batch_requests, metrics_batch_fallbacks, metrics_bulk_requests;
+static uint64_t metrics_queue_timeouts;
+
+void metrics_write_queue_timeouts(size_t requests)
+{
+    pthread_mutex_lock(&metrics_lock);
+    metrics_queue_timeouts += requests;
+    pthread_mutex_unlock(&metrics_lock);
+}
 
 void metrics_write_bulk(size_t requests, int written)
 {
@@ -126,9 +134,16 @@ char *metrics_render(store_pool_t *pool)
                "transaction per request.\n"
                "# TYPE ledger_write_batch_fallbacks_total counter\nledger_write_batch_fallbacks_total %llu\n"
                "# HELP ledger_write_bulk_requests_total Earns and burns applied set-based (multi-row statements).\n"
-               "# TYPE ledger_write_bulk_requests_total counter\nledger_write_bulk_requests_total %llu\n",
+               "# TYPE ledger_write_bulk_requests_total counter\nledger_write_bulk_requests_total %llu\n"
+               "# HELP ledger_write_queue_timeouts_total Mutations answered 503 after waiting in the writer's "
+               "queue past its bound.\n"
+               "# TYPE ledger_write_queue_timeouts_total counter\nledger_write_queue_timeouts_total %llu\n"
+               "# HELP ledger_db_sessions_abandoned_total Database sessions closed because a wait passed its "
+               "bound (a hung database).\n"
+               "# TYPE ledger_db_sessions_abandoned_total counter\nledger_db_sessions_abandoned_total %llu\n",
                (unsigned long long)metrics_batches, (unsigned long long)metrics_batch_requests,
-               (unsigned long long)metrics_batch_fallbacks, (unsigned long long)metrics_bulk_requests);
+               (unsigned long long)metrics_batch_fallbacks, (unsigned long long)metrics_bulk_requests,
+               (unsigned long long)metrics_queue_timeouts, (unsigned long long)store_sessions_abandoned());
     buf_append_str(&out, "# HELP ledger_write_seconds_total Time of the group-commit writer by phase.\n"
                          "# TYPE ledger_write_seconds_total counter\n");
     for (size_t i = 0; i < sizeof metrics_phases / sizeof metrics_phases[0]; i++)

@@ -3,10 +3,17 @@
  * request (a refused or failed request leaves the others intact), one durable COMMIT, and only
  * then are the waiting requests answered. A batch that cannot commit is rolled back and its
  * requests are applied one transaction each (idempotency makes that exact even when the COMMIT's
- * outcome is unknown). */
+ * outcome is unknown).
+ * Bounded waits (spec 12): a batch, its fallback included, has LIMIT_WRITE_BATCH_WAIT_MS; past
+ * it the session is closed (store.c) and the batch is answered 503 with no further wait (the
+ * outcome is unknown: a retry with the same Idempotency-Key replays or applies once). A watchdog
+ * thread answers 503 to mutations queued longer than LIMIT_WRITE_QUEUE_WAIT_MS (never applied),
+ * and a writer without a working session reconnects and probes every LIMIT_WRITE_PROBE_MS;
+ * service_writer_trouble tells /healthz. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <time.h>
 
 #include "assert_always.h"
 #include "limits.h"
@@ -21,6 +28,7 @@ typedef struct writer_job {
     service_bulk_t bulk;
     service_response_t *response;
     int done; /* blocking submitters: answered */
+    int64_t queued_us;
     struct writer_job *next;
 } writer_job_t;
 
@@ -28,14 +36,41 @@ struct service_writer {
     pthread_mutex_t lock;
     pthread_cond_t queued; /* the writer waits for work */
     pthread_cond_t done;   /* submitters wait for their answer */
+    pthread_cond_t watch;  /* the watchdog's sleep; signalled at stop */
     writer_job_t *head, *tail;
     int stopping;
     int stopped; /* the thread has been joined */
+    int64_t batch_started_us; /* 0: no batch in progress */
+    int failing;              /* no working session: the last batch or probe failed for want of it */
     size_t max_batch;
     char *database_url;
     store_conn_t *conn; /* the writer thread's own session */
     pthread_t thread;
+    pthread_t watchdog;
 };
+
+static const char writer_unknown_detail[] = "the database did not answer in time; the outcome is unknown: "
+                                            "retry with the same Idempotency-Key";
+static const char writer_unavailable_detail[] = "the database is unavailable; not applied: retry with the same "
+                                                "Idempotency-Key";
+static const char writer_queued_detail[] = "the writer is busy; not applied: retry with the same Idempotency-Key";
+
+/* An absolute CLOCK_MONOTONIC time ms from now, for the writer's condition variables. */
+static struct timespec writer_after(int ms)
+{
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_sec += ms / 1000;
+    at.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (at.tv_nsec >= 1000000000L) at.tv_sec++, at.tv_nsec -= 1000000000L;
+    return at;
+}
+
+static void writer_refuse(service_response_t *response, const char *detail)
+{
+    service_response_free(response);
+    service_problem(response, RESULT_DATABASE_UNAVAILABLE, detail, NULL);
+}
 
 /* The run of earns and burns starting at jobs[first], applied set-based; *end is past it. */
 static result_t writer_bulk_run(store_conn_t *conn, writer_job_t **jobs, size_t first, size_t count, size_t *end)
@@ -88,7 +123,7 @@ static store_conn_t *writer_session(service_writer_t *writer)
 {
     if (!store_conn_ok(writer->conn)) {
         store_disconnect(writer->conn);
-        writer->conn = store_connect(writer->database_url);
+        writer->conn = store_connect_profile(writer->database_url, &store_profile_writer);
         if (writer->conn != NULL && store_generic_plans(writer->conn) != RESULT_OK) {
             store_disconnect(writer->conn);
             writer->conn = NULL;
@@ -97,28 +132,64 @@ static store_conn_t *writer_session(service_writer_t *writer)
     return writer->conn;
 }
 
-static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t count)
+/* The requests of a batch that could not commit, each in its own transaction (the usual
+ * retries), within the batch's deadline; once the session hung or cannot be had, the rest get 503
+ * at once: no request waits twice. */
+static void writer_fallback(service_writer_t *writer, writer_job_t **jobs, size_t count, int64_t deadline_us)
 {
-    (void)writer_session(writer);
-    result_t result =
-        writer->conn != NULL ? writer_batch_commit(writer->conn, jobs, count) : RESULT_DATABASE_UNAVAILABLE;
-    metrics_write_batch(count, result == RESULT_OK);
-    if (result == RESULT_OK) return;
-    /* fall back: each request in its own transaction, with the usual retries */
+    int down = writer->conn == NULL || store_conn_abandoned(writer->conn);
+    const char *detail = writer->conn != NULL && store_conn_abandoned(writer->conn) ? writer_unknown_detail
+                                                                                     : writer_unavailable_detail;
     for (size_t i = 0; i < count; i++) {
         service_response_free(jobs[i]->response); /* pending stays: the HTTP thread reads it */
-        store_conn_t *conn = writer_session(writer);
+        store_conn_t *conn = down || store_clock_us() >= deadline_us ? NULL : writer_session(writer);
         if (conn == NULL) {
-            service_problem(jobs[i]->response, RESULT_DATABASE_UNAVAILABLE, NULL, NULL);
-        } else {
-            service_mutate_direct(conn, jobs[i]->request, jobs[i]->op, jobs[i]->response);
+            down = 1;
+            writer_refuse(jobs[i]->response, detail);
+            continue;
+        }
+        store_deadline_set(conn, deadline_us);
+        service_mutate_direct(conn, jobs[i]->request, jobs[i]->op, jobs[i]->response);
+        store_deadline_set(conn, 0);
+        if (store_conn_abandoned(conn)) {
+            down = 1;
+            detail = writer_unknown_detail;
+            writer_refuse(jobs[i]->response, detail);
         }
     }
+}
+
+static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t count)
+{
+    int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000;
+    store_conn_t *conn = writer_session(writer);
+    result_t result = RESULT_DATABASE_UNAVAILABLE;
+    if (conn != NULL) {
+        store_deadline_set(conn, deadline_us);
+        result = writer_batch_commit(conn, jobs, count);
+        store_deadline_set(conn, 0);
+    }
+    metrics_write_batch(count, result == RESULT_OK);
+    if (result != RESULT_OK) writer_fallback(writer, jobs, count, deadline_us);
+}
+
+/* Reconnects when needed and checks that a write could proceed now (the journal head lock). */
+static int writer_probe(service_writer_t *writer)
+{
+    store_conn_t *conn = writer_session(writer);
+    if (conn == NULL) return 0;
+    store_deadline_set(conn, store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
+    result_t result = store_write_probe(conn);
+    store_deadline_set(conn, 0);
+    return result == RESULT_OK;
 }
 
 /* Wakes blocking submitters and calls the asynchronous ones back (their jobs are owned here). */
 static void writer_answer(service_writer_t *writer, writer_job_t **jobs, size_t count)
 {
+    for (size_t i = 0; i < count; i++) /* a database that cannot answer now may soon: say when to retry */
+        if (jobs[i]->response->status == 503 && jobs[i]->response->retry_after_s == 0)
+            jobs[i]->response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
     pthread_mutex_lock(&writer->lock);
     for (size_t i = 0; i < count; i++)
         jobs[i]->done = 1;
@@ -132,6 +203,23 @@ static void writer_answer(service_writer_t *writer, writer_job_t **jobs, size_t 
     }
 }
 
+/* Caller holds the lock. Waits for work; a writer without a working session probes meanwhile. */
+static void writer_wait(service_writer_t *writer)
+{
+    while (writer->head == NULL && !writer->stopping) {
+        if (!writer->failing) {
+            pthread_cond_wait(&writer->queued, &writer->lock);
+            continue;
+        }
+        struct timespec at = writer_after(LIMIT_WRITE_PROBE_MS);
+        if (pthread_cond_timedwait(&writer->queued, &writer->lock, &at) == 0) continue;
+        pthread_mutex_unlock(&writer->lock);
+        int ok = writer_probe(writer);
+        pthread_mutex_lock(&writer->lock);
+        writer->failing = !ok;
+    }
+}
+
 static void *writer_main(void *arg)
 {
     service_writer_t *writer = arg;
@@ -140,8 +228,7 @@ static void *writer_main(void *arg)
     for (;;) {
         size_t count = 0;
         pthread_mutex_lock(&writer->lock);
-        while (writer->head == NULL && !writer->stopping)
-            pthread_cond_wait(&writer->queued, &writer->lock);
+        writer_wait(writer);
         if (writer->head == NULL) {
             pthread_mutex_unlock(&writer->lock);
             break;
@@ -151,8 +238,14 @@ static void *writer_main(void *arg)
             writer->head = writer->head->next;
         }
         if (writer->head == NULL) writer->tail = NULL;
+        writer->batch_started_us = store_clock_us();
         pthread_mutex_unlock(&writer->lock);
         writer_apply(writer, jobs, count);
+        int failing = !store_conn_ok(writer->conn);
+        pthread_mutex_lock(&writer->lock);
+        writer->batch_started_us = 0;
+        writer->failing = failing;
+        pthread_mutex_unlock(&writer->lock);
         uint64_t started = metrics_clock_us();
         writer_answer(writer, jobs, count);
         metrics_write_time(METRICS_WRITE_ANSWER, started);
@@ -161,22 +254,75 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Answers 503 to the mutations queued longer than LIMIT_WRITE_QUEUE_WAIT_MS (a queue is FIFO:
+ * they are at its head), so that a hung batch does not hold the ones behind it. */
+static void *writer_watch_main(void *arg)
+{
+    service_writer_t *writer = arg;
+    (void)prctl(PR_SET_NAME, "ledger-writer-wd");
+    writer_job_t **jobs = xcalloc(writer->max_batch, sizeof *jobs);
+    pthread_mutex_lock(&writer->lock);
+    while (!writer->stopping) {
+        struct timespec at = writer_after(LIMIT_WRITE_WATCH_MS);
+        (void)pthread_cond_timedwait(&writer->watch, &writer->lock, &at);
+        int64_t oldest_us = store_clock_us() - (int64_t)LIMIT_WRITE_QUEUE_WAIT_MS * 1000;
+        size_t count = 0;
+        while (writer->head != NULL && writer->head->queued_us <= oldest_us && count < writer->max_batch) {
+            jobs[count++] = writer->head;
+            writer->head = writer->head->next;
+        }
+        if (writer->head == NULL) writer->tail = NULL;
+        if (count == 0) continue;
+        pthread_mutex_unlock(&writer->lock);
+        for (size_t i = 0; i < count; i++)
+            writer_refuse(jobs[i]->response, writer_queued_detail);
+        metrics_write_queue_timeouts(count);
+        writer_answer(writer, jobs, count);
+        pthread_mutex_lock(&writer->lock);
+    }
+    pthread_mutex_unlock(&writer->lock);
+    free(jobs);
+    return NULL;
+}
+
+const char *service_writer_trouble(service_writer_t *writer)
+{
+    if (writer == NULL) return NULL;
+    const char *why = NULL;
+    int64_t stuck_us = store_clock_us() - (int64_t)LIMIT_WRITE_STUCK_MS * 1000;
+    pthread_mutex_lock(&writer->lock);
+    if (writer->batch_started_us != 0 && writer->batch_started_us <= stuck_us)
+        why = "the writer is stuck: its batch has waited on the database too long";
+    else if (writer->head != NULL && writer->head->queued_us <= stuck_us)
+        why = "the writer is stuck: mutations have been queued too long";
+    else if (writer->failing)
+        why = "the writer's database session is down; reconnecting";
+    pthread_mutex_unlock(&writer->lock);
+    return why;
+}
+
 service_writer_t *service_writer_start(const char *database_url, size_t max_batch)
 {
     ASSERT_ALWAYS(max_batch > 0 && max_batch <= LIMIT_WRITE_BATCH_MAX);
     service_writer_t *writer = xcalloc(1, sizeof *writer);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC); /* timed waits immune to clock steps */
     pthread_mutex_init(&writer->lock, NULL);
-    pthread_cond_init(&writer->queued, NULL);
+    pthread_cond_init(&writer->queued, &monotonic);
     pthread_cond_init(&writer->done, NULL);
+    pthread_cond_init(&writer->watch, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     writer->max_batch = max_batch;
     writer->database_url = xstrdup(database_url);
-    (void)writer_session(writer); /* NULL is retried per batch */
+    writer->failing = writer_session(writer) == NULL; /* retried (probed) until it works */
     if (pthread_create(&writer->thread, NULL, writer_main, writer) != 0) {
         store_disconnect(writer->conn);
         free(writer->database_url);
         free(writer);
         return NULL;
     }
+    ASSERT_ALWAYS(pthread_create(&writer->watchdog, NULL, writer_watch_main, writer) == 0);
     return writer;
 }
 
@@ -184,7 +330,8 @@ void service_writer_submit(service_writer_t *writer, const service_request_t *re
                            service_bulk_t bulk, service_response_t *response)
 {
     int async = request->on_done != NULL;
-    writer_job_t local = {request, op, bulk, response, 0, NULL}, *job = async ? xcalloc(1, sizeof *job) : &local;
+    writer_job_t local = {request, op, bulk, response, 0, store_clock_us(), NULL};
+    writer_job_t *job = async ? xcalloc(1, sizeof *job) : &local;
     *job = local;
     pthread_mutex_lock(&writer->lock);
     if (writer->stopping) {
@@ -213,8 +360,10 @@ void service_writer_stop(service_writer_t *writer)
     pthread_mutex_lock(&writer->lock);
     writer->stopping = 1;
     pthread_cond_signal(&writer->queued);
+    pthread_cond_signal(&writer->watch);
     pthread_mutex_unlock(&writer->lock);
     pthread_join(writer->thread, NULL); /* answers what is queued first */
+    pthread_join(writer->watchdog, NULL);
     writer->stopped = 1;
 }
 
@@ -225,6 +374,7 @@ void service_writer_free(service_writer_t *writer)
     store_disconnect(writer->conn);
     pthread_cond_destroy(&writer->queued);
     pthread_cond_destroy(&writer->done);
+    pthread_cond_destroy(&writer->watch);
     pthread_mutex_destroy(&writer->lock);
     free(writer->database_url);
     free(writer);

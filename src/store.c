@@ -1,46 +1,222 @@
 /* store.c — connections, the pool, transactions and the statement runner. */
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "assert_always.h"
 #include "buf.h"
+#include "limits.h"
 #include "log.h"
 #include "store_internal.h"
 
-/* Session limits: a stuck statement or lock never hangs a request thread. */
-static const char store_session_sql[] = "SET statement_timeout = '10s'; SET lock_timeout = '5s'; "
-                                        "SET idle_in_transaction_session_timeout = '60s'; SET TIME ZONE 'UTC'; "
-                                        "SET jit = off";
+const store_profile_t store_profile_default = {"ledger", LIMIT_DB_STATEMENT_TIMEOUT_MS, LIMIT_DB_LOCK_TIMEOUT_MS,
+                                               LIMIT_DB_WAIT_MS};
+const store_profile_t store_profile_writer = {"ledger-writer", LIMIT_WRITE_STATEMENT_TIMEOUT_MS,
+                                              LIMIT_WRITE_LOCK_TIMEOUT_MS, LIMIT_WRITE_BATCH_WAIT_MS};
+const store_profile_t store_profile_maintenance = {"ledger-maintenance", LIMIT_DB_STATEMENT_TIMEOUT_MS,
+                                                   LIMIT_DB_LOCK_TIMEOUT_MS, LIMIT_DB_WAIT_MS};
 
 static void store_notice_ignore(void *arg, const char *message)
 {
     (void)arg, (void)message; /* e.g. "relation already exists, skipping" */
 }
 
-store_conn_t *store_connect(const char *url)
+int64_t store_clock_us(void)
 {
-    const char *keywords[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *values[] = {url, "3", "ledger", NULL};
-    PGconn *pg = PQconnectdbParams(keywords, values, 1);
-    if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-        log_error("database connect failed", json_pack("{s:s}", "error", pg ? PQerrorMessage(pg) : "out of memory"));
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+/* Waits until pg's socket is ready for events or the deadline passes: 1 ready, 0 timed out, -1 failed. */
+static int pg_poll(PGconn *pg, short events, int64_t deadline_us)
+{
+    for (;;) {
+        int64_t left_us = deadline_us - store_clock_us();
+        if (left_us <= 0) return 0;
+        struct pollfd fd = {PQsocket(pg), events, 0};
+        if (fd.fd < 0) return -1;
+        int ready = poll(&fd, 1, (int)((left_us + 999) / 1000));
+        if (ready > 0) return 1;
+        if (ready < 0 && errno != EINTR) return -1;
+    }
+}
+
+/* Sends what libpq holds and reads until a result can be taken without blocking: 1 ready,
+ * 0 the deadline passed, -1 the session failed. Costs no system call when the result is in. */
+static int pg_await(PGconn *pg, int64_t deadline_us)
+{
+    for (;;) {
+        int flushed = PQflush(pg); /* nonblocking: 0 all sent, 1 some left */
+        if (flushed < 0) return -1;
+        if (flushed == 0 && !PQisBusy(pg)) return 1;
+        int ready = pg_poll(pg, (short)(POLLIN | (flushed ? POLLOUT : 0)), deadline_us);
+        if (ready <= 0) return ready;
+        if (PQconsumeInput(pg) != 1) return -1;
+    }
+}
+
+/* The results of one command sent with PQsend*: the last (an error wins), owned; NULL when the
+ * session failed or the deadline passed (*timed_out then 1). */
+static PGresult *pg_receive(PGconn *pg, int64_t deadline_us, int *timed_out)
+{
+    PGresult *kept = NULL;
+    *timed_out = 0;
+    for (;;) {
+        int ready = pg_await(pg, deadline_us);
+        if (ready <= 0) {
+            *timed_out = ready == 0;
+            PQclear(kept);
+            return NULL;
+        }
+        PGresult *res = PQgetResult(pg);
+        if (res == NULL) break;
+        if (kept != NULL && PQresultStatus(kept) == PGRES_FATAL_ERROR) {
+            PQclear(res);
+        } else {
+            PQclear(kept);
+            kept = res;
+        }
+    }
+    return kept;
+}
+
+PGresult *store_pg_exec(PGconn *pg, const char *sql, int wait_ms)
+{
+    int timed_out = 0;
+    if (PQsendQuery(pg, sql) != 1) return NULL;
+    return pg_receive(pg, store_clock_us() + (int64_t)wait_ms * 1000, &timed_out);
+}
+
+PGconn *store_pg_connect(const char *url, const char *application_name)
+{
+    const char *keywords[] = {"dbname", "application_name", NULL};
+    const char *values[] = {url, application_name, NULL};
+    int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_DB_CONNECT_MS * 1000;
+    PGconn *pg = PQconnectStartParams(keywords, values, 1);
+    PostgresPollingStatusType polling = PGRES_POLLING_WRITING; /* as the libpq manual says to start */
+    const char *error = pg == NULL ? "out of memory" : NULL;
+    while (error == NULL && polling != PGRES_POLLING_OK) {
+        if (PQstatus(pg) == CONNECTION_BAD || polling == PGRES_POLLING_FAILED) {
+            error = PQerrorMessage(pg);
+            break;
+        }
+        int ready = pg_poll(pg, polling == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline_us);
+        if (ready == 0) error = "timed out connecting to the database";
+        if (ready < 0) error = "cannot wait on the database socket";
+        if (ready > 0) polling = PQconnectPoll(pg);
+    }
+    if (error == NULL && PQsetnonblocking(pg, 1) != 0) error = "cannot make the session nonblocking";
+    if (error != NULL) {
+        log_error("database connect failed", json_pack("{s:s,s:s}", "application", application_name, "error", error));
         PQfinish(pg);
         return NULL;
     }
     PQsetNoticeProcessor(pg, store_notice_ignore, NULL);
-    PGresult *res = PQexec(pg, store_session_sql);
+    return pg;
+}
+
+store_conn_t *store_connect_profile(const char *url, const store_profile_t *profile)
+{
+    char sql[256];
+    PGconn *pg = store_pg_connect(url, profile->application_name);
+    if (pg == NULL) return NULL;
+    /* session limits: a slow statement or lock wait ends on the server before the client's bound */
+    snprintf(sql, sizeof sql,
+             "SET statement_timeout = %d; SET lock_timeout = %d; SET idle_in_transaction_session_timeout = '60s'; "
+             "SET TIME ZONE 'UTC'; SET jit = off",
+             profile->statement_timeout_ms, profile->lock_timeout_ms);
+    PGresult *res = store_pg_exec(pg, sql, LIMIT_DB_CONNECT_MS);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
+        log_error("database session setup failed", json_pack("{s:s}", "error", PQerrorMessage(pg)));
         PQfinish(pg);
         return NULL;
     }
     store_conn_t *conn = xcalloc(1, sizeof *conn);
     conn->pg = pg;
+    conn->wait_ms = profile->wait_ms;
     return conn;
+}
+
+store_conn_t *store_connect(const char *url)
+{
+    return store_connect_profile(url, &store_profile_default);
+}
+
+void store_deadline_set(store_conn_t *conn, int64_t deadline_us)
+{
+    conn->deadline_us = deadline_us;
+}
+
+int store_conn_abandoned(const store_conn_t *conn)
+{
+    return conn != NULL && conn->abandoned;
+}
+
+/* The session is taken for hung: its socket is shut, so that the backend, when it runs again,
+ * reads what was sent and then the end of the session (its transaction, unless a COMMIT was
+ * among what it read, is rolled back); the owner reconnects. */
+static uint64_t store_abandoned_count; /* atomic */
+
+uint64_t store_sessions_abandoned(void)
+{
+    return __atomic_load_n(&store_abandoned_count, __ATOMIC_RELAXED);
+}
+
+static void store_abandon(store_conn_t *conn)
+{
+    __atomic_add_fetch(&store_abandoned_count, 1, __ATOMIC_RELAXED);
+    log_error("database wait passed its bound; closing the session",
+              json_pack("{s:i,s:i,s:b}", "backend_pid", PQbackendPID(conn->pg), "wait_ms", conn->wait_ms,
+                        "deadline", conn->deadline_us != 0));
+    (void)shutdown(PQsocket(conn->pg), SHUT_RDWR);
+    conn->broken = 1;
+    conn->abandoned = 1;
+}
+
+/* The deadline of a wait starting now on conn. */
+static int64_t store_wait_deadline(const store_conn_t *conn)
+{
+    int64_t deadline_us = store_clock_us() + (int64_t)conn->wait_ms * 1000;
+    return conn->deadline_us != 0 && conn->deadline_us < deadline_us ? conn->deadline_us : deadline_us;
+}
+
+/* pg_await with conn's bound: 0 when a result can be taken; else -1 with the session broken. */
+static int store_await(store_conn_t *conn)
+{
+    if (conn->broken) return -1;
+    int ready = pg_await(conn->pg, store_wait_deadline(conn));
+    if (ready == 0) store_abandon(conn);
+    if (ready < 0) conn->broken = 1;
+    return ready > 0 ? 0 : -1;
+}
+
+/* The next result of the pipeline (or NULL at a statement's end), waiting within the bound;
+ * NULL with conn->broken set when the wait failed. */
+static PGresult *store_next_result(store_conn_t *conn)
+{
+    return store_await(conn) == 0 ? PQgetResult(conn->pg) : NULL;
+}
+
+/* The results of one command just sent (not pipelined) within the bound; see pg_receive. */
+static PGresult *store_receive(store_conn_t *conn, int sent)
+{
+    int timed_out = 0;
+    if (sent != 1 || conn->broken) {
+        conn->broken = 1;
+        return NULL;
+    }
+    PGresult *res = pg_receive(conn->pg, store_wait_deadline(conn), &timed_out);
+    if (timed_out) store_abandon(conn);
+    if (res == NULL) conn->broken = 1;
+    return res;
 }
 
 void store_disconnect(store_conn_t *conn)
@@ -95,7 +271,7 @@ static int store_is_prepared(const store_conn_t *conn, const char *name)
 static result_t store_prepare(store_conn_t *conn, const char *name, const char *sql, int count)
 {
     if (store_is_prepared(conn, name)) return RESULT_OK;
-    PGresult *prepared = PQprepare(conn->pg, name, sql, count, NULL);
+    PGresult *prepared = store_receive(conn, PQsendPrepare(conn->pg, name, sql, count, NULL));
     result_t result = PQresultStatus(prepared) == PGRES_COMMAND_OK ? RESULT_OK : store_classify(conn, prepared, name);
     PQclear(prepared);
     if (result != RESULT_OK) return result;
@@ -107,7 +283,7 @@ static result_t store_prepare(store_conn_t *conn, const char *name, const char *
 /* Reads the outcome of one pending statement; returns RESULT_OK or its (mapped) failure. */
 static result_t store_read_pending(store_conn_t *conn, const store_pending_t *pending)
 {
-    PGresult *res = PQgetResult(conn->pg);
+    PGresult *res = store_next_result(conn);
     if (res == NULL) {
         conn->broken = 1;
         return RESULT_DATABASE_UNAVAILABLE;
@@ -126,7 +302,7 @@ static result_t store_read_pending(store_conn_t *conn, const store_pending_t *pe
         res = NULL;
     }
     PQclear(res);
-    PGresult *extra = PQgetResult(conn->pg); /* each statement's results end with NULL */
+    PGresult *extra = store_next_result(conn); /* each statement's results end with NULL */
     if (extra != NULL) conn->broken = 1;
     PQclear(extra);
     return conn->broken ? RESULT_DATABASE_UNAVAILABLE : result;
@@ -143,7 +319,7 @@ result_t store_flush(store_conn_t *conn)
     }
     conn->pending_count = 0;
     if (!conn->broken) {
-        PGresult *sync = PQgetResult(conn->pg);
+        PGresult *sync = store_next_result(conn);
         if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) conn->broken = 1;
         PQclear(sync);
     }
@@ -155,6 +331,7 @@ static result_t store_send(store_conn_t *conn, const char *name, const char *sql
                            store_pending_t pending)
 {
     result_t result = RESULT_OK;
+    if (conn->broken) return RESULT_DATABASE_UNAVAILABLE;
     if (conn->pending_count == STORE_PENDING_MAX || !store_is_prepared(conn, name)) {
         result = store_flush(conn); /* preparing is synchronous: outside pipeline mode */
         if (result == RESULT_OK) result = store_prepare(conn, name, sql, count);
@@ -188,7 +365,7 @@ PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int c
     *result = store_flush(conn);
     if (*result == RESULT_OK) *result = store_prepare(conn, name, sql, count);
     if (*result != RESULT_OK) return NULL;
-    PGresult *res = PQexecPrepared(conn->pg, name, count, params, NULL, NULL, 0);
+    PGresult *res = store_receive(conn, PQsendQueryPrepared(conn->pg, name, count, params, NULL, NULL, 0));
     ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         *result = store_classify(conn, res, name);
@@ -219,7 +396,7 @@ static result_t store_simple(store_conn_t *conn, const char *sql)
     /* a failed pending statement aborted the transaction: only a rollback may follow */
     if (pending != RESULT_OK && strncmp(sql, "ROLLBACK", 8) != 0) return pending;
     if (conn->broken) return RESULT_DATABASE_UNAVAILABLE;
-    PGresult *res = PQexec(conn->pg, sql);
+    PGresult *res = store_receive(conn, PQsendQuery(conn->pg, sql));
     result_t result = PQresultStatus(res) == PGRES_COMMAND_OK ? RESULT_OK : store_classify(conn, res, sql);
     PQclear(res);
     return result;
@@ -229,7 +406,7 @@ result_t store_exec_script(store_conn_t *conn, const char *sql)
 {
     result_t pending = store_flush(conn);
     if (pending != RESULT_OK) return pending;
-    PGresult *res = PQexec(conn->pg, sql);
+    PGresult *res = store_receive(conn, PQsendQuery(conn->pg, sql));
     ExecStatusType status = PQresultStatus(res);
     result_t result =
         status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? RESULT_OK : store_classify(conn, res, "script");
@@ -262,6 +439,13 @@ result_t store_commit_flush(store_conn_t *conn)
     result_t result = store_exec_later(conn, "commit", "COMMIT", 0, NULL, NULL, RESULT_OK);
     result_t flushed = store_flush(conn);
     return result != RESULT_OK ? result : flushed;
+}
+
+result_t store_write_probe(store_conn_t *conn)
+{
+    result_t result = store_simple(conn, "BEGIN; SELECT seq FROM journal_head FOR UPDATE; ROLLBACK");
+    if (result != RESULT_OK) store_rollback(conn);
+    return result;
 }
 
 void store_rollback(store_conn_t *conn)
@@ -335,8 +519,10 @@ void store_pool_destroy(store_pool_t *pool)
 store_conn_t *store_pool_acquire(store_pool_t *pool)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 5;
+    clock_gettime(CLOCK_REALTIME, &deadline); /* the condition variable's clock */
+    deadline.tv_sec += LIMIT_DB_POOL_WAIT_MS / 1000;
+    deadline.tv_nsec += (LIMIT_DB_POOL_WAIT_MS % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
     pthread_mutex_lock(&pool->lock);
     while (pool->idle_count == 0) {
         pool->waits++;
@@ -360,6 +546,10 @@ store_conn_t *store_pool_acquire(store_pool_t *pool)
 void store_pool_release(store_pool_t *pool, store_conn_t *conn)
 {
     if (conn != NULL && PQtransactionStatus(conn->pg) != PQTRANS_IDLE) store_rollback(conn);
+    if (conn != NULL && !store_conn_ok(conn)) { /* lost or abandoned: closed now, reconnected on acquire */
+        store_disconnect(conn);
+        conn = NULL;
+    }
     pthread_mutex_lock(&pool->lock);
     ASSERT_ALWAYS(pool->in_use > 0 && pool->idle_count < pool->size);
     pool->idle[pool->idle_count++] = conn;
@@ -375,4 +565,16 @@ void store_pool_stats(store_pool_t *pool, unsigned *size, unsigned *in_use, uint
     *in_use = pool->in_use;
     *waits = pool->waits;
     pthread_mutex_unlock(&pool->lock);
+}
+
+result_t store_pool_check(store_pool_t *pool, int wait_ms)
+{
+    int64_t now_s = 0;
+    store_conn_t *conn = store_pool_acquire(pool);
+    if (conn == NULL) return RESULT_DATABASE_UNAVAILABLE;
+    store_deadline_set(conn, store_clock_us() + (int64_t)wait_ms * 1000);
+    result_t result = store_now(conn, &now_s);
+    store_deadline_set(conn, 0);
+    store_pool_release(pool, conn);
+    return result;
 }

@@ -3,6 +3,7 @@
 #define LEDGER_STORE_INTERNAL_H
 
 #include <libpq-fe.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -24,9 +25,20 @@ struct store_conn {
     store_pending_t pending[STORE_PENDING_MAX]; /* sent, not yet read (pipeline mode) */
     size_t pending_count;
     int broken;          /* the protocol state is unknown: reconnect */
+    int abandoned;       /* a wait passed its bound: the socket was shut (the session is gone) */
+    int wait_ms;         /* the longest wait for one exchange (store_profile_t) */
+    int64_t deadline_us; /* 0, or a monotonic time no wait may pass (store_deadline_set) */
     char sqlstate[6];    /* of the last failed statement */
     char constraint[64]; /* of the last failed statement, if any */
 };
+
+/* Opens a libpq session for application_name within LIMIT_DB_CONNECT_MS (unix socket or TCP,
+ * startup and authentication included: a stopped postmaster does not hang it); NULL on failure
+ * (logged). The session is in nonblocking mode. Owned. */
+PGconn *store_pg_connect(const char *url, const char *application_name);
+/* Runs sql (trusted text, one or more statements) on pg, waiting at most wait_ms; the last
+ * result (owned), or NULL when the session was lost or the wait passed its bound. */
+PGresult *store_pg_exec(PGconn *pg, const char *sql, int wait_ms);
 
 /* The bytea input form "\\x<hex>" of len bytes into out (2 * len + 3 characters). */
 void store_bytea_text(const uint8_t *bytes, size_t len, char *out);

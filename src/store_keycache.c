@@ -13,6 +13,7 @@
 
 #include "assert_always.h"
 #include "buf.h"
+#include "limits.h"
 #include "log.h"
 #include "store_internal.h"
 
@@ -70,10 +71,8 @@ static void set_listening(store_keycache_t *cache, int listening)
 
 static PGconn *listener_connect(const char *url)
 {
-    const char *keywords[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *values[] = {url, "3", "ledger-keys", NULL};
-    PGconn *pg = PQconnectdbParams(keywords, values, 1);
-    PGresult *res = PQstatus(pg) == CONNECTION_OK ? PQexec(pg, "LISTEN ledger_keys") : NULL;
+    PGconn *pg = store_pg_connect(url, "ledger-keys"); /* both bounded: a hung database never holds it */
+    PGresult *res = pg != NULL ? store_pg_exec(pg, "LISTEN ledger_keys", LIMIT_DB_CONNECT_MS) : NULL;
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {

@@ -1,0 +1,338 @@
+/* End-to-end bounded database waits (issue 16 item 8, spec 12): PostgreSQL backends stopped with
+ * SIGSTOP, as a hung database, a frozen VM or a partition looks to the client. A stopped backend
+ * cannot time itself out (statement_timeout never fires), so only the client's own bounds help:
+ *  - the writer's backend stopped: a signed earn, and one queued behind it, answer 503 with
+ *    Retry-After within a few seconds; /healthz says the writer is stuck; after SIGCONT a retry
+ *    with the same Idempotency-Key has exactly one effect and /healthz is 200 again;
+ *  - the writer's backend stopped inside COMMIT: 503 (outcome unknown), and the retry replays
+ *    the commit that did happen: one effect;
+ *  - every backend of the database and the postmaster stopped: a GET and /healthz answer 503
+ *    within their bounds.
+ * Every stopped process is continued in teardown, at exit and on the alarm that turns a hang
+ * (the service before this fix) into a failure. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "client.h"
+#include "limits.h"
+#include "support.h"
+
+#define STOPPED_MAX 256
+#define TEST_ALARM_S 45 /* the service before the fix hangs: fail instead */
+
+static test_env_t env;
+static test_key_t shop;
+static volatile sig_atomic_t stopped_count;
+static pid_t stopped[STOPPED_MAX];
+
+static void continue_all(void)
+{
+    for (sig_atomic_t i = 0; i < stopped_count; i++)
+        kill(stopped[i], SIGCONT);
+    stopped_count = 0;
+}
+
+static void on_alarm(int signal_number)
+{
+    (void)signal_number;
+    for (sig_atomic_t i = 0; i < stopped_count; i++)
+        kill(stopped[i], SIGCONT);
+    static const char message[] = "test_db_stall: timed out (a request hung on the stopped database)\n";
+    ssize_t written = write(2, message, sizeof message - 1);
+    (void)written;
+    if (env.pid > 0) kill(env.pid, SIGKILL);
+    _exit(1);
+}
+
+static void stop_process(pid_t pid)
+{
+    if (stopped_count >= STOPPED_MAX) fail_msg("too many processes to stop");
+    stopped[stopped_count] = pid;
+    stopped_count++; /* recorded before it is stopped: never left stopped */
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    test_env_start(&env, "e2e_db_stall");
+    test_partner(&env, "shop", 0, &shop);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    continue_all();
+    test_env_stop(&env);
+    test_key_free(&shop);
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One signed call made from a thread, timed. */
+typedef struct {
+    const char *method;
+    const char *target;
+    char body[160];
+    char key[64];
+    int status;
+    int retry_after_s;
+    char code[64];
+    int outcome_unknown; /* the detail says so */
+    double took_s;
+    pthread_t thread;
+} call_t;
+
+static void *call_main(void *arg)
+{
+    call_t *call = arg;
+    client_response_t response;
+    double start = now_s();
+    int sent = client_call("127.0.0.1", env.port, shop.keyid, shop.signer, call->method, call->target,
+                           call->body[0] ? call->body : NULL, call->key[0] ? call->key : NULL, &response);
+    call->took_s = now_s() - start;
+    if (sent != 0) return NULL;
+    call->status = response.status;
+    call->retry_after_s = response.retry_after_s;
+    const char *code = response.body ? strstr(response.body, "\"code\":\"") : NULL;
+    if (code != NULL) snprintf(call->code, sizeof call->code, "%.*s", (int)strcspn(code + 8, "\""), code + 8);
+    call->outcome_unknown = response.body != NULL && strstr(response.body, "outcome is unknown") != NULL;
+    client_response_free(&response);
+    return NULL;
+}
+
+static void call_start(call_t *call, const char *method, const char *target, const char *reference)
+{
+    memset(call, 0, sizeof *call);
+    call->method = method;
+    call->target = target;
+    if (reference != NULL) {
+        snprintf(call->body, sizeof call->body, "{\"member\":\"s-1\",\"points\":5,\"reference\":\"%s\"}", reference);
+        snprintf(call->key, sizeof call->key, "%s-key", reference);
+    }
+    assert_int_equal(pthread_create(&call->thread, NULL, call_main, call), 0);
+}
+
+static int64_t count_reference(const char *reference)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM transactions WHERE reference = '%s'", reference);
+    return test_sql_int(&env, sql);
+}
+
+/* Polls /healthz until its status is (or is not, when want_ok is 0) 200; seconds taken, or -1. */
+static double health_until(int want_ok, double limit_s, char *body, size_t body_max)
+{
+    double start = now_s();
+    while (now_s() - start < limit_s) {
+        test_reply_t reply = test_call(&env, NULL, "GET", "/healthz", NULL, NULL);
+        int ok = reply.status == 200;
+        if (body != NULL) snprintf(body, body_max, "%d %s", reply.status, reply.body);
+        test_reply_free(&reply);
+        if (ok == want_ok && reply.status != 0) return now_s() - start;
+        usleep(100000);
+    }
+    return -1;
+}
+
+/* The retry a client makes after a 503: the same body and key, until it is not 503. */
+static void retry_until_applied(const char *reference)
+{
+    char body[160], key[64];
+    snprintf(body, sizeof body, "{\"member\":\"s-1\",\"points\":5,\"reference\":\"%s\"}", reference);
+    snprintf(key, sizeof key, "%s-key", reference);
+    int status = 503;
+    for (int attempt = 0; attempt < 50 && (status == 503 || status == 409); attempt++) {
+        test_reply_t reply = test_call(&env, &shop, "POST", "/v1/earn", body, key);
+        status = reply.status;
+        if (status == 409) assert_string_equal(test_code(&reply), "request_in_progress"); /* the first still commits */
+        test_reply_free(&reply);
+        if (status == 503 || status == 409) usleep(200000);
+    }
+    assert_int_equal(status, 201);
+    assert_int_equal(count_reference(reference), 1); /* exactly one effect */
+}
+
+static pid_t writer_backend(void);
+
+static void test_writer_backend_stopped(void **state)
+{
+    (void)state;
+    alarm(TEST_ALARM_S);
+    test_expect(test_move(&env, &shop, "/v1/earn", "s-1", 5, "warm"), 201, NULL); /* key cached, writer connected */
+    stop_process(writer_backend());
+    call_t first, queued;
+    call_start(&first, "POST", "/v1/earn", "stall-1");
+    usleep(500000);
+    call_start(&queued, "POST", "/v1/earn", "stall-2"); /* behind the stuck batch */
+    char health[512] = "";
+    double unhealthy_s = health_until(0, 8.0, health, sizeof health);
+    pthread_join(first.thread, NULL);
+    pthread_join(queued.thread, NULL);
+    /* answered within the writer's bounds, not when the database wakes up */
+    assert_int_equal(first.status, 503);
+    assert_string_equal(first.code, "database_unavailable");
+    assert_true(first.retry_after_s > 0);
+    assert_true(first.took_s < LIMIT_WRITE_BATCH_WAIT_MS / 1000.0 + 3.0);
+    assert_int_equal(queued.status, 503);
+    assert_true(queued.retry_after_s > 0);
+    assert_true(queued.took_s < LIMIT_WRITE_BATCH_WAIT_MS / 1000.0 + 3.0);
+    /* /healthz saw the writer stuck while it was */
+    assert_true(unhealthy_s >= 0 && unhealthy_s < LIMIT_WRITE_STUCK_MS / 1000.0 + 3.0);
+    assert_non_null(strstr(health, "503"));
+    assert_non_null(strstr(health, "writer"));
+    test_reply_t metrics = test_call(&env, NULL, "GET", "/metrics", NULL, NULL);
+    const char *abandoned = strstr(metrics.body, "\nledger_db_sessions_abandoned_total ");
+    assert_non_null(abandoned);
+    assert_true(atoll(abandoned + strlen("\nledger_db_sessions_abandoned_total ")) >= 1);
+    test_reply_free(&metrics);
+    continue_all();
+    retry_until_applied("stall-1");
+    retry_until_applied("stall-2");
+    assert_true(health_until(1, 10.0, NULL, 0) >= 0);
+    test_expect(test_move(&env, &shop, "/v1/earn", "s-1", 5, "after-stall"), 201, NULL);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+    alarm(0);
+}
+
+static pid_t writer_backend(void)
+{
+    const char *sql = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND application_name = 'ledger-writer'";
+    char count[512];
+    snprintf(count, sizeof count, "SELECT count(*) FROM (%s) w", sql);
+    assert_int_equal(test_sql_int(&env, count), 1);
+    return (pid_t)test_sql_int(&env, sql);
+}
+
+/* The hardest case: the writer's backend stops inside COMMIT (held there by a deferred trigger
+ * long enough to catch it), so the client cannot know whether the batch committed. The answer
+ * is 503 saying so; once the backend runs again the COMMIT completes, and the retry with the
+ * same key replays it: one effect. */
+static void test_commit_outcome_unknown(void **state)
+{
+    (void)state;
+    alarm(TEST_ALARM_S);
+    assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION stall_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                                         "$$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$"),
+                     0);
+    assert_int_equal(test_sql_exec(&env, "CREATE CONSTRAINT TRIGGER stall_commit AFTER INSERT ON transactions "
+                                         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                                         "WHEN (NEW.reference = 'commit-stall') EXECUTE FUNCTION stall_commit()"),
+                     0);
+    test_expect(test_move(&env, &shop, "/v1/earn", "s-1", 5, "before-commit-stall"), 201, NULL);
+    pid_t writer = writer_backend();
+    char in_commit[256];
+    snprintf(in_commit, sizeof in_commit,
+             "SELECT count(*) FROM pg_stat_activity WHERE pid = %d AND state = 'active' AND query = 'COMMIT'",
+             (int)writer);
+    call_t earn;
+    call_start(&earn, "POST", "/v1/earn", "commit-stall");
+    int caught = 0;
+    for (double start = now_s(); !caught && now_s() - start < 5.0;)
+        caught = test_sql_int(&env, in_commit) == 1;
+    assert_true(caught);
+    stop_process(writer); /* inside the COMMIT's deferred trigger */
+    pthread_join(earn.thread, NULL);
+    assert_int_equal(earn.status, 503);
+    assert_true(earn.retry_after_s > 0);
+    assert_true(earn.took_s < LIMIT_WRITE_BATCH_WAIT_MS / 1000.0 + 3.0);
+    assert_true(earn.outcome_unknown);
+    continue_all();
+    int64_t committed = 0; /* the COMMIT the client could not see completes */
+    for (double start = now_s(); committed == 0 && now_s() - start < 5.0; usleep(50000))
+        committed = count_reference("commit-stall");
+    assert_int_equal(committed, 1);
+    retry_until_applied("commit-stall"); /* a replay: still one */
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER stall_commit ON transactions"), 0);
+    alarm(0);
+}
+
+static pid_t postmaster_pid(void)
+{
+    char path[512], line[32] = "";
+    snprintf(path, sizeof path, "%s/data/postmaster.pid", getenv("TEST_PG_HOST"));
+    FILE *file = fopen(path, "r");
+    assert_non_null(file);
+    assert_non_null(fgets(line, sizeof line, file));
+    fclose(file);
+    return (pid_t)atoi(line);
+}
+
+/* Stops every backend of the test database but this query's own, and then the postmaster. */
+static void stop_database(void)
+{
+    PGconn *pg = PQconnectdb(env.db_url);
+    assert_int_equal(PQstatus(pg), CONNECTION_OK);
+    PGresult *res = PQexec(pg, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND pid <> pg_backend_pid()");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_true(PQntuples(res) >= 3); /* the writer, the key listener, pooled sessions */
+    pid_t pids[STOPPED_MAX];
+    int count = PQntuples(res) < STOPPED_MAX - 1 ? PQntuples(res) : STOPPED_MAX - 1;
+    for (int i = 0; i < count; i++)
+        pids[i] = (pid_t)atoi(PQgetvalue(res, i, 0));
+    PQclear(res);
+    PQfinish(pg);
+    for (int i = 0; i < count; i++)
+        stop_process(pids[i]);
+    stop_process(postmaster_pid()); /* no new session either */
+}
+
+static void test_every_backend_stopped(void **state)
+{
+    (void)state;
+    alarm(TEST_ALARM_S);
+    test_expect(test_move(&env, &shop, "/v1/earn", "s-2", 5, "before-freeze"), 201, NULL);
+    test_expect(test_call(&env, &shop, "GET", "/v1/members/s-2", NULL, NULL), 200, NULL);
+    stop_database();
+    call_t read;
+    call_start(&read, "GET", "/v1/members/s-2", NULL);
+    double start = now_s();
+    test_reply_t health = test_call(&env, NULL, "GET", "/healthz", NULL, NULL);
+    double health_s = now_s() - start;
+    pthread_join(read.thread, NULL);
+    continue_all();
+    assert_int_equal(health.status, 503);
+    assert_true(health_s < (LIMIT_DB_CONNECT_MS + LIMIT_DB_HEALTH_WAIT_MS) / 1000.0 + 2.0);
+    test_reply_free(&health);
+    assert_int_equal(read.status, 503);
+    assert_string_equal(read.code, "database_unavailable");
+    assert_true(read.retry_after_s > 0);
+    assert_true(read.took_s < (LIMIT_DB_CONNECT_MS + LIMIT_DB_WAIT_MS) / 1000.0 + 2.0);
+    /* the sessions that were closed are opened again */
+    assert_true(health_until(1, 10.0, NULL, 0) >= 0);
+    test_expect(test_call(&env, &shop, "GET", "/v1/members/s-2", NULL, NULL), 200, NULL);
+    test_expect(test_move(&env, &shop, "/v1/earn", "s-2", 5, "after-freeze"), 201, NULL);
+    alarm(0);
+}
+
+int main(void)
+{
+    signal(SIGALRM, on_alarm);
+    atexit(continue_all);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_writer_backend_stopped),
+        cmocka_unit_test(test_commit_outcome_unknown),
+        cmocka_unit_test(test_every_backend_stopped),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
