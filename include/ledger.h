@@ -70,14 +70,23 @@ typedef struct {
 /* Spec 4: a lot is spendable at now_s iff remaining > 0 and expires_s > now_s. */
 int ledger_lot_spendable(const ledger_lot_t *lot, int64_t now_s);
 
-/* Spec 4: available = balance - remaining of past-due lots - active holds (never below 0 in
- * a consistent ledger; returned as computed so callers can assert). */
-int64_t ledger_available(int64_t balance, const ledger_lot_t *lots, size_t lot_count, int64_t held_points,
-                         int64_t now_s);
+/* Spec 4 and docs/notes-crash.md D1: available = max(0, balance - past_due - held), computed
+ * wide so any int64 inputs give an answer. past_due: remaining points of lots past expires_s;
+ * held: points of active, unexpired holds (for a capture, without the captured hold's own).
+ * The raw figure is negative when a hold outlives the lots it reserved (they expired before
+ * capture): the member then shows 0 available, burns and new holds are refused, earns are
+ * not, and a capture can only take what live lots hold. The one availability rule: the
+ * service (every operation) and the offline verifier both call it. */
+int64_t ledger_available(int64_t balance, int64_t past_due, int64_t held);
+/* Remaining points of lots[] that are past due at now_s (remaining > 0, expires_s <= now_s). */
+int64_t ledger_past_due(const ledger_lot_t *lots, size_t lot_count, int64_t now_s);
+/* Remaining points of lots[] still spendable at now_s (saturating sum). */
+int64_t ledger_spendable(const ledger_lot_t *lots, size_t lot_count, int64_t now_s);
 
 /* Spec 4: consumes points from lots in (expires_s ASC, id ASC) order, skipping past-due lots.
- * lots must already be in that order (asserted). The caller checks availability first.
- * Returns RESULT_INSUFFICIENT_POINTS or RESULT_TOO_MANY_LOTS without touching lots. */
+ * lots must already be in that order (asserted). The caller checks availability first, but the
+ * lots decide: RESULT_INSUFFICIENT_POINTS when they hold less (plan->count 0), RESULT_TOO_MANY_LOTS,
+ * RESULT_INVALID_FIELD for points outside 1..LIMIT_POINTS_MAX; lots are never touched. */
 result_t ledger_burn_plan(const ledger_lot_t *lots, size_t lot_count, int64_t points, int64_t now_s,
                           ledger_burn_plan_t *plan);
 

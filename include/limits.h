@@ -70,6 +70,11 @@
 /* Idempotency keys are kept at least 7 days (spec 8); we keep them 8. */
 #define LIMIT_IDEMPOTENCY_KEEP_S (8 * 86400)
 
+/* Money in a settlement (pair amounts, fees, positions, payments) and points per settlement line:
+ * the report is a JCS (RFC 8785) journal entry, whose numbers are IEEE doubles, so an integer it
+ * holds must stay within ±(2^53 - 1) (json_canonical). Beyond it: 422 settlement_overflow. */
+#define LIMIT_SETTLEMENT_AMOUNT_MAX 9007199254740991LL
+
 /* ledgerctl call: response bytes read at most. */
 #define LIMIT_CLIENT_RESPONSE_BYTES_MAX (256 * 1024 * 1024)
 

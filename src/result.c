@@ -38,6 +38,7 @@ static const result_info_t result_table[RESULT_COUNT] = {
     [RESULT_PERIOD_END_IN_FUTURE] = {422, "period_end_in_future", "period_end is in the future"},
     [RESULT_PERIOD_END_BEFORE_PREVIOUS] = {422, "period_end_before_previous",
                                            "period_end before the previous settlement's"},
+    [RESULT_SETTLEMENT_OVERFLOW] = {422, "settlement_overflow", "Settlement amount out of range"},
     [RESULT_PARTNER_EXISTS] = {409, "partner_exists", "Partner exists"},
     [RESULT_KEY_EXISTS] = {409, "key_exists", "Key exists"},
     [RESULT_KEY_ALREADY_REVOKED] = {409, "key_already_revoked", "Key already revoked"},

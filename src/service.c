@@ -181,11 +181,6 @@ void service_mutate(store_conn_t *conn, const service_request_t *request, servic
 }
 
 /* Shared by the operations ---------------------------------------------------------------- */
-int64_t service_available(const store_member_state_t *state)
-{
-    return state->balance - state->past_due - state->held;
-}
-
 void service_refuse(service_outcome_t *outcome, result_t result, const char *detail)
 {
     outcome->result = result;
@@ -200,13 +195,12 @@ void service_refuse_result(service_outcome_t *outcome, result_t result)
 void service_refuse_available(service_outcome_t *outcome, int64_t available)
 {
     service_refuse(outcome, RESULT_INSUFFICIENT_POINTS, "the member's available balance is lower than requested");
-    outcome->extra = json_pack("{s:I}", "available", (json_int_t)(available > 0 ? available : 0));
+    outcome->extra = json_pack("{s:I}", "available", (json_int_t)available);
 }
 
 json_t *service_balance_json(const store_member_state_t *state)
 {
-    int64_t available = service_available(state);
-    ASSERT_ALWAYS(available >= 0);
+    int64_t available = ledger_available(state->balance, state->past_due, state->held);
     return json_pack("{s:I,s:I}", "balance", (json_int_t)state->balance, "available", (json_int_t)available);
 }
 

@@ -39,7 +39,8 @@ static result_t reverse_earn(store_conn_t *conn, reversal_t *reversal, service_o
     if (result != RESULT_OK) return result;
     int64_t reversible =
         ledger_earn_reversible(reversal->original.points, reversal->original.reversed, lot.remaining,
-                               ledger_lot_spendable(&lot, reversal->time_s), service_available(&state));
+                               ledger_lot_spendable(&lot, reversal->time_s),
+                               ledger_available(state.balance, state.past_due, state.held));
     store_member_state_free(&state);
     if (reversal->points == 0) reversal->points = reversible;
     if (reversal->points == 0 || reversal->points > reversible) {

@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "ledger.h"
+#include "limits.h"
 #include "service_internal.h"
 #include "settle.h"
 
@@ -26,8 +27,15 @@ void service_settlement_run(store_conn_t *conn, const service_request_t *request
     if (service_idempotency_replayed(conn, request, response)) return;
     result_t result = settle_run(conn, request->ledger_key, period_end_text != NULL, period_end_s, fee_bp, &out);
     if (result != RESULT_OK) {
-        service_problem(response, result,
-                        result == RESULT_REQUEST_IN_PROGRESS ? "another settlement is in progress" : NULL, NULL);
+        const char *detail = result == RESULT_REQUEST_IN_PROGRESS ? "another settlement is in progress"
+                             : result == RESULT_SETTLEMENT_OVERFLOW
+                                 ? "a pair's points or amount, or a brand's total, would exceed 2^53-1 minor units; "
+                                   "nothing was written (reverse burns of the period, then settle again)"
+                                 : NULL;
+        json_t *extra = result == RESULT_SETTLEMENT_OVERFLOW
+                            ? json_pack("{s:I}", "amount_max", (json_int_t)LIMIT_SETTLEMENT_AMOUNT_MAX)
+                            : NULL;
+        service_problem(response, result, detail, extra);
         return;
     }
     service_json(response, 201, settle_response(out.report, out.signature));
