@@ -12,6 +12,7 @@ typedef enum {
     RESULT_UNSUPPORTED_MEDIA_TYPE,
     RESULT_NOT_FOUND,
     RESULT_METHOD_NOT_ALLOWED,
+    RESULT_INVALID_REQUEST_TARGET, /* bytes outside visible ASCII in the path or query */
     /* authentication (spec 9) */
     RESULT_AUTH_SIGNATURE_MISSING,
     RESULT_AUTH_SIGNATURE_INVALID,

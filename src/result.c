@@ -11,6 +11,7 @@ static const result_info_t result_table[RESULT_COUNT] = {
     [RESULT_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported_media_type", "Unsupported media type"},
     [RESULT_NOT_FOUND] = {404, "not_found", "Not found"},
     [RESULT_METHOD_NOT_ALLOWED] = {405, "method_not_allowed", "Method not allowed"},
+    [RESULT_INVALID_REQUEST_TARGET] = {400, "invalid_request_target", "Invalid request target"},
     [RESULT_AUTH_SIGNATURE_MISSING] = {401, "signature_missing", "Signature missing"},
     [RESULT_AUTH_SIGNATURE_INVALID] = {401, "signature_invalid", "Signature invalid"},
     [RESULT_AUTH_UNKNOWN_KEY] = {401, "unknown_key", "Unknown key"},

@@ -228,12 +228,33 @@ static void test_settlement_overflow(void **state)
     assert_int_equal(export_verifies(), 0);
 }
 
+/* Sweep: bytes that are not UTF-8 in a signed request's query used to reach the journal entry
+ * (stored with it) and abort ledgerd (journal.c "object != NULL"). Now 400 before anything runs. */
+static void test_non_ascii_target(void **state)
+{
+    (void)state;
+    test_reply_t reply = expect(test_call(&env, &steady, "POST", "/v1/earn?x=\xff\xfe",
+                                          "{\"member\":\"m-utf\",\"points\":1,\"reference\":\"e-utf\"}", NULL),
+                                400, "invalid_request_target");
+    test_reply_free(&reply);
+    reply = expect(test_call(&env, &steady, "GET", "/v1/members/m-utf?x=\xc3", NULL, NULL), 400,
+                   "invalid_request_target");
+    test_reply_free(&reply);
+    reply = expect(test_call(&env, &steady, "POST", "/v1/earn?x=%ff",
+                             "{\"member\":\"m-utf\",\"points\":1,\"reference\":\"e-utf\"}", NULL),
+                   201, NULL); /* percent-encoded is ASCII: fine */
+    test_reply_free(&reply);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE member = 'm-utf'"), 1);
+    assert_int_equal(export_verifies(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hold_outlives_its_lots),
         cmocka_unit_test(test_partial_capture_of_live_lots),
         cmocka_unit_test(test_settlement_overflow),
+        cmocka_unit_test(test_non_ascii_target),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
