@@ -129,7 +129,11 @@ void ledger_expiry_postings(ledger_expiring_t *lots, size_t count, ledger_postin
 /* Checked int64 addition; returns 0 on overflow. */
 int ledger_add_checked(int64_t a, int64_t b, int64_t *out);
 
-/* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL). */
+/* 9999-12-31T23:59:59Z: the last time the RFC 3339 shape below can write. */
+#define LEDGER_TIME_MAX_S 253402300799LL
+/* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL). Times outside 0..LEDGER_TIME_MAX_S
+ * are written as the nearest end of that range: callers that accept times from outside (the
+ * verifier) check the range first. */
 void ledger_time_format(int64_t unix_s, char out[21]);
 /* Parses that exact shape (fractional seconds refused). Returns 0 on success. */
 int ledger_time_parse(const char *text, int64_t *unix_s);

@@ -302,6 +302,9 @@ int64_t ledger_burn_reversal_plan(const ledger_consumed_t *consumed, size_t coun
 void ledger_time_format(int64_t unix_s, char out[21])
 {
     struct tm tm;
+    /* total: a time from a row altered outside the service still formats (and stays 20 chars) */
+    if (unix_s < 0) unix_s = 0;
+    if (unix_s > LEDGER_TIME_MAX_S) unix_s = LEDGER_TIME_MAX_S;
     time_t t = (time_t)unix_s;
     ASSERT_ALWAYS(gmtime_r(&t, &tm) != NULL);
     ASSERT_ALWAYS(strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 20);

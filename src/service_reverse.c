@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "json.h"
 #include "ledger.h"
+#include "log.h"
 #include "service_internal.h"
 
 typedef struct {
@@ -69,7 +70,12 @@ static result_t reverse_burn(store_conn_t *conn, const char *redeemer, reversal_
         goto out;
     }
     restore = xcalloc(count, sizeof *restore);
-    ASSERT_ALWAYS(ledger_burn_reversal_plan(consumed, count, reversal->points, restore) == reversal->points);
+    if (ledger_burn_reversal_plan(consumed, count, reversal->points, restore) != reversal->points) {
+        /* the burn's portions hold less than its transaction row says: rows altered outside the service */
+        log_error("burn portions disagree with the burn", json_pack("{s:I}", "burn", (json_int_t)reversal->original.seq));
+        result = RESULT_INTERNAL;
+        goto out;
+    }
     json_t *restored = json_array();
     json_object_set_new(reversal->fields, "restored", restored);
     for (size_t i = count; i-- > 0 && result == RESULT_OK;) {

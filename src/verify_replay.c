@@ -118,7 +118,8 @@ static int replay_registry(vstate_t *state, const json_t *entry, const char *typ
     if (strcmp(type, "partner") == 0) {
         vpartner_t partner = {"", num(entry, "validity_seconds"), seq};
         snprintf(partner.code, sizeof partner.code, "%s", str(entry, "code"));
-        if (!ledger_partner_code_valid(partner.code) || vstate_partner(state, partner.code) || partner.validity_s < 1)
+        if (!ledger_partner_code_valid(partner.code) || vstate_partner(state, partner.code) || partner.validity_s < 1 ||
+            partner.validity_s > LIMIT_VALIDITY_MAX_S)
             FAIL("invalid or duplicate partner");
         VEC_PUSH(state->partners, partner);
         return 0;
@@ -158,7 +159,8 @@ static int replay_earn(vstate_t *state, const json_t *entry, int64_t seq, int64_
     int64_t points = num(entry, "points");
     vpartner_t *issuer = vstate_partner(state, partner);
     char lot_id[32], expires_at[21];
-    if (issuer == NULL || !ledger_member_ref_valid(member) || points < 1 || points > LIMIT_POINTS_MAX)
+    if (issuer == NULL || !ledger_member_ref_valid(member) || points < 1 || points > LIMIT_POINTS_MAX ||
+        time_s + issuer->validity_s > LEDGER_TIME_MAX_S)
         FAIL("earn by an unknown partner or with invalid fields");
     journal_id_format(lot_id, sizeof lot_id, "lot", seq);
     ledger_time_format(time_s + issuer->validity_s, expires_at);
@@ -204,7 +206,8 @@ static int replay_burn(vstate_t *state, const json_t *entry, int64_t seq, int64_
 {
     const char *partner = str(entry, "partner"), *member_ref = str(entry, "member");
     int64_t points = num(entry, "points"), hold = -1;
-    if (vstate_partner(state, partner) == NULL || !ledger_member_ref_valid(member_ref) || points < 1)
+    if (vstate_partner(state, partner) == NULL || !ledger_member_ref_valid(member_ref) || points < 1 ||
+        points > LIMIT_POINTS_MAX)
         FAIL("burn by an unknown partner or with invalid fields");
     int64_t member = member_of(state, member_ref);
     if (replay_capture(state, entry, time_s, &hold, why) != 0) return -1;
