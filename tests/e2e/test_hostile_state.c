@@ -248,6 +248,49 @@ static void test_non_ascii_target(void **state)
     assert_int_equal(export_verifies(), 0);
 }
 
+/* Sweep: rows altered outside the service (an operator with SQL, triggers off) answer problems
+ * where they used to abort ledgerd: each call below aborted it before. */
+static void test_altered_rows(void **state)
+{
+    (void)state;
+    char target[128], sql[256];
+    /* a lot holding less than the member's balance says: the burn is refused with what it holds */
+    test_expect(test_move(&env, &steady, "/v1/earn", "m-alter", 10, "e-alter"), 201, NULL);
+    assert_int_equal(test_sql_exec(&env, "UPDATE lots SET remaining = 2 WHERE member = 'm-alter'"), 0);
+    test_reply_t reply = expect(test_move(&env, &steady, "/v1/burn", "m-alter", 5, "b-alter"), 422, "insufficient_points");
+    assert_int_equal(test_int(reply.json, "available"), 2);
+    test_reply_free(&reply);
+    assert_int_equal(test_sql_exec(&env, "UPDATE lots SET remaining = 10 WHERE member = 'm-alter'"), 0);
+    /* burn portions holding less than the burn: the reversal is a 500, nothing written */
+    reply = expect(test_move(&env, &steady, "/v1/burn", "m-alter", 10, "b-alter-2"), 201, NULL);
+    snprintf(target, sizeof target, "/v1/transactions/%.64s/reverse",
+             json_string_value(json_object_get(json_object_get(reply.json, "transaction"), "id")));
+    test_reply_free(&reply);
+    assert_int_equal(test_sql_exec(&env, "UPDATE burn_portions SET points = 4 WHERE burn_seq = "
+                                         "(SELECT max(seq) FROM transactions WHERE reference = 'b-alter-2')"),
+                     0);
+    int64_t head = test_sql_int(&env, "SELECT max(seq) FROM journal");
+    test_expect(test_call(&env, &steady, "POST", target, "{\"reference\":\"r-alter\"}", NULL), 500, "internal_error");
+    alive();
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) FROM journal"), head);
+    /* stored reports that no longer parse: 500 for the report, its CSV and the statement */
+    int64_t settlement = test_sql_int(&env, "SELECT max(id) FROM settlements");
+    int64_t run = test_sql_int(&env, "SELECT max(id) FROM expiry_runs WHERE status = 'done'");
+    assert_true(settlement > 0 && run > 0);
+    snprintf(sql, sizeof sql,
+             "SET session_replication_role = replica; UPDATE settlements SET report = '{\"pairs\":' WHERE id = %lld; "
+             "UPDATE expiry_runs SET report = 'x' WHERE id = %lld",
+             (long long)settlement, (long long)run);
+    assert_int_equal(test_sql_exec(&env, sql), 0);
+    snprintf(target, sizeof target, "/v1/admin/settlements/stl-%lld", (long long)settlement);
+    test_expect(op("GET", target, NULL), 500, "internal_error");
+    snprintf(target, sizeof target, "/v1/settlements/stl-%lld/statement", (long long)settlement);
+    test_expect(test_call(&env, &issuer, "GET", target, NULL, NULL), 500, "internal_error");
+    snprintf(target, sizeof target, "/v1/admin/expiry-runs/exp-%lld", (long long)run);
+    test_expect(op("GET", target, NULL), 500, "internal_error");
+    alive();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_partial_capture_of_live_lots),
         cmocka_unit_test(test_settlement_overflow),
         cmocka_unit_test(test_non_ascii_target),
+        cmocka_unit_test(test_altered_rows),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
