@@ -90,6 +90,9 @@ int64_t ledger_spendable(const ledger_lot_t *lots, size_t lot_count, int64_t now
 result_t ledger_burn_plan(const ledger_lot_t *lots, size_t lot_count, int64_t points, int64_t now_s,
                           ledger_burn_plan_t *plan);
 
+/* 1 when an earn of points keeps the member's balance within LIMIT_BALANCE_MAX (any int64 in). */
+int ledger_earn_fits(int64_t balance, int64_t points);
+
 /* Postings of an earn (member +p, issued:issuer -p). */
 void ledger_earn_postings(const char *member, const char *issuer, int64_t points, ledger_postings_t *postings);
 /* Postings of a burn at redeemer: member -Σ, redeemed:redeemer:issuer +q per issuer. sign = -1

@@ -209,6 +209,11 @@ result_t ledger_burn_plan(const ledger_lot_t *lots, size_t lot_count, int64_t po
     return RESULT_OK;
 }
 
+int ledger_earn_fits(int64_t balance, int64_t points)
+{
+    return (__int128)balance + points <= LIMIT_BALANCE_MAX;
+}
+
 void ledger_earn_postings(const char *member, const char *issuer, int64_t points, ledger_postings_t *postings)
 {
     char account[LEDGER_ACCOUNT_MAX + 1];

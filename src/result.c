@@ -28,6 +28,7 @@ static const result_info_t result_table[RESULT_COUNT] = {
     [RESULT_DUPLICATE_REFERENCE] = {409, "duplicate_reference", "Duplicate reference"},
     [RESULT_UNKNOWN_PARTNER] = {404, "unknown_partner", "Unknown partner"},
     [RESULT_INSUFFICIENT_POINTS] = {422, "insufficient_points", "Insufficient points"},
+    [RESULT_BALANCE_LIMIT] = {422, "balance_limit", "Balance limit reached"},
     [RESULT_POINTS_ALREADY_SPENT] = {422, "points_already_spent", "Points already spent"},
     [RESULT_REVERSAL_EXCEEDS_ORIGINAL] = {422, "reversal_exceeds_original", "Reversal exceeds original"},
     [RESULT_NOT_REVERSIBLE] = {422, "not_reversible", "Not reversible"},

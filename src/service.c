@@ -198,6 +198,13 @@ void service_refuse_available(service_outcome_t *outcome, int64_t available)
     outcome->extra = json_pack("{s:I}", "available", (json_int_t)available);
 }
 
+void service_refuse_balance_limit(service_outcome_t *outcome, int64_t balance)
+{
+    service_refuse(outcome, RESULT_BALANCE_LIMIT, "this earn would take the member's balance beyond the bound");
+    outcome->extra =
+        json_pack("{s:I,s:I}", "balance", (json_int_t)balance, "balance_max", (json_int_t)LIMIT_BALANCE_MAX);
+}
+
 json_t *service_balance_json(const store_member_state_t *state)
 {
     int64_t available = ledger_available(state->balance, state->past_due, state->held);

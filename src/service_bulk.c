@@ -81,6 +81,10 @@ static void earn_plan(item_t *item, const store_bulk_read_t *read, store_member_
         service_refuse_result(outcome, !read->partner_known ? RESULT_UNKNOWN_PARTNER : RESULT_DUPLICATE_REFERENCE);
         return;
     }
+    if (!ledger_earn_fits(state.balance, earn->points)) {
+        service_refuse_balance_limit(outcome, state.balance);
+        return;
+    }
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
     int64_t entry_seq = ++*seq, expires_s = time_s + read->validity_s;
     ledger_earn_postings(earn->member, request->principal, earn->points, &postings);

@@ -9,6 +9,8 @@
 void service_refuse(service_outcome_t *outcome, result_t result, const char *detail);
 /* A refusal decided by the store (a duplicate reference gets its explanation). */
 void service_refuse_result(service_outcome_t *outcome, result_t result);
+/* 422 balance_limit: an earn beyond LIMIT_BALANCE_MAX, with the balance and the bound. */
+void service_refuse_balance_limit(service_outcome_t *outcome, int64_t balance);
 /* 422 insufficient_points with the available amount (ledger_available: never below 0). */
 void service_refuse_available(service_outcome_t *outcome, int64_t available);
 /* {"balance","available"} of member at now_s, read in the current transaction. */

@@ -59,6 +59,7 @@ static void earn_op(store_conn_t *conn, const service_request_t *request, servic
 {
     service_movement_t earn;
     int64_t validity_s = 0, seq = 0, time_s = 0;
+    store_member_state_t state = {0};
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
     json_t *fields = NULL;
     char *text = NULL;
@@ -66,7 +67,12 @@ static void earn_op(store_conn_t *conn, const service_request_t *request, servic
     result_t result = store_partner_validity(conn, request->principal, &validity_s);
     if (result == RESULT_OK) result = store_member_lock(conn, earn.member);
     if (result == RESULT_OK) result = store_journal_next(conn, &seq, &time_s);
+    if (result == RESULT_OK) result = store_member_state(conn, earn.member, time_s, 0, &state);
     if (result != RESULT_OK) goto fail;
+    if (!ledger_earn_fits(state.balance, earn.points)) {
+        service_refuse_balance_limit(outcome, state.balance);
+        goto out;
+    }
     ledger_earn_postings(earn.member, request->principal, earn.points, &postings);
     fields = service_earn_fields(&earn, seq, time_s + validity_s);
     result = service_append(conn, request, "earn", fields, &postings, seq, time_s, &text);
@@ -81,6 +87,7 @@ static void earn_op(store_conn_t *conn, const service_request_t *request, servic
 fail:
     service_refuse_result(outcome, result);
 out:
+    store_member_state_free(&state);
     ledger_postings_free(&postings);
     json_decref(fields);
     free(text);

@@ -232,6 +232,18 @@ static void test_available_boundaries(void **state)
     assert_int_equal(ledger_spendable(big, 2, 0), INT64_MAX);
 }
 
+/* A member's balance stays within the JSON integer range the service answers in. */
+static void test_earn_fits(void **state)
+{
+    (void)state;
+    assert_true(ledger_earn_fits(0, LIMIT_POINTS_MAX));
+    assert_true(ledger_earn_fits(LIMIT_BALANCE_MAX - 1, 1)); /* exactly the bound */
+    assert_false(ledger_earn_fits(LIMIT_BALANCE_MAX, 1));
+    assert_false(ledger_earn_fits(LIMIT_BALANCE_MAX - LIMIT_POINTS_MAX + 1, LIMIT_POINTS_MAX));
+    assert_false(ledger_earn_fits(INT64_MAX, INT64_MAX)); /* no overflow */
+    assert_true(ledger_earn_fits(INT64_MIN, INT64_MAX));
+}
+
 /* The planner is total: out-of-range points and lots holding less than asked are results. */
 static void test_burn_plan_refusals(void **state)
 {
@@ -260,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_result_table),
         cmocka_unit_test(test_available_boundaries),
         cmocka_unit_test(test_burn_plan_refusals),
+        cmocka_unit_test(test_earn_fits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
