@@ -29,9 +29,10 @@ result_t expiry_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int64
 /* Parses "exp-<n>". */
 int expiry_run_id_parse(const char *text, int64_t *run_id);
 
-/* {"run": report, "signature": s} from stored texts. Owned. */
+/* {"run": report, "signature": s} from stored texts. Owned; NULL when the report does not parse. */
 json_t *expiry_response(const char *report, const char *signature);
-/* CSV of a report: run,as_of,issuer,lots,points (one row per issuer, then a total row). Owned. */
+/* CSV of a report: run,as_of,issuer,lots,points (one row per issuer, then a total row). Owned;
+ * NULL when the report does not parse. */
 char *expiry_csv(const char *report);
 
 #endif

@@ -70,16 +70,28 @@ typedef struct {
 /* Spec 4: a lot is spendable at now_s iff remaining > 0 and expires_s > now_s. */
 int ledger_lot_spendable(const ledger_lot_t *lot, int64_t now_s);
 
-/* Spec 4: available = balance - remaining of past-due lots - active holds (never below 0 in
- * a consistent ledger; returned as computed so callers can assert). */
-int64_t ledger_available(int64_t balance, const ledger_lot_t *lots, size_t lot_count, int64_t held_points,
-                         int64_t now_s);
+/* Spec 4 and docs/notes-crash.md D1: available = max(0, balance - past_due - held), computed
+ * wide so any int64 inputs give an answer. past_due: remaining points of lots past expires_s;
+ * held: points of active, unexpired holds (for a capture, without the captured hold's own).
+ * The raw figure is negative when a hold outlives the lots it reserved (they expired before
+ * capture): the member then shows 0 available, burns and new holds are refused, earns are
+ * not, and a capture can only take what live lots hold. The one availability rule: the
+ * service (every operation) and the offline verifier both call it. */
+int64_t ledger_available(int64_t balance, int64_t past_due, int64_t held);
+/* Remaining points of lots[] that are past due at now_s (remaining > 0, expires_s <= now_s). */
+int64_t ledger_past_due(const ledger_lot_t *lots, size_t lot_count, int64_t now_s);
+/* Remaining points of lots[] still spendable at now_s (saturating sum). */
+int64_t ledger_spendable(const ledger_lot_t *lots, size_t lot_count, int64_t now_s);
 
 /* Spec 4: consumes points from lots in (expires_s ASC, id ASC) order, skipping past-due lots.
- * lots must already be in that order (asserted). The caller checks availability first.
- * Returns RESULT_INSUFFICIENT_POINTS or RESULT_TOO_MANY_LOTS without touching lots. */
+ * lots must already be in that order (asserted). The caller checks availability first, but the
+ * lots decide: RESULT_INSUFFICIENT_POINTS when they hold less (plan->count 0), RESULT_TOO_MANY_LOTS,
+ * RESULT_INVALID_FIELD for points outside 1..LIMIT_POINTS_MAX; lots are never touched. */
 result_t ledger_burn_plan(const ledger_lot_t *lots, size_t lot_count, int64_t points, int64_t now_s,
                           ledger_burn_plan_t *plan);
+
+/* 1 when an earn of points keeps the member's balance within LIMIT_BALANCE_MAX (any int64 in). */
+int ledger_earn_fits(int64_t balance, int64_t points);
 
 /* Postings of an earn (member +p, issued:issuer -p). */
 void ledger_earn_postings(const char *member, const char *issuer, int64_t points, ledger_postings_t *postings);
@@ -120,7 +132,11 @@ void ledger_expiry_postings(ledger_expiring_t *lots, size_t count, ledger_postin
 /* Checked int64 addition; returns 0 on overflow. */
 int ledger_add_checked(int64_t a, int64_t b, int64_t *out);
 
-/* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL). */
+/* 9999-12-31T23:59:59Z: the last time the RFC 3339 shape below can write. */
+#define LEDGER_TIME_MAX_S 253402300799LL
+/* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL). Times outside 0..LEDGER_TIME_MAX_S
+ * are written as the nearest end of that range: callers that accept times from outside (the
+ * verifier) check the range first. */
 void ledger_time_format(int64_t unix_s, char out[21]);
 /* Parses that exact shape (fractional seconds refused). Returns 0 on success. */
 int ledger_time_parse(const char *text, int64_t *unix_s);

@@ -75,6 +75,17 @@
 /* Idempotency keys are kept at least 7 days (spec 8); we keep them 8. */
 #define LIMIT_IDEMPOTENCY_KEEP_S (8 * 86400)
 
+/* Every integer the service writes is JCS (RFC 8785) JSON, whose numbers are IEEE doubles: it
+ * must stay within ±(2^53 - 1) (json_canonical). The bounds below keep what partners can grow
+ * inside it. */
+#define LIMIT_JSON_INTEGER_MAX 9007199254740991LL
+/* Money in a settlement (pair amounts, fees, positions, payments) and points per settlement line:
+ * beyond it, 422 settlement_overflow and nothing is written. */
+#define LIMIT_SETTLEMENT_AMOUNT_MAX LIMIT_JSON_INTEGER_MAX
+/* A member's balance (answered with every earn, burn and read): an earn beyond it is 422
+ * balance_limit. ~9e6 earns of the maximum 1e9 points; no real member comes near it. */
+#define LIMIT_BALANCE_MAX LIMIT_JSON_INTEGER_MAX
+
 /* ledgerctl call: response bytes read at most. */
 #define LIMIT_CLIENT_RESPONSE_BYTES_MAX (256 * 1024 * 1024)
 

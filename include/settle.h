@@ -24,6 +24,8 @@ result_t settle_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int h
                     int64_t fee_bp, settle_result_t *out);
 
 int settle_id_parse(const char *text, int64_t *id);
+/* The three below read a stored report: NULL when it does not parse (a row altered outside the
+ * service); the caller answers with a problem. */
 /* {"settlement": report, "signature": s}. Owned. */
 json_t *settle_response(const char *report, const char *signature);
 /* CSV: kind,party,counterparty,points,amount,fee,receivable,payable,fees,net,role. Owned. */

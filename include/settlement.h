@@ -56,11 +56,15 @@ typedef struct {
     size_t payment_count;
 } settlement_t;
 
-/* Rounds num/den (den > 0) to the nearest integer, ties to even. */
-int64_t settlement_round_half_even(__int128 num, __int128 den);
+/* Rounds num/den (den > 0) to the nearest integer, ties to even, into *out. Returns 1, or 0
+ * (*out untouched) when the result is outside int64. */
+int settlement_round_half_even(__int128 num, __int128 den, int64_t *out);
 
 /* Computes a settlement. partners: every partner code (sorted or not). fee_bp 0..10000.
- * RESULT_INTERNAL only on arithmetic overflow (amounts beyond int64). */
+ * RESULT_SETTLEMENT_OVERFLOW when a line's points or amount, a position's total or net would
+ * leave ±LIMIT_SETTLEMENT_AMOUNT_MAX (computed wide, never wrapping); RESULT_INTERNAL when the
+ * flows are not what the store guarantees (a value_den < 1, a flow of a partner not listed).
+ * On failure out holds partial arrays: settlement_free it as on success. */
 result_t settlement_compute(const settlement_flow_t *flows, size_t flow_count, const char *const *partners,
                             size_t partner_count, int64_t fee_bp, settlement_t *out);
 void settlement_free(settlement_t *settlement);

@@ -170,24 +170,31 @@ result_t expiry_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int64
 json_t *expiry_response(const char *report, const char *signature)
 {
     json_t *run = json_loads(report, 0, NULL);
-    ASSERT_ALWAYS(run != NULL);
+    if (run == NULL) return NULL; /* a stored row altered outside the service */
     return json_pack("{s:o,s:s}", "run", run, "signature", signature);
 }
 
 char *expiry_csv(const char *report)
 {
     json_t *run = json_loads(report, 0, NULL);
-    ASSERT_ALWAYS(run != NULL);
+    if (run == NULL) return NULL; /* a stored row altered outside the service */
     buf_t out = BUF_INIT;
     const char *id = json_string_value(json_object_get(run, "id"));
     const char *as_of = json_string_value(json_object_get(run, "as_of"));
+    if (id == NULL || as_of == NULL) {
+        json_decref(run);
+        return NULL;
+    }
     buf_append_str(&out, "run,as_of,issuer,lots,points\r\n");
     size_t index;
     json_t *row;
     json_array_foreach(json_object_get(run, "by_issuer"), index, row)
-        buf_printf(&out, "%s,%s,%s,%lld,%lld\r\n", id, as_of, json_string_value(json_object_get(row, "issuer")),
+    {
+        const char *issuer = json_string_value(json_object_get(row, "issuer"));
+        buf_printf(&out, "%s,%s,%s,%lld,%lld\r\n", id, as_of, issuer ? issuer : "",
                    (long long)json_integer_value(json_object_get(row, "lots")),
                    (long long)json_integer_value(json_object_get(row, "points")));
+    }
     buf_printf(&out, "%s,%s,TOTAL,%lld,%lld\r\n", id, as_of,
                (long long)json_integer_value(json_object_get(run, "lots")),
                (long long)json_integer_value(json_object_get(run, "points")));

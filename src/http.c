@@ -427,6 +427,15 @@ static enum MHD_Result http_finish(struct MHD_Connection *connection, http_serve
     return queued;
 }
 
+/* RFC 9112: a request target is visible ASCII. Anything else could not be stored in the journal
+ * entry's JSON (not UTF-8) nor verified later: refused (issue 16 sweep). */
+static int http_target_visible_ascii(const char *target)
+{
+    for (const unsigned char *at = (const unsigned char *)target; *at; at++)
+        if (*at < 0x21 || *at > 0x7e) return 0;
+    return 1;
+}
+
 static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
                                      const char *method)
 {
@@ -439,6 +448,8 @@ static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_ser
     const char *query = context->raw_uri + path_len;
     if (path_len >= sizeof call->path || strlen(query) >= sizeof call->query) {
         service_problem(response, RESULT_NOT_FOUND, "request target too long", NULL);
+    } else if (!http_target_visible_ascii(context->raw_uri)) {
+        service_problem(response, RESULT_INVALID_REQUEST_TARGET, "the request target must be visible ASCII", NULL);
     } else if (context->body_too_large) {
         service_problem(response, RESULT_BODY_TOO_LARGE, "bodies are limited to 1 MiB", NULL);
     } else {

@@ -154,13 +154,30 @@ int ledger_lot_spendable(const ledger_lot_t *lot, int64_t now_s)
     return lot->remaining > 0 && lot->expires_s > now_s;
 }
 
-int64_t ledger_available(int64_t balance, const ledger_lot_t *lots, size_t lot_count, int64_t held_points,
-                         int64_t now_s)
+int64_t ledger_available(int64_t balance, int64_t past_due, int64_t held)
 {
-    int64_t available = balance - held_points;
+    __int128 available = (__int128)balance - past_due - held; /* no int64 inputs overflow this */
+    if (available < 0) return 0;
+    return available > INT64_MAX ? INT64_MAX : (int64_t)available;
+}
+
+int64_t ledger_past_due(const ledger_lot_t *lots, size_t lot_count, int64_t now_s)
+{
+    int64_t past_due = 0;
     for (size_t i = 0; i < lot_count; i++)
-        if (lots[i].remaining > 0 && lots[i].expires_s <= now_s) available -= lots[i].remaining;
-    return available;
+        if (lots[i].remaining > 0 && lots[i].expires_s <= now_s &&
+            !ledger_add_checked(past_due, lots[i].remaining, &past_due))
+            return INT64_MAX; /* saturates: available is then 0 */
+    return past_due;
+}
+
+int64_t ledger_spendable(const ledger_lot_t *lots, size_t lot_count, int64_t now_s)
+{
+    int64_t spendable = 0;
+    for (size_t i = 0; i < lot_count; i++)
+        if (ledger_lot_spendable(&lots[i], now_s) && !ledger_add_checked(spendable, lots[i].remaining, &spendable))
+            return INT64_MAX;
+    return spendable;
 }
 
 static int lot_order_ok(const ledger_lot_t *before, const ledger_lot_t *after)
@@ -172,9 +189,9 @@ static int lot_order_ok(const ledger_lot_t *before, const ledger_lot_t *after)
 result_t ledger_burn_plan(const ledger_lot_t *lots, size_t lot_count, int64_t points, int64_t now_s,
                           ledger_burn_plan_t *plan)
 {
-    ASSERT_ALWAYS(points >= LIMIT_POINTS_MIN && points <= LIMIT_POINTS_MAX);
     int64_t left = points;
     plan->count = 0;
+    if (points < LIMIT_POINTS_MIN || points > LIMIT_POINTS_MAX) return RESULT_INVALID_FIELD;
     for (size_t i = 0; i < lot_count && left > 0; i++) {
         if (i > 0) ASSERT_ALWAYS(lot_order_ok(&lots[i - 1], &lots[i]));
         if (!ledger_lot_spendable(&lots[i], now_s)) continue;
@@ -190,6 +207,11 @@ result_t ledger_burn_plan(const ledger_lot_t *lots, size_t lot_count, int64_t po
         return RESULT_INSUFFICIENT_POINTS;
     }
     return RESULT_OK;
+}
+
+int ledger_earn_fits(int64_t balance, int64_t points)
+{
+    return (__int128)balance + points <= LIMIT_BALANCE_MAX;
 }
 
 void ledger_earn_postings(const char *member, const char *issuer, int64_t points, ledger_postings_t *postings)
@@ -285,6 +307,9 @@ int64_t ledger_burn_reversal_plan(const ledger_consumed_t *consumed, size_t coun
 void ledger_time_format(int64_t unix_s, char out[21])
 {
     struct tm tm;
+    /* total: a time from a row altered outside the service still formats (and stays 20 chars) */
+    if (unix_s < 0) unix_s = 0;
+    if (unix_s > LEDGER_TIME_MAX_S) unix_s = LEDGER_TIME_MAX_S;
     time_t t = (time_t)unix_s;
     ASSERT_ALWAYS(gmtime_r(&t, &tm) != NULL);
     ASSERT_ALWAYS(strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 20);

@@ -232,11 +232,6 @@ void service_mutate(store_conn_t *conn, const service_request_t *request, servic
 }
 
 /* Shared by the operations ---------------------------------------------------------------- */
-int64_t service_available(const store_member_state_t *state)
-{
-    return state->balance - state->past_due - state->held;
-}
-
 void service_refuse(service_outcome_t *outcome, result_t result, const char *detail)
 {
     outcome->result = result;
@@ -251,13 +246,19 @@ void service_refuse_result(service_outcome_t *outcome, result_t result)
 void service_refuse_available(service_outcome_t *outcome, int64_t available)
 {
     service_refuse(outcome, RESULT_INSUFFICIENT_POINTS, "the member's available balance is lower than requested");
-    outcome->extra = json_pack("{s:I}", "available", (json_int_t)(available > 0 ? available : 0));
+    outcome->extra = json_pack("{s:I}", "available", (json_int_t)available);
+}
+
+void service_refuse_balance_limit(service_outcome_t *outcome, int64_t balance)
+{
+    service_refuse(outcome, RESULT_BALANCE_LIMIT, "this earn would take the member's balance beyond the bound");
+    outcome->extra =
+        json_pack("{s:I,s:I}", "balance", (json_int_t)balance, "balance_max", (json_int_t)LIMIT_BALANCE_MAX);
 }
 
 json_t *service_balance_json(const store_member_state_t *state)
 {
-    int64_t available = service_available(state);
-    ASSERT_ALWAYS(available >= 0);
+    int64_t available = ledger_available(state->balance, state->past_due, state->held);
     return json_pack("{s:I,s:I}", "balance", (json_int_t)state->balance, "available", (json_int_t)available);
 }
 

@@ -81,6 +81,10 @@ static void earn_plan(item_t *item, const store_bulk_read_t *read, store_member_
         service_refuse_result(outcome, !read->partner_known ? RESULT_UNKNOWN_PARTNER : RESULT_DUPLICATE_REFERENCE);
         return;
     }
+    if (!ledger_earn_fits(state.balance, earn->points)) {
+        service_refuse_balance_limit(outcome, state.balance);
+        return;
+    }
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
     int64_t entry_seq = *seq + 1, expires_s = time_s + read->validity_s;
     ledger_earn_postings(earn->member, request->principal, earn->points, &postings);
@@ -112,17 +116,19 @@ static void burn_plan(item_t *item, const store_bulk_read_t *read, store_member_
 {
     const service_request_t *request = item->request;
     const service_movement_t *burn = &item->movement;
-    int64_t available = service_available(&state);
+    int64_t available = ledger_available(state.balance, state.past_due, state.held);
     if (burn->points > available) {
         service_refuse_available(outcome, available);
         return;
     }
     ledger_burn_plan_t *plan = xcalloc(1, sizeof *plan);
     result_t result = ledger_burn_plan(state.lots, state.lot_count, burn->points, time_s, plan);
-    ASSERT_ALWAYS(result != RESULT_INSUFFICIENT_POINTS); /* available covers it */
     if (result == RESULT_OK && read->reference_used) result = RESULT_DUPLICATE_REFERENCE;
-    if (result != RESULT_OK) {
-        service_refuse_result(outcome, result);
+    if (result != RESULT_OK) { /* insufficient: the lots hold less than the balance says (altered rows) */
+        if (result == RESULT_INSUFFICIENT_POINTS)
+            service_refuse_available(outcome, ledger_spendable(state.lots, state.lot_count, time_s));
+        else
+            service_refuse_result(outcome, result);
         free(plan);
         return;
     }

@@ -8,7 +8,19 @@
 #include "json.h"
 #include "ledger.h"
 #include "limits.h"
+#include "log.h"
 #include "service_internal.h"
+
+/* A stored report that no longer parses (altered outside the service) is a 500, never an abort. */
+static void report_answer(service_response_t *response, int status, json_t *body)
+{
+    if (body == NULL) {
+        log_error("stored expiry report does not parse", NULL);
+        service_problem(response, RESULT_INTERNAL, "the stored expiry report does not parse", NULL);
+        return;
+    }
+    service_json(response, status, body);
+}
 
 void service_expiry_run(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
@@ -40,7 +52,7 @@ void service_expiry_run(store_conn_t *conn, const service_request_t *request, se
         service_problem(response, result, NULL, NULL);
         return;
     }
-    service_json(response, 201, expiry_response(out.report, out.signature));
+    report_answer(response, 201, expiry_response(out.report, out.signature));
     expiry_result_free(&out);
     service_idempotency_record(conn, request, response);
 }
@@ -56,11 +68,16 @@ void service_expiry_run_get(store_conn_t *conn, const service_request_t *request
         service_problem(response, result, result == RESULT_NOT_FOUND ? "no finished expiry run with that id" : NULL,
                         NULL);
     } else if (request->wants_csv) {
-        response->status = 200;
-        response->body = expiry_csv(report);
-        response->content_type = "text/csv; charset=utf-8";
+        char *csv = expiry_csv(report);
+        if (csv == NULL) {
+            report_answer(response, 200, NULL);
+        } else {
+            response->status = 200;
+            response->body = csv;
+            response->content_type = "text/csv; charset=utf-8";
+        }
     } else {
-        service_json(response, 200, expiry_response(report, signature));
+        report_answer(response, 200, expiry_response(report, signature));
     }
     free(report);
     free(signature);

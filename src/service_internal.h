@@ -18,10 +18,10 @@ int service_result_is_credentials(result_t result);
 void service_refuse(service_outcome_t *outcome, result_t result, const char *detail);
 /* A refusal decided by the store (a duplicate reference gets its explanation). */
 void service_refuse_result(service_outcome_t *outcome, result_t result);
-/* 422 insufficient_points with the available amount. */
+/* 422 balance_limit: an earn beyond LIMIT_BALANCE_MAX, with the balance and the bound. */
+void service_refuse_balance_limit(service_outcome_t *outcome, int64_t balance);
+/* 422 insufficient_points with the available amount (ledger_available: never below 0). */
 void service_refuse_available(service_outcome_t *outcome, int64_t available);
-/* Spec 4: balance - past-due lots - active holds. */
-int64_t service_available(const store_member_state_t *state);
 /* {"balance","available"} of member at now_s, read in the current transaction. */
 result_t service_balance_after(store_conn_t *conn, const char *member, int64_t now_s, json_t **balance);
 /* Success body {key: object, "balance": …}; object NULL means the transaction view of entry_text. */

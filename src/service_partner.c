@@ -59,6 +59,7 @@ static void earn_op(store_conn_t *conn, const service_request_t *request, servic
 {
     service_movement_t earn;
     int64_t validity_s = 0, seq = 0, time_s = 0;
+    store_member_state_t state = {0};
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
     json_t *fields = NULL;
     char *text = NULL;
@@ -66,7 +67,12 @@ static void earn_op(store_conn_t *conn, const service_request_t *request, servic
     result_t result = store_partner_validity(conn, request->principal, &validity_s);
     if (result == RESULT_OK) result = store_member_lock(conn, earn.member);
     if (result == RESULT_OK) result = store_journal_next(conn, &seq, &time_s);
+    if (result == RESULT_OK) result = store_member_state(conn, earn.member, time_s, 0, &state);
     if (result != RESULT_OK) goto fail;
+    if (!ledger_earn_fits(state.balance, earn.points)) {
+        service_refuse_balance_limit(outcome, state.balance);
+        goto out;
+    }
     ledger_earn_postings(earn.member, request->principal, earn.points, &postings);
     fields = service_earn_fields(&earn, seq, time_s + validity_s);
     result = service_append(conn, request, "earn", fields, &postings, seq, time_s, &text);
@@ -81,6 +87,7 @@ static void earn_op(store_conn_t *conn, const service_request_t *request, servic
 fail:
     service_refuse_result(outcome, result);
 out:
+    store_member_state_free(&state);
     ledger_postings_free(&postings);
     json_decref(fields);
     free(text);
@@ -107,7 +114,7 @@ typedef struct {
     const char *reference;
     int64_t points;
     int64_t hold_seq;    /* 0 for a direct burn */
-    int64_t hold_points; /* the captured hold's own reservation, excluded from `held` */
+    int64_t hold_points; /* the captured hold's own reservation, counted in `held`: excluded for it */
 } burn_t;
 
 json_t *service_burn_fields(const char *member, int64_t points, const char *reference, const ledger_lot_t *lots,
@@ -136,13 +143,17 @@ static void burn_apply(store_conn_t *conn, const service_request_t *request, con
     char *text = NULL, hold_id[32];
     result_t result = store_member_state(conn, burn->member, time_s, burn->points, &state);
     if (result != RESULT_OK) goto fail;
-    int64_t available = service_available(&state) + burn->hold_points;
+    /* a capture may use its own hold's reservation, and only points of lots still live now */
+    int64_t available = ledger_available(state.balance, state.past_due, state.held - burn->hold_points);
     if (burn->points > available) {
         service_refuse_available(outcome, available);
         goto out;
     }
     result = ledger_burn_plan(state.lots, state.lot_count, burn->points, time_s, plan);
-    ASSERT_ALWAYS(result != RESULT_INSUFFICIENT_POINTS); /* available covers it */
+    if (result == RESULT_INSUFFICIENT_POINTS) { /* the lots hold less than the balance says (altered rows) */
+        service_refuse_available(outcome, ledger_spendable(state.lots, state.lot_count, time_s));
+        goto out;
+    }
     if (result != RESULT_OK) goto fail;
     ledger_burn_postings(burn->member, request->principal, state.lots, plan, 1, &postings);
     fields = service_burn_fields(burn->member, burn->points, burn->reference, state.lots, plan);
@@ -225,8 +236,9 @@ static void hold_op(store_conn_t *conn, const service_request_t *request, servic
     if (result == RESULT_OK) result = store_journal_next(conn, &seq, &time_s);
     if (result == RESULT_OK) result = store_member_state(conn, movement.member, time_s, 0, &state);
     if (result != RESULT_OK) goto fail;
-    if (movement.points > service_available(&state)) {
-        service_refuse_available(outcome, service_available(&state));
+    int64_t available = ledger_available(state.balance, state.past_due, state.held);
+    if (movement.points > available) {
+        service_refuse_available(outcome, available);
         goto out;
     }
     journal_id_format(hold_id, sizeof hold_id, "hold", seq);

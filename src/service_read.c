@@ -44,9 +44,10 @@ void service_member_get(store_conn_t *conn, const service_request_t *request, se
     if (result == RESULT_OK) result = store_member_state(conn, request->param, now_s, 0, &state);
     if (result == RESULT_OK) result = store_member_expiring(conn, request->param, now_s, &expiring);
     if (result == RESULT_OK) {
+        int64_t available = ledger_available(state.balance, state.past_due, state.held);
         service_json(response, 200,
                      json_pack("{s:s,s:I,s:I,s:o}", "member", request->param, "balance", (json_int_t)state.balance,
-                               "available", (json_int_t)service_available(&state), "expiring", expiring));
+                               "available", (json_int_t)available, "expiring", expiring));
     } else {
         json_decref(expiring);
         service_problem(response, result, NULL, NULL);

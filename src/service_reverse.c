@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "json.h"
 #include "ledger.h"
+#include "log.h"
 #include "service_internal.h"
 
 typedef struct {
@@ -39,7 +40,8 @@ static result_t reverse_earn(store_conn_t *conn, reversal_t *reversal, service_o
     if (result != RESULT_OK) return result;
     int64_t reversible =
         ledger_earn_reversible(reversal->original.points, reversal->original.reversed, lot.remaining,
-                               ledger_lot_spendable(&lot, reversal->time_s), service_available(&state));
+                               ledger_lot_spendable(&lot, reversal->time_s),
+                               ledger_available(state.balance, state.past_due, state.held));
     store_member_state_free(&state);
     if (reversal->points == 0) reversal->points = reversible;
     if (reversal->points == 0 || reversal->points > reversible) {
@@ -68,7 +70,12 @@ static result_t reverse_burn(store_conn_t *conn, const char *redeemer, reversal_
         goto out;
     }
     restore = xcalloc(count, sizeof *restore);
-    ASSERT_ALWAYS(ledger_burn_reversal_plan(consumed, count, reversal->points, restore) == reversal->points);
+    if (ledger_burn_reversal_plan(consumed, count, reversal->points, restore) != reversal->points) {
+        /* the burn's portions hold less than its transaction row says: rows altered outside the service */
+        log_error("burn portions disagree with the burn", json_pack("{s:I}", "burn", (json_int_t)reversal->original.seq));
+        result = RESULT_INTERNAL;
+        goto out;
+    }
     json_t *restored = json_array();
     json_object_set_new(reversal->fields, "restored", restored);
     for (size_t i = count; i-- > 0 && result == RESULT_OK;) {

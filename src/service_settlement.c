@@ -6,8 +6,21 @@
 
 #include "json.h"
 #include "ledger.h"
+#include "limits.h"
+#include "log.h"
 #include "service_internal.h"
 #include "settle.h"
+
+/* A stored report that no longer parses (altered outside the service) is a 500, never an abort. */
+static void report_answer(service_response_t *response, int status, json_t *body)
+{
+    if (body == NULL) {
+        log_error("stored settlement report does not parse", NULL);
+        service_problem(response, RESULT_INTERNAL, "the stored settlement report does not parse", NULL);
+        return;
+    }
+    service_json(response, status, body);
+}
 
 void service_settlement_run(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
@@ -26,11 +39,18 @@ void service_settlement_run(store_conn_t *conn, const service_request_t *request
     if (service_idempotency_replayed(conn, request, response)) return;
     result_t result = settle_run(conn, request->ledger_key, period_end_text != NULL, period_end_s, fee_bp, &out);
     if (result != RESULT_OK) {
-        service_problem(response, result,
-                        result == RESULT_REQUEST_IN_PROGRESS ? "another settlement is in progress" : NULL, NULL);
+        const char *detail = result == RESULT_REQUEST_IN_PROGRESS ? "another settlement is in progress"
+                             : result == RESULT_SETTLEMENT_OVERFLOW
+                                 ? "a pair's points or amount, or a brand's total, would exceed 2^53-1 minor units; "
+                                   "nothing was written (reverse burns of the period, then settle again)"
+                                 : NULL;
+        json_t *extra = result == RESULT_SETTLEMENT_OVERFLOW
+                            ? json_pack("{s:I}", "amount_max", (json_int_t)LIMIT_SETTLEMENT_AMOUNT_MAX)
+                            : NULL;
+        service_problem(response, result, detail, extra);
         return;
     }
-    service_json(response, 201, settle_response(out.report, out.signature));
+    report_answer(response, 201, settle_response(out.report, out.signature));
     settle_result_free(&out);
     service_idempotency_record(conn, request, response);
 }
@@ -49,11 +69,16 @@ void service_settlement_get(store_conn_t *conn, const service_request_t *request
     if (result != RESULT_OK) {
         service_problem(response, result, result == RESULT_NOT_FOUND ? "no settlement with that id" : NULL, NULL);
     } else if (request->wants_csv) {
-        response->status = 200;
-        response->body = settle_csv(report);
-        response->content_type = "text/csv; charset=utf-8";
+        char *csv = settle_csv(report);
+        if (csv == NULL) {
+            report_answer(response, 200, NULL);
+        } else {
+            response->status = 200;
+            response->body = csv;
+            response->content_type = "text/csv; charset=utf-8";
+        }
     } else {
-        service_json(response, 200, settle_response(report, signature));
+        report_answer(response, 200, settle_response(report, signature));
     }
     free(report);
     free(signature);
@@ -64,7 +89,7 @@ void service_settlement_statement(store_conn_t *conn, const service_request_t *r
     char *report = NULL, *signature = NULL;
     result_t result = settlement_load(conn, request->param, &report, &signature);
     if (result == RESULT_OK)
-        service_json(response, 200, settle_statement(report, request->principal, request->ledger_key));
+        report_answer(response, 200, settle_statement(report, request->principal, request->ledger_key));
     else
         service_problem(response, result, result == RESULT_NOT_FOUND ? "no settlement with that id" : NULL, NULL);
     free(report);

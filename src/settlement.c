@@ -9,18 +9,19 @@
 #include "buf.h"
 #include "ledger.h"
 
-int64_t settlement_round_half_even(__int128 num, __int128 den)
+int settlement_round_half_even(__int128 num, __int128 den, int64_t *out)
 {
-    ASSERT_ALWAYS(den > 0);
+    ASSERT_ALWAYS(den > 0); /* callers divide by 10000 or a product of point-value dens (>= 1) */
     __int128 quotient = num / den, remainder = num % den;
     if (remainder < 0) { /* floor division */
         quotient -= 1;
         remainder += den;
     }
-    __int128 twice = 2 * remainder;
-    if (twice > den || (twice == den && (quotient & 1) != 0)) quotient += 1;
-    ASSERT_ALWAYS(quotient <= INT64_MAX && quotient >= INT64_MIN);
-    return (int64_t)quotient;
+    __int128 rest = den - remainder; /* compare remainder with den/2 without computing 2 * remainder */
+    if (remainder > rest || (remainder == rest && (quotient & 1) != 0)) quotient += 1;
+    if (quotient > INT64_MAX || quotient < INT64_MIN) return 0;
+    *out = (int64_t)quotient;
+    return 1;
 }
 
 static __int128 gcd128(__int128 a, __int128 b)
@@ -74,9 +75,18 @@ static settlement_position_t *position_of(settlement_t *out, const char *partner
     return NULL;
 }
 
-static int add_checked(int64_t *total, int64_t value)
+/* *total += value, kept within ±LIMIT_SETTLEMENT_AMOUNT_MAX. Returns 0 (total unchanged) beyond it. */
+static int add_bounded(int64_t *total, int64_t value)
 {
-    return !__builtin_add_overflow(*total, value, total);
+    __int128 sum = (__int128)*total + value;
+    if (sum > LIMIT_SETTLEMENT_AMOUNT_MAX || sum < -LIMIT_SETTLEMENT_AMOUNT_MAX) return 0;
+    *total = (int64_t)sum;
+    return 1;
+}
+
+static int within_bound(int64_t value)
+{
+    return value <= LIMIT_SETTLEMENT_AMOUNT_MAX && value >= -LIMIT_SETTLEMENT_AMOUNT_MAX;
 }
 
 /* Greedy: the largest donor pays the largest recipient (ties by code) until all nets are 0. */
@@ -113,7 +123,8 @@ static int code_compare(const void *left, const void *right)
     return strcmp(*(const char *const *)left, *(const char *const *)right);
 }
 
-/* One line per (redeemer, issuer): exact sum over the flows' values, rounded once. */
+/* One line per (redeemer, issuer): exact sum over the flows' values, rounded once. Points,
+ * amounts and fees stay within ±LIMIT_SETTLEMENT_AMOUNT_MAX, else RESULT_SETTLEMENT_OVERFLOW. */
 static result_t settlement_pairs(settlement_flow_t *flows, size_t flow_count, int64_t fee_bp, settlement_t *out)
 {
     if (flow_count > 1) qsort(flows, flow_count, sizeof *flows, flow_compare);
@@ -121,21 +132,24 @@ static result_t settlement_pairs(settlement_flow_t *flows, size_t flow_count, in
     out->same_brand = xcalloc(flow_count, sizeof *out->same_brand);
     for (size_t i = 0; i < flow_count;) {
         __int128 num = 0, den = 1;
-        int64_t points = 0;
+        int64_t points = 0, amount = 0, fee = 0;
         size_t j = i;
         for (; j < flow_count && flow_compare(&flows[i], &flows[j]) == 0; j++) {
-            ASSERT_ALWAYS(flows[j].value_den > 0 && flows[j].value_num >= 0);
-            if (!add_checked(&points, flows[j].points) ||
+            if (flows[j].value_den < 1) return RESULT_INTERNAL; /* point_values.value_den CHECKs >= 1 */
+            if (!add_bounded(&points, flows[j].points) ||
                 !rational_add(&num, &den, flows[j].points, flows[j].value_num, flows[j].value_den))
-                return RESULT_INTERNAL;
+                return RESULT_SETTLEMENT_OVERFLOW;
         }
         int same = strcmp(flows[i].redeemer, flows[i].issuer) == 0;
+        if (!settlement_round_half_even(num, den, &amount) || !within_bound(amount)) return RESULT_SETTLEMENT_OVERFLOW;
+        /* |fee| <= |amount|: fee_bp <= 10000 */
+        if (!same && !settlement_round_half_even((__int128)amount * fee_bp, 10000, &fee)) return RESULT_INTERNAL;
         settlement_pair_t *pair = same ? &out->same_brand[out->same_brand_count++] : &out->pairs[out->pair_count++];
         snprintf(pair->redeemer, sizeof pair->redeemer, "%s", flows[i].redeemer);
         snprintf(pair->issuer, sizeof pair->issuer, "%s", flows[i].issuer);
         pair->points = points;
-        pair->amount = settlement_round_half_even(num, den);
-        pair->fee = same ? 0 : settlement_round_half_even((__int128)pair->amount * fee_bp, 10000);
+        pair->amount = amount;
+        pair->fee = fee;
         i = j;
     }
     return RESULT_OK;
@@ -162,23 +176,25 @@ result_t settlement_compute(const settlement_flow_t *flows, size_t flow_count, c
     for (size_t i = 0; i < out->pair_count; i++) {
         const settlement_pair_t *pair = &out->pairs[i];
         settlement_position_t *redeemer = position_of(out, pair->redeemer), *issuer = position_of(out, pair->issuer);
-        ASSERT_ALWAYS(redeemer != NULL && issuer != NULL); /* flows name known partners only */
-        if (!add_checked(&redeemer->receivable, pair->amount) || !add_checked(&issuer->payable, pair->amount) ||
-            !add_checked(&issuer->fees, pair->fee) || !add_checked(&fee_total, pair->fee))
-            return RESULT_INTERNAL;
+        if (redeemer == NULL || issuer == NULL) return RESULT_INTERNAL; /* a flow of a partner not in the list */
+        if (!add_bounded(&redeemer->receivable, pair->amount) || !add_bounded(&issuer->payable, pair->amount) ||
+            !add_bounded(&issuer->fees, pair->fee) || !add_bounded(&fee_total, pair->fee))
+            return RESULT_SETTLEMENT_OVERFLOW;
     }
     if (fee_total != 0) { /* the operator's fee income keeps Σ net = 0 */
         settlement_position_t *operator_position = &out->positions[out->position_count++];
         snprintf(operator_position->partner, sizeof operator_position->partner, "operator");
         operator_position->receivable = fee_total;
     }
-    int64_t total = 0;
+    __int128 total = 0; /* each net is bounded, so this sum of at most partner_count + 1 cannot overflow */
     for (size_t i = 0; i < out->position_count; i++) {
         settlement_position_t *p = &out->positions[i];
-        p->net = p->receivable - p->payable - p->fees;
-        ASSERT_ALWAYS(add_checked(&total, p->net));
+        __int128 net = (__int128)p->receivable - p->payable - p->fees;
+        if (net > LIMIT_SETTLEMENT_AMOUNT_MAX || net < -LIMIT_SETTLEMENT_AMOUNT_MAX) return RESULT_SETTLEMENT_OVERFLOW;
+        p->net = (int64_t)net;
+        total += net;
     }
-    ASSERT_ALWAYS(total == 0);
+    ASSERT_ALWAYS(total == 0); /* Σ receivable = Σ payable = Σ amounts and fees go to "operator": a bug otherwise */
     settlement_payments(out);
     if (out->pair_count > 1) qsort(out->pairs, out->pair_count, sizeof *out->pairs, pair_compare);
     return RESULT_OK;

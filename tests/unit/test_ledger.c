@@ -97,9 +97,9 @@ static void test_available(void **state)
 {
     (void)state;
     ledger_lot_t lots[] = {lot(1, "a", 5, 100), lot(2, "a", 10, 200)};
-    assert_int_equal(ledger_available(15, lots, 2, 0, 99), 15);
-    assert_int_equal(ledger_available(15, lots, 2, 0, 100), 10); /* lot 1 past due */
-    assert_int_equal(ledger_available(15, lots, 2, 4, 100), 6);  /* and a hold of 4 */
+    assert_int_equal(ledger_available(15, ledger_past_due(lots, 2, 99), 0), 15);
+    assert_int_equal(ledger_available(15, ledger_past_due(lots, 2, 100), 0), 10); /* lot 1 past due */
+    assert_int_equal(ledger_available(15, ledger_past_due(lots, 2, 100), 4), 6);  /* and a hold of 4 */
     assert_true(ledger_lot_spendable(&lots[0], 99));
     assert_false(ledger_lot_spendable(&lots[0], 100));
 }
@@ -206,6 +206,58 @@ static void test_result_table(void **state)
     assert_int_equal(result_info(RESULT_REQUEST_IN_PROGRESS)->http_status, 409);
 }
 
+/* Issue 16 item 4: availability is one total function, never below 0, at every boundary. */
+static void test_available_boundaries(void **state)
+{
+    (void)state;
+    assert_int_equal(ledger_available(0, 0, 0), 0);
+    assert_int_equal(ledger_available(100, 0, 100), 0);  /* all held */
+    assert_int_equal(ledger_available(100, 0, 99), 1);
+    assert_int_equal(ledger_available(100, 100, 100), 0); /* a hold on lots that then expired: -100 raw */
+    assert_int_equal(ledger_available(150, 100, 100), 0);  /* a later earn of 50: still -50 raw */
+    assert_int_equal(ledger_available(150, 100, 0), 50);  /* capture: without its own hold */
+    assert_int_equal(ledger_available(INT64_MAX, 0, 0), INT64_MAX);
+    assert_int_equal(ledger_available(INT64_MAX, INT64_MAX, INT64_MAX), 0); /* no overflow */
+    assert_int_equal(ledger_available(INT64_MIN, INT64_MAX, INT64_MAX), 0);
+    assert_int_equal(ledger_available(INT64_MAX, -1, 0), INT64_MAX); /* saturates, never wraps */
+    assert_int_equal(ledger_available(0, INT64_MIN, INT64_MIN), INT64_MAX);
+    ledger_lot_t lots[] = {lot(1, "a", LIMIT_POINTS_MAX, 100), lot(2, "a", 7, 200)};
+    assert_int_equal(ledger_past_due(lots, 2, 99), 0);
+    assert_int_equal(ledger_past_due(lots, 2, 100), LIMIT_POINTS_MAX); /* expires_at itself is past due */
+    assert_int_equal(ledger_spendable(lots, 2, 99), LIMIT_POINTS_MAX + 7);
+    assert_int_equal(ledger_spendable(lots, 2, 100), 7);
+    assert_int_equal(ledger_spendable(lots, 2, 200), 0);
+    ledger_lot_t big[] = {lot(1, "a", INT64_MAX, 100), lot(2, "a", 1, 100)};
+    assert_int_equal(ledger_past_due(big, 2, 100), INT64_MAX); /* saturates */
+    assert_int_equal(ledger_spendable(big, 2, 0), INT64_MAX);
+}
+
+/* A member's balance stays within the JSON integer range the service answers in. */
+static void test_earn_fits(void **state)
+{
+    (void)state;
+    assert_true(ledger_earn_fits(0, LIMIT_POINTS_MAX));
+    assert_true(ledger_earn_fits(LIMIT_BALANCE_MAX - 1, 1)); /* exactly the bound */
+    assert_false(ledger_earn_fits(LIMIT_BALANCE_MAX, 1));
+    assert_false(ledger_earn_fits(LIMIT_BALANCE_MAX - LIMIT_POINTS_MAX + 1, LIMIT_POINTS_MAX));
+    assert_false(ledger_earn_fits(INT64_MAX, INT64_MAX)); /* no overflow */
+    assert_true(ledger_earn_fits(INT64_MIN, INT64_MAX));
+}
+
+/* The planner is total: out-of-range points and lots holding less than asked are results. */
+static void test_burn_plan_refusals(void **state)
+{
+    (void)state;
+    ledger_lot_t lots[] = {lot(1, "a", 5, 100), lot(2, "a", 10, 200)};
+    ledger_burn_plan_t *plan = malloc(sizeof *plan);
+    assert_int_equal(ledger_burn_plan(lots, 2, 0, 0, plan), RESULT_INVALID_FIELD);
+    assert_int_equal(ledger_burn_plan(lots, 2, LIMIT_POINTS_MAX + 1, 0, plan), RESULT_INVALID_FIELD);
+    assert_int_equal(ledger_burn_plan(lots, 2, 15, 0, plan), RESULT_OK);
+    assert_int_equal(ledger_burn_plan(lots, 2, 11, 100, plan), RESULT_INSUFFICIENT_POINTS); /* lot 1 expired */
+    assert_int_equal(plan->count, 0);
+    free(plan);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +270,9 @@ int main(void)
         cmocka_unit_test(test_reversals),
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_result_table),
+        cmocka_unit_test(test_available_boundaries),
+        cmocka_unit_test(test_burn_plan_refusals),
+        cmocka_unit_test(test_earn_fits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

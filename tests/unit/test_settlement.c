@@ -11,21 +11,45 @@
 
 #include "settlement.h"
 
+static int64_t rounded(__int128 num, __int128 den)
+{
+    int64_t out = 12345;
+    assert_true(settlement_round_half_even(num, den, &out));
+    return out;
+}
+
 static void test_round_half_even(void **state)
 {
     (void)state;
-    assert_int_equal(settlement_round_half_even(1, 2), 0);   /* 0.5 */
-    assert_int_equal(settlement_round_half_even(3, 2), 2);   /* 1.5 */
-    assert_int_equal(settlement_round_half_even(5, 2), 2);   /* 2.5 */
-    assert_int_equal(settlement_round_half_even(7, 2), 4);   /* 3.5 */
-    assert_int_equal(settlement_round_half_even(-1, 2), 0);  /* -0.5 */
-    assert_int_equal(settlement_round_half_even(-3, 2), -2); /* -1.5 */
-    assert_int_equal(settlement_round_half_even(-5, 2), -2); /* -2.5 */
-    assert_int_equal(settlement_round_half_even(10, 3), 3);  /* 3.33 */
-    assert_int_equal(settlement_round_half_even(11, 3), 4);  /* 3.67 */
-    assert_int_equal(settlement_round_half_even(-11, 3), -4);
-    assert_int_equal(settlement_round_half_even(0, 7), 0);
-    assert_int_equal(settlement_round_half_even(6, 3), 2);
+    assert_int_equal(rounded(1, 2), 0);   /* 0.5 */
+    assert_int_equal(rounded(3, 2), 2);   /* 1.5 */
+    assert_int_equal(rounded(5, 2), 2);   /* 2.5 */
+    assert_int_equal(rounded(7, 2), 4);   /* 3.5 */
+    assert_int_equal(rounded(-1, 2), 0);  /* -0.5 */
+    assert_int_equal(rounded(-3, 2), -2); /* -1.5 */
+    assert_int_equal(rounded(-5, 2), -2); /* -2.5 */
+    assert_int_equal(rounded(10, 3), 3);  /* 3.33 */
+    assert_int_equal(rounded(11, 3), 4);  /* 3.67 */
+    assert_int_equal(rounded(-11, 3), -4);
+    assert_int_equal(rounded(0, 7), 0);
+    assert_int_equal(rounded(6, 3), 2);
+}
+
+/* Issue 16 item 5: the int64 boundary is a result, never an abort. */
+static void test_round_int64_boundary(void **state)
+{
+    (void)state;
+    int64_t out = 7;
+    assert_int_equal(rounded(INT64_MAX, 1), INT64_MAX);
+    assert_int_equal(rounded(INT64_MIN, 1), INT64_MIN);
+    assert_int_equal(rounded((__int128)INT64_MAX * 2 - 1, 2), INT64_MAX - 1); /* INT64_MAX - 0.5: to even */
+    assert_false(settlement_round_half_even((__int128)INT64_MAX + 1, 1, &out));
+    assert_false(settlement_round_half_even((__int128)INT64_MAX * 2 + 1, 2, &out)); /* + 0.5 rounds up to even */
+    assert_false(settlement_round_half_even((__int128)INT64_MIN - 1, 1, &out));
+    assert_int_equal(out, 7); /* untouched */
+    __int128 huge = (__int128)1 << 126; /* den near the top: no overflow in the half comparison */
+    assert_int_equal(rounded(huge / 2, huge), 0);
+    assert_int_equal(rounded(huge / 2 + 1, huge), 1);
 }
 
 static settlement_flow_t flow(const char *redeemer, const char *issuer, int64_t num, int64_t den, int64_t points)
@@ -155,6 +179,67 @@ static void test_empty_period(void **state)
     settlement_free(&s);
 }
 
+/* Issue 16 item 5: amounts, totals and nets beyond 2^53 - 1 (the journal's JCS integers) are
+ * RESULT_SETTLEMENT_OVERFLOW, computed without wrapping; exactly the bound is fine. */
+static void test_overflow_is_a_result(void **state)
+{
+    (void)state;
+    const char *partners[] = {"a", "b", "c"};
+    settlement_t s;
+    /* the issue's case: ten 1e9-point burns at 1e9 minor units per point = 1e19 > INT64_MAX */
+    settlement_flow_t ten[10];
+    for (int i = 0; i < 10; i++)
+        ten[i] = flow("b", "a", 1000000000, 1, 1000000000);
+    assert_int_equal(settlement_compute(ten, 10, partners, 2, 0, &s), RESULT_SETTLEMENT_OVERFLOW);
+    settlement_free(&s);
+    assert_int_equal(settlement_compute(ten, 9, partners, 2, 0, &s), RESULT_SETTLEMENT_OVERFLOW); /* 9e18 > 2^53 */
+    settlement_free(&s);
+    /* exactly the bound, and one above it */
+    settlement_flow_t edge[] = {flow("b", "a", LIMIT_SETTLEMENT_AMOUNT_MAX, 1000000000, 1000000000)};
+    assert_int_equal(settlement_compute(edge, 1, partners, 2, 0, &s), RESULT_OK);
+    assert_int_equal(s.pairs[0].amount, LIMIT_SETTLEMENT_AMOUNT_MAX);
+    assert_int_equal(position(&s, "a")->net, -LIMIT_SETTLEMENT_AMOUNT_MAX);
+    assert_int_equal(s.payments[0].amount, LIMIT_SETTLEMENT_AMOUNT_MAX);
+    settlement_free(&s);
+    /* a 100 % fee at half the bound: payable + fees is exactly the bound */
+    settlement_flow_t half[] = {flow("b", "a", LIMIT_SETTLEMENT_AMOUNT_MAX / 2, 1, 1)};
+    assert_int_equal(settlement_compute(half, 1, partners, 2, 10000, &s), RESULT_OK);
+    assert_int_equal(position(&s, "a")->net, -(LIMIT_SETTLEMENT_AMOUNT_MAX / 2) * 2);
+    settlement_free(&s);
+    settlement_flow_t above[] = {flow("b", "a", LIMIT_SETTLEMENT_AMOUNT_MAX, 1000000000, 1000000000),
+                                 flow("b", "a", 1, 1, 1)};
+    assert_int_equal(settlement_compute(above, 2, partners, 2, 0, &s), RESULT_SETTLEMENT_OVERFLOW);
+    settlement_free(&s);
+    /* each pair fits; the redeemer's receivable (their sum) does not */
+    settlement_flow_t two[] = {flow("b", "a", LIMIT_SETTLEMENT_AMOUNT_MAX, 1000000000, 1000000000),
+                               flow("b", "c", 1, 1, 1)};
+    assert_int_equal(settlement_compute(two, 2, partners, 3, 0, &s), RESULT_SETTLEMENT_OVERFLOW);
+    settlement_free(&s);
+    /* the issuer's payable fits, payable + fees does not (net) */
+    settlement_flow_t net[] = {flow("b", "a", LIMIT_SETTLEMENT_AMOUNT_MAX - 1, 1000000000, 1000000000)};
+    assert_int_equal(settlement_compute(net, 1, partners, 2, 1, &s), RESULT_SETTLEMENT_OVERFLOW);
+    settlement_free(&s);
+    /* negative (reversals across periods) at the bound too */
+    settlement_flow_t back[] = {flow("b", "a", LIMIT_SETTLEMENT_AMOUNT_MAX, 1000000000, -1000000000)};
+    assert_int_equal(settlement_compute(back, 1, partners, 2, 0, &s), RESULT_OK);
+    assert_int_equal(s.pairs[0].amount, -LIMIT_SETTLEMENT_AMOUNT_MAX);
+    settlement_free(&s);
+    back[0].points = -1000000001;
+    assert_int_equal(settlement_compute(back, 1, partners, 2, 0, &s), RESULT_SETTLEMENT_OVERFLOW);
+    settlement_free(&s);
+    /* points per line beyond the bound, at value 0 */
+    settlement_flow_t many[] = {flow("b", "a", 0, 1, INT64_MAX), flow("b", "a", 0, 1, INT64_MAX)};
+    assert_int_equal(settlement_compute(many, 2, partners, 2, 0, &s), RESULT_SETTLEMENT_OVERFLOW);
+    settlement_free(&s);
+    /* flows the store never gives: a result, not an abort */
+    settlement_flow_t bad[] = {flow("b", "a", 1, 0, 1)};
+    assert_int_equal(settlement_compute(bad, 1, partners, 2, 0, &s), RESULT_INTERNAL);
+    settlement_free(&s);
+    settlement_flow_t stranger[] = {flow("b", "zz", 1, 1, 1)};
+    assert_int_equal(settlement_compute(stranger, 1, partners, 2, 0, &s), RESULT_INTERNAL);
+    settlement_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +248,8 @@ int main(void)
         cmocka_unit_test(test_fees_keep_totals_balanced),
         cmocka_unit_test(test_greedy_payments_random),
         cmocka_unit_test(test_empty_period),
+        cmocka_unit_test(test_round_int64_boundary),
+        cmocka_unit_test(test_overflow_is_a_result),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
