@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -502,6 +504,32 @@ static void test_connections_per_address(void **state)
     served_promptly("127.0.0.1", 1.0); /* the address is served again once its connections are gone */
 }
 
+/* The new variables are bounded like every LEDGER_* one: nonsense stops ledgerd at start-up. */
+static void test_bad_http_configuration_refused(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        {"LEDGER_HTTP_REQUEST_DEADLINE_S", "0"},
+        {"LEDGER_HTTP_REQUEST_DEADLINE_S", "10s"},
+        {"LEDGER_HTTP_CONNECTIONS_PER_ADDRESS", "-1"},
+        {"LEDGER_HTTP_BODY_BYTES_IN_FLIGHT", "1000"}, /* less than one full-size body */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *saved = getenv(bad[i][0]) ? strdup(getenv(bad[i][0])) : NULL;
+        setenv(bad[i][0], bad[i][1], 1);
+        test_env_t other = env; /* the same database; this ledgerd must not start */
+        int started = test_ledgerd_spawn(&other);
+        if (started == 0) {
+            kill(other.pid, SIGTERM);
+            waitpid(other.pid, NULL, 0);
+        }
+        if (saved != NULL) setenv(bad[i][0], saved, 1);
+        free(saved);
+        print_message("%s=%s: %s\n", bad[i][0], bad[i][1], started == 0 ? "started" : "refused");
+        assert_int_equal(started, -1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_bodies_in_flight_bounded),
         cmocka_unit_test(test_slow_clients_cut_at_deadline),
         cmocka_unit_test(test_connections_per_address),
+        cmocka_unit_test(test_bad_http_configuration_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
