@@ -14,6 +14,9 @@ typedef struct {
     unsigned http_threads;     /* LEDGER_HTTP_THREADS, default 8 */
     int64_t expiry_interval_s; /* LEDGER_EXPIRY_INTERVAL_S, default 3600; 0 disables the scheduled run */
     unsigned write_batch_max;  /* LEDGER_WRITE_BATCH, default 64; 0: one transaction per request */
+    unsigned http_request_deadline_s;      /* LEDGER_HTTP_REQUEST_DEADLINE_S, default 10 */
+    unsigned http_connections_per_address; /* LEDGER_HTTP_CONNECTIONS_PER_ADDRESS, default 512; 0: no limit */
+    long long http_body_bytes_in_flight;   /* LEDGER_HTTP_BODY_BYTES_IN_FLIGHT, default 64 MiB */
 } config_t;
 
 /* Returns 0 on success, else writes a reason to error (static text). */

@@ -123,4 +123,23 @@
 /* Retry-After on 503 answers of an unavailable or hung database. */
 #define LIMIT_DB_RETRY_AFTER_S 1
 
+/* Issue 16 (HTTP hardening). MHD's connection timeout is only an idle timeout: a client sending one
+ * byte per idle window held a connection for ever. A request (headers and body) must arrive
+ * complete within this many seconds of its start (the connection's accept; on a kept-alive
+ * connection, its request line), else the connection is shut down. 1 MiB at 1 Mbit/s takes 8 s. */
+#define LIMIT_HTTP_REQUEST_DEADLINE_DEFAULT_S 10
+#define LIMIT_HTTP_REQUEST_DEADLINE_MAX_S     3600
+/* How often the deadline sweeper looks for overdue requests (the deadline's precision). */
+#define LIMIT_HTTP_SWEEP_INTERVAL_MS 250
+/* Connections one client address may hold at once (LEDGER_HTTP_CONNECTIONS_PER_ADDRESS; 0 = no
+ * limit, for deployments behind a reverse proxy). 512: a partner's connection pool behind one NAT
+ * address fits, one address can no longer take the 16,384 slots (512 x 16 KiB = 8 MiB of headers). */
+#define LIMIT_HTTP_CONNECTIONS_PER_ADDRESS_DEFAULT 512
+/* Bytes of request bodies buffered at once across all connections (LEDGER_HTTP_BODY_BYTES_IN_FLIGHT):
+ * 64 full-size bodies; past it a request gets 503 server_busy before its body is read. */
+#define LIMIT_HTTP_BODY_BYTES_IN_FLIGHT_DEFAULT (64LL * 1024 * 1024)
+#define LIMIT_HTTP_BODY_BYTES_IN_FLIGHT_MAX     (16LL * 1024 * 1024 * 1024)
+/* Query parameters in a request target; the API reads at most three (limit, after, days). */
+#define LIMIT_QUERY_PARAMETERS_MAX 32
+
 #endif

@@ -56,6 +56,9 @@ typedef enum {
     RESULT_DATABASE_BUSY,     /* serialization failure or deadlock: retried, then 503 */
     RESULT_TREE_INCONSISTENT, /* the stored tree disagrees with a signed checkpoint: never sign */
     RESULT_INTERNAL,
+    /* HTTP framing and load (issue 16) */
+    RESULT_MALFORMED_REQUEST, /* ambiguous or unsupported message framing: 400, connection closed */
+    RESULT_SERVER_BUSY,       /* the bound on request bodies in flight is reached: 503 + Retry-After */
     RESULT_COUNT
 } result_t;
 

@@ -18,6 +18,40 @@ static int parse_integer(const char *text, long long minimum, long long maximum,
     return 0;
 }
 
+/* The HTTP layer's bounds (issue 16): absent variables keep the limits.h defaults. */
+static int config_load_http(config_t *config, const char **error)
+{
+    long long value = 0;
+    config->http_request_deadline_s = LIMIT_HTTP_REQUEST_DEADLINE_DEFAULT_S;
+    config->http_connections_per_address = LIMIT_HTTP_CONNECTIONS_PER_ADDRESS_DEFAULT;
+    config->http_body_bytes_in_flight = LIMIT_HTTP_BODY_BYTES_IN_FLIGHT_DEFAULT;
+    const char *deadline = getenv("LEDGER_HTTP_REQUEST_DEADLINE_S");
+    if (deadline != NULL) {
+        if (parse_integer(deadline, 1, LIMIT_HTTP_REQUEST_DEADLINE_MAX_S, &value) != 0) {
+            *error = "LEDGER_HTTP_REQUEST_DEADLINE_S must be 1..3600";
+            return -1;
+        }
+        config->http_request_deadline_s = (unsigned)value;
+    }
+    const char *per_address = getenv("LEDGER_HTTP_CONNECTIONS_PER_ADDRESS");
+    if (per_address != NULL) {
+        if (parse_integer(per_address, 0, LIMIT_HTTP_CONNECTIONS_MAX, &value) != 0) {
+            *error = "LEDGER_HTTP_CONNECTIONS_PER_ADDRESS must be 0..16384 (0: no limit)";
+            return -1;
+        }
+        config->http_connections_per_address = (unsigned)value;
+    }
+    const char *in_flight = getenv("LEDGER_HTTP_BODY_BYTES_IN_FLIGHT");
+    if (in_flight != NULL) {
+        if (parse_integer(in_flight, LIMIT_BODY_BYTES_MAX, LIMIT_HTTP_BODY_BYTES_IN_FLIGHT_MAX, &value) != 0) {
+            *error = "LEDGER_HTTP_BODY_BYTES_IN_FLIGHT must be 1048576..17179869184";
+            return -1;
+        }
+        config->http_body_bytes_in_flight = value;
+    }
+    return 0;
+}
+
 int config_load(config_t *config, const char **error)
 {
     long long value = 0;
@@ -80,5 +114,5 @@ int config_load(config_t *config, const char **error)
         *error = "LEDGER_ORIGIN must be 1..255 characters on one line";
         return -1;
     }
-    return 0;
+    return config_load_http(config, error);
 }

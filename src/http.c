@@ -1,10 +1,15 @@
 /* http.c — libmicrohttpd glue. Owns the per-request context (raw URI, bounded body), turns
- * each request into a service_request_t after authenticating it, and sends the response. */
+ * each request into a service_request_t after authenticating it, and sends the response.
+ * Also owns the HTTP layer's defences (issue 16): message framing checks, the checks made from
+ * the headers before a body is read, the bound on body bytes in flight, and the per-request
+ * deadline (a sweeper thread shuts down connections whose request is overdue). */
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +41,23 @@ struct http_server {
     ratelimit_t *limits;               /* owned; NULL: no limits */
     store_keycache_t *keys;            /* borrowed; NULL: every request reads its key */
     int64_t clock_skew_s;
+    uint64_t request_deadline_us;
+    long long body_bytes_in_flight_max;
+    pthread_mutex_t lock;           /* guards links, body_bytes_in_flight and stopping */
+    pthread_cond_t sweeper_wake;    /* signalled at stop */
+    struct http_link *links;        /* owned: every open TCP connection */
+    long long body_bytes_in_flight; /* reserved by requests whose body is (being) buffered */
+    int stopping;
+    pthread_t sweeper;
 };
+
+/* One TCP connection: its socket and the moment its current request must be complete by. */
+typedef struct http_link {
+    struct http_link *prev, *next;
+    MHD_socket fd;        /* MHD's; valid while the link is listed (removed before MHD closes it) */
+    uint64_t deadline_us; /* 0: none (the request is complete and being answered) */
+    unsigned requests;    /* requests begun on this connection */
+} http_link_t;
 
 #define HTTP_HANDLER_ROW(method, pattern, kind, handler) handler,
 static const service_handler_t http_handlers[] = {LEDGER_ROUTES(HTTP_HANDLER_ROW)};
@@ -47,7 +68,12 @@ typedef struct {
     char *raw_uri; /* owned: request target exactly as received */
     buf_t body;
     int started;
+    int dispatched; /* the request was handed to http_dispatch: a later call is its resume */
     int body_too_large;
+    int server_busy;           /* the body did not fit the in-flight bound: discarded, 503 */
+    int close_connection;      /* answer with Connection: close (malformed framing) */
+    long long body_declared;   /* Content-Length, -1 chunked, 0 none */
+    long long body_reserved;   /* bytes of the in-flight bound this request holds */
     uint64_t start_us;
     char request_id[33];
     struct MHD_Connection *connection;
@@ -63,13 +89,122 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The deadline sweeper's view of connections (MHD_OPTION_NOTIFY_CONNECTION). MHD notifies CLOSED
+ * before it closes the socket, and the link leaves the list under the lock then: the sweeper, which
+ * shuts sockets down only under that lock, never touches a descriptor reused by another connection. */
+static void http_connection_notify(void *cls, struct MHD_Connection *connection, void **socket_context,
+                                   enum MHD_ConnectionNotificationCode code)
+{
+    http_server_t *server = cls;
+    http_link_t *link = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        link = xcalloc(1, sizeof *link);
+        link->fd = info != NULL ? info->connect_fd : MHD_INVALID_SOCKET;
+        link->deadline_us = now_us() + server->request_deadline_us; /* the first request: from accept */
+        pthread_mutex_lock(&server->lock);
+        link->next = server->links;
+        if (server->links != NULL) server->links->prev = link;
+        server->links = link;
+        pthread_mutex_unlock(&server->lock);
+        *socket_context = link;
+    } else if (link != NULL) {
+        pthread_mutex_lock(&server->lock);
+        if (link->prev != NULL) link->prev->next = link->next;
+        else server->links = link->next;
+        if (link->next != NULL) link->next->prev = link->prev;
+        pthread_mutex_unlock(&server->lock);
+        free(link);
+        *socket_context = NULL;
+    }
+}
+
+typedef enum { HTTP_LINK_REQUEST_BEGUN, HTTP_LINK_REQUEST_READ, HTTP_LINK_REQUEST_DONE } http_link_event_t;
+
+/* Moves a connection's deadline: a kept-alive connection's next request gets the full deadline from
+ * its request line; a request read in full has none while it is answered; after an answer the
+ * next request line must come within the idle timeout (a dribbled request line cannot extend it). */
+static void http_link_event(http_server_t *server, struct MHD_Connection *connection, http_link_event_t event)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    http_link_t *link = info != NULL ? info->socket_context : NULL;
+    if (link == NULL) return;
+    uint64_t now = now_us();
+    pthread_mutex_lock(&server->lock);
+    if (event == HTTP_LINK_REQUEST_BEGUN) {
+        if (link->requests++ > 0) link->deadline_us = now + server->request_deadline_us;
+    } else if (event == HTTP_LINK_REQUEST_READ) {
+        link->deadline_us = 0;
+    } else {
+        link->deadline_us = now + (uint64_t)LIMIT_HTTP_CONNECTION_TIMEOUT_S * 1000000u;
+    }
+    pthread_mutex_unlock(&server->lock);
+}
+
+/* Every LIMIT_HTTP_SWEEP_INTERVAL_MS: shuts down (both ways) each connection whose request is
+ * overdue; MHD then sees the end of its socket and closes the connection itself. */
+static void *http_sweeper(void *arg)
+{
+    http_server_t *server = arg;
+    pthread_mutex_lock(&server->lock);
+    while (!server->stopping) {
+        struct timespec wake;
+        clock_gettime(CLOCK_REALTIME, &wake);
+        wake.tv_nsec += LIMIT_HTTP_SWEEP_INTERVAL_MS * 1000000L;
+        wake.tv_sec += wake.tv_nsec / 1000000000L;
+        wake.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&server->sweeper_wake, &server->lock, &wake);
+        uint64_t now = now_us();
+        unsigned cut = 0;
+        for (http_link_t *link = server->links; link != NULL; link = link->next) {
+            if (link->deadline_us == 0 || link->deadline_us > now || link->fd == MHD_INVALID_SOCKET) continue;
+            shutdown(link->fd, SHUT_RDWR);
+            link->deadline_us = 0;
+            cut++;
+        }
+        if (cut > 0) log_info("request deadline passed: connections shut down", json_pack("{s:i}", "connections", cut));
+    }
+    pthread_mutex_unlock(&server->lock);
+    return NULL;
+}
+
+/* Reserves bytes of the bound on bodies in flight for context. Returns 0 when they do not fit. */
+static int http_body_reserve(http_server_t *server, http_context_t *context, long long bytes)
+{
+    pthread_mutex_lock(&server->lock);
+    int fits = server->body_bytes_in_flight + bytes <= server->body_bytes_in_flight_max;
+    if (fits) {
+        server->body_bytes_in_flight += bytes;
+        context->body_reserved += bytes;
+    }
+    pthread_mutex_unlock(&server->lock);
+    return fits;
+}
+
+static void http_body_release(http_server_t *server, http_context_t *context)
+{
+    if (context->body_reserved == 0) return;
+    pthread_mutex_lock(&server->lock);
+    server->body_bytes_in_flight -= context->body_reserved;
+    ASSERT_ALWAYS(server->body_bytes_in_flight >= 0);
+    pthread_mutex_unlock(&server->lock);
+    context->body_reserved = 0;
+}
+
 /* Runs before MHD parses the URI: keeps the raw target for @path/@query. */
 static void *http_uri_logger(void *cls, const char *uri, struct MHD_Connection *connection)
 {
-    (void)cls;
+    http_server_t *server = cls;
     http_context_t *context = xcalloc(1, sizeof *context);
     uint8_t random[16];
     context->raw_uri = xstrdup(uri);
+    /* MHD 0.9.75 next parses every query argument into the connection's 16 KiB memory pool, and when
+     * that runs out (~300 arguments) it neither answers nor closes until the idle timeout. We read
+     * the query from raw_uri only (query_value), so the arguments are blanked out of MHD's own
+     * request-line buffer (writable: MHD cuts it in place) and the query is judged in http_begin. */
+    char *question = strchr((char *)(uintptr_t)uri, '?');
+    if (question != NULL) memset(question, 0, strlen(question));
+    http_link_event(server, connection, HTTP_LINK_REQUEST_BEGUN);
     context->connection = connection;
     context->start_us = now_us();
     crypto_random_bytes(random, sizeof random);
@@ -82,9 +217,11 @@ static void http_call_free(http_call_t *call);
 static void http_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                            enum MHD_RequestTerminationCode code)
 {
-    (void)cls, (void)connection, (void)code;
+    http_server_t *server = cls;
     http_context_t *context = *con_cls;
     if (context == NULL) return;
+    http_body_release(server, context);
+    if (code == MHD_REQUEST_TERMINATED_COMPLETED_OK) http_link_event(server, connection, HTTP_LINK_REQUEST_DONE);
     /* a suspended connection completes only after its resume, i.e. after the writer is done with
      * it (a client that left while waiting is noticed then) */
     http_call_free(context->call);
@@ -163,6 +300,7 @@ static enum MHD_Result http_send(struct MHD_Connection *connection, http_context
     MHD_add_response_header(reply, "X-Request-Id", context->request_id);
     MHD_add_response_header(reply, "Cache-Control", "no-store");
     if (response->status == 503 && response->retry_after_s == 0) response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
+    if (context->close_connection) MHD_add_response_header(reply, "Connection", "close");
     if (response->retry_after_s > 0) {
         char retry[16];
         snprintf(retry, sizeof retry, "%d", response->retry_after_s);
@@ -196,6 +334,7 @@ struct http_call {
     service_request_t request;
     char signature_b64[96];
     json_t *body; /* owned: parsed POST body (the writer may read it after http_call returns) */
+    int headers_checked; /* http_authenticate_headers passed before the body was read */
 };
 
 static void http_call_free(http_call_t *call)
@@ -206,13 +345,15 @@ static void http_call_free(http_call_t *call)
     free(call);
 }
 
-static result_t http_authenticate(struct MHD_Connection *connection, http_server_t *server, store_conn_t *conn,
-                                  http_call_t *call, const http_context_t *context, const char **detail)
+/* What the headers alone show (run before the body is read when there is one): signature fields
+ * present and well formed, key known and not revoked, created window, profile, Content-Digest and
+ * Idempotency-Key present. */
+static result_t http_authenticate_headers(struct MHD_Connection *connection, http_server_t *server,
+                                          store_conn_t *conn, http_call_t *call, const char **detail)
 {
     const char *input_field = header(connection, "Signature-Input");
     const char *signature_field = header(connection, "Signature");
     int has_body = strcmp(call->method, "GET") != 0 && strcmp(call->method, "HEAD") != 0;
-    const char *digest = header(connection, "Content-Digest");
     const char *idempotency_key = header(connection, "Idempotency-Key");
     if (input_field == NULL || signature_field == NULL) return RESULT_AUTH_SIGNATURE_MISSING;
     result_t result = auth_signature_input_parse(input_field, &call->input);
@@ -235,15 +376,40 @@ static result_t http_authenticate(struct MHD_Connection *connection, http_server
         return result;
     }
     if (has_body) {
-        if (digest == NULL) {
+        if (header(connection, "Content-Digest") == NULL) {
             *detail = "Content-Digest is required with a body";
             return RESULT_AUTH_DIGEST_MISMATCH;
         }
-        result = auth_content_digest_check(digest, context->body.data ? context->body.data : "", context->body.len);
-        if (result != RESULT_OK) return result;
         if (idempotency_key == NULL) return RESULT_IDEMPOTENCY_KEY_MISSING;
         if (!ledger_idempotency_key_valid(idempotency_key)) return RESULT_IDEMPOTENCY_KEY_INVALID;
     }
+    call->headers_checked = 1;
+    return RESULT_OK;
+}
+
+static result_t http_authenticate(struct MHD_Connection *connection, http_server_t *server, store_conn_t *conn,
+                                  http_call_t *call, const http_context_t *context, const char **detail)
+{
+    int has_body = strcmp(call->method, "GET") != 0 && strcmp(call->method, "HEAD") != 0;
+    const char *idempotency_key = header(connection, "Idempotency-Key");
+    result_t result = RESULT_OK;
+    if (!call->headers_checked) {
+        result = http_authenticate_headers(connection, server, conn, call, detail);
+        if (result != RESULT_OK) return result;
+    } else {
+        result = auth_time_check(&call->input, (int64_t)time(NULL), server->clock_skew_s); /* the body took time */
+        if (result != RESULT_OK) return result;
+    }
+    const char *body = context->body.data ? context->body.data : "";
+    char *digest = NULL;
+    if (has_body) {
+        result = auth_content_digest_check(header(connection, "Content-Digest"), body, context->body.len);
+        if (result != RESULT_OK) return result;
+        digest = auth_content_digest(body, context->body.len);
+    }
+    /* The base exactly as the verifier rebuilds it from the stored entry (verify_signed_request):
+     * the canonical digest of the stored body, not the header's text, so an accepted signature
+     * is one the offline verifier accepts too. */
     auth_component_t components[5] = {{"@method", call->method},
                                       {"@path", call->path},
                                       {"@query", call->query},
@@ -253,6 +419,7 @@ static result_t http_authenticate(struct MHD_Connection *connection, http_server
     int valid = crypto_ed25519_verify(call->key.public_key, base, strlen(base), call->request.signature);
     if (valid) verify_memo_record(&call->request.signature_memo, call->key.public_key, call->request.signature, base);
     free(base);
+    free(digest);
     if (!valid) return RESULT_AUTH_SIGNATURE_INVALID;
     call->request.signed_request.idempotency_key = idempotency_key;
     return RESULT_OK;
@@ -305,6 +472,20 @@ static int route_find(http_call_t *call, service_response_t *response)
     return 0;
 }
 
+/* Content-Type is application/json (case-insensitive), optionally with parameters: not a prefix
+ * compare, which took application/jsonp. */
+static int http_media_type_json(const char *type)
+{
+    static const char json[] = "application/json";
+    while (*type == ' ' || *type == '\t')
+        type++;
+    if (strncasecmp(type, json, sizeof json - 1) != 0) return 0;
+    type += sizeof json - 1;
+    while (*type == ' ' || *type == '\t')
+        type++;
+    return *type == '\0' || *type == ';';
+}
+
 /* A mutation waits for the writer's commit without holding this thread (service_writer.c). */
 static void http_suspend(void *arg)
 {
@@ -341,7 +522,7 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     if (result != RESULT_OK) goto out;
     if (strcmp(call->method, "POST") == 0) {
         const char *type = header(connection, "Content-Type");
-        if (type != NULL && strncasecmp(type, "application/json", 16) != 0) {
+        if (type != NULL && !http_media_type_json(type)) {
             result = RESULT_UNSUPPORTED_MEDIA_TYPE;
             detail = "send application/json";
             goto out;
@@ -415,6 +596,7 @@ static enum MHD_Result http_finish(struct MHD_Connection *connection, http_serve
                                    const char *method)
 {
     http_call_t *call = context->call;
+    ASSERT_ALWAYS(call != NULL);
     context->response.pending = 0;
     /* a revocation is committed: no later request of this instance may use a cached copy */
     if (call->handler == service_key_revoke && context->response.status < 300) store_keycache_clear(server->keys);
@@ -436,40 +618,173 @@ static int http_target_visible_ascii(const char *target)
     return 1;
 }
 
+/* Splits the raw target into the call's @path and @query. Returns 0 when it is too long. */
+static int http_call_target(http_call_t *call, const http_context_t *context)
+{
+    size_t path_len = strcspn(context->raw_uri, "?");
+    const char *query = context->raw_uri + path_len;
+    if (path_len >= sizeof call->path || strlen(query) >= sizeof call->query) return 0;
+    memcpy(call->path, context->raw_uri, path_len);
+    snprintf(call->query, sizeof call->query, "%s", query[0] == '?' ? query : "?");
+    return 1;
+}
+
+static http_call_t *http_call_begin(http_context_t *context, const char *method)
+{
+    if (context->call == NULL) {
+        context->call = xcalloc(1, sizeof *context->call);
+        context->call->method = method;
+        context->route_label = "unmatched";
+    }
+    return context->call;
+}
+
 static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
                                      const char *method)
 {
-    http_call_t *call = xcalloc(1, sizeof *call);
+    http_call_t *call = http_call_begin(context, method);
     service_response_t *response = &context->response;
-    context->call = call;
-    context->route_label = "unmatched";
-    call->method = method;
-    size_t path_len = strcspn(context->raw_uri, "?");
-    const char *query = context->raw_uri + path_len;
-    if (path_len >= sizeof call->path || strlen(query) >= sizeof call->query) {
+    context->dispatched = 1;
+    http_link_event(server, connection, HTTP_LINK_REQUEST_READ);
+    if (!http_call_target(call, context)) {
         service_problem(response, RESULT_NOT_FOUND, "request target too long", NULL);
     } else if (!http_target_visible_ascii(context->raw_uri)) {
         service_problem(response, RESULT_INVALID_REQUEST_TARGET, "the request target must be visible ASCII", NULL);
     } else if (context->body_too_large) {
         service_problem(response, RESULT_BODY_TOO_LARGE, "bodies are limited to 1 MiB", NULL);
-    } else {
-        memcpy(call->path, context->raw_uri, path_len);
-        snprintf(call->query, sizeof call->query, "%s", query[0] == '?' ? query : "?");
-        if (strcmp(call->path, "/healthz") == 0 && strcmp(method, "GET") == 0) {
-            context->route_label = "/healthz";
-            http_health(server, response);
-        } else if (strcmp(call->path, "/metrics") == 0 && strcmp(method, "GET") == 0) {
-            context->route_label = "/metrics";
-            response->status = 200;
-            response->body = metrics_render(server->pool);
-            response->content_type = "text/plain; version=0.0.4";
-        } else if (route_find(call, response)) {
-            context->route_label = call->route->pattern;
-            http_call(connection, server, context, call, response);
-        }
+    } else if (context->server_busy) {
+        response->retry_after_s = 1;
+        service_problem(response, RESULT_SERVER_BUSY, "too many request bodies in flight; retry", NULL);
+    } else if (strcmp(call->path, "/healthz") == 0 && strcmp(method, "GET") == 0) {
+        context->route_label = "/healthz";
+        http_health(server, response);
+    } else if (strcmp(call->path, "/metrics") == 0 && strcmp(method, "GET") == 0) {
+        context->route_label = "/metrics";
+        response->status = 200;
+        response->body = metrics_render(server->pool);
+        response->content_type = "text/plain; version=0.0.4";
+    } else if (call->route != NULL || route_find(call, response)) {
+        context->route_label = call->route->pattern;
+        http_call(connection, server, context, call, response);
     }
     if (response->pending) return MHD_YES; /* suspended: the writer resumes it */
     return http_finish(connection, server, context, method);
+}
+
+/* Answers a request from its headers alone; its body is never read (MHD then closes the connection). */
+static enum MHD_Result http_refuse(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
+                                   const char *method, result_t result, const char *detail)
+{
+    http_call_begin(context, method);
+    context->dispatched = 1;
+    http_link_event(server, connection, HTTP_LINK_REQUEST_READ);
+    if (result == RESULT_SERVER_BUSY) context->response.retry_after_s = 1;
+    if (result == RESULT_MALFORMED_REQUEST) context->close_connection = 1;
+    service_problem(&context->response, result, detail, NULL);
+    return http_finish(connection, server, context, method);
+}
+
+/* Counts the header fields that frame the body (duplicates included: MHD keeps each one). */
+typedef struct {
+    unsigned content_length, transfer_encoding;
+    const char *length, *encoding;
+} http_framing_t;
+
+static enum MHD_Result http_framing_field(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    http_framing_t *framing = cls;
+    (void)kind;
+    if (strcasecmp(key, "Content-Length") == 0) framing->content_length++, framing->length = value;
+    if (strcasecmp(key, "Transfer-Encoding") == 0) framing->transfer_encoding++, framing->encoding = value;
+    return MHD_YES;
+}
+
+/* RFC 9112 6.3: one unambiguous framing or none; what MHD 0.9.75 would read otherwise is not what
+ * a proxy in front of it may have read (request smuggling). Also bounds the query's parameters. */
+static result_t http_framing_check(struct MHD_Connection *connection, http_context_t *context, const char **detail)
+{
+    http_framing_t framing = {0, 0, NULL, NULL};
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, http_framing_field, &framing);
+    size_t parameters = 0;
+    for (const char *s = strchr(context->raw_uri, '?'); s != NULL && s[1] != '\0'; s = strchr(s + 1, '&'))
+        parameters++;
+    *detail = NULL;
+    if (framing.content_length > 1) *detail = "one Content-Length field only";
+    else if (framing.transfer_encoding > 1) *detail = "one Transfer-Encoding field only";
+    else if (framing.content_length > 0 && framing.transfer_encoding > 0)
+        *detail = "Content-Length and Transfer-Encoding together";
+    else if (framing.transfer_encoding > 0 && strcasecmp(framing.encoding, "chunked") != 0)
+        *detail = "the only Transfer-Encoding accepted is chunked";
+    else if (framing.length != NULL && (framing.length[0] == '\0' || strspn(framing.length, "0123456789") !=
+                                                                           strlen(framing.length)))
+        *detail = "Content-Length must be digits";
+    else if (parameters > LIMIT_QUERY_PARAMETERS_MAX) *detail = "too many query parameters";
+    if (*detail != NULL) return RESULT_MALFORMED_REQUEST;
+    context->body_declared = framing.transfer_encoding > 0 ? -1 : 0;
+    if (framing.length != NULL) {
+        errno = 0;
+        unsigned long long length = strtoull(framing.length, NULL, 10);
+        context->body_declared = errno != 0 || length > LIMIT_BODY_BYTES_MAX ? LIMIT_BODY_BYTES_MAX + 1LL : (long long)length;
+    }
+    return RESULT_OK;
+}
+
+/* Before a body is read: the route and what the headers show of the authentication. */
+static result_t http_precheck(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
+                              const char *method, const char **detail)
+{
+    http_call_t *call = http_call_begin(context, method);
+    if (!http_call_target(call, context)) {
+        *detail = "request target too long";
+        return RESULT_NOT_FOUND;
+    }
+    int path_known = 0, index = router_find(call->method, call->path, call->param, &path_known);
+    if (index < 0) return path_known ? RESULT_METHOD_NOT_ALLOWED : RESULT_NOT_FOUND;
+    call->route = &router_routes[index];
+    call->handler = http_handlers[index];
+    context->route_label = call->route->pattern;
+    store_conn_t *conn = store_pool_acquire(server->pool);
+    if (conn == NULL) return RESULT_DATABASE_UNAVAILABLE;
+    result_t result = http_authenticate_headers(connection, server, conn, call, detail);
+    store_pool_release(server->pool, conn);
+    return result;
+}
+
+/* First call, headers complete and body not read: refuses what the headers already show, and
+ * reserves the declared body in the bound on bodies in flight. */
+static enum MHD_Result http_begin(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
+                                  const char *method)
+{
+    const char *detail = NULL;
+    result_t result = http_framing_check(connection, context, &detail);
+    if (result == RESULT_OK && context->body_declared == 0) return MHD_YES; /* no body: all checks at the end */
+    if (result == RESULT_OK && context->body_declared > LIMIT_BODY_BYTES_MAX) {
+        result = RESULT_BODY_TOO_LARGE;
+        detail = "bodies are limited to 1 MiB";
+    }
+    if (result == RESULT_OK) result = http_precheck(connection, server, context, method, &detail);
+    if (result == RESULT_OK && context->body_declared > 0 && !http_body_reserve(server, context, context->body_declared)) {
+        result = RESULT_SERVER_BUSY;
+        detail = "too many request bodies in flight; retry";
+    }
+    if (result == RESULT_OK) return MHD_YES;
+    return http_refuse(connection, server, context, method, result, detail);
+}
+
+/* A piece of the body: buffered within the 1 MiB limit; a chunked body reserves as it grows. */
+static void http_body_take(http_server_t *server, http_context_t *context, const char *data, size_t size)
+{
+    if (context->body_too_large || context->server_busy) return; /* discarded; answered at the end */
+    if (context->body.len + size > LIMIT_BODY_BYTES_MAX) {
+        context->body_too_large = 1;
+    } else if (context->body_declared < 0 && !http_body_reserve(server, context, (long long)size)) {
+        context->server_busy = 1;
+    } else {
+        buf_append(&context->body, data, size);
+        return;
+    }
+    buf_free(&context->body);
+    http_body_release(server, context);
 }
 
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
@@ -480,22 +795,13 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
     http_server_t *server = cls;
     http_context_t *context = *con_cls;
     ASSERT_ALWAYS(context != NULL);
-    if (context->call != NULL) return http_finish(connection, server, context, method); /* resumed */
+    if (context->dispatched) return http_finish(connection, server, context, method); /* resumed */
     if (!context->started) {
         context->started = 1;
-        const char *length = header(connection, "Content-Length");
-        if (length != NULL && strtoull(length, NULL, 10) > LIMIT_BODY_BYTES_MAX) {
-            context->body_too_large = 1;
-            return http_dispatch(connection, server, context, method); /* refuse before reading it */
-        }
-        return MHD_YES;
+        return http_begin(connection, server, context, method);
     }
     if (*upload_data_size > 0) {
-        if (!context->body_too_large && context->body.len + *upload_data_size > LIMIT_BODY_BYTES_MAX) {
-            context->body_too_large = 1;
-            buf_free(&context->body);
-        }
-        if (!context->body_too_large) buf_append(&context->body, upload_data, *upload_data_size);
+        http_body_take(server, context, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -552,6 +858,10 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, store_keyc
         return NULL;
     }
     server->clock_skew_s = config->clock_skew_s;
+    server->request_deadline_us = (uint64_t)config->http_request_deadline_s * 1000000u;
+    server->body_bytes_in_flight_max = config->http_body_bytes_in_flight;
+    pthread_mutex_init(&server->lock, NULL);
+    pthread_cond_init(&server->sweeper_wake, NULL);
     unsigned connections = http_connection_limit();
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
@@ -560,8 +870,13 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, store_keyc
         MHD_OPTION_THREAD_POOL_SIZE, config->http_threads, MHD_OPTION_URI_LOG_CALLBACK, http_uri_logger, server,
         MHD_OPTION_NOTIFY_COMPLETED, http_completed, server, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_none, server,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY_BYTES, MHD_OPTION_CONNECTION_LIMIT,
-        connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
-    if (server->daemon == NULL) {
+        connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)LIMIT_HTTP_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, config->http_connections_per_address, MHD_OPTION_NOTIFY_CONNECTION,
+        http_connection_notify, server, MHD_OPTION_END);
+    if (server->daemon == NULL || pthread_create(&server->sweeper, NULL, http_sweeper, server) != 0) {
+        if (server->daemon != NULL) MHD_stop_daemon(server->daemon);
+        pthread_cond_destroy(&server->sweeper_wake);
+        pthread_mutex_destroy(&server->lock);
         ratelimit_destroy(server->limits);
         free(server);
         return NULL;
@@ -577,8 +892,16 @@ void http_stop(http_server_t *server)
     /* no new connections; the writer answers (and resumes) every suspended request; then stop */
     MHD_socket listener = MHD_quiesce_daemon(server->daemon);
     service_writer_stop(server->writer);
-    MHD_stop_daemon(server->daemon);
+    MHD_stop_daemon(server->daemon); /* every connection is closed: every link is freed */
     if (listener != MHD_INVALID_SOCKET) close(listener);
+    pthread_mutex_lock(&server->lock);
+    server->stopping = 1;
+    pthread_cond_signal(&server->sweeper_wake);
+    pthread_mutex_unlock(&server->lock);
+    pthread_join(server->sweeper, NULL);
+    ASSERT_ALWAYS(server->links == NULL && server->body_bytes_in_flight == 0);
+    pthread_cond_destroy(&server->sweeper_wake);
+    pthread_mutex_destroy(&server->lock);
     ratelimit_destroy(server->limits);
     free(server);
 }
