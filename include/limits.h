@@ -83,7 +83,8 @@
  * beyond it, 422 settlement_overflow and nothing is written. */
 #define LIMIT_SETTLEMENT_AMOUNT_MAX LIMIT_JSON_INTEGER_MAX
 /* A member's balance (answered with every earn, burn and read): an earn beyond it is 422
- * balance_limit. ~9e6 earns of the maximum 1e9 points; no real member comes near it. */
+ * balance_limit. ~9e6 earns of the maximum 1e9 points; no real member comes near it. Migration
+ * 0008 repeats it as a CHECK on every account (issuers' totals included), mapped to the same 422. */
 #define LIMIT_BALANCE_MAX LIMIT_JSON_INTEGER_MAX
 
 /* ledgerctl call: response bytes read at most. */

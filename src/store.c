@@ -256,6 +256,9 @@ static result_t store_classify(store_conn_t *conn, const PGresult *res, const ch
     if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
         return RESULT_DATABASE_BUSY;
     if (strcmp(state, "23505") == 0) return RESULT_INTERNAL; /* callers map their own constraints */
+    /* migration 0008: an account would leave what JSON answers can state */
+    if (strcmp(state, "23514") == 0 && constraint != NULL && strcmp(constraint, "balance_within_json") == 0)
+        return RESULT_BALANCE_LIMIT;
     log_error("database statement failed",
               json_pack("{s:s,s:s,s:s}", "statement", name, "sqlstate", state, "error", PQresultErrorMessage(res)));
     return RESULT_INTERNAL;

@@ -30,6 +30,8 @@ trap cleanup EXIT
 export LEDGER_DATABASE_URL=$(bash tools/pg.sh start "$tmp/pg")
 export LEDGER_KEY_FILE=$tmp/ledger.pem LEDGER_LISTEN=127.0.0.1:18181 LEDGER_URL=http://127.0.0.1:18181
 export LEDGER_HTTP_THREADS=${LEDGER_HTTP_THREADS:-32} LEDGER_EXPIRY_INTERVAL_S=0
+# every load (and the 10,000 idle connections) comes from 127.0.0.1: no per-address limit here
+export LEDGER_HTTP_CONNECTIONS_PER_ADDRESS=0
 for k in ledger op alpha beta; do bin/ledgerctl keygen --out "$tmp/$k.pem" >/dev/null; done
 bin/ledgerctl migrate >/dev/null
 bin/ledgerctl init --operator-key-id op --operator-public-key "$(bin/ledgerctl pubkey --key-file "$tmp/op.pem")" >/dev/null

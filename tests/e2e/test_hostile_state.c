@@ -276,6 +276,30 @@ static void test_balance_bound(void **state)
     assert_int_equal(export_verifies(), 0);
 }
 
+/* An issuer's total issued points stay within what JSON can state (migration 0008): past it the
+ * trial balance and the liability report could not be answered (json.c aborted ledgerd). */
+static void test_issuer_total_bound(void **state)
+{
+    (void)state;
+    char sql[200];
+    test_expect(test_move(&env, &issuer, "/v1/earn", "m-issued", 10, "e-issued-1"), 201, NULL);
+    int64_t issued = test_sql_int(&env, "SELECT balance FROM accounts WHERE account = 'issued:issuer'");
+    snprintf(sql, sizeof sql, "UPDATE accounts SET balance = %lld WHERE account = 'issued:issuer'",
+             (long long)-(LIMIT_BALANCE_MAX - 10));
+    assert_int_equal(test_sql_exec(&env, sql), 0);
+    test_reply_t reply = expect(test_move(&env, &issuer, "/v1/earn", "m-issued", 20, "e-issued-2"), 422, "balance_limit");
+    test_reply_free(&reply);
+    reply = expect(test_move(&env, &issuer, "/v1/earn", "m-issued", 10, "e-issued-3"), 201, NULL); /* exactly */
+    test_reply_free(&reply);
+    reply = expect(op("GET", "/v1/admin/trial-balance", NULL), 200, NULL);
+    test_reply_free(&reply);
+    reply = expect(op("GET", "/v1/admin/liability", NULL), 200, NULL);
+    test_reply_free(&reply);
+    snprintf(sql, sizeof sql, "UPDATE accounts SET balance = %lld WHERE account = 'issued:issuer'",
+             (long long)(issued - 10));
+    assert_int_equal(test_sql_exec(&env, sql), 0); /* back to what the journal says */
+}
+
 /* Sweep: rows altered outside the service (an operator with SQL, triggers off) answer problems
  * where they used to abort ledgerd: each call below aborted it before. */
 static void test_altered_rows(void **state)
@@ -327,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_settlement_overflow),
         cmocka_unit_test(test_non_ascii_target),
         cmocka_unit_test(test_balance_bound),
+        cmocka_unit_test(test_issuer_total_bound),
         cmocka_unit_test(test_altered_rows),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
