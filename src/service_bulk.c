@@ -72,6 +72,18 @@ static void succeed(service_outcome_t *outcome, json_t *view, const store_member
     outcome->body = json_pack("{s:o,s:o}", "transaction", view, "balance", service_balance_json(after));
 }
 
+/* The verifier's per-entry checks on text as it will be stored at seq (spec 12), with the
+ * signing key as this group read it. 0: refused, the outcome says why, view (taken) released. */
+static int entry_admitted(const service_request_t *request, const store_bulk_read_t *read, const char *text,
+                          int64_t seq, int64_t time_s, json_t *view, service_outcome_t *outcome)
+{
+    result_t checked = service_entry_check(request, read->key_known ? &read->key : NULL, text, seq, time_s);
+    if (checked == RESULT_OK) return 1;
+    service_refuse_result(outcome, checked);
+    json_decref(view);
+    return 0;
+}
+
 static void earn_plan(item_t *item, const store_bulk_read_t *read, store_member_state_t state, int64_t *seq,
                       int64_t time_s, store_bulk_rows_t *rows, service_outcome_t *outcome)
 {
@@ -92,12 +104,7 @@ static void earn_plan(item_t *item, const store_bulk_read_t *read, store_member_
     json_t *view = NULL;
     char *text = journal_entry_text_view(entry_seq, time_s, "earn", request->principal, fields, &postings,
                                          &request->signed_request, &view);
-    result_t checked = service_entry_check(request, read->key_known ? &read->key : NULL, text, entry_seq, time_s);
-    if (checked != RESULT_OK) {
-        service_refuse_result(outcome, checked);
-        json_decref(view);
-        goto out;
-    }
+    if (!entry_admitted(request, read, text, entry_seq, time_s, view, outcome)) goto out;
     *seq = entry_seq;
     store_bulk_entry(rows, entry_seq, time_s, "earn", text, &postings);
     store_bulk_transaction(rows, entry_seq, request->principal, "earn", earn->member, earn->points, earn->reference);
@@ -139,12 +146,7 @@ static void burn_plan(item_t *item, const store_bulk_read_t *read, store_member_
     json_t *view = NULL;
     char *text = journal_entry_text_view(entry_seq, time_s, "burn", request->principal, fields, &postings,
                                          &request->signed_request, &view);
-    result_t checked = service_entry_check(request, read->key_known ? &read->key : NULL, text, entry_seq, time_s);
-    if (checked != RESULT_OK) {
-        service_refuse_result(outcome, checked);
-        json_decref(view);
-        goto out;
-    }
+    if (!entry_admitted(request, read, text, entry_seq, time_s, view, outcome)) goto out;
     *seq = entry_seq;
     store_bulk_entry(rows, entry_seq, time_s, "burn", text, &postings);
     store_bulk_transaction(rows, entry_seq, request->principal, "burn", burn->member, burn->points, burn->reference);
