@@ -39,7 +39,7 @@ struct service_writer {
     pthread_cond_t watch;  /* the watchdog's sleep; signalled at stop */
     writer_job_t *head, *tail;
     int stopping;
-    int stopped; /* the thread has been joined */
+    int stopped;              /* the thread has been joined */
     int64_t batch_started_us; /* 0: no batch in progress */
     int failing;              /* no working session: the last batch or probe failed for want of it */
     size_t max_batch;
@@ -138,8 +138,8 @@ static store_conn_t *writer_session(service_writer_t *writer)
 static void writer_fallback(service_writer_t *writer, writer_job_t **jobs, size_t count, int64_t deadline_us)
 {
     int down = writer->conn == NULL || store_conn_abandoned(writer->conn);
-    const char *detail = writer->conn != NULL && store_conn_abandoned(writer->conn) ? writer_unknown_detail
-                                                                                     : writer_unavailable_detail;
+    const char *detail =
+        writer->conn != NULL && store_conn_abandoned(writer->conn) ? writer_unknown_detail : writer_unavailable_detail;
     for (size_t i = 0; i < count; i++) {
         service_response_free(jobs[i]->response); /* pending stays: the HTTP thread reads it */
         store_conn_t *conn = down || store_clock_us() >= deadline_us ? NULL : writer_session(writer);

@@ -174,8 +174,8 @@ static void store_abandon(store_conn_t *conn)
 {
     __atomic_add_fetch(&store_abandoned_count, 1, __ATOMIC_RELAXED);
     log_error("database wait passed its bound; closing the session",
-              json_pack("{s:i,s:i,s:b}", "backend_pid", PQbackendPID(conn->pg), "wait_ms", conn->wait_ms,
-                        "deadline", conn->deadline_us != 0));
+              json_pack("{s:i,s:i,s:b}", "backend_pid", PQbackendPID(conn->pg), "wait_ms", conn->wait_ms, "deadline",
+                        conn->deadline_us != 0));
     (void)shutdown(PQsocket(conn->pg), SHUT_RDWR);
     conn->broken = 1;
     conn->abandoned = 1;

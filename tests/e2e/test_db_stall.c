@@ -28,7 +28,7 @@
 #include "limits.h"
 #include "support.h"
 
-#define STOPPED_MAX 256
+#define STOPPED_MAX  256
 #define TEST_ALARM_S 45 /* the service before the fix hangs: fail instead */
 
 static test_env_t env;
