@@ -25,9 +25,9 @@ typedef struct store_pool store_pool_t;
  * is shut and the call returns RESULT_DATABASE_UNAVAILABLE. The pool or the owner reconnects. */
 typedef struct {
     const char *application_name; /* shown in pg_stat_activity: operators (and tests) find it */
-    int statement_timeout_ms;      /* server side */
-    int lock_timeout_ms;           /* server side */
-    int wait_ms;                   /* client side: the longest wait for one exchange */
+    int statement_timeout_ms;     /* server side */
+    int lock_timeout_ms;          /* server side */
+    int wait_ms;                  /* client side: the longest wait for one exchange */
 } store_profile_t;
 extern const store_profile_t store_profile_default;     /* pool sessions, ledgerctl, exports */
 extern const store_profile_t store_profile_writer;      /* the group-commit writer */

@@ -39,7 +39,7 @@ struct service_writer {
     pthread_cond_t watch;  /* the watchdog's sleep; signalled at stop */
     writer_job_t *head, *tail;
     int stopping;
-    int stopped; /* the thread has been joined */
+    int stopped;              /* the thread has been joined */
     int64_t batch_started_us; /* 0: no batch in progress */
     int failing;              /* no working session: the last batch or probe failed for want of it */
     size_t max_batch;
@@ -118,12 +118,14 @@ static result_t writer_batch_commit(store_conn_t *conn, writer_job_t **jobs, siz
     return result;
 }
 
-/* The writer's session, reconnected when it was lost; NULL while the database is unreachable. */
-static store_conn_t *writer_session(service_writer_t *writer)
+/* The writer's session, reconnected when it was lost (within LIMIT_DB_CONNECT_MS, then its setup
+ * within deadline_us); NULL while the database is unreachable. */
+static store_conn_t *writer_session(service_writer_t *writer, int64_t deadline_us)
 {
     if (!store_conn_ok(writer->conn)) {
         store_disconnect(writer->conn);
         writer->conn = store_connect_profile(writer->database_url, &store_profile_writer);
+        if (writer->conn != NULL) store_deadline_set(writer->conn, deadline_us); /* the caller's bound */
         if (writer->conn != NULL && store_generic_plans(writer->conn) != RESULT_OK) {
             store_disconnect(writer->conn);
             writer->conn = NULL;
@@ -138,11 +140,11 @@ static store_conn_t *writer_session(service_writer_t *writer)
 static void writer_fallback(service_writer_t *writer, writer_job_t **jobs, size_t count, int64_t deadline_us)
 {
     int down = writer->conn == NULL || store_conn_abandoned(writer->conn);
-    const char *detail = writer->conn != NULL && store_conn_abandoned(writer->conn) ? writer_unknown_detail
-                                                                                     : writer_unavailable_detail;
+    const char *detail =
+        writer->conn != NULL && store_conn_abandoned(writer->conn) ? writer_unknown_detail : writer_unavailable_detail;
     for (size_t i = 0; i < count; i++) {
         service_response_free(jobs[i]->response); /* pending stays: the HTTP thread reads it */
-        store_conn_t *conn = down || store_clock_us() >= deadline_us ? NULL : writer_session(writer);
+        store_conn_t *conn = down || store_clock_us() >= deadline_us ? NULL : writer_session(writer, deadline_us);
         if (conn == NULL) {
             down = 1;
             writer_refuse(jobs[i]->response, detail);
@@ -162,7 +164,7 @@ static void writer_fallback(service_writer_t *writer, writer_job_t **jobs, size_
 static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t count)
 {
     int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000;
-    store_conn_t *conn = writer_session(writer);
+    store_conn_t *conn = writer_session(writer, deadline_us);
     result_t result = RESULT_DATABASE_UNAVAILABLE;
     if (conn != NULL) {
         store_deadline_set(conn, deadline_us);
@@ -176,9 +178,10 @@ static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t c
 /* Reconnects when needed and checks that a write could proceed now (the journal head lock). */
 static int writer_probe(service_writer_t *writer)
 {
-    store_conn_t *conn = writer_session(writer);
+    int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000;
+    store_conn_t *conn = writer_session(writer, deadline_us);
     if (conn == NULL) return 0;
-    store_deadline_set(conn, store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
+    store_deadline_set(conn, deadline_us);
     result_t result = store_write_probe(conn);
     store_deadline_set(conn, 0);
     return result == RESULT_OK;
@@ -315,7 +318,9 @@ service_writer_t *service_writer_start(const char *database_url, size_t max_batc
     pthread_condattr_destroy(&monotonic);
     writer->max_batch = max_batch;
     writer->database_url = xstrdup(database_url);
-    writer->failing = writer_session(writer) == NULL; /* retried (probed) until it works */
+    int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000;
+    writer->failing = writer_session(writer, deadline_us) == NULL; /* retried (probed) until it works */
+    if (writer->conn != NULL) store_deadline_set(writer->conn, 0);
     if (pthread_create(&writer->thread, NULL, writer_main, writer) != 0) {
         store_disconnect(writer->conn);
         free(writer->database_url);

@@ -93,11 +93,10 @@ PGresult *store_pg_exec(PGconn *pg, const char *sql, int wait_ms)
     return pg_receive(pg, store_clock_us() + (int64_t)wait_ms * 1000, &timed_out);
 }
 
-PGconn *store_pg_connect(const char *url, const char *application_name)
+static PGconn *store_pg_connect_until(const char *url, const char *application_name, int64_t deadline_us)
 {
     const char *keywords[] = {"dbname", "application_name", NULL};
     const char *values[] = {url, application_name, NULL};
-    int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_DB_CONNECT_MS * 1000;
     PGconn *pg = PQconnectStartParams(keywords, values, 1);
     PostgresPollingStatusType polling = PGRES_POLLING_WRITING; /* as the libpq manual says to start */
     const char *error = pg == NULL ? "out of memory" : NULL;
@@ -121,17 +120,24 @@ PGconn *store_pg_connect(const char *url, const char *application_name)
     return pg;
 }
 
+PGconn *store_pg_connect(const char *url, const char *application_name)
+{
+    return store_pg_connect_until(url, application_name, store_clock_us() + (int64_t)LIMIT_DB_CONNECT_MS * 1000);
+}
+
 store_conn_t *store_connect_profile(const char *url, const store_profile_t *profile)
 {
     char sql[256];
-    PGconn *pg = store_pg_connect(url, profile->application_name);
+    int timed_out = 0;
+    int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_DB_CONNECT_MS * 1000; /* the settings included */
+    PGconn *pg = store_pg_connect_until(url, profile->application_name, deadline_us);
     if (pg == NULL) return NULL;
     /* session limits: a slow statement or lock wait ends on the server before the client's bound */
     snprintf(sql, sizeof sql,
              "SET statement_timeout = %d; SET lock_timeout = %d; SET idle_in_transaction_session_timeout = '60s'; "
              "SET TIME ZONE 'UTC'; SET jit = off",
              profile->statement_timeout_ms, profile->lock_timeout_ms);
-    PGresult *res = store_pg_exec(pg, sql, LIMIT_DB_CONNECT_MS);
+    PGresult *res = PQsendQuery(pg, sql) == 1 ? pg_receive(pg, deadline_us, &timed_out) : NULL;
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
@@ -174,8 +180,8 @@ static void store_abandon(store_conn_t *conn)
 {
     __atomic_add_fetch(&store_abandoned_count, 1, __ATOMIC_RELAXED);
     log_error("database wait passed its bound; closing the session",
-              json_pack("{s:i,s:i,s:b}", "backend_pid", PQbackendPID(conn->pg), "wait_ms", conn->wait_ms,
-                        "deadline", conn->deadline_us != 0));
+              json_pack("{s:i,s:i,s:b}", "backend_pid", PQbackendPID(conn->pg), "wait_ms", conn->wait_ms, "deadline",
+                        conn->deadline_us != 0));
     (void)shutdown(PQsocket(conn->pg), SHUT_RDWR);
     conn->broken = 1;
     conn->abandoned = 1;
