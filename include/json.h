@@ -17,8 +17,10 @@ json_t *json_parse_strict(const char *data, size_t len, const char **detail);
  * Returns owned NUL-terminated text. */
 char *json_canonical(const json_t *value);
 
-/* Field readers for a parsed request object. Each returns RESULT_OK or RESULT_INVALID_FIELD
- * and, on failure, points *detail at a static explanation. Borrowed strings live as long as obj. */
+/* Field readers for a parsed request object. Each returns RESULT_OK or RESULT_INVALID_FIELD.
+ * An optional member is absent or of its type: `null` is refused, because the signed body would
+ * then state a value (null) that the entry, holding the default, contradicts (spec 12).
+ * Borrowed strings live as long as obj. */
 /* Refuses members not listed in allowed (NULL-terminated names). */
 result_t json_only_fields(const json_t *object, const char *const *allowed, const char **bad_field);
 result_t json_get_string(const json_t *object, const char *name, int required, const char **out);

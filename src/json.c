@@ -206,8 +206,8 @@ result_t json_get_string(const json_t *object, const char *name, int required, c
 {
     json_t *member = json_object_get(object, name);
     *out = NULL;
-    if (member == NULL || json_is_null(member)) return required ? RESULT_INVALID_FIELD : RESULT_OK;
-    if (!json_is_string(member)) return RESULT_INVALID_FIELD;
+    if (member == NULL) return required ? RESULT_INVALID_FIELD : RESULT_OK;
+    if (!json_is_string(member)) return RESULT_INVALID_FIELD; /* null too: a stated value, not an absent one */
     *out = json_string_value(member);
     return RESULT_OK;
 }
@@ -217,8 +217,8 @@ result_t json_get_int(const json_t *object, const char *name, int required, int6
 {
     json_t *member = json_object_get(object, name);
     if (present) *present = 0;
-    if (member == NULL || json_is_null(member)) return required ? RESULT_INVALID_FIELD : RESULT_OK;
-    if (!json_is_integer(member)) return RESULT_INVALID_FIELD;
+    if (member == NULL) return required ? RESULT_INVALID_FIELD : RESULT_OK;
+    if (!json_is_integer(member)) return RESULT_INVALID_FIELD; /* null too: a stated value, not an absent one */
     json_int_t value = json_integer_value(member);
     if (value < minimum || value > maximum) return RESULT_INVALID_FIELD;
     *out = (int64_t)value;

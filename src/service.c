@@ -109,13 +109,15 @@ void service_idempotency_answer(service_response_t *response, store_idempotency_
     }
 }
 
-/* A refusal by the ledger's rules, stored as the request's answer. Not: operating errors, and
- * refusals of the request's credentials found in the committing transaction (a revoked key, a
- * signature whose window passed while it waited): a retry with fresh credentials may succeed. */
 static int is_domain_refusal(result_t result)
 {
-    return result != RESULT_OK && result != RESULT_DATABASE_BUSY && result != RESULT_DATABASE_UNAVAILABLE &&
-           result != RESULT_INTERNAL && !service_result_is_credentials(result);
+    return result != RESULT_OK && service_result_stored(result);
+}
+
+int service_result_stored(result_t result)
+{
+    return result != RESULT_DATABASE_BUSY && result != RESULT_DATABASE_UNAVAILABLE && result != RESULT_INTERNAL &&
+           !service_result_is_credentials(result);
 }
 
 int service_result_is_credentials(result_t result)

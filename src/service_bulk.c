@@ -185,7 +185,7 @@ static void item_plan(item_t *items, size_t first, size_t i, store_bulk_read_t *
     } else {
         burn_plan(item, read, member_before(items, first, i, read), seq, time_s, rows, &outcome);
     }
-    if (service_result_is_credentials(outcome.result)) { /* refused at commit: nothing is written */
+    if (!service_result_stored(outcome.result)) { /* e.g. refused at commit: nothing is written */
         service_mutate_failed(request, outcome.result, item->response);
         json_decref(outcome.extra);
         return;

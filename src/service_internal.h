@@ -14,6 +14,11 @@ result_t service_entry_check(const service_request_t *request, const store_key_t
                              int64_t time_s);
 /* 1 for a refusal of the request's credentials (401, 403): never stored as its answer. */
 int service_result_is_credentials(result_t result);
+/* 1 when an outcome is the request's answer, stored under its Idempotency-Key: success or a
+ * refusal by the ledger's rules. Not: operating errors (a retry may succeed), internal errors,
+ * and refusals of the request's credentials found in the committing transaction (a revoked key,
+ * a signature whose window passed while it waited: a retry with fresh credentials may succeed). */
+int service_result_stored(result_t result);
 
 void service_refuse(service_outcome_t *outcome, result_t result, const char *detail);
 /* A refusal decided by the store (a duplicate reference gets its explanation). */

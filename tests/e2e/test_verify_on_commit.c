@@ -195,12 +195,51 @@ static void test_commit_outside_signature_window(void **state)
     test_key_free(&coffee);
 }
 
+/* An optional field stated as null: the operation would store its default while the signed body
+ * says null, an entry ledger-verify rejects. Refused as 400 invalid_field before anything else
+ * (it was a 500 once the commit-time check caught it, and a committed unverifiable entry before). */
+static void test_null_optional_fields(void **state)
+{
+    (void)state;
+    test_env_t env;
+    test_key_t coffee;
+    test_env_start(&env, "e2e_verify_null");
+    test_partner(&env, "coffee", 0, &coffee);
+    test_reply_t earn = test_move(&env, &coffee, "/v1/earn", "m-1", 10, "e-1");
+    assert_int_equal(earn.status, 201);
+    char target[128];
+    snprintf(target, sizeof target, "/v1/transactions/%s/reverse",
+             json_string_value(json_object_get(json_object_get(earn.json, "transaction"), "id")));
+    test_reply_free(&earn);
+    test_reply_t hold = test_move(&env, &coffee, "/v1/holds", "m-1", 5, "h-1");
+    assert_int_equal(hold.status, 201);
+    char capture[128];
+    snprintf(capture, sizeof capture, "/v1/holds/%s/capture",
+             json_string_value(json_object_get(json_object_get(hold.json, "hold"), "id")));
+    test_reply_free(&hold);
+    int64_t entries = test_sql_int(&env, "SELECT count(*) FROM journal");
+    test_expect(test_call(&env, &coffee, "POST", capture, "{\"points\":null}", NULL), 400, "invalid_field");
+    test_expect(test_call(&env, &coffee, "POST", target, "{\"points\":null,\"reference\":\"r-1\"}", NULL), 400,
+                "invalid_field");
+    test_expect(test_call(&env, &env.operator_key, "POST", "/v1/admin/partners",
+                          "{\"code\":\"zed\",\"name\":\"Zed\",\"validity_seconds\":null}", NULL),
+                400, "invalid_field");
+    test_expect(test_call(&env, &coffee, "POST", "/v1/holds",
+                          "{\"member\":\"m-1\",\"points\":1,\"reference\":\"h-2\",\"ttl_seconds\":null}", NULL),
+                400, "invalid_field");
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM journal"), entries);
+    test_expect(test_call(&env, &coffee, "POST", capture, "{}", NULL), 201, NULL); /* absent: the whole hold */
+    test_env_stop(&env);
+    test_key_free(&coffee);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_revocation_while_queued),
         cmocka_unit_test(test_revocation_by_another_instance),
         cmocka_unit_test(test_commit_outside_signature_window),
+        cmocka_unit_test(test_null_optional_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,6 +88,14 @@ static void test_fields(void **state)
     assert_int_equal(present, 0);
     assert_int_equal(json_get_string(body, "points", 1, &text), RESULT_INVALID_FIELD);
     json_decref(body);
+    /* an optional member stated as null is refused, not read as absent (issue 16: the entry
+     * would hold the default while the signed body says null, and ledger-verify rejects that) */
+    body = json_parse_strict("{\"points\":null,\"name\":null}", 27, &detail);
+    assert_non_null(body);
+    assert_int_equal(json_get_int(body, "points", 0, 1, 5, &points, &present), RESULT_INVALID_FIELD);
+    assert_int_equal(present, 0);
+    assert_int_equal(json_get_string(body, "name", 0, &text), RESULT_INVALID_FIELD);
+    json_decref(body);
 }
 
 static void test_entry_text_and_view(void **state)
