@@ -45,8 +45,10 @@ static int teardown(void **state)
 static void alive(void)
 {
     int status = 0;
-    if (waitpid(env.pid, &status, WNOHANG) == env.pid) {
+    if (env.pid != 0 && waitpid(env.pid, &status, WNOHANG) == env.pid) {
         env.pid = 0;
+        env.damaged = 1; /* the rows of the failing case stay altered */
+        test_ledgerd_spawn(&env); /* so each later case shows its own outcome */
         fail_msg("ledgerd died (status %d): see %s.ledgerd.log", status, env.db_name);
     }
 }
@@ -81,7 +83,7 @@ static int64_t journal_count(void)
 static void test_tree_head_altered(void **state)
 {
     (void)state;
-    sql("CREATE TABLE saved_head AS SELECT * FROM journal_head");
+    sql("DROP TABLE IF EXISTS saved_head; CREATE TABLE saved_head AS SELECT * FROM journal_head");
     sql("UPDATE journal_head SET frontier = frontier || '\\x00'::bytea");
     expect(op("/v1/admin/checkpoint"), 500, "internal_error");
     expect(op("/v1/admin/export"), 500, "internal_error");
@@ -95,7 +97,7 @@ static void test_tree_head_altered(void **state)
 static void test_transaction_entry_altered(void **state)
 {
     (void)state;
-    sql("CREATE TABLE saved_entry AS SELECT seq, text FROM journal WHERE seq = (SELECT min(seq) FROM transactions); "
+    sql("DROP TABLE IF EXISTS saved_entry; CREATE TABLE saved_entry AS SELECT seq, text FROM journal WHERE seq = (SELECT min(seq) FROM transactions); "
         "ALTER TABLE journal DISABLE TRIGGER journal_immutable; "
         "UPDATE journal SET text = '{' WHERE seq = (SELECT seq FROM saved_entry); "
         "ALTER TABLE journal ENABLE TRIGGER journal_immutable");
@@ -122,7 +124,7 @@ static void test_head_row_deleted(void **state)
 {
     (void)state;
     int64_t before = journal_count();
-    sql("CREATE TABLE saved_head AS SELECT * FROM journal_head; DELETE FROM journal_head");
+    sql("DROP TABLE IF EXISTS saved_head; CREATE TABLE saved_head AS SELECT * FROM journal_head; DELETE FROM journal_head");
     expect(test_move(&env, &shop, "/v1/earn", "m-2", 5, "no-head"), 500, "internal_error");
     assert_int_equal(journal_count(), before);
     sql("INSERT INTO journal_head SELECT * FROM saved_head; DROP TABLE saved_head");
@@ -134,7 +136,7 @@ static void test_head_row_deleted(void **state)
 static void test_journal_gap(void **state)
 {
     (void)state;
-    sql("CREATE TABLE saved_first AS SELECT * FROM journal WHERE seq = 1; "
+    sql("DROP TABLE IF EXISTS saved_first; CREATE TABLE saved_first AS SELECT * FROM journal WHERE seq = 1; "
         "SET session_replication_role = replica; DELETE FROM journal WHERE seq = 1");
     client_response_t response;
     int status = client_call("127.0.0.1", env.port, env.operator_key.keyid, env.operator_key.signer, "GET",
