@@ -66,7 +66,8 @@ bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load bin
 # Fuzzing (clang + libFuzzer): `make fuzz` builds, `make fuzz-run FUZZ_SECONDS=N` runs each harness.
 FUZZ_SECONDS ?= 15
 FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -O1 -iquote include -fsanitize=fuzzer,address,undefined
-FUZZ_CORE := src/buf.c src/result.c src/json.c src/crypto.c src/auth.c src/router.c
+FUZZ_CORE := src/buf.c src/result.c src/json.c src/crypto.c src/auth.c src/router.c src/ledger.c src/settlement.c \
+             src/journal.c src/merkle.c src/note.c src/log.c src/verify.c src/map.c src/verify_export.c src/verify_replay.c
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE) $(wildcard include/*.h)
 	@mkdir -p build/fuzz

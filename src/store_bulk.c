@@ -7,6 +7,7 @@
 
 #include "assert_always.h"
 #include "buf.h"
+#include "log.h"
 #include "store_internal.h"
 
 #define P(...) ((const char *const[]){__VA_ARGS__})
@@ -223,8 +224,11 @@ result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, siz
     if (result == RESULT_OK) result = flushed;
     for (int r = 0; r < R_COUNT && result == RESULT_OK; r++)
         if (res[r] == NULL) result = RESULT_INTERNAL;
+    if (result == RESULT_OK && PQntuples(res[R_HEAD]) != 1) { /* the head row deleted by hand */
+        log_error("journal_head has no row", NULL);
+        result = RESULT_INTERNAL;
+    }
     if (result == RESULT_OK) {
-        ASSERT_ALWAYS(PQntuples(res[R_HEAD]) == 1);
         *last_seq = store_get_i64(res[R_HEAD], 0, 0);
         *time_s = store_get_i64(res[R_HEAD], 0, 1);
         read_records(res[R_LOCKS], res[R_RECORDS], items, count, reads);

@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "assert_always.h"
 #include "buf.h"
+#include "json.h"
+#include "log.h"
 #include "store_internal.h"
 
 #define P(...) ((const char *const[]){__VA_ARGS__})
@@ -21,6 +22,8 @@ static int hex_to_hash(const char *hex, merkle_hash_t out)
     return 0;
 }
 
+/* The head row is the database's: an operator's UPDATE (or another ledgerd's bug) can leave a
+ * frontier that is not 32-byte hashes, or whose length disagrees with the size. Refused, logged. */
 result_t store_tree_head(store_conn_t *conn, merkle_frontier_t *frontier)
 {
     result_t result;
@@ -30,15 +33,22 @@ result_t store_tree_head(store_conn_t *conn, merkle_frontier_t *frontier)
                               0, NULL, &result);
     if (res == NULL) return result;
     memset(frontier, 0, sizeof *frontier);
-    if (PQntuples(res) > 0) frontier->size = (uint64_t)store_get_i64(res, 0, 0);
-    ASSERT_ALWAYS(PQntuples(res) <= MERKLE_DEPTH_MAX);
-    for (int i = 0; i < PQntuples(res); i++)
-        ASSERT_ALWAYS(hex_to_hash(PQgetvalue(res, i, 2), frontier->hashes[i]) == 0);
-    frontier->count = (size_t)PQntuples(res);
+    int rows = PQntuples(res);
+    int64_t seq = rows > 0 ? store_get_i64(res, 0, 0) : 0;
+    result = seq >= 0 && rows <= MERKLE_DEPTH_MAX ? RESULT_OK : RESULT_INTERNAL;
+    for (int i = 0; i < rows && result == RESULT_OK; i++)
+        if (hex_to_hash(PQgetvalue(res, i, 2), frontier->hashes[i]) != 0) result = RESULT_INTERNAL;
+    frontier->size = (uint64_t)seq;
+    frontier->count = result == RESULT_OK ? (size_t)rows : 0;
     /* the frontier holds one subtree per set bit of the size */
-    ASSERT_ALWAYS((size_t)__builtin_popcountll(frontier->size) == frontier->count);
+    if (result == RESULT_OK && (size_t)__builtin_popcountll(frontier->size) != frontier->count) result = RESULT_INTERNAL;
+    if (result != RESULT_OK) {
+        log_error("journal_head.frontier is not the tree of its seq", json_pack("{s:I,s:i}", "seq", (json_int_t)seq,
+                                                                                "subtrees", rows));
+        memset(frontier, 0, sizeof *frontier);
+    }
     PQclear(res);
-    return RESULT_OK;
+    return result;
 }
 
 int store_subtree(void *context, int level, uint64_t index, merkle_hash_t out)
@@ -66,7 +76,10 @@ result_t store_checkpoint_last(store_conn_t *conn, uint64_t *size, merkle_hash_t
     result = PQntuples(res) == 1 ? RESULT_OK : RESULT_NOT_FOUND;
     if (result == RESULT_OK) {
         *size = (uint64_t)store_get_i64(res, 0, 0);
-        ASSERT_ALWAYS(hex_to_hash(PQgetvalue(res, 0, 1), root) == 0);
+        if (hex_to_hash(PQgetvalue(res, 0, 1), root) != 0) { /* only with the length CHECK dropped */
+            log_error("checkpoints.root is not a 32-byte hash", json_pack("{s:I}", "size", (json_int_t)*size));
+            result = RESULT_INTERNAL;
+        }
     }
     PQclear(res);
     return result;

@@ -6,6 +6,7 @@
 #include "assert_always.h"
 #include "buf.h"
 #include "journal.h"
+#include "log.h"
 #include "store_internal.h"
 
 #define P(...) ((const char *const[]){__VA_ARGS__})
@@ -106,10 +107,15 @@ result_t store_journal_next(store_conn_t *conn, int64_t *seq, int64_t *time_s)
                               "RETURNING seq, time_s",
                               0, NULL, &result);
     if (res == NULL) return result;
-    *seq = store_get_i64(res, 0, 0);
-    *time_s = store_get_i64(res, 0, 1);
+    if (PQntuples(res) != 1) { /* the head row deleted by hand */
+        log_error("journal_head has no row", NULL);
+        result = RESULT_INTERNAL;
+    } else {
+        *seq = store_get_i64(res, 0, 0);
+        *time_s = store_get_i64(res, 0, 1);
+    }
     PQclear(res);
-    return RESULT_OK;
+    return result;
 }
 
 static void array_literal(buf_t *out, const ledger_postings_t *postings, int amounts)
@@ -222,14 +228,23 @@ result_t store_member_transactions(store_conn_t *conn, const char *partner, cons
     if (res == NULL) return result;
     *views = json_array();
     *last_seq = 0;
-    for (int i = 0; i < PQntuples(res); i++) {
+    for (int i = 0; i < PQntuples(res) && result == RESULT_OK; i++) {
         json_t *view = journal_transaction_view(PQgetvalue(res, i, 1));
-        ASSERT_ALWAYS(view != NULL);
+        if (view == NULL) { /* only an entry altered by hand (triggers off) is not one we wrote */
+            log_error("journal entry of a transaction does not parse",
+                      json_pack("{s:I}", "seq", (json_int_t)store_get_i64(res, i, 0)));
+            result = RESULT_INTERNAL;
+            break;
+        }
         json_array_append_new(*views, view);
         *last_seq = store_get_i64(res, i, 0);
     }
     PQclear(res);
-    return RESULT_OK;
+    if (result != RESULT_OK) {
+        json_decref(*views);
+        *views = NULL;
+    }
+    return result;
 }
 
 result_t store_partner_validity(store_conn_t *conn, const char *code, int64_t *validity_s)

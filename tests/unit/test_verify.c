@@ -208,6 +208,18 @@ static void test_unsigned_entries(void **state)
     free(text);
 }
 
+/* A line with a real in it (a hostile export) is refused, not handed to json_canonical (which
+ * aborts on reals): ledger-verify used to die on it. */
+static void test_reals_refused(void **state)
+{
+    (void)state;
+    const char *why = NULL;
+    const char *line = "{\"points\":1.5,\"postings\":[],\"seq\":3}";
+    uint8_t zero_key[CRYPTO_ED25519_PUBLIC_BYTES] = {0};
+    assert_int_equal(verify_entry(line, strlen(line), zero_key, &why), -1);
+    assert_int_equal(verify_entry_alone(line, 3, CREATED, 0, NULL, NULL, NULL, &why), RESULT_INTERNAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_memo_vouches_only_for_the_same_bytes),
         cmocka_unit_test(test_fields_equal_signed_body),
         cmocka_unit_test(test_unsigned_entries),
+        cmocka_unit_test(test_reals_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
