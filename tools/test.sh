@@ -45,7 +45,7 @@ for t in bin/test/unit_*; do
 done
 echo "== fuzz: each harness ${FUZZ_SECONDS:-15} s on its seed corpus (longer: make fuzz-run FUZZ_SECONDS=600)"
 make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-15}" >"$tmp/logs/fuzz" 2>&1 || { cat "$tmp/logs/fuzz"; exit 1; }
-echo "ok   fuzz (json, router, signature)"
+echo "ok   fuzz (json, router, signature, verify)"
 for t in bin/test/integration_*; do run "integration $(basename "$t")" "$t"; done
 for t in bin/test/e2e_*; do run "e2e $(basename "$t")" env TEST_BIN_DIR=bin "$t"; done
 # the whole suite again built with ASan+UBSan: test drivers, ledgerd, ledgerctl, ledger-verify
