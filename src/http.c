@@ -1,8 +1,9 @@
 /* http.c — libmicrohttpd glue. Owns the per-request context (raw URI, bounded body), turns
  * each request into a service_request_t after authenticating it, and sends the response.
  * Also owns the HTTP layer's defences (issue 16): message framing checks, the checks made from
- * the headers before a body is read, the bound on body bytes in flight, and the per-request
- * deadline (a sweeper thread shuts down connections whose request is overdue). */
+ * the headers before a body is read (the signature included), the bound on body bytes in flight
+ * and each key's share of it, and the per-request deadline (a sweeper thread shuts down
+ * connections whose request is overdue). */
 #include "http.h"
 
 #include <arpa/inet.h>
