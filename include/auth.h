@@ -36,6 +36,11 @@ result_t auth_profile_check(const auth_signature_input_t *input, int has_body);
 /* created within ±skew of now; expires (if present) not passed. */
 result_t auth_time_check(const auth_signature_input_t *input, int64_t now_s, int64_t skew_s);
 
+/* Bytes of a canonical Content-Digest text and its NUL: "sha-256=:" + 44 base64 + ":". */
+#define AUTH_CONTENT_DIGEST_SIZE (9 + 44 + 1 + 1)
+/* Content-Digest without leading/trailing SP/HT must be exactly "sha-256=:<base64 of 32 bytes>:"
+ * (one member, canonical base64); that text is copied to out. RESULT_AUTH_DIGEST_MISMATCH otherwise. */
+result_t auth_content_digest_parse(const char *field, char out[AUTH_CONTENT_DIGEST_SIZE]);
 /* Content-Digest must be exactly "sha-256=:<base64>:" of the body (one member, canonical). */
 result_t auth_content_digest_check(const char *field, const void *body, size_t body_len);
 /* Owned "sha-256=:<b64>:" for body. */

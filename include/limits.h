@@ -140,6 +140,15 @@
  * 64 full-size bodies; past it a request gets 503 server_busy before its body is read. */
 #define LIMIT_HTTP_BODY_BYTES_IN_FLIGHT_DEFAULT (64LL * 1024 * 1024)
 #define LIMIT_HTTP_BODY_BYTES_IN_FLIGHT_MAX     (16LL * 1024 * 1024 * 1024)
+/* One key's share of that bound: a quarter (the bound divided by this). A signed partner stalling
+ * its own uploads (each cut at the request deadline, then resent) can then hold a quarter, not all,
+ * and every other key is still served. Never less than one full-size body (LIMIT_BODY_BYTES_MAX),
+ * so any key can always send one: with a bound under 4 MiB a quarter would refuse it for ever. */
+#define LIMIT_HTTP_BODY_BYTES_KEY_SHARE_DIVISOR 4
+/* Keys with bodies in flight at once: a fixed table under the HTTP lock, scanned on each
+ * reservation (256 x 72 bytes). A coalition has tens of keys; should all slots be other keys',
+ * the request gets 503 server_busy like a full bound. */
+#define LIMIT_HTTP_BODY_KEYS_MAX 256
 /* Query parameters in a request target; the API reads at most three (limit, after, days). */
 #define LIMIT_QUERY_PARAMETERS_MAX 32
 

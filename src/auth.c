@@ -209,17 +209,38 @@ char *auth_content_digest(const void *body, size_t body_len)
     return buf_take(&out);
 }
 
-result_t auth_content_digest_check(const char *field, const void *body, size_t body_len)
+result_t auth_content_digest_parse(const char *field, char out[AUTH_CONTENT_DIGEST_SIZE])
 {
     /* Exactly one sha-256 member in its canonical form: the stored entry keeps the body, not the
-     * header, so the verifier must be able to rebuild the signed header value from the body. */
+     * header, so the verifier must be able to rebuild the signed header value from the body.
+     * Leading and trailing SP/HT are not part of a field value (RFC 9110 5.5). */
+    static const char prefix[] = "sha-256=:";
+    const size_t prefix_len = sizeof prefix - 1;
+    uint8_t digest[CRYPTO_SHA256_BYTES];
+    size_t decoded = 0;
+    out[0] = '\0';
     if (field == NULL || strlen(field) > LIMIT_SIGNATURE_HEADER_MAX) return RESULT_AUTH_DIGEST_MISMATCH;
-    char *expected = auth_content_digest(body, body_len);
     const char *s = skip_spaces(field);
     size_t len = strlen(s);
     while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
         len--;
-    int same = len == strlen(expected) && memcmp(s, expected, len) == 0;
+    /* crypto_base64_decode refuses non-canonical text (bad padding, stray trailing bits) */
+    if (len != AUTH_CONTENT_DIGEST_SIZE - 1 || strncmp(s, prefix, prefix_len) != 0 || s[len - 1] != ':' ||
+        crypto_base64_decode(s + prefix_len, len - prefix_len - 1, digest, sizeof digest, &decoded) != 0 ||
+        decoded != sizeof digest)
+        return RESULT_AUTH_DIGEST_MISMATCH;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return RESULT_OK;
+}
+
+result_t auth_content_digest_check(const char *field, const void *body, size_t body_len)
+{
+    char header_digest[AUTH_CONTENT_DIGEST_SIZE];
+    result_t result = auth_content_digest_parse(field, header_digest);
+    if (result != RESULT_OK) return result;
+    char *expected = auth_content_digest(body, body_len);
+    int same = strcmp(header_digest, expected) == 0;
     free(expected);
     return same ? RESULT_OK : RESULT_AUTH_DIGEST_MISMATCH;
 }

@@ -1,8 +1,9 @@
 /* http.c — libmicrohttpd glue. Owns the per-request context (raw URI, bounded body), turns
  * each request into a service_request_t after authenticating it, and sends the response.
  * Also owns the HTTP layer's defences (issue 16): message framing checks, the checks made from
- * the headers before a body is read, the bound on body bytes in flight, and the per-request
- * deadline (a sweeper thread shuts down connections whose request is overdue). */
+ * the headers before a body is read (the signature included), the bound on body bytes in flight
+ * and each key's share of it, and the per-request deadline (a sweeper thread shuts down
+ * connections whose request is overdue). */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -31,6 +32,12 @@
 #include "ratelimit.h"
 #include "service.h"
 
+/* Bytes of the bound on bodies in flight one key holds; bytes 0: a free slot. */
+typedef struct {
+    char keyid[LIMIT_KEYID_MAX + 1];
+    long long bytes;
+} http_key_bytes_t;
+
 struct http_server {
     struct MHD_Daemon *daemon;
     store_pool_t *pool;                /* borrowed */
@@ -43,10 +50,12 @@ struct http_server {
     int64_t clock_skew_s;
     uint64_t request_deadline_us;
     long long body_bytes_in_flight_max;
-    pthread_mutex_t lock;           /* guards links, body_bytes_in_flight and stopping */
-    pthread_cond_t sweeper_wake;    /* signalled at stop */
-    struct http_link *links;        /* owned: every open TCP connection */
-    long long body_bytes_in_flight; /* reserved by requests whose body is (being) buffered */
+    long long body_bytes_per_key_max; /* one key's share of body_bytes_in_flight_max */
+    pthread_mutex_t lock;             /* guards links, body_bytes_in_flight, body_keys and stopping */
+    pthread_cond_t sweeper_wake;      /* signalled at stop */
+    struct http_link *links;          /* owned: every open TCP connection */
+    long long body_bytes_in_flight;   /* reserved by requests whose body is (being) buffered */
+    http_key_bytes_t body_keys[LIMIT_HTTP_BODY_KEYS_MAX]; /* the same, per key */
     int stopping;
     pthread_t sweeper;
 };
@@ -64,16 +73,34 @@ static const service_handler_t http_handlers[] = {LEDGER_ROUTES(HTTP_HANDLER_ROW
 
 typedef struct http_call http_call_t;
 
+/* Everything http_dispatch works out about one request. */
+struct http_call {
+    const char *method;
+    char path[2048];
+    char query[2049]; /* the @query component: "?" + raw query */
+    const route_t *route;
+    service_handler_t handler;
+    char param[ROUTER_PARAM_MAX];
+    auth_signature_input_t input;
+    store_key_t key;
+    service_request_t request;
+    char signature_b64[96];
+    json_t *body; /* owned: parsed POST body (the writer may read it after http_call returns) */
+    char content_digest[AUTH_CONTENT_DIGEST_SIZE]; /* the header's, canonical: signed, then the body's */
+    int headers_checked; /* http_authenticate_headers passed (signature verified), before the body if any */
+};
+
 typedef struct {
     char *raw_uri; /* owned: request target exactly as received */
     buf_t body;
     int started;
     int dispatched; /* the request was handed to http_dispatch: a later call is its resume */
     int body_too_large;
-    int server_busy;           /* the body did not fit the in-flight bound: discarded, 503 */
-    int close_connection;      /* answer with Connection: close (malformed framing) */
-    long long body_declared;   /* Content-Length, -1 chunked, 0 none */
-    long long body_reserved;   /* bytes of the in-flight bound this request holds */
+    int server_busy;                      /* the body did not fit the in-flight bound: discarded, 503 */
+    int close_connection;                 /* answer with Connection: close (malformed framing) */
+    long long body_declared;              /* Content-Length, -1 chunked, 0 none */
+    long long body_reserved;              /* bytes of the in-flight bound this request holds */
+    char body_keyid[LIMIT_KEYID_MAX + 1]; /* the key they are counted against */
     uint64_t start_us;
     char request_id[33];
     struct MHD_Connection *connection;
@@ -168,23 +195,54 @@ static void *http_sweeper(void *arg)
     return NULL;
 }
 
-/* Reserves bytes of the bound on bodies in flight for context. Returns 0 when they do not fit. */
-static int http_body_reserve(http_server_t *server, http_context_t *context, long long bytes)
+/* The slot counting keyid's bytes in flight, else a free one, else NULL. Called under server->lock. */
+static http_key_bytes_t *http_key_slot(http_server_t *server, const char *keyid)
 {
-    pthread_mutex_lock(&server->lock);
-    int fits = server->body_bytes_in_flight + bytes <= server->body_bytes_in_flight_max;
-    if (fits) {
-        server->body_bytes_in_flight += bytes;
-        context->body_reserved += bytes;
+    http_key_bytes_t *free_slot = NULL;
+    for (size_t i = 0; i < LIMIT_HTTP_BODY_KEYS_MAX; i++) {
+        http_key_bytes_t *slot = &server->body_keys[i];
+        if (slot->bytes > 0 && strcmp(slot->keyid, keyid) == 0) return slot;
+        if (slot->bytes == 0 && free_slot == NULL) free_slot = slot;
     }
-    pthread_mutex_unlock(&server->lock);
-    return fits;
+    return free_slot;
 }
 
+/* Reserves bytes of the bound on bodies in flight, and of its key's share, for context's request,
+ * which has been authenticated (only a verified signature may hold body bytes). Returns
+ * RESULT_OK, or RESULT_SERVER_BUSY with *detail when they do not fit. */
+static result_t http_body_reserve(http_server_t *server, http_context_t *context, long long bytes, const char **detail)
+{
+    const http_call_t *call = context->call;
+    ASSERT_ALWAYS(call != NULL && call->headers_checked && bytes > 0);
+    ASSERT_ALWAYS(context->body_reserved == 0 || strcmp(context->body_keyid, call->input.keyid) == 0);
+    pthread_mutex_lock(&server->lock);
+    http_key_bytes_t *slot = http_key_slot(server, call->input.keyid);
+    int all_fit = server->body_bytes_in_flight + bytes <= server->body_bytes_in_flight_max;
+    int key_fits = slot != NULL && slot->bytes + bytes <= server->body_bytes_per_key_max;
+    if (all_fit && key_fits) {
+        if (slot->bytes == 0) snprintf(slot->keyid, sizeof slot->keyid, "%s", call->input.keyid);
+        slot->bytes += bytes;
+        server->body_bytes_in_flight += bytes;
+        context->body_reserved += bytes;
+        snprintf(context->body_keyid, sizeof context->body_keyid, "%s", call->input.keyid);
+    }
+    pthread_mutex_unlock(&server->lock);
+    *detail = !all_fit    ? "too many request bodies in flight; retry"
+              : !key_fits ? "this key has its share of the request bodies in flight; retry"
+                          : NULL;
+    return all_fit && key_fits ? RESULT_OK : RESULT_SERVER_BUSY;
+}
+
+/* Gives back what context's request holds of the bound and of its key's share (however the request
+ * ends: http_completed, or a body that overflowed). */
 static void http_body_release(http_server_t *server, http_context_t *context)
 {
     if (context->body_reserved == 0) return;
     pthread_mutex_lock(&server->lock);
+    http_key_bytes_t *slot = http_key_slot(server, context->body_keyid);
+    ASSERT_ALWAYS(slot != NULL && slot->bytes >= context->body_reserved &&
+                  strcmp(slot->keyid, context->body_keyid) == 0);
+    slot->bytes -= context->body_reserved;
     server->body_bytes_in_flight -= context->body_reserved;
     ASSERT_ALWAYS(server->body_bytes_in_flight >= 0);
     pthread_mutex_unlock(&server->lock);
@@ -321,22 +379,6 @@ static const char *header(struct MHD_Connection *connection, const char *name)
     return MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name);
 }
 
-/* Everything http_dispatch works out about one request. */
-struct http_call {
-    const char *method;
-    char path[2048];
-    char query[2049]; /* the @query component: "?" + raw query */
-    const route_t *route;
-    service_handler_t handler;
-    char param[ROUTER_PARAM_MAX];
-    auth_signature_input_t input;
-    store_key_t key;
-    service_request_t request;
-    char signature_b64[96];
-    json_t *body; /* owned: parsed POST body (the writer may read it after http_call returns) */
-    int headers_checked; /* http_authenticate_headers passed before the body was read */
-};
-
 static void http_call_free(http_call_t *call)
 {
     if (call == NULL) return;
@@ -345,9 +387,29 @@ static void http_call_free(http_call_t *call)
     free(call);
 }
 
+/* The one place the signature base is built, exactly as the verifier rebuilds it from the stored
+ * entry (verify_signed_request), and verified. With a body the content-digest component is the
+ * header's digest in canonical form (call->content_digest); http_authenticate later requires the
+ * body's canonical digest to be that same text, so the base is the verifier's. A valid signature
+ * is recorded in the memo the commit-time check uses to skip re-verifying the same bytes. */
+static result_t http_signature_verify(http_call_t *call, int has_body, const char *idempotency_key)
+{
+    auth_component_t components[5] = {{"@method", call->method},
+                                      {"@path", call->path},
+                                      {"@query", call->query},
+                                      {"content-digest", call->content_digest},
+                                      {"idempotency-key", idempotency_key}};
+    char *base = auth_signature_base(components, has_body ? 5 : 3, call->input.member_value);
+    int valid = crypto_ed25519_verify(call->key.public_key, base, strlen(base), call->request.signature);
+    if (valid) verify_memo_record(&call->request.signature_memo, call->key.public_key, call->request.signature, base);
+    free(base);
+    return valid ? RESULT_OK : RESULT_AUTH_SIGNATURE_INVALID;
+}
+
 /* What the headers alone show (run before the body is read when there is one): signature fields
- * present and well formed, key known and not revoked, created window, profile, Content-Digest and
- * Idempotency-Key present. */
+ * present and well formed, key known and not revoked, created window, profile, Content-Digest in
+ * canonical form and Idempotency-Key present, then the signature itself (the base needs the
+ * Content-Digest header, not the body). */
 static result_t http_authenticate_headers(struct MHD_Connection *connection, http_server_t *server,
                                           store_conn_t *conn, http_call_t *call, const char **detail)
 {
@@ -376,22 +438,27 @@ static result_t http_authenticate_headers(struct MHD_Connection *connection, htt
         return result;
     }
     if (has_body) {
-        if (header(connection, "Content-Digest") == NULL) {
-            *detail = "Content-Digest is required with a body";
+        const char *digest_field = header(connection, "Content-Digest");
+        if (auth_content_digest_parse(digest_field, call->content_digest) != RESULT_OK) {
+            *detail = digest_field == NULL ? "Content-Digest is required with a body"
+                                           : "Content-Digest must be sha-256=:<base64 of 32 bytes>:";
             return RESULT_AUTH_DIGEST_MISMATCH;
         }
         if (idempotency_key == NULL) return RESULT_IDEMPOTENCY_KEY_MISSING;
         if (!ledger_idempotency_key_valid(idempotency_key)) return RESULT_IDEMPOTENCY_KEY_INVALID;
     }
+    result = http_signature_verify(call, has_body, idempotency_key);
+    if (result != RESULT_OK) return result;
     call->headers_checked = 1;
     return RESULT_OK;
 }
 
+/* The whole authentication once the body is in: the header checks and the signature (unless they
+ * ran before the body), then the body's canonical digest must be the signed Content-Digest. */
 static result_t http_authenticate(struct MHD_Connection *connection, http_server_t *server, store_conn_t *conn,
                                   http_call_t *call, const http_context_t *context, const char **detail)
 {
     int has_body = strcmp(call->method, "GET") != 0 && strcmp(call->method, "HEAD") != 0;
-    const char *idempotency_key = header(connection, "Idempotency-Key");
     result_t result = RESULT_OK;
     if (!call->headers_checked) {
         result = http_authenticate_headers(connection, server, conn, call, detail);
@@ -400,28 +467,16 @@ static result_t http_authenticate(struct MHD_Connection *connection, http_server
         result = auth_time_check(&call->input, (int64_t)time(NULL), server->clock_skew_s); /* the body took time */
         if (result != RESULT_OK) return result;
     }
-    const char *body = context->body.data ? context->body.data : "";
-    char *digest = NULL;
     if (has_body) {
-        result = auth_content_digest_check(header(connection, "Content-Digest"), body, context->body.len);
-        if (result != RESULT_OK) return result;
-        digest = auth_content_digest(body, context->body.len);
+        char *digest = auth_content_digest(context->body.data ? context->body.data : "", context->body.len);
+        int same = strcmp(digest, call->content_digest) == 0;
+        free(digest);
+        if (!same) {
+            *detail = "Content-Digest is not the digest of the body";
+            return RESULT_AUTH_DIGEST_MISMATCH;
+        }
     }
-    /* The base exactly as the verifier rebuilds it from the stored entry (verify_signed_request):
-     * the canonical digest of the stored body, not the header's text, so an accepted signature
-     * is one the offline verifier accepts too. */
-    auth_component_t components[5] = {{"@method", call->method},
-                                      {"@path", call->path},
-                                      {"@query", call->query},
-                                      {"content-digest", digest},
-                                      {"idempotency-key", idempotency_key}};
-    char *base = auth_signature_base(components, has_body ? 5 : 3, call->input.member_value);
-    int valid = crypto_ed25519_verify(call->key.public_key, base, strlen(base), call->request.signature);
-    if (valid) verify_memo_record(&call->request.signature_memo, call->key.public_key, call->request.signature, base);
-    free(base);
-    free(digest);
-    if (!valid) return RESULT_AUTH_SIGNATURE_INVALID;
-    call->request.signed_request.idempotency_key = idempotency_key;
+    call->request.signed_request.idempotency_key = header(connection, "Idempotency-Key");
     return RESULT_OK;
 }
 
@@ -654,7 +709,8 @@ static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_ser
         service_problem(response, RESULT_BODY_TOO_LARGE, "bodies are limited to 1 MiB", NULL);
     } else if (context->server_busy) {
         response->retry_after_s = 1;
-        service_problem(response, RESULT_SERVER_BUSY, "too many request bodies in flight; retry", NULL);
+        service_problem(response, RESULT_SERVER_BUSY, "too many request bodies in flight (or this key's share); retry",
+                        NULL);
     } else if (strcmp(call->path, "/healthz") == 0 && strcmp(method, "GET") == 0) {
         context->route_label = "/healthz";
         http_health(server, response);
@@ -763,10 +819,9 @@ static enum MHD_Result http_begin(struct MHD_Connection *connection, http_server
         detail = "bodies are limited to 1 MiB";
     }
     if (result == RESULT_OK) result = http_precheck(connection, server, context, method, &detail);
-    if (result == RESULT_OK && context->body_declared > 0 && !http_body_reserve(server, context, context->body_declared)) {
-        result = RESULT_SERVER_BUSY;
-        detail = "too many request bodies in flight; retry";
-    }
+    /* only now, authenticated: an unsigned client reserves nothing */
+    if (result == RESULT_OK && context->body_declared > 0)
+        result = http_body_reserve(server, context, context->body_declared, &detail);
     if (result == RESULT_OK) return MHD_YES;
     return http_refuse(connection, server, context, method, result, detail);
 }
@@ -774,10 +829,12 @@ static enum MHD_Result http_begin(struct MHD_Connection *connection, http_server
 /* A piece of the body: buffered within the 1 MiB limit; a chunked body reserves as it grows. */
 static void http_body_take(http_server_t *server, http_context_t *context, const char *data, size_t size)
 {
+    const char *detail = NULL;
     if (context->body_too_large || context->server_busy) return; /* discarded; answered at the end */
     if (context->body.len + size > LIMIT_BODY_BYTES_MAX) {
         context->body_too_large = 1;
-    } else if (context->body_declared < 0 && !http_body_reserve(server, context, (long long)size)) {
+    } else if (context->body_declared < 0 &&
+               http_body_reserve(server, context, (long long)size, &detail) != RESULT_OK) {
         context->server_busy = 1;
     } else {
         buf_append(&context->body, data, size);
@@ -860,6 +917,8 @@ http_server_t *http_start(const config_t *config, store_pool_t *pool, store_keyc
     server->clock_skew_s = config->clock_skew_s;
     server->request_deadline_us = (uint64_t)config->http_request_deadline_s * 1000000u;
     server->body_bytes_in_flight_max = config->http_body_bytes_in_flight;
+    server->body_bytes_per_key_max = server->body_bytes_in_flight_max / LIMIT_HTTP_BODY_BYTES_KEY_SHARE_DIVISOR;
+    if (server->body_bytes_per_key_max < LIMIT_BODY_BYTES_MAX) server->body_bytes_per_key_max = LIMIT_BODY_BYTES_MAX;
     pthread_mutex_init(&server->lock, NULL);
     pthread_cond_init(&server->sweeper_wake, NULL);
     unsigned connections = http_connection_limit();
@@ -900,6 +959,8 @@ void http_stop(http_server_t *server)
     pthread_mutex_unlock(&server->lock);
     pthread_join(server->sweeper, NULL);
     ASSERT_ALWAYS(server->links == NULL && server->body_bytes_in_flight == 0);
+    for (size_t i = 0; i < LIMIT_HTTP_BODY_KEYS_MAX; i++)
+        ASSERT_ALWAYS(server->body_keys[i].bytes == 0);
     pthread_cond_destroy(&server->sweeper_wake);
     pthread_mutex_destroy(&server->lock);
     ratelimit_destroy(server->limits);

@@ -33,7 +33,7 @@
 #define BIG_BODY_BYTES    1000000
 
 static test_env_t env;
-static test_key_t coffee;
+static test_key_t coffee, tea, juice;
 
 static double now_s(void)
 {
@@ -54,6 +54,8 @@ static int setup(void **state)
     setenv("LEDGER_HTTP_BODY_BYTES_IN_FLIGHT", value, 1);
     test_env_start(&env, "e2e_http_hostile");
     test_partner(&env, "coffee", 0, &coffee);
+    test_partner(&env, "tea", 0, &tea);
+    test_partner(&env, "juice", 0, &juice);
     test_reply_t reply =
         test_call(&env, &coffee, "POST", "/v1/earn", "{\"member\":\"m\",\"points\":50,\"reference\":\"seed\"}", NULL);
     assert_int_equal(reply.status, 201);
@@ -66,6 +68,8 @@ static int teardown(void **state)
     (void)state;
     test_env_stop(&env);
     test_key_free(&coffee);
+    test_key_free(&tea);
+    test_key_free(&juice);
     return 0;
 }
 
@@ -74,19 +78,25 @@ static int64_t journal_size(void)
     return test_sql_int(&env, "SELECT count(*) FROM journal");
 }
 
-/* A TCP connection to ledgerd from source (a loopback address: 127.0.0.1, 127.0.0.2, ...). */
-static int connect_from(const char *source)
+/* A TCP connection to the ledgerd on port from source (a loopback address: 127.0.0.1, 127.0.0.2, ...). */
+static int connect_to(const char *source, uint16_t port)
 {
     struct sockaddr_in local = {0}, remote = {0};
     local.sin_family = remote.sin_family = AF_INET;
     inet_pton(AF_INET, source, &local.sin_addr);
     inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
-    remote.sin_port = htons(env.port);
+    remote.sin_port = htons(port);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     assert_int_equal(bind(fd, (struct sockaddr *)&local, sizeof local), 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&remote, sizeof remote), 0);
     return fd;
+}
+
+/* A TCP connection to the suite's ledgerd from source. */
+static int connect_from(const char *source)
+{
+    return connect_to(source, env.port);
 }
 
 static void send_all(int fd, const char *data, size_t len)
@@ -365,13 +375,14 @@ static void test_body_refused_before_it_is_read(void **state)
     buf_free(&answer.raw);
 }
 
-/* A signed upload of BIG_BODY_BYTES that sends its headers and a few bytes, then stalls. */
-static int stalled_upload(const char *idempotency_key)
+/* A signed upload of BIG_BODY_BYTES by key to the ledgerd on port that sends its headers and a few
+ * bytes, then stalls. */
+static int stalled_upload_to(const test_key_t *key, uint16_t port, const char *idempotency_key)
 {
     buf_t headers = BUF_INIT;
-    signed_post_headers(&headers, &coffee, "/v1/earn", "{}", idempotency_key, NULL, NULL);
+    signed_post_headers(&headers, key, "/v1/earn", "{}", idempotency_key, NULL, NULL);
     buf_printf(&headers, "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{   ", BIG_BODY_BYTES);
-    int fd = connect_from("127.0.0.1");
+    int fd = connect_to("127.0.0.1", port);
     send_all(fd, headers.data, headers.len);
     buf_free(&headers);
     return fd;
@@ -387,11 +398,13 @@ static char *big_earn(const char *reference)
     return body;
 }
 
-/* Issue item 7: bodies in flight are bounded (2.5 MiB here): past it 503 server_busy + Retry-After. */
+/* Issue item 7: bodies in flight are bounded (2.5 MiB here): past it 503 server_busy + Retry-After.
+ * The stalled uploads are two other partners' (each within its share of the bound). */
 static void test_bodies_in_flight_bounded(void **state)
 {
     (void)state;
-    int first = stalled_upload("k-stall-1"), second = stalled_upload("k-stall-2");
+    int first = stalled_upload_to(&tea, env.port, "k-stall-1");
+    int second = stalled_upload_to(&juice, env.port, "k-stall-2");
     usleep(200 * 1000);
     char *body = big_earn("in-flight");
     client_response_t response;
@@ -453,7 +466,8 @@ static void test_slow_clients_cut_at_deadline(void **state)
             char idempotency_key[32];
             snprintf(idempotency_key, sizeof idempotency_key, "k-slow-%d", i);
             signed_post_headers(&start, &coffee, "/v1/earn", "{}", idempotency_key, NULL, NULL);
-            buf_append_str(&start, "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n");
+            /* 15 x 50,000 bytes: within one key's share of the bound */
+            buf_append_str(&start, "Content-Type: application/json\r\nContent-Length: 50000\r\n\r\n");
         }
         send_all(slow[i], start.data, start.len);
         buf_free(&start);
@@ -530,6 +544,148 @@ static void test_bad_http_configuration_refused(void **state)
     }
 }
 
+/* The outside review: unauthenticated uploads naming a known (public) keyid, with a random
+ * signature and a random Content-Digest, each declaring 1 MiB and stalling after one byte, held
+ * the whole bound on bodies in flight, so every real partner's upload got 503 server_busy. The
+ * signature is now verified from the headers, before the body: each gets 401 at once and holds
+ * nothing, and a correctly signed 1 MB earn of the partner they impersonate is served. */
+static void test_unsigned_uploads_reserve_nothing(void **state)
+{
+    (void)state;
+    enum { ATTACKERS = 8 };
+    int attacker[ATTACKERS];
+    int64_t before = journal_size();
+    for (int i = 0; i < ATTACKERS; i++) {
+        uint8_t junk[CRYPTO_ED25519_SIGNATURE_BYTES];
+        crypto_random_bytes(junk, sizeof junk);
+        char *signature_b64 = crypto_base64_encode(junk, sizeof junk);
+        char *digest_b64 = crypto_base64_encode(junk, CRYPTO_SHA256_BYTES);
+        buf_t headers = BUF_INIT;
+        buf_printf(&headers,
+                   "POST /v1/earn HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                   "Content-Digest: sha-256=:%s:\r\nIdempotency-Key: k-attack-%d\r\n"
+                   "Signature-Input: sig1=(\"@method\" \"@path\" \"@query\" \"content-digest\" \"idempotency-key\")"
+                   ";created=%lld;keyid=\"%s\"\r\nSignature: sig1=:%s:\r\n\r\n{",
+                   LIMIT_BODY_BYTES_MAX, digest_b64, i, (long long)time(NULL), coffee.keyid, signature_b64);
+        attacker[i] = connect_from("127.0.0.1");
+        send_all(attacker[i], headers.data, headers.len);
+        buf_free(&headers);
+        free(signature_b64);
+        free(digest_b64);
+    }
+    usleep(200 * 1000);
+    char *body = big_earn("after-attack");
+    buf_t request = BUF_INIT;
+    client_response_t response;
+    signed_post_headers(&request, &coffee, "/v1/earn", body, "k-after-attack", NULL, NULL);
+    buf_printf(&request, "Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+               BIG_BODY_BYTES);
+    buf_append(&request, body, BIG_BODY_BYTES);
+    assert_int_equal(client_send_raw("127.0.0.1", env.port, request.data, request.len, &response), 0);
+    print_message("signed earn while %d forged uploads stall: status %d\n", ATTACKERS, response.status);
+    assert_int_equal(response.status, 201);
+    client_response_free(&response);
+    for (int i = 0; i < ATTACKERS; i++) {
+        answer_t answer = read_answer(attacker[i], 2);
+        assert_int_equal(answer.status, 401);
+        assert_true(answer_has_code(&answer, "signature_invalid"));
+        assert_true(answer.closed);
+        buf_free(&answer.raw);
+        close(attacker[i]);
+    }
+    assert_int_equal(journal_size(), before + 1);
+    buf_free(&request);
+    free(body);
+}
+
+/* A signed partner stalling its own uploads holds at most its share of the bound (a quarter:
+ * 2 MiB of 8 MiB on a ledgerd of this test's own): its next upload gets 503 server_busy with
+ * Retry-After, another partner's upload is served, and the share is free again once they end. */
+static test_env_t other; /* the same database, a second ledgerd with an 8 MiB bound */
+
+static void test_body_share_per_key(void **state)
+{
+    (void)state;
+    char value[32];
+    other = env;
+    setenv("LEDGER_HTTP_BODY_BYTES_IN_FLIGHT", "8388608", 1);
+    int started = test_ledgerd_spawn(&other);
+    snprintf(value, sizeof value, "%d", IN_FLIGHT_BYTES);
+    setenv("LEDGER_HTTP_BODY_BYTES_IN_FLIGHT", value, 1);
+    assert_int_equal(started, 0);
+    int first = stalled_upload_to(&coffee, other.port, "k-share-1");
+    int second = stalled_upload_to(&coffee, other.port, "k-share-2");
+    usleep(200 * 1000);
+    char *coffee_body = big_earn("share-coffee"), *tea_body = big_earn("share-tea");
+    buf_t coffee_request = BUF_INIT, tea_request = BUF_INIT;
+    client_response_t response;
+    signed_post_headers(&coffee_request, &coffee, "/v1/earn", coffee_body, "k-share-coffee", NULL, NULL);
+    buf_printf(&coffee_request, "Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+               BIG_BODY_BYTES);
+    buf_append(&coffee_request, coffee_body, BIG_BODY_BYTES);
+    assert_int_equal(client_send_raw("127.0.0.1", other.port, coffee_request.data, coffee_request.len, &response), 0);
+    print_message("coffee's third upload while two stall: status %d\n", response.status);
+    assert_int_equal(response.status, 503);
+    assert_non_null(strstr(response.body, "\"code\":\"server_busy\""));
+    assert_true(response.retry_after_s >= 1);
+    client_response_free(&response);
+    signed_post_headers(&tea_request, &tea, "/v1/earn", tea_body, "k-share-tea", NULL, NULL);
+    buf_printf(&tea_request, "Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+               BIG_BODY_BYTES);
+    buf_append(&tea_request, tea_body, BIG_BODY_BYTES);
+    assert_int_equal(client_send_raw("127.0.0.1", other.port, tea_request.data, tea_request.len, &response), 0);
+    assert_int_equal(response.status, 201);
+    client_response_free(&response);
+    close(first);
+    close(second);
+    usleep(300 * 1000);
+    assert_int_equal(client_send_raw("127.0.0.1", other.port, coffee_request.data, coffee_request.len, &response), 0);
+    assert_int_equal(response.status, 201);
+    client_response_free(&response);
+    int status = 0;
+    kill(other.pid, SIGTERM);
+    waitpid(other.pid, &status, 0);
+    other.pid = 0;
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    buf_free(&coffee_request);
+    buf_free(&tea_request);
+    free(coffee_body);
+    free(tea_body);
+}
+
+/* Stops the second ledgerd when test_body_share_per_key failed before it did. */
+static int other_stop(void **state)
+{
+    (void)state;
+    if (other.pid > 0) {
+        kill(other.pid, SIGTERM);
+        waitpid(other.pid, NULL, 0);
+        other.pid = 0;
+    }
+    return 0;
+}
+
+/* A Content-Digest validly signed but not the body's: 401 digest_mismatch after the body, nothing
+ * written (the signature was verified before the body over the header's digest). */
+static void test_body_not_the_signed_digest(void **state)
+{
+    (void)state;
+    const char *signed_body = "{\"member\":\"m\",\"points\":500,\"reference\":\"swapped\"}";
+    const char *sent_body = "{\"member\":\"m\",\"points\":5,\"reference\":\"swapped\"}";
+    int64_t before = journal_size();
+    buf_t request = BUF_INIT;
+    signed_post_headers(&request, &coffee, "/v1/earn", signed_body, "k-swapped", NULL, NULL);
+    buf_printf(&request, "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+               strlen(sent_body), sent_body);
+    answer_t answer = exchange("127.0.0.1", request.data, request.len, 5);
+    assert_int_equal(answer.status, 401);
+    assert_true(answer_has_code(&answer, "digest_mismatch"));
+    buf_free(&answer.raw);
+    assert_int_equal(journal_size(), before);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference = 'swapped'"), 0);
+    buf_free(&request);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +699,9 @@ int main(void)
         cmocka_unit_test(test_slow_clients_cut_at_deadline),
         cmocka_unit_test(test_connections_per_address),
         cmocka_unit_test(test_bad_http_configuration_refused),
+        cmocka_unit_test(test_unsigned_uploads_reserve_nothing),
+        cmocka_unit_test_teardown(test_body_share_per_key, other_stop),
+        cmocka_unit_test(test_body_not_the_signed_digest),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

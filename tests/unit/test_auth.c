@@ -155,6 +155,34 @@ static void test_signature_field_and_digest(void **state)
     free(quoted);
 }
 
+/* The Content-Digest syntax checked before a body is read (the signature base uses this text). */
+static void test_content_digest_parse(void **state)
+{
+    (void)state;
+    char out[AUTH_CONTENT_DIGEST_SIZE];
+    static const char canonical[] = "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:";
+    assert_int_equal(auth_content_digest_parse(canonical, out), RESULT_OK);
+    assert_string_equal(out, canonical);
+    assert_int_equal(auth_content_digest_parse(" \tsha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=: \t", out),
+                     RESULT_OK);
+    assert_string_equal(out, canonical);
+    static const char *const refused[] = {
+        "",
+        "sha-256=::",
+        "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=",  /* no closing colon */
+        "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPF=:", /* stray trailing bits */
+        "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE:",  /* unpadded */
+        "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DB*E=:", /* not base64 */
+        "SHA-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:", /* the key is lowercase */
+        "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9D:",     /* 24 bytes */
+        "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:, sha-512=:AA==:",
+        "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:;a=1", /* parameters */
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        assert_int_equal(auth_content_digest_parse(refused[i], out), RESULT_AUTH_DIGEST_MISMATCH);
+    assert_int_equal(auth_content_digest_parse(NULL, out), RESULT_AUTH_DIGEST_MISMATCH);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_profile),
         cmocka_unit_test(test_time_window_boundaries),
         cmocka_unit_test(test_signature_field_and_digest),
+        cmocka_unit_test(test_content_digest_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
