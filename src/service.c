@@ -41,6 +41,16 @@ void service_problem(service_response_t *response, result_t result, const char *
     response->content_type = "application/problem+json";
 }
 
+void service_report_answer(service_response_t *response, const char *what, int status, json_t *body)
+{
+    if (body != NULL) {
+        service_json(response, status, body);
+        return;
+    }
+    log_error("a stored report does not parse", json_pack("{s:s}", "report", what));
+    service_problem(response, RESULT_INTERNAL, "the stored report does not parse", NULL);
+}
+
 void service_json(service_response_t *response, int status, json_t *body)
 {
     free(response->body);

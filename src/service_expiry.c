@@ -11,17 +11,6 @@
 #include "log.h"
 #include "service_internal.h"
 
-/* A stored report that no longer parses (altered outside the service) is a 500, never an abort. */
-static void report_answer(service_response_t *response, int status, json_t *body)
-{
-    if (body == NULL) {
-        log_error("stored expiry report does not parse", NULL);
-        service_problem(response, RESULT_INTERNAL, "the stored expiry report does not parse", NULL);
-        return;
-    }
-    service_json(response, status, body);
-}
-
 void service_expiry_run(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
     const char *bad = NULL, *as_of_text = NULL;
@@ -52,7 +41,7 @@ void service_expiry_run(store_conn_t *conn, const service_request_t *request, se
         service_problem(response, result, NULL, NULL);
         return;
     }
-    report_answer(response, 201, expiry_response(out.report, out.signature));
+    service_report_answer(response, "expiry", 201, expiry_response(out.report, out.signature));
     expiry_result_free(&out);
     service_idempotency_record(conn, request, response);
 }
@@ -70,14 +59,14 @@ void service_expiry_run_get(store_conn_t *conn, const service_request_t *request
     } else if (request->wants_csv) {
         char *csv = expiry_csv(report);
         if (csv == NULL) {
-            report_answer(response, 200, NULL);
+            service_report_answer(response, "expiry", 200, NULL);
         } else {
             response->status = 200;
             response->body = csv;
             response->content_type = "text/csv; charset=utf-8";
         }
     } else {
-        report_answer(response, 200, expiry_response(report, signature));
+        service_report_answer(response, "expiry", 200, expiry_response(report, signature));
     }
     free(report);
     free(signature);

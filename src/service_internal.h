@@ -12,6 +12,10 @@
  * 12); the refusal names the rule (RESULT_AUTH_KEY_REVOKED, RESULT_AUTH_SIGNATURE_EXPIRED, …). */
 result_t service_entry_check(const service_request_t *request, const store_key_t *key, const char *text, int64_t seq,
                              int64_t time_s);
+/* A signed report read back from the database (what: "expiry", "settlement"), as status with body
+ * (taken); body NULL (the stored text no longer parses: altered outside the service) is a
+ * logged 500, never an abort. */
+void service_report_answer(service_response_t *response, const char *what, int status, json_t *body);
 /* 1 for a refusal of the request's credentials (401, 403): never stored as its answer. */
 int service_result_is_credentials(result_t result);
 /* 1 when an outcome is the request's answer, stored under its Idempotency-Key: success or a

@@ -11,17 +11,6 @@
 #include "service_internal.h"
 #include "settle.h"
 
-/* A stored report that no longer parses (altered outside the service) is a 500, never an abort. */
-static void report_answer(service_response_t *response, int status, json_t *body)
-{
-    if (body == NULL) {
-        log_error("stored settlement report does not parse", NULL);
-        service_problem(response, RESULT_INTERNAL, "the stored settlement report does not parse", NULL);
-        return;
-    }
-    service_json(response, status, body);
-}
-
 void service_settlement_run(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
     const char *bad = NULL, *period_end_text = NULL;
@@ -50,7 +39,7 @@ void service_settlement_run(store_conn_t *conn, const service_request_t *request
         service_problem(response, result, detail, extra);
         return;
     }
-    report_answer(response, 201, settle_response(out.report, out.signature));
+    service_report_answer(response, "settlement", 201, settle_response(out.report, out.signature));
     settle_result_free(&out);
     service_idempotency_record(conn, request, response);
 }
@@ -71,14 +60,14 @@ void service_settlement_get(store_conn_t *conn, const service_request_t *request
     } else if (request->wants_csv) {
         char *csv = settle_csv(report);
         if (csv == NULL) {
-            report_answer(response, 200, NULL);
+            service_report_answer(response, "settlement", 200, NULL);
         } else {
             response->status = 200;
             response->body = csv;
             response->content_type = "text/csv; charset=utf-8";
         }
     } else {
-        report_answer(response, 200, settle_response(report, signature));
+        service_report_answer(response, "settlement", 200, settle_response(report, signature));
     }
     free(report);
     free(signature);
@@ -89,7 +78,7 @@ void service_settlement_statement(store_conn_t *conn, const service_request_t *r
     char *report = NULL, *signature = NULL;
     result_t result = settlement_load(conn, request->param, &report, &signature);
     if (result == RESULT_OK)
-        report_answer(response, 200, settle_statement(report, request->principal, request->ledger_key));
+        service_report_answer(response, "settlement", 200, settle_statement(report, request->principal, request->ledger_key));
     else
         service_problem(response, result, result == RESULT_NOT_FOUND ? "no settlement with that id" : NULL, NULL);
     free(report);

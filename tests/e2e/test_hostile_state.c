@@ -27,7 +27,6 @@
 
 static test_env_t env;
 static test_key_t brief, steady, issuer, redeemer;
-static char ledger_public[64];
 
 static int setup(void **state)
 {
@@ -37,13 +36,6 @@ static int setup(void **state)
     test_partner(&env, "steady", 0, &steady);
     test_partner(&env, "issuer", 0, &issuer);
     test_partner(&env, "redeemer", 0, &redeemer);
-    crypto_signer_t *ledger = crypto_signer_load_file(env.key_file);
-    uint8_t public_key[32];
-    crypto_signer_public_key(ledger, public_key);
-    crypto_signer_free(ledger);
-    char *b64 = crypto_base64_encode(public_key, 32);
-    snprintf(ledger_public, sizeof ledger_public, "%s", b64);
-    free(b64);
     return 0;
 }
 
@@ -94,22 +86,6 @@ static int64_t member_field(const test_key_t *key, const char *member, const cha
     return value;
 }
 
-/* ledgerctl export, then ledger-verify on it: 0 when the whole journal verifies. */
-static int export_verifies(void)
-{
-    char command[2048], binary[256], path[256];
-    snprintf(path, sizeof path, "%s/hostile-export.jsonl", getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp");
-    unlink(path);
-    test_binary(binary, sizeof binary, "ledgerctl");
-    snprintf(command, sizeof command,
-             "LEDGER_DATABASE_URL='%s' LEDGER_KEY_FILE='%s' LEDGER_ORIGIN=coalition-ledger %s export --out %s",
-             env.db_url, env.key_file, binary, path);
-    if (system(command) != 0) return -1;
-    test_binary(binary, sizeof binary, "ledger-verify");
-    snprintf(command, sizeof command, "%s %s --ledger-key %s >&2", binary, path, ledger_public);
-    return system(command);
-}
-
 /* Item 4: a hold on points whose lot then passes expires_at. */
 static void test_hold_outlives_its_lots(void **state)
 {
@@ -154,7 +130,7 @@ static void test_hold_outlives_its_lots(void **state)
     /* the expiry run books the dead lot; the export replays every step and verifies */
     test_expect(op("POST", "/v1/admin/expiry-runs", "{}"), 201, NULL);
     assert_int_equal(member_field(&brief, "m-hold", "balance"), 50);
-    assert_int_equal(export_verifies(), 0);
+    assert_int_equal(test_journal_verifies(&env), 0);
 }
 
 /* Item 4, the capture side: a partial capture of what live lots hold succeeds, FIFO over them. */
@@ -176,7 +152,7 @@ static void test_partial_capture_of_live_lots(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(consumed, 0), "issuer")), "steady");
     assert_int_equal(test_int(reply.json, "balance.available"), 0);
     test_reply_free(&reply);
-    assert_int_equal(export_verifies(), 0);
+    assert_int_equal(test_journal_verifies(&env), 0);
 }
 
 static void move_many(const test_key_t *key, const char *path, const char *prefix, int count)
@@ -230,7 +206,7 @@ static void test_settlement_overflow(void **state)
     assert_int_equal(test_int(pair, "points"), 1000);
     assert_int_equal(test_int(pair, "amount"), 1000000000000LL);
     test_reply_free(&reply);
-    assert_int_equal(export_verifies(), 0);
+    assert_int_equal(test_journal_verifies(&env), 0);
 }
 
 /* Sweep: bytes that are not UTF-8 in a signed request's query used to reach the journal entry
@@ -250,7 +226,7 @@ static void test_non_ascii_target(void **state)
                    201, NULL); /* percent-encoded is ASCII: fine */
     test_reply_free(&reply);
     assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE member = 'm-utf'"), 1);
-    assert_int_equal(export_verifies(), 0);
+    assert_int_equal(test_journal_verifies(&env), 0);
 }
 
 /* Sweep: a member balance beyond 2^53 - 1 cannot be written as JSON (json_canonical aborted on
@@ -277,7 +253,7 @@ static void test_balance_bound(void **state)
     test_expect(test_move(&env, &steady, "/v1/burn", "m-big", 5, "b-big"), 201, NULL);
     snprintf(sql, sizeof sql, "UPDATE accounts SET balance = 15 WHERE account = 'member:m-big'");
     assert_int_equal(test_sql_exec(&env, sql), 0); /* back to what the journal says */
-    assert_int_equal(export_verifies(), 0);
+    assert_int_equal(test_journal_verifies(&env), 0);
 }
 
 /* An issuer's total issued points stay within what JSON can state (migration 0008): past it the
