@@ -104,6 +104,13 @@ void test_db_ready(test_env_t *env, const char *name)
     free(pem);
 }
 
+double test_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void test_binary(char *out, size_t out_max, const char *name)
 {
     snprintf(out, out_max, "%s/%s", getenv("TEST_BIN_DIR") ? getenv("TEST_BIN_DIR") : "bin", name);

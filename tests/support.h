@@ -50,6 +50,9 @@ int test_journal_verifies(const test_env_t *env);
 /* Spawns ledgerd for env->db_url on a free port; returns 0 when healthy, -1 if it exited. */
 int test_ledgerd_spawn(test_env_t *env);
 
+/* Seconds on the monotonic clock, for timing bounds in tests. */
+double test_now_s(void);
+
 /* Path of one of our binaries: $TEST_BIN_DIR/name (default bin/name). */
 void test_binary(char *out, size_t out_max, const char *name);
 

@@ -80,13 +80,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One signed call made from a thread, timed. */
 typedef struct {
     const char *method;
@@ -105,10 +98,10 @@ static void *call_main(void *arg)
 {
     call_t *call = arg;
     client_response_t response;
-    double start = now_s();
+    double start = test_now_s();
     int sent = client_call("127.0.0.1", env.port, shop.keyid, shop.signer, call->method, call->target,
                            call->body[0] ? call->body : NULL, call->key[0] ? call->key : NULL, &response);
-    call->took_s = now_s() - start;
+    call->took_s = test_now_s() - start;
     if (sent != 0) return NULL;
     call->status = response.status;
     call->retry_after_s = response.retry_after_s;
@@ -141,13 +134,13 @@ static int64_t count_reference(const char *reference)
 /* Polls /healthz until its status is (or is not, when want_ok is 0) 200; seconds taken, or -1. */
 static double health_until(int want_ok, double limit_s, char *body, size_t body_max)
 {
-    double start = now_s();
-    while (now_s() - start < limit_s) {
+    double start = test_now_s();
+    while (test_now_s() - start < limit_s) {
         test_reply_t reply = test_call(&env, NULL, "GET", "/healthz", NULL, NULL);
         int ok = reply.status == 200;
         if (body != NULL) snprintf(body, body_max, "%d %s", reply.status, reply.body);
         test_reply_free(&reply);
-        if (ok == want_ok && reply.status != 0) return now_s() - start;
+        if (ok == want_ok && reply.status != 0) return test_now_s() - start;
         usleep(100000);
     }
     return -1;
@@ -247,7 +240,7 @@ static void test_commit_outcome_unknown(void **state)
     call_t earn;
     call_start(&earn, "POST", "/v1/earn", "commit-stall");
     int caught = 0;
-    for (double start = now_s(); !caught && now_s() - start < 5.0;)
+    for (double start = test_now_s(); !caught && test_now_s() - start < 5.0;)
         caught = test_sql_int(&env, in_commit) == 1;
     assert_true(caught);
     stop_process(writer); /* inside the COMMIT's deferred trigger */
@@ -258,7 +251,7 @@ static void test_commit_outcome_unknown(void **state)
     assert_true(earn.outcome_unknown);
     continue_all();
     int64_t committed = 0; /* the COMMIT the client could not see completes */
-    for (double start = now_s(); committed == 0 && now_s() - start < 5.0; usleep(50000))
+    for (double start = test_now_s(); committed == 0 && test_now_s() - start < 5.0; usleep(50000))
         committed = count_reference("commit-stall");
     assert_int_equal(committed, 1);
     retry_until_applied("commit-stall"); /* a replay: still one */
@@ -309,9 +302,9 @@ static void test_every_backend_stopped(void **state)
     /* not in the same accept as the GET: an MHD thread answers the connections it accepted
      * together one after another, and the GET holds its thread for its whole bound */
     usleep(300000);
-    double start = now_s();
+    double start = test_now_s();
     test_reply_t health = test_call(&env, NULL, "GET", "/healthz", NULL, NULL);
-    double health_s = now_s() - start;
+    double health_s = test_now_s() - start;
     pthread_join(read.thread, NULL);
     continue_all();
     assert_int_equal(health.status, 503);

@@ -35,13 +35,6 @@
 static test_env_t env;
 static test_key_t coffee, tea, juice;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -119,11 +112,11 @@ typedef struct {
 static answer_t read_answer(int fd, double timeout_s)
 {
     answer_t answer = {BUF_INIT, 0, 0};
-    double end = now_s() + timeout_s;
+    double end = test_now_s() + timeout_s;
     char chunk[4096];
-    while (!answer.closed && now_s() < end) {
+    while (!answer.closed && test_now_s() < end) {
         struct pollfd wait = {fd, POLLIN, 0};
-        if (poll(&wait, 1, (int)((end - now_s()) * 1000) + 1) <= 0) continue;
+        if (poll(&wait, 1, (int)((end - test_now_s()) * 1000) + 1) <= 0) continue;
         ssize_t n = recv(fd, chunk, sizeof chunk, 0);
         if (n <= 0) answer.closed = 1;
         else buf_append(&answer.raw, chunk, (size_t)n);
@@ -274,13 +267,13 @@ static void test_ambiguous_framing_refused(void **state)
     };
     int64_t before = journal_size();
     for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++) {
-        double start = now_s();
+        double start = test_now_s();
         answer_t answer = exchange("127.0.0.1", requests[i], strlen(requests[i]), 3);
         print_message("framing case %zu: status %d\n", i, answer.status);
         assert_int_equal(answer.status, 400);
         assert_true(answer_has_code(&answer, "malformed_request"));
         assert_true(answer.closed);
-        assert_true(now_s() - start < 1.5);
+        assert_true(test_now_s() - start < 1.5);
         buf_free(&answer.raw);
     }
     assert_int_equal(journal_size(), before);
@@ -295,12 +288,12 @@ static void test_too_many_query_parameters(void **state)
     for (int i = 0; i < 300; i++)
         buf_printf(&request, "%sa%d=b", i ? "&" : "", i);
     buf_append_str(&request, " HTTP/1.1\r\nHost: x\r\n\r\n");
-    double start = now_s();
+    double start = test_now_s();
     answer_t answer = exchange("127.0.0.1", request.data, request.len, 3);
     assert_int_equal(answer.status, 400);
     assert_true(answer_has_code(&answer, "malformed_request"));
     assert_true(answer.closed);
-    assert_true(now_s() - start < 1.5);
+    assert_true(test_now_s() - start < 1.5);
     buf_free(&answer.raw);
     buf_free(&request);
     /* a few parameters are fine, and the query still reaches the handler */
@@ -436,7 +429,7 @@ static void served_promptly(const char *source, double limit_s)
     buf_append_str(&request, "GET /v1/members/m HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
     client_sign(&request, coffee.keyid, coffee.signer, "GET", "/v1/members/m", NULL, 0, NULL, 0);
     buf_append_str(&request, "\r\n");
-    double start = now_s();
+    double start = test_now_s();
     answer_t answer = exchange(source, request.data, request.len, limit_s + 1);
     assert_int_equal(answer.status, 200);
     buf_free(&answer.raw);
@@ -444,7 +437,7 @@ static void served_promptly(const char *source, double limit_s)
     answer = exchange(source, health, strlen(health), limit_s + 1);
     assert_int_equal(answer.status, 200);
     buf_free(&answer.raw);
-    assert_true(now_s() - start < limit_s);
+    assert_true(test_now_s() - start < limit_s);
     buf_free(&request);
 }
 
@@ -455,7 +448,7 @@ static void test_slow_clients_cut_at_deadline(void **state)
     (void)state;
     enum { SLOW = 30 };
     int slow[SLOW];
-    double opened = now_s(), cut_at[SLOW];
+    double opened = test_now_s(), cut_at[SLOW];
     for (int i = 0; i < SLOW; i++) {
         slow[i] = connect_from("127.0.0.1");
         cut_at[i] = 0;
@@ -473,14 +466,14 @@ static void test_slow_clients_cut_at_deadline(void **state)
         buf_free(&start);
     }
     int remaining = SLOW;
-    while (remaining > 0 && now_s() - opened < DEADLINE_S + 4) {
+    while (remaining > 0 && test_now_s() - opened < DEADLINE_S + 4) {
         for (int i = 0; i < SLOW; i++) {
             if (cut_at[i] != 0) continue;
             char byte[512];
             ssize_t n = recv(slow[i], byte, sizeof byte, MSG_DONTWAIT);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
                 send(slow[i], "a", 1, MSG_NOSIGNAL) < 0) {
-                cut_at[i] = now_s() - opened;
+                cut_at[i] = test_now_s() - opened;
                 remaining--;
             }
         }
