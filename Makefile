@@ -10,7 +10,7 @@ BIN := $(if $(SANITIZE),build/san/bin,bin)
 
 WARNINGS := -Wall -Wextra -Werror -Wconversion -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) -iquote include -iquote $(OBJ) \
+CFLAGS += -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) -iquote $(OBJ) \
           -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -pthread -MMD -MP
 LDLIBS := -lpq -lmicrohttpd -ljansson -lcrypto -lsodium -lm -pthread
 ifneq ($(SANITIZE),)
@@ -18,58 +18,62 @@ CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=a
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-CORE := buf result json crypto auth ledger settlement journal merkle note log verify
-SERVER := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations service service_partner service_reverse service_expiry service_settlement service_journal \
-          service_read service_admin service_writer service_bulk store_bulk store_keycache metrics ratelimit map router http maintenance
-CTL := $(CORE) config store store_ops store_admin store_expiry store_settlement store_merkle expiry settle checkpoint migrations client
-VERIFY := $(CORE) map verify_export verify_replay
+# The layers, lowest first: each is a folder of src/ (and of include/), built whole. A layer may
+# include the headers of layers below it only (tools/check-layers.sh, run by `make test`).
+LAYERS := core verify store jobs service http
+layer_objs = $(patsubst src/%.c,$(OBJ)/%.o,$(wildcard $(addprefix src/,$(addsuffix /*.c,$(1)))))
+INCLUDES := $(addprefix -iquote include/,$(LAYERS) cmd)
+CFLAGS += $(INCLUDES)
 
-objs = $(addprefix $(OBJ)/,$(addsuffix .o,$(1)))
+# Each program: the layers it stands on, its own main in src/cmd/, and the cmd/ parts it shares.
+VERIFY_OBJS := $(call layer_objs,core verify)
+CTL_OBJS := $(call layer_objs,core verify store jobs) $(OBJ)/cmd/config.o $(OBJ)/cmd/client.o $(OBJ)/migrations_embedded.o
+SERVER_OBJS := $(call layer_objs,$(LAYERS)) $(OBJ)/cmd/config.o $(OBJ)/migrations_embedded.o
 
 BINARIES := $(BIN)/ledgerd $(BIN)/ledgerctl $(BIN)/ledger-verify
 all: $(BINARIES)
 
-$(BIN)/ledgerd: $(call objs,$(SERVER) main_ledgerd migrations_embedded) | $(BIN)
+$(BIN)/ledgerd: $(OBJ)/cmd/ledgerd.o $(SERVER_OBJS) | $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/ledgerctl: $(call objs,$(CTL) main_ledgerctl migrations_embedded) | $(BIN)
+$(BIN)/ledgerctl: $(OBJ)/cmd/ledgerctl.o $(CTL_OBJS) | $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BIN)/ledger-verify: $(call objs,$(VERIFY) main_verify) | $(BIN)
+$(BIN)/ledger-verify: $(OBJ)/cmd/ledger-verify.o $(VERIFY_OBJS) | $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium
 
-$(OBJ)/%.o: src/%.c | $(OBJ)
+$(OBJ)/%.o: src/%.c
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
-$(OBJ)/%.o: $(OBJ)/%.c | $(OBJ)
+$(OBJ)/migrations_embedded.o: $(OBJ)/migrations_embedded.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(OBJ)/migrations_embedded.c: tools/embed-migrations.sh $(wildcard migrations/*.sql) | $(OBJ)
 	sh tools/embed-migrations.sh migrations > $@
 
-bin/bench-expiry: tools/bench_expiry.c tools/bench_common.h $(call objs,$(CTL) migrations_embedded) | bin
+bin/bench-expiry: tools/bench_expiry.c tools/bench_common.h $(CTL_OBJS) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
-bin/bench-settlement: tools/bench_settlement.c tools/bench_common.h $(call objs,$(CTL) migrations_embedded) | bin
+bin/bench-settlement: tools/bench_settlement.c tools/bench_common.h $(CTL_OBJS) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
-bin/bench-export: tools/bench_export.c $(call objs,$(CTL) map verify_export verify_replay migrations_embedded) | bin
+bin/bench-export: tools/bench_export.c $(CTL_OBJS) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
-bin/bench-load: tools/bench_load.c $(call objs,$(CORE) client) | bin
+bin/bench-load: tools/bench_load.c $(VERIFY_OBJS) $(OBJ)/cmd/client.o | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium -pthread
 
 bin/bench-idle: tools/bench_idle.c | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^
 
-bin/bench-verify: tools/bench_verify.c $(call objs,$(CORE)) | bin
+bin/bench-verify: tools/bench_verify.c $(VERIFY_OBJS) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium -pthread
 
 bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load bin/bench-idle bin/bench-verify
 
 # Fuzzing (clang + libFuzzer): `make fuzz` builds, `make fuzz-run FUZZ_SECONDS=N` runs each harness.
 FUZZ_SECONDS ?= 15
-FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -O1 -iquote include -fsanitize=fuzzer,address,undefined
-FUZZ_CORE := src/buf.c src/result.c src/json.c src/crypto.c src/auth.c src/router.c src/ledger.c src/settlement.c \
-             src/journal.c src/merkle.c src/note.c src/log.c src/verify.c src/map.c src/verify_export.c src/verify_replay.c
+FUZZ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g -O1 $(INCLUDES) -fsanitize=fuzzer,address,undefined
+FUZZ_CORE := $(wildcard src/core/*.c src/verify/*.c) src/http/router.c
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE) $(wildcard include/*.h)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CORE) $(wildcard include/*/*.h)
 	@mkdir -p build/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_CORE) -ljansson -lcrypto -lsodium
 fuzz: $(FUZZERS)
@@ -84,11 +88,11 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/test/unit_%,$(wildcard tests/unit
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BIN)/test/integration_%,$(wildcard tests/integration/test_*.c))
 E2E_TESTS := $(patsubst tests/e2e/%.c,$(BIN)/test/e2e_%,$(wildcard tests/e2e/test_*.c))
 
-$(BIN)/test/unit_%: tests/unit/%.c $(call objs,$(CORE)) | $(BIN)/test
+$(BIN)/test/unit_%: tests/unit/%.c $(VERIFY_OBJS) | $(BIN)/test
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -ljansson -lcrypto -lsodium
-$(BIN)/test/integration_%: tests/integration/%.c tests/support.c $(call objs,$(SERVER) client migrations_embedded) | $(BIN)/test
+$(BIN)/test/integration_%: tests/integration/%.c tests/support.c $(SERVER_OBJS) $(OBJ)/cmd/client.o | $(BIN)/test
 	$(CC) $(TEST_CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
-$(BIN)/test/e2e_%: tests/e2e/%.c tests/support.c $(call objs,$(CTL) migrations_embedded) | $(BIN)/test
+$(BIN)/test/e2e_%: tests/e2e/%.c tests/support.c $(CTL_OBJS) | $(BIN)/test
 	$(CC) $(TEST_CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
 TEST_CFLAGS = $(filter-out -MMD -MP,$(CFLAGS))
@@ -104,6 +108,9 @@ soak: all tests fuzz
 test:
 	bash tools/test.sh
 
+check-layers:
+	bash tools/check-layers.sh
+
 run:
 	bash tools/run.sh
 
@@ -113,6 +120,6 @@ $(BIN) $(BIN)/test $(OBJ):
 clean:
 	rm -rf build bin
 
-.PHONY: all test run unit tests clean bench fuzz fuzz-run soak
+.PHONY: all test check-layers run unit tests clean bench fuzz fuzz-run soak
 .SECONDARY:
--include $(wildcard $(OBJ)/*.d)
+-include $(wildcard $(OBJ)/*.d $(OBJ)/*/*.d)

@@ -37,6 +37,7 @@ run() { # run LABEL COMMAND [ARGS...]
   fi
 }
 
+run "layers (tools/check-layers.sh and its planted violations)" bash tests/layers/test_check_layers.sh
 for t in bin/test/unit_*; do run "unit $(basename "$t")" "$t"; done
 for t in build/san/bin/test/unit_*; do run "unit (asan) $(basename "$t")" "$t"; done
 for t in bin/test/unit_*; do

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../src/store_internal.h"
+#include "../../src/store/store_internal.h"
 #include "limits.h"
 #include "support.h"
 

@@ -3,9 +3,9 @@
 #ifndef LEDGER_METRICS_H
 #define LEDGER_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
 
 void metrics_request(const char *route, int status, uint64_t duration_us);
 /* Earns and burns the writer applied set-based (counted when written). */
@@ -22,7 +22,14 @@ typedef enum { METRICS_WRITE_READ, METRICS_WRITE_PLAN, METRICS_WRITE_COMMIT, MET
 void metrics_write_time(metrics_phase_t phase, uint64_t since_us);
 /* Microseconds of a monotonic clock (the since_us of metrics_write_time). */
 uint64_t metrics_clock_us(void);
-/* Owned text/plain exposition. pool may be NULL. */
-char *metrics_render(store_pool_t *pool);
+/* The database gauges, read by the caller (the HTTP layer) from the pool and the store. */
+typedef struct {
+    int has_pool;
+    unsigned pool_size, pool_in_use;
+    uint64_t pool_waits;
+    uint64_t sessions_abandoned;
+} metrics_database_t;
+/* Owned text/plain exposition. */
+char *metrics_render(const metrics_database_t *database);
 
 #endif

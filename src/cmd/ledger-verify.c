@@ -1,4 +1,4 @@
-/* main_verify.c — the auditor's offline tool: no database, no network, libcrypto and jansson. */
+/* ledger-verify.c — the auditor's offline tool: no database, no network, libcrypto and jansson. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

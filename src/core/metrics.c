@@ -101,7 +101,7 @@ void metrics_write_batch(size_t requests, int committed)
     pthread_mutex_unlock(&metrics_lock);
 }
 
-char *metrics_render(store_pool_t *pool)
+char *metrics_render(const metrics_database_t *database)
 {
     buf_t out = BUF_INIT;
     buf_append_str(&out, "# HELP ledger_http_requests_total HTTP requests by route and status.\n"
@@ -143,17 +143,14 @@ char *metrics_render(store_pool_t *pool)
                "# TYPE ledger_db_sessions_abandoned_total counter\nledger_db_sessions_abandoned_total %llu\n",
                (unsigned long long)metrics_batches, (unsigned long long)metrics_batch_requests,
                (unsigned long long)metrics_batch_fallbacks, (unsigned long long)metrics_bulk_requests,
-               (unsigned long long)metrics_queue_timeouts, (unsigned long long)store_sessions_abandoned());
+               (unsigned long long)metrics_queue_timeouts, (unsigned long long)database->sessions_abandoned);
     buf_append_str(&out, "# HELP ledger_write_seconds_total Time of the group-commit writer by phase.\n"
                          "# TYPE ledger_write_seconds_total counter\n");
     for (size_t i = 0; i < sizeof metrics_phases / sizeof metrics_phases[0]; i++)
         buf_printf(&out, "ledger_write_seconds_total{phase=\"%s\"} %.6f\n", metrics_phases[i],
                    (double)metrics_phase_us[i] / 1e6);
     pthread_mutex_unlock(&metrics_lock);
-    if (pool != NULL) {
-        unsigned size = 0, in_use = 0;
-        uint64_t waits = 0;
-        store_pool_stats(pool, &size, &in_use, &waits);
+    if (database->has_pool) {
         buf_printf(&out,
                    "# HELP ledger_db_pool_size Database connections in the pool.\n# TYPE ledger_db_pool_size gauge\n"
                    "ledger_db_pool_size %u\n"
@@ -161,7 +158,7 @@ char *metrics_render(store_pool_t *pool)
                    "ledger_db_pool_in_use %u\n"
                    "# HELP ledger_db_pool_waits_total Acquisitions that had to wait.\n"
                    "# TYPE ledger_db_pool_waits_total counter\nledger_db_pool_waits_total %llu\n",
-                   size, in_use, (unsigned long long)waits);
+                   database->pool_size, database->pool_in_use, (unsigned long long)database->pool_waits);
     }
     return buf_take(&out);
 }

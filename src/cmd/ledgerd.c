@@ -1,4 +1,4 @@
-/* main_ledgerd.c — wires config, the ledger key, the database pool, the HTTP server and the
+/* ledgerd.c — wires config, the ledger key, the database pool, the HTTP server and the
  * maintenance thread; refuses to start on a database whose migrations differ from the binary's. */
 #include <pthread.h>
 #include <signal.h>
@@ -67,7 +67,16 @@ int main(void)
         writer = service_writer_start(config.database_url, config.write_batch_max);
         if (writer == NULL) goto out;
     }
-    server = http_start(&config, pool, keys, ledger_key, writer, &port);
+    http_options_t options = {config.database_url,
+                              config.listen_host,
+                              config.listen_port,
+                              config.origin,
+                              config.clock_skew_s,
+                              config.http_threads,
+                              config.http_request_deadline_s,
+                              config.http_connections_per_address,
+                              config.http_body_bytes_in_flight};
+    server = http_start(&options, pool, keys, ledger_key, writer, &port);
     if (server == NULL) {
         log_error("cannot listen", json_pack("{s:s,s:i}", "host", config.listen_host, "port", config.listen_port));
         goto out;

@@ -1,4 +1,4 @@
-/* main_ledgerctl.c — operator CLI: keygen, migrate, init, and signed calls to ledgerd. */
+/* ledgerctl.c — operator CLI: keygen, migrate, init, and signed calls to ledgerd. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -717,7 +717,10 @@ static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_ser
     } else if (strcmp(call->path, "/metrics") == 0 && strcmp(method, "GET") == 0) {
         context->route_label = "/metrics";
         response->status = 200;
-        response->body = metrics_render(server->pool);
+        metrics_database_t database = {server->pool != NULL, 0, 0, 0, store_sessions_abandoned()};
+        if (server->pool != NULL)
+            store_pool_stats(server->pool, &database.pool_size, &database.pool_in_use, &database.pool_waits);
+        response->body = metrics_render(&database);
         response->content_type = "text/plain; version=0.0.4";
     } else if (call->route != NULL || route_find(call, response)) {
         context->route_label = call->route->pattern;
@@ -894,7 +897,7 @@ static unsigned http_connection_limit(void)
                                                     : LIMIT_FILES_RESERVE;
 }
 
-http_server_t *http_start(const config_t *config, store_pool_t *pool, store_keycache_t *keys,
+http_server_t *http_start(const http_options_t *config, store_pool_t *pool, store_keycache_t *keys,
                           const crypto_signer_t *ledger_key, service_writer_t *writer, uint16_t *bound_port)
 {
     struct sockaddr_storage address;
