@@ -112,6 +112,10 @@
 #define LIMIT_WRITE_STATEMENT_TIMEOUT_MS 3000
 #define LIMIT_WRITE_LOCK_TIMEOUT_MS      2000
 #define LIMIT_WRITE_BATCH_WAIT_MS        4000
+/* Mutations queued for the writer at most: past it a mutation is answered 503 database_busy with
+ * Retry-After at once (the queue never grows without bound; each queued mutation also holds a
+ * suspended connection). 16 full batches: at the measured ~3,000 writes/s, under 0.4 s of work. */
+#define LIMIT_WRITE_QUEUE_MAX 1024
 /* A mutation still queued behind a busy writer after this long is answered 503 (never applied). */
 #define LIMIT_WRITE_QUEUE_WAIT_MS 3000
 /* /healthz reports the writer stuck when a batch has been in progress, or a mutation queued,

@@ -14,6 +14,8 @@ void metrics_write_bulk(size_t requests, int written);
 void metrics_write_batch(size_t requests, int committed);
 /* Mutations answered 503 because they waited in the writer's queue past its bound. */
 void metrics_write_queue_timeouts(size_t requests);
+/* A mutation answered 503 at once because the writer's queue was full (LIMIT_WRITE_QUEUE_MAX). */
+void metrics_write_queue_full(void);
 
 /* Where the group-commit writer's time goes (ledger_write_seconds_total{phase}): reading what
  * a group of earns and burns needs, applying the rules and building its rows, the round trip

@@ -36,9 +36,10 @@ typedef struct {
     const char *database_url;                   /* for operations holding their own session (export) */
     const char *origin;                         /* LEDGER_ORIGIN: checkpoint origin and key name */
     const crypto_signer_t *ledger_key;          /* signs reports */
+    store_keycache_t *keycache;                 /* emptied after a committed key change; may be NULL */
     service_writer_t *writer;                   /* group commit of mutations; NULL: one transaction each */
-    /* With writer and on_done: on_wait(arg) is called just before the mutation is queued, and
-     * on_done(arg) from the writer thread once its response is filled; else submit blocks. */
+    /* With a writer: on_wait(arg) is called just before the mutation is queued, and on_done(arg)
+     * from the writer thread once its response is filled (response->pending until then). */
     service_done_t on_wait;
     service_done_t on_done;
     void *on_done_arg;
@@ -114,45 +115,35 @@ typedef struct {
     json_t *extra; /* extra problem members (owned), e.g. {"reversible": 3} */
 } service_outcome_t;
 
+/* One mutation inside an open transaction (after its idempotency and signature bookkeeping). */
 typedef void (*service_op_t)(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome);
 
-/* Runs op with idempotency, replay protection and retries: through request->writer (group
- * commit) when set, else in its own transaction on conn (service.c). */
-void service_mutate(store_conn_t *conn, const service_request_t *request, service_op_t op,
-                    service_response_t *response);
-/* Earns and burns can also be applied set-based by the writer (service_bulk.c): bulk says
- * which; op is the same operation, used when the writer applies the request on its own. */
-typedef enum { SERVICE_BULK_NONE, SERVICE_BULK_EARN, SERVICE_BULK_BURN } service_bulk_t;
-void service_mutate_bulk(store_conn_t *conn, const service_request_t *request, service_op_t op, service_bulk_t bulk,
-                         service_response_t *response);
-/* One transaction of its own on conn, retried while the database is busy. */
-void service_mutate_direct(store_conn_t *conn, const service_request_t *request, service_op_t op,
-                           service_response_t *response);
-/* The mutation inside an open transaction: idempotency lookup (a replay answers from the stored
- * response), signature claim, op under a savepoint (a refusal keeps only its problem), response
- * stored. Non-OK: the caller must roll back what it did (response freed); see service_mutate_failed. */
-result_t service_mutate_in_transaction(store_conn_t *conn, const service_request_t *request, service_op_t op,
-                                       service_response_t *response);
-/* The problem answering a mutation that could not be applied. */
-void service_mutate_failed(const service_request_t *request, result_t result, service_response_t *response);
+typedef struct service_operation service_operation_t;
+/* A request with the operation it asks for, on its way to a commit. refused: RESULT_OK, or the
+ * rule the database applied when this request's writes were refused alone (a batch answers it
+ * with that refusal instead of applying it again). */
+typedef struct {
+    const service_request_t *request;
+    const service_operation_t *operation;
+    service_response_t *response;
+    result_t refused;
+} service_job_t;
+/* Applies jobs[0..count), all of one operation kind, set-based inside an open transaction and
+ * fills their responses; the last writes may be left pending (store_flush reports them).
+ * Anything but RESULT_OK: the caller rolls back and discards the responses. */
+typedef result_t (*service_batch_t)(store_conn_t *conn, service_job_t *const *jobs, size_t count);
 
-/* Group commit (service_writer.c): one thread and session applying queued mutations in batches
- * of up to max_batch per transaction. submit answers after the request's batch has committed:
- * with request->on_done it returns at once (response->pending) and on_done is called from the
- * writer thread then; without, it blocks until then. After stop (which answers everything
- * queued), submissions are answered 503 at once. */
-service_writer_t *service_writer_start(const char *database_url, size_t max_batch);
-void service_writer_submit(service_writer_t *writer, const service_request_t *request, service_op_t op,
-                           service_bulk_t bulk, service_response_t *response);
-void service_writer_stop(service_writer_t *writer);
-void service_writer_free(service_writer_t *writer);
-/* /healthz (spec 12): NULL while the writer can take writes (or there is no writer), else why
- * not (static text): a batch in progress or a mutation queued longer than LIMIT_WRITE_STUCK_MS,
- * or no working database session (reconnected and probed every LIMIT_WRITE_PROBE_MS). */
-const char *service_writer_trouble(service_writer_t *writer);
+/* What an operation does once committed, beyond its rows (applied for a 2xx answer only). */
+enum { SERVICE_EFFECT_KEYS_CHANGED = 1 }; /* empty request->keycache: no stale key is used */
 
-/* Appends a journal entry for the request at a seq allocated now; returns its text (owned). */
-result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type, const json_t *fields,
-                        const ledger_postings_t *postings, int64_t seq, int64_t time_s, char **text);
+/* Every state-changing operation declares itself: exactly one of apply (one request at a time)
+ * and batch (any number at once; a batch of one is a batch), and its effects. The writer and the
+ * direct path know operations only through this. */
+struct service_operation {
+    const char *name;
+    service_op_t apply;
+    service_batch_t batch;
+    unsigned effects;
+};
 
 #endif

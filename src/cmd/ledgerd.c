@@ -12,6 +12,7 @@
 #include "log.h"
 #include "maintenance.h"
 #include "service.h"
+#include "service_writer.h"
 #include "store.h"
 
 /* Connects once and checks the schema. Returns 0 when the database is usable. */

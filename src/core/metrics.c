@@ -57,11 +57,19 @@ void metrics_request(const char *route, int status, uint64_t duration_us)
 
 static uint64_t metrics_batches, metrics_batch_requests, metrics_batch_fallbacks, metrics_bulk_requests;
 static uint64_t metrics_queue_timeouts;
+static uint64_t metrics_queue_full;
 
 void metrics_write_queue_timeouts(size_t requests)
 {
     pthread_mutex_lock(&metrics_lock);
     metrics_queue_timeouts += requests;
+    pthread_mutex_unlock(&metrics_lock);
+}
+
+void metrics_write_queue_full(void)
+{
+    pthread_mutex_lock(&metrics_lock);
+    metrics_queue_full++;
     pthread_mutex_unlock(&metrics_lock);
 }
 
@@ -138,12 +146,16 @@ char *metrics_render(const metrics_database_t *database)
                "# HELP ledger_write_queue_timeouts_total Mutations answered 503 after waiting in the writer's "
                "queue past its bound.\n"
                "# TYPE ledger_write_queue_timeouts_total counter\nledger_write_queue_timeouts_total %llu\n"
+               "# HELP ledger_write_queue_full_total Mutations answered 503 database_busy at once because the "
+               "writer's queue was full.\n"
+               "# TYPE ledger_write_queue_full_total counter\nledger_write_queue_full_total %llu\n"
                "# HELP ledger_db_sessions_abandoned_total Database sessions closed because a wait passed its "
                "bound (a hung database).\n"
                "# TYPE ledger_db_sessions_abandoned_total counter\nledger_db_sessions_abandoned_total %llu\n",
                (unsigned long long)metrics_batches, (unsigned long long)metrics_batch_requests,
                (unsigned long long)metrics_batch_fallbacks, (unsigned long long)metrics_bulk_requests,
-               (unsigned long long)metrics_queue_timeouts, (unsigned long long)database->sessions_abandoned);
+               (unsigned long long)metrics_queue_timeouts, (unsigned long long)metrics_queue_full,
+               (unsigned long long)database->sessions_abandoned);
     buf_append_str(&out, "# HELP ledger_write_seconds_total Time of the group-commit writer by phase.\n"
                          "# TYPE ledger_write_seconds_total counter\n");
     for (size_t i = 0; i < sizeof metrics_phases / sizeof metrics_phases[0]; i++)

@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "service.h"
+#include "service_writer.h"
 
 /* Bytes of the bound on bodies in flight one key holds; bytes 0: a free slot. */
 typedef struct {
@@ -617,6 +618,7 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     request->signed_request.query = call->query;
     request->ledger_key = server->ledger_key;
     request->writer = server->writer;
+    request->keycache = server->keys;
     request->on_wait = http_suspend;
     request->on_done = http_resume;
     request->on_done_arg = context;
@@ -647,14 +649,12 @@ static void http_health(http_server_t *server, service_response_t *response)
 }
 
 /* Sends the response and forgets the call. */
-static enum MHD_Result http_finish(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
+static enum MHD_Result http_finish(struct MHD_Connection *connection, http_context_t *context,
                                    const char *method)
 {
     http_call_t *call = context->call;
     ASSERT_ALWAYS(call != NULL);
     context->response.pending = 0;
-    /* a revocation is committed: no later request of this instance may use a cached copy */
-    if (call->handler == service_key_revoke && context->response.status < 300) store_keycache_clear(server->keys);
     ASSERT_ALWAYS(context->response.body != NULL || context->response.stream_next != NULL);
     enum MHD_Result queued = http_send(connection, context, method, context->route_label,
                                        call->request.principal[0] ? call->request.principal : NULL, &context->response);
@@ -727,7 +727,7 @@ static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_ser
         http_call(connection, server, context, call, response);
     }
     if (response->pending) return MHD_YES; /* suspended: the writer resumes it */
-    return http_finish(connection, server, context, method);
+    return http_finish(connection, context, method);
 }
 
 /* Answers a request from its headers alone; its body is never read (MHD then closes the connection). */
@@ -740,7 +740,7 @@ static enum MHD_Result http_refuse(struct MHD_Connection *connection, http_serve
     if (result == RESULT_SERVER_BUSY) context->response.retry_after_s = 1;
     if (result == RESULT_MALFORMED_REQUEST) context->close_connection = 1;
     service_problem(&context->response, result, detail, NULL);
-    return http_finish(connection, server, context, method);
+    return http_finish(connection, context, method);
 }
 
 /* Counts the header fields that frame the body (duplicates included: MHD keeps each one). */
@@ -855,7 +855,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
     http_server_t *server = cls;
     http_context_t *context = *con_cls;
     ASSERT_ALWAYS(context != NULL);
-    if (context->dispatched) return http_finish(connection, server, context, method); /* resumed */
+    if (context->dispatched) return http_finish(connection, context, method); /* resumed */
     if (!context->started) {
         context->started = 1;
         return http_begin(connection, server, context, method);

@@ -6,7 +6,9 @@
 
 #include "json.h"
 #include "ledger.h"
-#include "service_internal.h"
+#include "service_batch.h"
+#include "service_outcome.h"
+#include "service_writer.h"
 
 static void invalid(service_outcome_t *outcome, const char *field, const char *detail)
 {
@@ -63,7 +65,8 @@ static void partner_create_op(store_conn_t *conn, const service_request_t *reque
 
 void service_partner_create(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
-    service_mutate(conn, request, partner_create_op, response);
+    static const service_operation_t operation = {"partner_create", partner_create_op, NULL, 0};
+    service_mutate(conn, request, &operation, response);
 }
 
 /* Shared by partner and staff keys. partner is NULL for staff keys. */
@@ -130,7 +133,8 @@ static void partner_key_op(store_conn_t *conn, const service_request_t *request,
 
 void service_partner_key_create(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
-    service_mutate(conn, request, partner_key_op, response);
+    static const service_operation_t operation = {"partner_key_create", partner_key_op, NULL, 0};
+    service_mutate(conn, request, &operation, response);
 }
 
 static void staff_key_op(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome)
@@ -150,7 +154,8 @@ static void staff_key_op(store_conn_t *conn, const service_request_t *request, s
 
 void service_staff_key_create(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
-    service_mutate(conn, request, staff_key_op, response);
+    static const service_operation_t operation = {"staff_key_create", staff_key_op, NULL, 0};
+    service_mutate(conn, request, &operation, response);
 }
 
 static void key_revoke_op(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome)
@@ -180,7 +185,8 @@ static void key_revoke_op(store_conn_t *conn, const service_request_t *request, 
 
 void service_key_revoke(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
-    service_mutate(conn, request, key_revoke_op, response);
+    static const service_operation_t operation = {"key_revoke", key_revoke_op, NULL, SERVICE_EFFECT_KEYS_CHANGED};
+    service_mutate(conn, request, &operation, response);
 }
 
 static void point_value_op(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome)
@@ -216,7 +222,8 @@ static void point_value_op(store_conn_t *conn, const service_request_t *request,
 
 void service_point_value_create(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
-    service_mutate(conn, request, point_value_op, response);
+    static const service_operation_t operation = {"point_value_create", point_value_op, NULL, 0};
+    service_mutate(conn, request, &operation, response);
 }
 
 void service_trial_balance(store_conn_t *conn, const service_request_t *request, service_response_t *response)

@@ -9,7 +9,8 @@
 #include "ledger.h"
 #include "limits.h"
 #include "log.h"
-#include "service_internal.h"
+#include "service_batch.h"
+#include "service_outcome.h"
 
 void service_expiry_run(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {

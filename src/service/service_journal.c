@@ -7,7 +7,7 @@
 
 #include "checkpoint.h"
 #include "json.h"
-#include "service_internal.h"
+#include "service_outcome.h"
 
 const char *service_query_param(const service_request_t *request, const char *name, char *out, size_t out_max)
 {

@@ -6,7 +6,7 @@
 
 #include "json.h"
 #include "ledger.h"
-#include "service_internal.h"
+#include "service_outcome.h"
 
 void service_transaction_get(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {

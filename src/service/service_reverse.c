@@ -9,7 +9,9 @@
 #include "json.h"
 #include "ledger.h"
 #include "log.h"
-#include "service_internal.h"
+#include "service_batch.h"
+#include "service_outcome.h"
+#include "service_writer.h"
 
 typedef struct {
     store_transaction_t original;
@@ -173,5 +175,6 @@ out:
 
 void service_reverse(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
-    service_mutate(conn, request, reverse_op, response);
+    static const service_operation_t operation = {"reverse", reverse_op, NULL, 0};
+    service_mutate(conn, request, &operation, response);
 }

@@ -8,7 +8,8 @@
 #include "ledger.h"
 #include "limits.h"
 #include "log.h"
-#include "service_internal.h"
+#include "service_batch.h"
+#include "service_outcome.h"
 #include "settle.h"
 
 void service_settlement_run(store_conn_t *conn, const service_request_t *request, service_response_t *response)

@@ -1,9 +1,11 @@
 /* service_writer.c — group commit. One writer thread owns one database session and applies the
  * mutations queued by the HTTP threads in batches: one transaction per batch, one savepoint per
  * request (a refused or failed request leaves the others intact), one durable COMMIT, and only
- * then are the waiting requests answered. A batch that cannot commit is rolled back and its
- * requests are applied one transaction each (idempotency makes that exact even when the COMMIT's
- * outcome is unknown).
+ * then are the waiting requests answered. A batch that cannot commit is rolled back and applied
+ * again isolated: each request alone under its savepoint, in one transaction (service_batch.c;
+ * idempotency makes that exact even when the COMMIT's outcome is unknown). The queue is bounded
+ * (LIMIT_WRITE_QUEUE_MAX): past it a mutation is answered 503 database_busy at once. The writer
+ * knows operations only by their declaration (service_operation_t).
  * Bounded waits (spec 12): a batch, its fallback included, has LIMIT_WRITE_BATCH_WAIT_MS; past
  * it the session is closed (store.c) and the batch is answered 503 with no further wait (the
  * outcome is unknown: a retry with the same Idempotency-Key replays or applies once). A watchdog
@@ -19,25 +21,22 @@
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
-#include "service.h"
-#include "service_internal.h"
+#include "service_batch.h"
+#include "service_outcome.h"
+#include "service_writer.h"
 
 typedef struct writer_job {
-    const service_request_t *request;
-    service_op_t op;
-    service_bulk_t bulk;
-    service_response_t *response;
-    int done; /* blocking submitters: answered */
+    service_job_t job; /* first: a writer_job_t * is a service_job_t * */
     int64_t queued_us;
     struct writer_job *next;
 } writer_job_t;
 
 struct service_writer {
     pthread_mutex_t lock;
-    pthread_cond_t queued; /* the writer waits for work */
-    pthread_cond_t done;   /* submitters wait for their answer */
+    pthread_cond_t work;  /* the writer waits for work */
     pthread_cond_t watch;  /* the watchdog's sleep; signalled at stop */
     writer_job_t *head, *tail;
+    size_t queued; /* jobs in the queue, at most LIMIT_WRITE_QUEUE_MAX */
     int stopping;
     int stopped;              /* the thread has been joined */
     int64_t batch_started_us; /* 0: no batch in progress */
@@ -54,6 +53,8 @@ static const char writer_unknown_detail[] = "the database did not answer in time
 static const char writer_unavailable_detail[] = "the database is unavailable; not applied: retry with the same "
                                                 "Idempotency-Key";
 static const char writer_queued_detail[] = "the writer is busy; not applied: retry with the same Idempotency-Key";
+static const char writer_full_detail[] = "too many writes are waiting; not applied: retry with the same "
+                                         "Idempotency-Key after Retry-After";
 
 /* An absolute CLOCK_MONOTONIC time ms from now, for the writer's condition variables. */
 static struct timespec writer_after(int ms)
@@ -72,52 +73,6 @@ static void writer_refuse(service_response_t *response, const char *detail)
     service_problem(response, RESULT_DATABASE_UNAVAILABLE, detail, NULL);
 }
 
-/* The run of earns and burns starting at jobs[first], applied set-based; *end is past it. */
-static result_t writer_bulk_run(store_conn_t *conn, writer_job_t **jobs, size_t first, size_t count, size_t *end)
-{
-    const service_request_t *requests[LIMIT_WRITE_BATCH_MAX];
-    service_bulk_t bulk[LIMIT_WRITE_BATCH_MAX];
-    service_response_t *responses[LIMIT_WRITE_BATCH_MAX];
-    size_t n = 0;
-    for (*end = first; *end < count && jobs[*end]->bulk != SERVICE_BULK_NONE; (*end)++, n++) {
-        requests[n] = jobs[*end]->request;
-        bulk[n] = jobs[*end]->bulk;
-        responses[n] = jobs[*end]->response;
-    }
-    return service_bulk_apply(conn, requests, bulk, responses, n);
-}
-
-/* The batch in one transaction. Returns RESULT_OK when committed; otherwise rolled back. */
-static result_t writer_batch_commit(store_conn_t *conn, writer_job_t **jobs, size_t count)
-{
-    result_t result = store_begin_later(conn); /* BEGIN and COMMIT travel with other statements */
-    for (size_t i = 0; i < count && result == RESULT_OK; i++) {
-        if (jobs[i]->bulk != SERVICE_BULK_NONE) {
-            size_t end = i;
-            result = writer_bulk_run(conn, jobs, i, count, &end);
-            if (result == RESULT_OK && end < count) result = store_flush(conn); /* its writes, before the next item */
-            i = end - 1;
-            continue;
-        }
-        result = store_item_begin(conn);
-        if (result != RESULT_OK) break;
-        result = service_mutate_in_transaction(conn, jobs[i]->request, jobs[i]->op, jobs[i]->response);
-        if (result == RESULT_OK) {
-            result = store_item_keep(conn);
-        } else if (result != RESULT_DATABASE_BUSY && result != RESULT_DATABASE_UNAVAILABLE) {
-            /* this request alone failed (replayed signature, internal error): undo it, keep the rest */
-            result_t failed = result;
-            result = store_item_undo(conn);
-            service_mutate_failed(jobs[i]->request, failed, jobs[i]->response);
-        }
-    }
-    uint64_t started = metrics_clock_us();
-    if (result == RESULT_OK) result = store_commit_flush(conn);
-    metrics_write_time(METRICS_WRITE_COMMIT, started);
-    if (result != RESULT_OK) store_rollback(conn);
-    return result;
-}
-
 /* The writer's session, reconnected when it was lost (within LIMIT_DB_CONNECT_MS, then its setup
  * within deadline_us); NULL while the database is unreachable. */
 static store_conn_t *writer_session(service_writer_t *writer, int64_t deadline_us)
@@ -134,41 +89,35 @@ static store_conn_t *writer_session(service_writer_t *writer, int64_t deadline_u
     return writer->conn;
 }
 
-/* The requests of a batch that could not commit, each in its own transaction (the usual
- * retries), within the batch's deadline; once the session hung or cannot be had, the rest get 503
- * at once: no request waits twice. */
-static void writer_fallback(service_writer_t *writer, writer_job_t **jobs, size_t count, int64_t deadline_us)
+/* The jobs of a batch that could not commit, applied again isolated in one transaction (each
+ * alone under its savepoint) within the batch's deadline; when the session hung or cannot be
+ * had, every job gets 503 at once: no request waits twice. */
+static void writer_fallback(service_writer_t *writer, service_job_t **jobs, size_t count, int64_t deadline_us)
 {
-    int down = writer->conn == NULL || store_conn_abandoned(writer->conn);
-    const char *detail =
-        writer->conn != NULL && store_conn_abandoned(writer->conn) ? writer_unknown_detail : writer_unavailable_detail;
-    for (size_t i = 0; i < count; i++) {
+    int hung = writer->conn != NULL && store_conn_abandoned(writer->conn);
+    store_conn_t *conn = hung || store_clock_us() >= deadline_us ? NULL : writer_session(writer, deadline_us);
+    result_t result = RESULT_DATABASE_UNAVAILABLE;
+    for (size_t i = 0; i < count; i++)
         service_response_free(jobs[i]->response); /* pending stays: the HTTP thread reads it */
-        store_conn_t *conn = down || store_clock_us() >= deadline_us ? NULL : writer_session(writer, deadline_us);
-        if (conn == NULL) {
-            down = 1;
-            writer_refuse(jobs[i]->response, detail);
-            continue;
-        }
+    if (conn != NULL) {
         store_deadline_set(conn, deadline_us);
-        service_mutate_direct(conn, jobs[i]->request, jobs[i]->op, jobs[i]->response);
+        result = service_batch_commit(conn, jobs, count, 1);
         store_deadline_set(conn, 0);
-        if (store_conn_abandoned(conn)) {
-            down = 1;
-            detail = writer_unknown_detail;
-            writer_refuse(jobs[i]->response, detail);
-        }
+        hung = store_conn_abandoned(conn);
     }
+    if (result == RESULT_OK) return;
+    for (size_t i = 0; i < count; i++)
+        writer_refuse(jobs[i]->response, hung ? writer_unknown_detail : writer_unavailable_detail);
 }
 
-static void writer_apply(service_writer_t *writer, writer_job_t **jobs, size_t count)
+static void writer_apply(service_writer_t *writer, service_job_t **jobs, size_t count)
 {
     int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000;
     store_conn_t *conn = writer_session(writer, deadline_us);
     result_t result = RESULT_DATABASE_UNAVAILABLE;
     if (conn != NULL) {
         store_deadline_set(conn, deadline_us);
-        result = writer_batch_commit(conn, jobs, count);
+        result = service_batch_commit(conn, jobs, count, 0);
         store_deadline_set(conn, 0);
     }
     metrics_write_batch(count, result == RESULT_OK);
@@ -187,23 +136,30 @@ static int writer_probe(service_writer_t *writer)
     return result == RESULT_OK;
 }
 
-/* Wakes blocking submitters and calls the asynchronous ones back (their jobs are owned here). */
-static void writer_answer(service_writer_t *writer, writer_job_t **jobs, size_t count)
+/* Calls the submitters back; their jobs were owned here and are freed. */
+static void writer_answer(service_job_t **jobs, size_t count)
 {
-    for (size_t i = 0; i < count; i++) /* a database that cannot answer now may soon: say when to retry */
-        if (jobs[i]->response->status == 503 && jobs[i]->response->retry_after_s == 0)
-            jobs[i]->response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
-    pthread_mutex_lock(&writer->lock);
-    for (size_t i = 0; i < count; i++)
-        jobs[i]->done = 1;
-    pthread_cond_broadcast(&writer->done);
-    pthread_mutex_unlock(&writer->lock);
     for (size_t i = 0; i < count; i++) {
         const service_request_t *request = jobs[i]->request;
-        if (request->on_done == NULL) continue;
+        service_response_t *response = jobs[i]->response;
+        if (response->status == 503 && response->retry_after_s == 0) /* the database may soon answer */
+            response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
         free(jobs[i]);
         request->on_done(request->on_done_arg);
     }
+}
+
+/* Caller holds the lock. Takes up to max jobs from the head of the queue, while take(job, limit). */
+static size_t writer_take(service_writer_t *writer, service_job_t **jobs, size_t max, int64_t queued_before_us)
+{
+    size_t count = 0;
+    while (writer->head != NULL && count < max && writer->head->queued_us <= queued_before_us) {
+        jobs[count++] = &writer->head->job;
+        writer->head = writer->head->next;
+        writer->queued--;
+    }
+    if (writer->head == NULL) writer->tail = NULL;
+    return count;
 }
 
 /* Caller holds the lock. Waits for work; a writer without a working session probes meanwhile. */
@@ -211,11 +167,11 @@ static void writer_wait(service_writer_t *writer)
 {
     while (writer->head == NULL && !writer->stopping) {
         if (!writer->failing) {
-            pthread_cond_wait(&writer->queued, &writer->lock);
+            pthread_cond_wait(&writer->work, &writer->lock);
             continue;
         }
         struct timespec at = writer_after(LIMIT_WRITE_PROBE_MS);
-        if (pthread_cond_timedwait(&writer->queued, &writer->lock, &at) == 0) continue;
+        if (pthread_cond_timedwait(&writer->work, &writer->lock, &at) == 0) continue;
         pthread_mutex_unlock(&writer->lock);
         int ok = writer_probe(writer);
         pthread_mutex_lock(&writer->lock);
@@ -227,20 +183,15 @@ static void *writer_main(void *arg)
 {
     service_writer_t *writer = arg;
     (void)prctl(PR_SET_NAME, "ledger-writer"); /* operators find the group-commit thread in top -H */
-    writer_job_t **jobs = xcalloc(writer->max_batch, sizeof *jobs);
+    service_job_t **jobs = xcalloc(writer->max_batch, sizeof *jobs);
     for (;;) {
-        size_t count = 0;
         pthread_mutex_lock(&writer->lock);
         writer_wait(writer);
-        if (writer->head == NULL) {
+        size_t count = writer_take(writer, jobs, writer->max_batch, INT64_MAX);
+        if (count == 0) {
             pthread_mutex_unlock(&writer->lock);
             break;
         }
-        while (writer->head != NULL && count < writer->max_batch) {
-            jobs[count++] = writer->head;
-            writer->head = writer->head->next;
-        }
-        if (writer->head == NULL) writer->tail = NULL;
         writer->batch_started_us = store_clock_us();
         pthread_mutex_unlock(&writer->lock);
         writer_apply(writer, jobs, count);
@@ -250,7 +201,7 @@ static void *writer_main(void *arg)
         writer->failing = failing;
         pthread_mutex_unlock(&writer->lock);
         uint64_t started = metrics_clock_us();
-        writer_answer(writer, jobs, count);
+        writer_answer(jobs, count);
         metrics_write_time(METRICS_WRITE_ANSWER, started);
     }
     free(jobs);
@@ -263,24 +214,19 @@ static void *writer_watch_main(void *arg)
 {
     service_writer_t *writer = arg;
     (void)prctl(PR_SET_NAME, "ledger-writer-wd");
-    writer_job_t **jobs = xcalloc(writer->max_batch, sizeof *jobs);
+    service_job_t **jobs = xcalloc(writer->max_batch, sizeof *jobs);
     pthread_mutex_lock(&writer->lock);
     while (!writer->stopping) {
         struct timespec at = writer_after(LIMIT_WRITE_WATCH_MS);
         (void)pthread_cond_timedwait(&writer->watch, &writer->lock, &at);
         int64_t oldest_us = store_clock_us() - (int64_t)LIMIT_WRITE_QUEUE_WAIT_MS * 1000;
-        size_t count = 0;
-        while (writer->head != NULL && writer->head->queued_us <= oldest_us && count < writer->max_batch) {
-            jobs[count++] = writer->head;
-            writer->head = writer->head->next;
-        }
-        if (writer->head == NULL) writer->tail = NULL;
+        size_t count = writer_take(writer, jobs, writer->max_batch, oldest_us);
         if (count == 0) continue;
         pthread_mutex_unlock(&writer->lock);
         for (size_t i = 0; i < count; i++)
             writer_refuse(jobs[i]->response, writer_queued_detail);
         metrics_write_queue_timeouts(count);
-        writer_answer(writer, jobs, count);
+        writer_answer(jobs, count);
         pthread_mutex_lock(&writer->lock);
     }
     pthread_mutex_unlock(&writer->lock);
@@ -312,8 +258,7 @@ service_writer_t *service_writer_start(const char *database_url, size_t max_batc
     pthread_condattr_init(&monotonic);
     pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC); /* timed waits immune to clock steps */
     pthread_mutex_init(&writer->lock, NULL);
-    pthread_cond_init(&writer->queued, &monotonic);
-    pthread_cond_init(&writer->done, NULL);
+    pthread_cond_init(&writer->work, &monotonic);
     pthread_cond_init(&writer->watch, &monotonic);
     pthread_condattr_destroy(&monotonic);
     writer->max_batch = max_batch;
@@ -331,18 +276,22 @@ service_writer_t *service_writer_start(const char *database_url, size_t max_batc
     return writer;
 }
 
-void service_writer_submit(service_writer_t *writer, const service_request_t *request, service_op_t op,
-                           service_bulk_t bulk, service_response_t *response)
+/* Queues the job (taken) unless the writer stops or its queue is full: then answered at once. */
+static void writer_submit(service_writer_t *writer, writer_job_t *job)
 {
-    int async = request->on_done != NULL;
-    writer_job_t local = {request, op, bulk, response, 0, store_clock_us(), NULL};
-    writer_job_t *job = async ? xcalloc(1, sizeof *job) : &local;
-    *job = local;
+    const service_request_t *request = job->job.request;
     pthread_mutex_lock(&writer->lock);
-    if (writer->stopping) {
+    if (writer->stopping || writer->queued >= LIMIT_WRITE_QUEUE_MAX) {
+        int full = !writer->stopping;
         pthread_mutex_unlock(&writer->lock);
-        if (async) free(job);
-        service_problem(response, RESULT_DATABASE_UNAVAILABLE, "the service is stopping", NULL);
+        if (full) {
+            service_problem(job->job.response, RESULT_DATABASE_BUSY, writer_full_detail, NULL);
+            job->job.response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
+            metrics_write_queue_full();
+        } else {
+            service_problem(job->job.response, RESULT_DATABASE_UNAVAILABLE, "the service is stopping", NULL);
+        }
+        free(job);
         return;
     }
     if (writer->tail != NULL) {
@@ -351,12 +300,27 @@ void service_writer_submit(service_writer_t *writer, const service_request_t *re
         writer->head = job;
     }
     writer->tail = job;
-    response->pending = async;
-    if (async && request->on_wait != NULL) request->on_wait(request->on_done_arg);
-    pthread_cond_signal(&writer->queued);
-    while (!async && !job->done)
-        pthread_cond_wait(&writer->done, &writer->lock);
+    writer->queued++;
+    job->job.response->pending = 1;
+    if (request->on_wait != NULL) request->on_wait(request->on_done_arg);
+    pthread_cond_signal(&writer->work);
     pthread_mutex_unlock(&writer->lock);
+}
+
+void service_mutate(store_conn_t *conn, const service_request_t *request, const service_operation_t *operation,
+                    service_response_t *response)
+{
+    ASSERT_ALWAYS((operation->apply == NULL) != (operation->batch == NULL));
+    service_job_t job = {request, operation, response, RESULT_OK};
+    if (request->writer == NULL) {
+        service_batch_direct(conn, &job);
+        return;
+    }
+    ASSERT_ALWAYS(request->on_done != NULL); /* the writer answers later, from its thread */
+    writer_job_t *queued = xcalloc(1, sizeof *queued);
+    queued->job = job;
+    queued->queued_us = store_clock_us();
+    writer_submit(request->writer, queued);
 }
 
 void service_writer_stop(service_writer_t *writer)
@@ -364,7 +328,7 @@ void service_writer_stop(service_writer_t *writer)
     if (writer == NULL || writer->stopped) return;
     pthread_mutex_lock(&writer->lock);
     writer->stopping = 1;
-    pthread_cond_signal(&writer->queued);
+    pthread_cond_signal(&writer->work);
     pthread_cond_signal(&writer->watch);
     pthread_mutex_unlock(&writer->lock);
     pthread_join(writer->thread, NULL); /* answers what is queued first */
@@ -377,8 +341,7 @@ void service_writer_free(service_writer_t *writer)
     if (writer == NULL) return;
     service_writer_stop(writer);
     store_disconnect(writer->conn);
-    pthread_cond_destroy(&writer->queued);
-    pthread_cond_destroy(&writer->done);
+    pthread_cond_destroy(&writer->work);
     pthread_cond_destroy(&writer->watch);
     pthread_mutex_destroy(&writer->lock);
     free(writer->database_url);

@@ -1,0 +1,42 @@
+/* service_batch.h — the transaction of every mutation (service_batch.c). */
+#ifndef LEDGER_SERVICE_BATCH_H
+#define LEDGER_SERVICE_BATCH_H
+
+#include "service.h"
+
+/* The verifier's per-entry checks (verify_entry_alone) on an entry's text exactly as it will be
+ * stored at seq and time_s, with the signing key as the database holds it inside the committing
+ * transaction (NULL: not registered). Every signed entry passes here before it is written (spec
+ * 12); the refusal names the rule (RESULT_AUTH_KEY_REVOKED, RESULT_AUTH_SIGNATURE_EXPIRED, …). */
+result_t service_entry_check(const service_request_t *request, const store_key_t *key, const char *text, int64_t seq,
+                             int64_t time_s);
+/* Appends the request's journal entry at seq (allocated by the caller) after service_entry_check;
+ * *text receives the entry text (owned). */
+result_t service_append(store_conn_t *conn, const service_request_t *request, const char *type, const json_t *fields,
+                        const ledger_postings_t *postings, int64_t seq, int64_t time_s, char **text);
+
+/* One request of an apply operation inside an open transaction: idempotency lookup (a replay
+ * answers from the stored response), signature claim, op under a savepoint (a refusal keeps only
+ * its problem), response stored. Non-OK: the caller rolls back what it did (response freed). */
+result_t service_mutate_in_transaction(store_conn_t *conn, const service_request_t *request, service_op_t op,
+                                       service_response_t *response);
+
+/* The jobs in one transaction, committed together: runs of one batch operation applied set-based,
+ * apply operations each under a savepoint (a failure of one is its answer alone). isolated: every
+ * job under its own savepoint, batch operations as batches of one, a busy database retried per
+ * job (the fallback after a batch that could not commit, and the direct path). RESULT_OK when
+ * committed (the operations' effects then applied); otherwise rolled back, responses to discard. */
+result_t service_batch_commit(store_conn_t *conn, service_job_t *const *jobs, size_t count, int isolated);
+/* The declared effects of committed jobs (a 2xx answer only). */
+void service_batch_effects(service_job_t *const *jobs, size_t count);
+/* One job in its own transaction on conn (no writer), retried while the database is busy. */
+void service_batch_direct(store_conn_t *conn, service_job_t *job);
+
+/* Idempotency around operations that span several transactions (expiry, settlement): look up
+ * first (1 when a response was written: replay, 409 or 422), record the response after (a
+ * failure to record is logged: the work is committed and answered). */
+int service_idempotency_replayed(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+result_t service_idempotency_record(store_conn_t *conn, const service_request_t *request,
+                                    const service_response_t *response);
+
+#endif
