@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* strcasestr */
 /* End-to-end bounded database waits (issue 16 item 8, spec 12): PostgreSQL backends stopped with
  * SIGSTOP, as a hung database, a frozen VM or a partition looks to the client. A stopped backend
  * cannot time itself out (statement_timeout never fires), so only the client's own bounds help:
@@ -21,9 +22,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
 
+#include "buf.h"
 #include "client.h"
 #include "limits.h"
 #include "support.h"
@@ -66,6 +72,7 @@ static void stop_process(pid_t pid)
 static int setup(void **state)
 {
     (void)state;
+    setenv("LEDGER_HTTP_CONNECTIONS_PER_ADDRESS", "0", 1); /* the flood comes from one address */
     test_env_start(&env, "e2e_db_stall");
     test_partner(&env, "shop", 0, &shop);
     return 0;
@@ -206,6 +213,124 @@ static void test_writer_backend_stopped(void **state)
     alarm(0);
 }
 
+/* The writer owns a bounded queue (issue 17): with its batch stuck on a stopped backend, more
+ * mutations than LIMIT_WRITE_QUEUE_MAX arrive at once; the ones past the bound are answered 503
+ * database_busy with Retry-After at once (not after the queue's wait), nothing of theirs is
+ * applied, and each applies exactly once when retried with its Idempotency-Key. */
+enum { FLOOD = LIMIT_WRITE_QUEUE_MAX + LIMIT_WRITE_BATCH_DEFAULT + 100 };
+typedef struct {
+    int fd;
+    buf_t request;
+    buf_t reply;
+    double answered_s; /* since the flood started; 0 while unanswered */
+} flood_t;
+
+static void flood_send(flood_t *flood, int i)
+{
+    char body[128], key[48], target[] = "/v1/earn";
+    snprintf(body, sizeof body, "{\"member\":\"fl-%d\",\"points\":1,\"reference\":\"fl-%d\"}", i % 50, i);
+    snprintf(key, sizeof key, "fl-%d-key", i);
+    buf_printf(&flood->request, "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nConnection: close\r\n", target, env.port);
+    client_sign(&flood->request, shop.keyid, shop.signer, "POST", target, body, strlen(body), key, 0);
+    buf_printf(&flood->request, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(env.port)};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    flood->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(flood->fd >= 0);
+    assert_int_equal(connect(flood->fd, (struct sockaddr *)&address, sizeof address), 0);
+    assert_int_equal(write(flood->fd, flood->request.data, flood->request.len), (ssize_t)flood->request.len);
+}
+
+/* Reads every answer (Connection: close: until EOF) within limit_s of start. */
+static void flood_read(flood_t *floods, int count, double start, double limit_s)
+{
+    struct pollfd *polls = calloc((size_t)count, sizeof *polls);
+    int *which = calloc((size_t)count, sizeof *which);
+    char chunk[4096];
+    assert_true(polls != NULL && which != NULL);
+    for (;;) {
+        int open = 0;
+        for (int i = 0; i < count; i++)
+            if (floods[i].fd >= 0) polls[open] = (struct pollfd){floods[i].fd, POLLIN, 0}, which[open++] = i;
+        if (open == 0 || test_now_s() - start >= limit_s) break;
+        if (poll(polls, (nfds_t)open, 50) <= 0) continue;
+        for (int k = 0; k < open; k++) {
+            if (polls[k].revents == 0) continue;
+            flood_t *flood = &floods[which[k]];
+            ssize_t n = read(flood->fd, chunk, sizeof chunk);
+            if (n > 0) {
+                buf_append(&flood->reply, chunk, (size_t)n);
+                continue;
+            }
+            close(flood->fd);
+            flood->fd = -1;
+            flood->answered_s = test_now_s() - start;
+        }
+    }
+    free(polls);
+    free(which);
+}
+
+static void test_writer_queue_full(void **state)
+{
+    (void)state;
+    alarm(TEST_ALARM_S);
+    test_expect(test_move(&env, &shop, "/v1/earn", "fl-0", 5, "fl-warm"), 201, NULL);
+    stop_process(writer_backend());
+    flood_t *floods = calloc(FLOOD, sizeof *floods);
+    assert_non_null(floods);
+    double start = test_now_s();
+    for (int i = 0; i < FLOOD; i++)
+        flood_send(&floods[i], i);
+    double sent_s = test_now_s() - start;
+    flood_read(floods, FLOOD, start, 12.0);
+    continue_all();
+    int busy = 0, other = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        assert_true(floods[i].answered_s > 0); /* every request was answered */
+        const char *text = floods[i].reply.data ? floods[i].reply.data : "";
+        if (strstr(text, "\"code\":\"database_busy\"") != NULL) {
+            busy++;
+            assert_non_null(strstr(text, "HTTP/1.1 503"));
+            assert_non_null(strcasestr(text, "\r\nRetry-After: "));
+            assert_true(floods[i].answered_s < sent_s + 1.5); /* at once, not after the queue's wait */
+        } else {
+            other++;
+        }
+    }
+    /* the stuck batch holds 1..LIMIT_WRITE_BATCH_DEFAULT, the queue LIMIT_WRITE_QUEUE_MAX */
+    assert_true(busy >= FLOOD - LIMIT_WRITE_QUEUE_MAX - LIMIT_WRITE_BATCH_DEFAULT);
+    assert_true(busy <= FLOOD - LIMIT_WRITE_QUEUE_MAX - 1);
+    test_reply_t metrics = test_call(&env, NULL, "GET", "/metrics", NULL, NULL);
+    const char *full = strstr(metrics.body, "\nledger_write_queue_full_total ");
+    assert_non_null(full);
+    assert_int_equal(atoll(full + strlen("\nledger_write_queue_full_total ")), busy);
+    test_reply_free(&metrics);
+    /* retried with the same key: each applies exactly once */
+    assert_true(health_until(1, 10.0, NULL, 0) >= 0);
+    for (int i = 0; i < FLOOD; i++) {
+        char body[128], key[48];
+        snprintf(body, sizeof body, "{\"member\":\"fl-%d\",\"points\":1,\"reference\":\"fl-%d\"}", i % 50, i);
+        snprintf(key, sizeof key, "fl-%d-key", i);
+        int status = 503;
+        for (int attempt = 0; attempt < 50 && (status == 503 || status == 409); attempt++) {
+            test_reply_t reply = test_call(&env, &shop, "POST", "/v1/earn", body, key);
+            status = reply.status;
+            test_reply_free(&reply);
+            if (status == 503 || status == 409) usleep(100000);
+        }
+        assert_int_equal(status, 201);
+        buf_free(&floods[i].request);
+        buf_free(&floods[i].reply);
+    }
+    free(floods);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'fl-%' "
+                                        "AND reference <> 'fl-warm'"),
+                     FLOOD);
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    alarm(0);
+}
+
 static pid_t writer_backend(void)
 {
     const char *sql = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
@@ -328,6 +453,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writer_backend_stopped),
         cmocka_unit_test(test_commit_outcome_unknown),
+        cmocka_unit_test(test_writer_queue_full),
         cmocka_unit_test(test_every_backend_stopped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
