@@ -119,19 +119,18 @@ typedef struct {
 typedef void (*service_op_t)(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome);
 
 typedef struct service_operation service_operation_t;
-/* A request with the operation it asks for, on its way to a commit. refused: RESULT_OK, or the
- * rule the database applied when this request's writes were refused alone (a batch answers it
- * with that refusal instead of applying it again). */
+/* A request with the operation it asks for, on its way to a commit. */
 typedef struct {
     const service_request_t *request;
     const service_operation_t *operation;
     service_response_t *response;
-    result_t refused;
 } service_job_t;
-/* Applies jobs[0..count), all of one operation kind, set-based inside an open transaction and
+/* Applies jobs[0..count), all of one batch operation, set-based inside an open transaction and
  * fills their responses; the last writes may be left pending (store_flush reports them).
- * Anything but RESULT_OK: the caller rolls back and discards the responses. */
-typedef result_t (*service_batch_t)(store_conn_t *conn, service_job_t *const *jobs, size_t count);
+ * Anything but RESULT_OK: the caller rolls back and discards the responses. isolated: rows the
+ * database refuses are narrowed down under savepoints to the requests they belong to, each
+ * answered alone; only a failure of the session itself is returned. */
+typedef result_t (*service_batch_t)(store_conn_t *conn, service_job_t *const *jobs, size_t count, int isolated);
 
 /* What an operation does once committed, beyond its rows (applied for a 2xx answer only). */
 enum { SERVICE_EFFECT_KEYS_CHANGED = 1 }; /* empty request->keycache: no stale key is used */

@@ -175,32 +175,22 @@ result_t service_idempotency_record(store_conn_t *conn, const service_request_t 
 }
 
 /* Batches ---------------------------------------------------------------------------------- */
-/* One job alone under its own savepoint: a refusal of its writes by the database (a rule the
- * table constraints repeat) is answered and recorded as that refusal, a busy database retried,
- * any other failure answered for this job alone. RESULT_OK unless the session itself failed. */
+/* An apply job alone under its own savepoint: a busy database retried, any failure answered
+ * for this job alone. RESULT_OK unless the session itself failed. */
 static result_t job_isolated(store_conn_t *conn, service_job_t *job)
 {
     result_t result = RESULT_DATABASE_BUSY;
     for (int attempt = 0; attempt < LIMIT_DB_RETRIES && result == RESULT_DATABASE_BUSY; attempt++) {
         result = store_item_begin(conn);
         if (result != RESULT_OK) return result;
-        const service_operation_t *operation = job->operation;
-        result = operation->batch != NULL ? operation->batch(conn, &job, 1)
-                                          : service_mutate_in_transaction(conn, job->request, operation->apply,
-                                                                          job->response);
-        if (result == RESULT_OK) result = store_flush(conn);
+        result = service_mutate_in_transaction(conn, job->request, job->operation->apply, job->response);
         if (result == RESULT_OK) return store_item_keep(conn);
         if (result == RESULT_DATABASE_UNAVAILABLE) return result;
         result_t undone = store_item_undo(conn);
         service_response_free(job->response);
         if (undone != RESULT_OK) return undone;
-        if (operation->batch != NULL && job->refused == RESULT_OK && service_result_stored(result)) {
-            job->refused = result; /* applied alone and refused: answer that, once */
-            result = RESULT_DATABASE_BUSY;
-            attempt--;
-        }
     }
-    if (result != RESULT_OK) service_mutate_failed(job->request, result, job->response);
+    service_mutate_failed(job->request, result, job->response);
     return RESULT_OK;
 }
 
@@ -213,42 +203,29 @@ static size_t run_end(service_job_t *const *jobs, size_t first, size_t count)
     return end;
 }
 
-/* A run of one batch operation, isolated: applied whole under a savepoint; refused, it is undone
- * and applied again in halves, down to single requests (job_isolated). k refused requests among
- * n cost O(k log n) set-based attempts instead of n single ones (decision 74). */
-static result_t run_bisected(store_conn_t *conn, service_job_t *const *jobs, size_t count)
-{
-    if (count == 1) return job_isolated(conn, jobs[0]);
-    result_t result = store_item_begin(conn);
-    if (result == RESULT_OK) result = jobs[0]->operation->batch(conn, jobs, count);
-    if (result == RESULT_OK) result = store_flush(conn);
-    if (result == RESULT_OK) return store_item_keep(conn);
-    if (result == RESULT_DATABASE_UNAVAILABLE) return result;
-    for (size_t i = 0; i < count; i++)
-        service_response_free(jobs[i]->response);
-    result = store_item_undo(conn);
-    size_t half = count / 2;
-    if (result == RESULT_OK) result = run_bisected(conn, jobs, half);
-    if (result == RESULT_OK) result = run_bisected(conn, jobs + half, count - half);
-    return result;
-}
-
-/* The run starting at jobs[first] (*end past it), set-based in one go; isolated: bisected. */
+/* The run of one batch operation starting at jobs[first] (*end past it). */
 static result_t run_apply(store_conn_t *conn, service_job_t *const *jobs, size_t first, size_t count, size_t *end,
                           int isolated)
 {
     *end = run_end(jobs, first, count);
-    if (isolated) return run_bisected(conn, jobs + first, *end - first);
-    result_t result = jobs[first]->operation->batch(conn, jobs + first, *end - first);
+    result_t result = jobs[first]->operation->batch(conn, jobs + first, *end - first, isolated);
     if (result == RESULT_OK && *end < count) result = store_flush(conn); /* its writes, before the next job */
     return result;
+}
+
+/* The declared effects of committed jobs (a 2xx answer only). */
+static void batch_effects(service_job_t *const *jobs, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const service_request_t *request = jobs[i]->request;
+        if ((jobs[i]->operation->effects & SERVICE_EFFECT_KEYS_CHANGED) && jobs[i]->response->status < 300)
+            store_keycache_clear(request->keycache); /* no later request of this instance uses a stale key */
+    }
 }
 
 result_t service_batch_commit(store_conn_t *conn, service_job_t *const *jobs, size_t count, int isolated)
 {
     result_t result = store_begin_later(conn); /* BEGIN and COMMIT travel with other statements */
-    for (size_t i = 0; i < count; i++)
-        jobs[i]->refused = RESULT_OK;
     for (size_t i = 0; i < count && result == RESULT_OK; i++) {
         if (jobs[i]->operation->batch != NULL) {
             size_t end = i;
@@ -275,17 +252,8 @@ result_t service_batch_commit(store_conn_t *conn, service_job_t *const *jobs, si
     if (result == RESULT_OK) result = store_commit_flush(conn);
     metrics_write_time(METRICS_WRITE_COMMIT, started);
     if (result != RESULT_OK) store_rollback(conn);
-    if (result == RESULT_OK) service_batch_effects(jobs, count);
+    if (result == RESULT_OK) batch_effects(jobs, count);
     return result;
-}
-
-void service_batch_effects(service_job_t *const *jobs, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        const service_request_t *request = jobs[i]->request;
-        if ((jobs[i]->operation->effects & SERVICE_EFFECT_KEYS_CHANGED) && jobs[i]->response->status < 300)
-            store_keycache_clear(request->keycache); /* no later request of this instance uses a stale key */
-    }
 }
 
 void service_batch_direct(store_conn_t *conn, service_job_t *job)

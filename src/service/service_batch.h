@@ -27,8 +27,6 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
  * job (the fallback after a batch that could not commit, and the direct path). RESULT_OK when
  * committed (the operations' effects then applied); otherwise rolled back, responses to discard. */
 result_t service_batch_commit(store_conn_t *conn, service_job_t *const *jobs, size_t count, int isolated);
-/* The declared effects of committed jobs (a 2xx answer only). */
-void service_batch_effects(service_job_t *const *jobs, size_t count);
 /* One job in its own transaction on conn (no writer), retried while the database is busy. */
 void service_batch_direct(store_conn_t *conn, service_job_t *job);
 

@@ -4,8 +4,9 @@
  * what every request needs under the journal head lock, the rules are applied here in queue
  * order, and one writes all rows, each table in one multi-row statement. A request alone (no
  * writer, or the writer's fallback) is a batch of one: the same code and the same SQL. Every
- * database constraint and trigger still checks every row; if any statement fails, the whole
- * batch is rolled back and applied again one request at a time (service_batch.c). */
+ * database constraint and trigger still checks every row; if any statement fails, the writer
+ * rolls the batch back and applies it again isolated: each group bisected under savepoints down
+ * to the requests the database refuses (group_bisect), from the same reads. */
 #include "service_movement.h"
 
 #include <stdlib.h>
@@ -111,7 +112,20 @@ typedef struct {
     int parsed;
     service_movement_t movement; /* when parsed */
     service_outcome_t refusal;   /* when not parsed (owns extra) */
+    result_t refused;            /* isolated: the database refused this request's rows alone */
 } item_t;
+
+/* One group being applied: what was read for it once, and how far its planning has come. */
+typedef struct {
+    store_conn_t *conn;
+    item_t *items;
+    const service_group_item_t *group;
+    int64_t *deltas; /* per item: its member's balance change once applied */
+    store_bulk_read_t *reads; /* reads[i - first] is items[i]'s */
+    size_t first;
+    int64_t seq; /* the last seq used */
+    int64_t time_s;
+} group_t;
 
 /* The member's state before items[i] of the group starting at first: as read, plus what the
  * group's earlier items did to it. */
@@ -220,8 +234,10 @@ static int64_t item_plan(const item_t *item, store_bulk_read_t *read, store_memb
     const service_request_t *request = job->request;
     const char *key = request->signed_request.idempotency_key;
     int64_t delta = 0;
-    if (read->idempotency != STORE_IDEMPOTENCY_NEW) {
-        service_idempotency_answer(job->response, read->idempotency, read->replay_status, &read->replay_body);
+    if (read->idempotency != STORE_IDEMPOTENCY_NEW) { /* a copy: the item may be planned again */
+        char *replay = read->replay_body != NULL ? xstrdup(read->replay_body) : NULL;
+        service_idempotency_answer(job->response, read->idempotency, read->replay_status, &replay);
+        free(replay);
         return 0;
     }
     if (read->signature_foreign) {
@@ -232,8 +248,8 @@ static int64_t item_plan(const item_t *item, store_bulk_read_t *read, store_memb
     if (!item->parsed) {
         outcome = item->refusal;
         outcome.extra = json_incref(item->refusal.extra);
-    } else if (job->refused != RESULT_OK) { /* its writes alone were refused by the database */
-        service_refuse_result(&outcome, job->refused);
+    } else if (item->refused != RESULT_OK) { /* its rows alone were refused by the database */
+        service_refuse_result(&outcome, item->refused);
     } else if (item->burn) {
         delta = burn_plan(item, read, state, seq, time_s, rows, &outcome);
     } else {
@@ -255,12 +271,64 @@ static int64_t item_plan(const item_t *item, store_bulk_read_t *read, store_memb
     return delta;
 }
 
-static result_t group_apply(store_conn_t *conn, const item_t *items, const service_group_item_t *group,
-                            int64_t *deltas, size_t first, size_t end)
+/* Plans items lo..hi of the group in queue order and sends their rows (read by the next flush). */
+static result_t group_write(group_t *g, size_t lo, size_t hi)
+{
+    uint64_t started = metrics_clock_us();
+    store_bulk_rows_t *rows = store_bulk_rows_new();
+    for (size_t i = lo; i < hi; i++) {
+        store_bulk_read_t *read = &g->reads[i - g->first];
+        g->deltas[i] = item_plan(&g->items[i], read, member_before(g->group, g->deltas, g->first, i, read), &g->seq,
+                                 g->time_s, rows);
+    }
+    metrics_write_time(METRICS_WRITE_PLAN, started);
+    result_t result = store_bulk_write(g->conn, rows);
+    store_bulk_rows_free(rows);
+    return result;
+}
+
+/* Isolated: items lo..hi under a savepoint; refused by the database, undone and planned again in
+ * halves from the same reads (what the earlier halves committed is in deltas and seq), down to
+ * the single request refused: answered with that refusal when it is one of the ledger's rules
+ * (recorded like any refusal), else alone with its error. k refused among n cost O(k log n)
+ * writes and no further read (decision 74). Returns RESULT_OK unless the session failed. */
+static result_t group_bisect(group_t *g, size_t lo, size_t hi)
+{
+    int64_t seq = g->seq;
+    result_t result = store_item_begin(g->conn);
+    if (result == RESULT_OK) result = group_write(g, lo, hi);
+    if (result == RESULT_OK) result = store_flush(g->conn);
+    if (result == RESULT_OK) return store_item_keep(g->conn);
+    if (result == RESULT_DATABASE_UNAVAILABLE) return result;
+    g->seq = seq;
+    for (size_t i = lo; i < hi; i++) {
+        g->deltas[i] = 0;
+        service_response_free(g->items[i].job->response);
+    }
+    result_t undone = store_item_undo(g->conn);
+    if (undone != RESULT_OK) return undone;
+    if (hi - lo > 1) {
+        size_t middle = lo + (hi - lo) / 2;
+        result = group_bisect(g, lo, middle);
+        return result == RESULT_OK ? group_bisect(g, middle, hi) : result;
+    }
+    item_t *item = &g->items[lo];
+    if (item->refused == RESULT_OK && service_result_stored(result)) {
+        item->refused = result; /* e.g. the reference another instance took first: that is its answer */
+        return group_bisect(g, lo, hi);
+    }
+    service_mutate_failed(item->job->request, result, item->job->response);
+    return RESULT_OK;
+}
+
+/* One round trip reads what items[first..end) need; then their rows are written in one round
+ * trip (isolated: group_bisect). */
+static result_t group_apply(store_conn_t *conn, item_t *items, const service_group_item_t *group, int64_t *deltas,
+                            size_t first, size_t end, int isolated)
 {
     size_t count = end - first;
     store_bulk_item_t *wanted = xcalloc(count, sizeof *wanted);
-    store_bulk_read_t *reads = xcalloc(count, sizeof *reads);
+    group_t g = {conn, items, group, deltas, xcalloc(count, sizeof(store_bulk_read_t)), first, 0, 0};
     for (size_t k = 0; k < count; k++) {
         const item_t *item = &items[first + k];
         const service_request_t *request = item->job->request;
@@ -274,27 +342,17 @@ static result_t group_apply(store_conn_t *conn, const item_t *items, const servi
                                         item->parsed && item->burn ? item->movement.points : 0,
                                         request->keyid};
     }
-    int64_t seq = 0, time_s = 0;
     uint64_t started = metrics_clock_us();
-    result_t result = store_bulk_read(conn, wanted, count, &seq, &time_s, reads);
+    result_t result = store_bulk_read(conn, wanted, count, &g.seq, &g.time_s, g.reads);
     metrics_write_time(METRICS_WRITE_READ, started);
-    if (result == RESULT_OK) {
-        started = metrics_clock_us();
-        store_bulk_rows_t *rows = store_bulk_rows_new();
-        for (size_t i = first; i < end; i++)
-            deltas[i] = item_plan(&items[i], &reads[i - first], member_before(group, deltas, first, i, &reads[i - first]),
-                                  &seq, time_s, rows);
-        metrics_write_time(METRICS_WRITE_PLAN, started);
-        result = store_bulk_write(conn, rows);
-        store_bulk_rows_free(rows);
-    }
-    store_bulk_read_free(reads, count);
-    free(reads);
+    if (result == RESULT_OK) result = isolated ? group_bisect(&g, first, end) : group_write(&g, first, end);
+    store_bulk_read_free(g.reads, count);
+    free(g.reads);
     free(wanted);
     return result;
 }
 
-static result_t movement_batch(store_conn_t *conn, service_job_t *const *jobs, size_t count)
+static result_t movement_batch(store_conn_t *conn, service_job_t *const *jobs, size_t count, int isolated)
 {
     item_t *items = xcalloc(count, sizeof *items);
     service_group_item_t *group = xcalloc(count, sizeof *group);
@@ -306,6 +364,7 @@ static result_t movement_batch(store_conn_t *conn, service_job_t *const *jobs, s
         item->job = jobs[i];
         item->burn = jobs[i]->operation == &service_burn_operation;
         item->refusal = (service_outcome_t){RESULT_OK, 0, NULL, NULL, NULL};
+        item->refused = RESULT_OK;
         item->parsed = service_movement_parse(request->body, FIELDS("member", "points", "reference"), 1,
                                               &item->movement, &item->refusal);
         group[i] = (service_group_item_t){item->burn ? SERVICE_GROUP_BURN : SERVICE_GROUP_EARN,
@@ -318,7 +377,7 @@ static result_t movement_batch(store_conn_t *conn, service_job_t *const *jobs, s
     result_t result = RESULT_OK;
     for (size_t first = 0, end = 0; first < count && result == RESULT_OK; first = end) {
         end = service_group_end(group, first, count);
-        result = group_apply(conn, items, group, deltas, first, end);
+        result = group_apply(conn, items, group, deltas, first, end, isolated);
     }
     for (size_t i = 0; i < count; i++)
         json_decref(items[i].refusal.extra);

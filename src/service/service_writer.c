@@ -311,7 +311,7 @@ void service_mutate(store_conn_t *conn, const service_request_t *request, const 
                     service_response_t *response)
 {
     ASSERT_ALWAYS((operation->apply == NULL) != (operation->batch == NULL));
-    service_job_t job = {request, operation, response, RESULT_OK};
+    service_job_t job = {request, operation, response};
     if (request->writer == NULL) {
         service_batch_direct(conn, &job);
         return;
