@@ -10,8 +10,10 @@
 void metrics_request(const char *route, int status, uint64_t duration_us);
 /* Earns and burns the writer applied set-based (counted when written). */
 void metrics_write_bulk(size_t requests, int written);
-/* One group-commit batch of requests: committed together, or fell back to one transaction each. */
+/* One group-commit batch of requests: committed together, or fell back (applied again isolated). */
 void metrics_write_batch(size_t requests, int committed);
+/* A set-based write the database refused, narrowed down in place to the refused requests. */
+void metrics_write_fallback(void);
 /* Mutations answered 503 because they waited in the writer's queue past its bound. */
 void metrics_write_queue_timeouts(size_t requests);
 /* A mutation answered 503 at once because the writer's queue was full (LIMIT_WRITE_QUEUE_MAX). */

@@ -66,6 +66,13 @@ void metrics_write_queue_timeouts(size_t requests)
     pthread_mutex_unlock(&metrics_lock);
 }
 
+void metrics_write_fallback(void)
+{
+    pthread_mutex_lock(&metrics_lock);
+    metrics_batch_fallbacks++;
+    pthread_mutex_unlock(&metrics_lock);
+}
+
 void metrics_write_queue_full(void)
 {
     pthread_mutex_lock(&metrics_lock);
@@ -138,8 +145,9 @@ char *metrics_render(const metrics_database_t *database)
                "# TYPE ledger_write_batches_total counter\nledger_write_batches_total %llu\n"
                "# HELP ledger_write_batch_requests_total Mutations applied through group commit.\n"
                "# TYPE ledger_write_batch_requests_total counter\nledger_write_batch_requests_total %llu\n"
-               "# HELP ledger_write_batch_fallbacks_total Batches that could not commit and were applied one "
-               "transaction per request.\n"
+               "# HELP ledger_write_batch_fallbacks_total Fallbacks: a set-based write the database refused "
+               "(narrowed down in place to the refused requests), or a batch that could not commit (applied again "
+               "isolated).\n"
                "# TYPE ledger_write_batch_fallbacks_total counter\nledger_write_batch_fallbacks_total %llu\n"
                "# HELP ledger_write_bulk_requests_total Earns and burns applied set-based (multi-row statements).\n"
                "# TYPE ledger_write_bulk_requests_total counter\nledger_write_bulk_requests_total %llu\n"

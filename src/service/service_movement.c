@@ -4,9 +4,9 @@
  * what every request needs under the journal head lock, the rules are applied here in queue
  * order, and one writes all rows, each table in one multi-row statement. A request alone (no
  * writer, or the writer's fallback) is a batch of one: the same code and the same SQL. Every
- * database constraint and trigger still checks every row; if any statement fails, the writer
- * rolls the batch back and applies it again isolated: each group bisected under savepoints down
- * to the requests the database refuses (group_bisect), from the same reads. */
+ * database constraint and trigger still checks every row: a group is written under a savepoint,
+ * and rows the database refuses are narrowed down in place to the requests they belong to
+ * (group_bisect), each answered alone, from the same reads. */
 #include "service_movement.h"
 
 #include <stdlib.h>
@@ -122,9 +122,10 @@ typedef struct {
     const service_group_item_t *group;
     int64_t *deltas; /* per item: its member's balance change once applied */
     store_bulk_read_t *reads; /* reads[i - first] is items[i]'s */
-    size_t first;
+    size_t first, end;
     int64_t seq; /* the last seq used */
     int64_t time_s;
+    int isolated; /* a busy database is answered per request instead of failing the batch */
 } group_t;
 
 /* The member's state before items[i] of the group starting at first: as read, plus what the
@@ -287,48 +288,67 @@ static result_t group_write(group_t *g, size_t lo, size_t hi)
     return result;
 }
 
-/* Isolated: items lo..hi under a savepoint; refused by the database, undone and planned again in
- * halves from the same reads (what the earlier halves committed is in deltas and seq), down to
- * the single request refused: answered with that refusal when it is one of the ledger's rules
- * (recorded like any refusal), else alone with its error. k refused among n cost O(k log n)
- * writes and no further read (decision 74). Returns RESULT_OK unless the session failed. */
-static result_t group_bisect(group_t *g, size_t lo, size_t hi)
+static result_t group_bisect(group_t *g, size_t lo, size_t hi, int known_refused, int *refused);
+
+/* The single request items[i] whose rows the database refused (result): answered with that
+ * refusal when it is one of the ledger's rules (e.g. the reference another instance took first),
+ * planned again as that refusal and recorded like any; else answered alone with its error. */
+static result_t item_refused(group_t *g, size_t i, result_t result)
 {
-    int64_t seq = g->seq;
-    result_t result = store_item_begin(g->conn);
-    if (result == RESULT_OK) result = group_write(g, lo, hi);
-    if (result == RESULT_OK) result = store_flush(g->conn);
-    if (result == RESULT_OK) return store_item_keep(g->conn);
-    if (result == RESULT_DATABASE_UNAVAILABLE) return result;
-    g->seq = seq;
-    for (size_t i = lo; i < hi; i++) {
-        g->deltas[i] = 0;
-        service_response_free(g->items[i].job->response);
-    }
-    result_t undone = store_item_undo(g->conn);
-    if (undone != RESULT_OK) return undone;
-    if (hi - lo > 1) {
-        size_t middle = lo + (hi - lo) / 2;
-        result = group_bisect(g, lo, middle);
-        return result == RESULT_OK ? group_bisect(g, middle, hi) : result;
-    }
-    item_t *item = &g->items[lo];
+    item_t *item = &g->items[i];
     if (item->refused == RESULT_OK && service_result_stored(result)) {
-        item->refused = result; /* e.g. the reference another instance took first: that is its answer */
-        return group_bisect(g, lo, hi);
+        item->refused = result;
+        int again = 0;
+        return group_bisect(g, i, i + 1, 0, &again);
     }
     service_mutate_failed(item->job->request, result, item->job->response);
     return RESULT_OK;
 }
 
-/* One round trip reads what items[first..end) need; then their rows are written in one round
- * trip (isolated: group_bisect). */
+/* Items lo..hi written under a savepoint. Refused by the database, they are undone and written
+ * again in halves, planned from the same reads (what earlier halves committed is in deltas and
+ * seq), down to the requests refused: k refused among n cost O(k log n) writes and no read
+ * (decision 74). A half after a refused whole whose first half passed is refused for sure: it is
+ * split without being tried (known_refused). A busy database fails the batch (the writer retries
+ * it isolated), except when g->isolated: then it is answered per request. *refused: the range
+ * held a refused request. Returns RESULT_OK unless the batch failed. */
+static result_t group_bisect(group_t *g, size_t lo, size_t hi, int known_refused, int *refused)
+{
+    result_t result = RESULT_OK;
+    *refused = 0;
+    if (!known_refused || hi - lo == 1) {
+        int64_t seq = g->seq;
+        result = store_item_begin(g->conn);
+        if (result == RESULT_OK) result = group_write(g, lo, hi);
+        if (result == RESULT_OK) result = store_flush(g->conn);
+        if (result == RESULT_OK) return store_item_keep(g->conn);
+        if (result == RESULT_DATABASE_UNAVAILABLE || (result == RESULT_DATABASE_BUSY && !g->isolated)) return result;
+        if (lo == g->first && hi == g->end) metrics_write_fallback(); /* the group as planned was refused */
+        g->seq = seq;
+        for (size_t i = lo; i < hi; i++) {
+            g->deltas[i] = 0;
+            service_response_free(g->items[i].job->response);
+        }
+        result_t undone = store_item_undo(g->conn);
+        if (undone != RESULT_OK) return undone;
+    }
+    *refused = 1;
+    if (hi - lo == 1) return item_refused(g, lo, result);
+    size_t middle = lo + (hi - lo) / 2;
+    int left = 0, right = 0;
+    result = group_bisect(g, lo, middle, 0, &left);
+    if (result == RESULT_OK) result = group_bisect(g, middle, hi, !left, &right);
+    return result;
+}
+
+/* One round trip reads what items[first..end) need; one more writes their rows under a savepoint
+ * (group_bisect narrows a refusal down to the requests it concerns). */
 static result_t group_apply(store_conn_t *conn, item_t *items, const service_group_item_t *group, int64_t *deltas,
                             size_t first, size_t end, int isolated)
 {
     size_t count = end - first;
     store_bulk_item_t *wanted = xcalloc(count, sizeof *wanted);
-    group_t g = {conn, items, group, deltas, xcalloc(count, sizeof(store_bulk_read_t)), first, 0, 0};
+    group_t g = {conn, items, group, deltas, xcalloc(count, sizeof(store_bulk_read_t)), first, end, 0, 0, isolated};
     for (size_t k = 0; k < count; k++) {
         const item_t *item = &items[first + k];
         const service_request_t *request = item->job->request;
@@ -345,7 +365,8 @@ static result_t group_apply(store_conn_t *conn, item_t *items, const service_gro
     uint64_t started = metrics_clock_us();
     result_t result = store_bulk_read(conn, wanted, count, &g.seq, &g.time_s, g.reads);
     metrics_write_time(METRICS_WRITE_READ, started);
-    if (result == RESULT_OK) result = isolated ? group_bisect(&g, first, end) : group_write(&g, first, end);
+    int refused = 0;
+    if (result == RESULT_OK) result = group_bisect(&g, first, end, 0, &refused);
     store_bulk_read_free(g.reads, count);
     free(g.reads);
     free(wanted);
