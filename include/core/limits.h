@@ -175,6 +175,9 @@
 #define LIMIT_POINT_VALUE_TERM_MAX 1000000000LL
 /* GET /v1/admin/reports/expiring without ?days: the next 30 days. */
 #define LIMIT_EXPIRING_DAYS_DEFAULT 30
+/* A member's read lists its points expiring per calendar day, for the first this-many days that
+ * have lots (store_member_expiring: a query cap, so one member's answer stays small). */
+#define LIMIT_MEMBER_EXPIRING_DAYS_MAX 366
 /* The liability report's "expiring_30d" column: lots expiring within this window from now. */
 #define LIMIT_LIABILITY_EXPIRING_WINDOW_S (30 * 86400)
 /* A public id "<prefix>-<seq>" (tx, lot, hold, exp, stl) is parsed with at most 18 digits, so a seq
@@ -198,12 +201,12 @@
 #define LIMIT_BASE64_TEXT_BYTES(bytes) (4 * (((bytes) + 2) / 3) + 1)
 /* A TCP port in decimal. */
 #define LIMIT_PORT_TEXT_BYTES (sizeof "65535")
-/* A request target's path (@path): longer targets are refused 400 invalid_request_target. ledgerctl
- * signs only targets within it. */
+/* A request target's path (@path): a longer target is answered 404 not_found ("request target too
+ * long"). ledgerctl signs only targets within it. */
 #define LIMIT_HTTP_PATH_TEXT_BYTES 2048
 /* The @query component: "?" and a raw query as long as the path bound. */
 #define LIMIT_HTTP_QUERY_TEXT_BYTES (LIMIT_HTTP_PATH_TEXT_BYTES + 1)
-/* One query parameter's value (limit, after, days: integers); longer values are invalid. */
+/* One query parameter's value (limit, after, days: integers); a longer value is read as absent. */
 #define LIMIT_QUERY_VALUE_TEXT_BYTES 32
 /* One path parameter ({seq}, {keyid}, a hold or transaction id); longer paths are 404. */
 #define LIMIT_ROUTER_PARAM_TEXT_BYTES 256
