@@ -38,6 +38,7 @@ run() { # run LABEL COMMAND [ARGS...]
 }
 
 run "layers (tools/check-layers.sh and its planted violations)" bash tests/layers/test_check_layers.sh
+run "limits (limits.h static asserts and planted violations)" bash tests/limits/test_limits_asserts.sh
 for t in bin/test/unit_*; do run "unit $(basename "$t")" "$t"; done
 for t in build/san/bin/test/unit_*; do run "unit (asan) $(basename "$t")" "$t"; done
 for t in bin/test/unit_*; do

@@ -4,9 +4,11 @@
 
 #include <stdint.h>
 
+#include "limits.h"
+
 typedef struct {
     const char *database_url;  /* LEDGER_DATABASE_URL (borrowed from environ) */
-    char listen_host[64];      /* LEDGER_LISTEN host part, default 127.0.0.1 */
+    char listen_host[LIMIT_LISTEN_HOST_MAX + 1]; /* LEDGER_LISTEN host part, default 127.0.0.1 */
     uint16_t listen_port;      /* LEDGER_LISTEN port part, default 8080 (0 = ephemeral) */
     const char *key_file;      /* LEDGER_KEY_FILE */
     const char *origin;        /* LEDGER_ORIGIN, default "coalition-ledger" */

@@ -137,7 +137,7 @@ int ledger_add_checked(int64_t a, int64_t b, int64_t *out);
 /* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ" (21 bytes with NUL). Times outside 0..LEDGER_TIME_MAX_S
  * are written as the nearest end of that range: callers that accept times from outside (the
  * verifier) check the range first. */
-void ledger_time_format(int64_t unix_s, char out[21]);
+void ledger_time_format(int64_t unix_s, char out[LIMIT_TIME_TEXT_BYTES]);
 /* Parses that exact shape (fractional seconds refused). Returns 0 on success. */
 int ledger_time_parse(const char *text, int64_t *unix_s);
 

@@ -38,8 +38,6 @@
 /* A burn may touch at most this many lots: bounds the work and the entry size of one request.
  * A member with more live lots than this can still burn; the burn just needs fewer lots than this. */
 #define LIMIT_BURN_LOTS_MAX 1000
-/* Lots loaded for one member when planning a burn (FIFO window). */
-#define LIMIT_MEMBER_LOTS_LOAD_MAX 5000
 
 /* Expiry runs work in chunks of at most this many lots per journal entry and transaction:
  * bounded memory and entry size (~100 bytes per lot), and short lock holds for concurrent burns. */
@@ -155,5 +153,219 @@
 #define LIMIT_HTTP_BODY_KEYS_MAX 256
 /* Query parameters in a request target; the API reads at most three (limit, after, days). */
 #define LIMIT_QUERY_PARAMETERS_MAX 32
+
+/* ---- Configuration ranges (src/cmd/config.c): a value outside is refused at start. ---- */
+/* A limit whose value is a plain number, as a string literal (for messages that name the range). */
+#define LIMIT_TEXT_(value) #value
+#define LIMIT_TEXT(value)  LIMIT_TEXT_(value)
+/* LEDGER_LISTEN's port when the variable is absent. */
+#define LIMIT_LISTEN_PORT_DEFAULT 8080
+/* LEDGER_LISTEN's host part (a name or an address literal), characters. */
+#define LIMIT_LISTEN_HOST_MAX 63
+/* LEDGER_CLOCK_SKEW_S: an hour; beyond it a captured request stays replayable for too long. */
+#define LIMIT_CLOCK_SKEW_MAX_S 3600
+/* LEDGER_EXPIRY_INTERVAL_S: a year at most (0 disables the scheduled run). */
+#define LIMIT_EXPIRY_INTERVAL_MAX_S 31536000
+/* LEDGER_HTTP_THREADS: one database session each, so well below PostgreSQL's max_connections. */
+#define LIMIT_HTTP_THREADS_MAX 256
+/* LEDGER_ORIGIN: the checkpoint note's first line (C2SP signed note), characters. */
+#define LIMIT_ORIGIN_MAX 255
+
+/* ---- Domain ranges. ---- */
+/* A settlement fee in basis points: 10,000 bp is the whole amount. */
+#define LIMIT_FEE_BP_MAX 10000
+/* A point value's numerator and denominator (value_num / value_den): 1..1e9 each, so their products
+ * with points (<= LIMIT_POINTS_MAX) stay far inside int64 and __int128 settlement math. */
+#define LIMIT_POINT_VALUE_TERM_MAX 1000000000LL
+/* GET /v1/admin/reports/expiring without ?days: the next 30 days. */
+#define LIMIT_EXPIRING_DAYS_DEFAULT 30
+/* A member's read lists its points expiring per calendar day, for the first this-many days that
+ * have lots (store_member_expiring: a query cap, so one member's answer stays small). */
+#define LIMIT_MEMBER_EXPIRING_DAYS_MAX 366
+/* The liability report's "expiring_30d" column: lots expiring within this window from now. */
+#define LIMIT_LIABILITY_EXPIRING_WINDOW_S (30 * 86400)
+/* A public id "<prefix>-<seq>" (tx, lot, hold, exp, stl) is parsed with at most 18 digits, so a seq
+ * read from a request always fits int64 (10^18 - 1 < 2^63 - 1). */
+#define LIMIT_ID_SEQ_DIGITS_MAX 18
+
+/* ---- Text buffers: sizes derived from what they hold, the NUL included. ---- */
+/* A decimal int64 ("-9223372036854775808": 20 characters), rounded up. */
+#define LIMIT_INT64_TEXT_BYTES 24
+/* An RFC 3339 UTC time as the journal writes it (ledger_time_format; years 0000..9999). */
+#define LIMIT_TIME_TEXT_BYTES (sizeof "YYYY-MM-DDTHH:MM:SSZ")
+/* A log line's time, with milliseconds. */
+#define LIMIT_LOG_TIME_TEXT_BYTES (sizeof "YYYY-MM-DDTHH:MM:SS.mmmZ")
+/* A public id "<prefix>-<seq>": a prefix of at most LIMIT_ID_PREFIX_MAX characters, '-', an int64. */
+#define LIMIT_ID_PREFIX_MAX 4
+#define LIMIT_ID_TEXT_BYTES 32
+/* Bytes as lowercase hex (crypto_hex), and as PostgreSQL bytea hex input ("\x" + hex). */
+#define LIMIT_HEX_TEXT_BYTES(bytes)   (2 * (bytes) + 1)
+#define LIMIT_BYTEA_TEXT_BYTES(bytes) (2 + 2 * (bytes) + 1)
+/* Standard base64 with padding (RFC 4648 section 4). */
+#define LIMIT_BASE64_TEXT_BYTES(bytes) (4 * (((bytes) + 2) / 3) + 1)
+/* A TCP port in decimal. */
+#define LIMIT_PORT_TEXT_BYTES (sizeof "65535")
+/* A request target's path (@path): a longer target is answered 404 not_found ("request target too
+ * long"). ledgerctl signs only targets within it. */
+#define LIMIT_HTTP_PATH_TEXT_BYTES 2048
+/* The @query component: "?" and a raw query as long as the path bound. */
+#define LIMIT_HTTP_QUERY_TEXT_BYTES (LIMIT_HTTP_PATH_TEXT_BYTES + 1)
+/* One query parameter's value (limit, after, days: integers); a longer value is read as absent. */
+#define LIMIT_QUERY_VALUE_TEXT_BYTES 32
+/* One path parameter ({seq}, {keyid}, a hold or transaction id); longer paths are 404. */
+#define LIMIT_ROUTER_PARAM_TEXT_BYTES 256
+/* LEDGER_RATE_LIMITS: one rule's rate (requests per second, a decimal); longer rules are refused. */
+#define LIMIT_RATELIMIT_RATE_TEXT_BYTES 32
+/* RFC 9421 parsing: a covered component's name ("@method", "content-digest") and a parameter's
+ * key ("created", "keyid"); longer ones are not in the profile and refused signature_invalid. */
+#define LIMIT_SIGNATURE_COMPONENT_TEXT_BYTES 64
+#define LIMIT_SIGNATURE_PARAMETER_TEXT_BYTES 16
+/* X-Request-Id: this many random bytes, as hex. */
+#define LIMIT_REQUEST_ID_RANDOM_BYTES 16
+/* ledgerctl's generated Idempotency-Key: this many random bytes, as hex. */
+#define LIMIT_CLIENT_IDEMPOTENCY_KEY_RANDOM_BYTES 16
+/* ledgerctl --url host part (a DNS name is at most 253 characters). */
+#define LIMIT_URL_HOST_TEXT_BYTES 256
+/* The SET statement that applies one session's settings (store_connect_profile). */
+#define LIMIT_SESSION_SETTINGS_TEXT_BYTES 256
+/* A PostgreSQL name (constraint): NAMEDATALEN - 1 = 63 bytes. */
+#define LIMIT_PG_NAME_TEXT_BYTES 64
+/* Short words read back from the database: an entry type ("settlement"), a hold status ("captured"). */
+#define LIMIT_WORD_TEXT_BYTES 16
+/* ledger-verify: the reason it names with the first failing seq (truncated beyond). */
+#define LIMIT_VERIFY_REASON_TEXT_BYTES 256
+
+/* ---- Input read whole, and I/O blocks. ---- */
+/* A key file (PKCS#8 PEM, a few hundred bytes) is read up to 64 KiB. */
+#define LIMIT_KEY_FILE_BYTES_MAX (64 * 1024)
+/* ledger-verify entry: one stored entry (GET /v1/admin/journal/{seq}) is read up to 16 MiB. */
+#define LIMIT_VERIFY_ENTRY_BYTES_MAX (16u << 20)
+/* ledger-verify: one line of an export (an entry; the bound on its request body is 1 MiB). */
+#define LIMIT_EXPORT_LINE_BYTES_MAX (64u << 20)
+/* read(2)/fread(3) block for the programs' input and ledgerctl's responses. */
+#define LIMIT_READ_CHUNK_BYTES (16 * 1024)
+/* Block of a streamed response (journal export) handed to MHD. */
+#define LIMIT_HTTP_STREAM_BLOCK_BYTES (64 * 1024)
+/* A buffer (buf.c) never grows this large: only a bug gets there (ASSERT_ALWAYS). */
+#define LIMIT_BUF_BYTES_MAX ((size_t)1 << 40)
+
+/* ---- Fixed tables. ---- */
+/* Routes and statuses /metrics counts (the route table has ~35 rows; unknown paths share one). */
+#define LIMIT_METRICS_ROUTES_MAX   48
+#define LIMIT_METRICS_STATUSES_MAX 24
+/* LEDGER_RATE_LIMITS rules (one per partner, and the default "*"). */
+#define LIMIT_RATELIMIT_RULES_MAX 256
+/* Statements prepared on one session (each store_run name once; ~80 today). */
+#define LIMIT_STORE_PREPARED_MAX 96
+/* Statements sent in one pipeline before their results are read. */
+#define LIMIT_STORE_PIPELINE_MAX 32
+/* Key cache: open addressing, emptied when half full (a coalition has tens of keys). */
+#define LIMIT_KEYCACHE_SLOTS 1024
+/* A Merkle tree of up to 2^64 leaves has at most 64 levels: proofs and frontiers never exceed it. */
+#define LIMIT_MERKLE_DEPTH_MAX 64
+/* A signed note (checkpoint): origin, size, root and a few signature lines. */
+#define LIMIT_NOTE_BYTES_MAX 4096
+/* Journal export: rows read per query while streaming. */
+#define LIMIT_EXPORT_BATCH_ROWS 1000
+
+/* ---- Background intervals and client waits. ---- */
+/* The maintenance thread retries its database session this often while it has none. */
+#define LIMIT_MAINTENANCE_RECONNECT_S 5
+/* Housekeeping (idempotency keys, seen signatures) runs this often when the scheduled expiry run
+ * is disabled (LEDGER_EXPIRY_INTERVAL_S=0); else at the expiry interval. */
+#define LIMIT_HOUSEKEEPING_INTERVAL_S 3600
+/* Seen signatures are kept twice the skew window (spec 9) and this much more. */
+#define LIMIT_SIGNATURE_KEEP_EXTRA_S 86400
+/* The key cache's listener wakes this often: to see stop, and to reopen a lost session. */
+#define LIMIT_KEYCACHE_LISTEN_WAIT_MS 1000
+/* A session idle inside a transaction this long is ended by the server (a leaked transaction). */
+#define LIMIT_DB_IDLE_IN_TRANSACTION_S 60
+/* A settlement waits for the database clock to pass period_end, looking this often. */
+#define LIMIT_SETTLEMENT_CLOCK_POLL_MS 100
+/* ledgerctl call: the longest wait for the server's bytes. */
+#define LIMIT_CLIENT_RECEIVE_TIMEOUT_S 60
+
+/* ---- Relations the comments above claim, checked at compile time. ---- */
+#define LIMIT_INT64_MAX 9223372036854775807LL
+_Static_assert(LIMIT_POINTS_MIN >= 1 && LIMIT_POINTS_MIN <= LIMIT_POINTS_MAX, "points range is empty");
+_Static_assert(LIMIT_POINTS_MAX <= LIMIT_INT64_MAX / LIMIT_BURN_LOTS_MAX,
+               "a burn's lots at the maximum points each must sum within int64");
+_Static_assert(LIMIT_POINTS_MAX <= LIMIT_JSON_INTEGER_MAX / LIMIT_BURN_LOTS_MAX,
+               "a burn's lots at the maximum points each must sum within a JSON (JCS) integer");
+_Static_assert(LIMIT_POINTS_MAX <= LIMIT_INT64_MAX / LIMIT_EXPIRY_CHUNK_LOTS,
+               "an expiry chunk's lots at the maximum points each must sum within int64");
+_Static_assert(LIMIT_POINTS_MAX <= LIMIT_JSON_INTEGER_MAX / LIMIT_EXPIRY_CHUNK_LOTS,
+               "an expiry chunk's total is written in its journal entry: it must stay a JSON (JCS) integer");
+_Static_assert(LIMIT_POINTS_MAX <= LIMIT_BALANCE_MAX, "one earn of the maximum points must fit an empty balance");
+_Static_assert(LIMIT_BALANCE_MAX <= LIMIT_JSON_INTEGER_MAX, "balances are answered as JSON (JCS) integers");
+_Static_assert(LIMIT_SETTLEMENT_AMOUNT_MAX <= LIMIT_JSON_INTEGER_MAX, "settlement amounts are JSON (JCS) integers");
+_Static_assert(LIMIT_JSON_INTEGER_MAX == (1LL << 53) - 1, "JCS integers are those an IEEE double holds: 2^53 - 1");
+_Static_assert(LIMIT_POINT_VALUE_TERM_MAX <= LIMIT_JSON_INTEGER_MAX, "point value terms are JSON integers");
+
+_Static_assert(LIMIT_HOLD_TTL_MIN_S >= 1 && LIMIT_HOLD_TTL_MIN_S <= LIMIT_HOLD_TTL_DEFAULT_S &&
+                   LIMIT_HOLD_TTL_DEFAULT_S <= LIMIT_HOLD_TTL_MAX_S,
+               "the default hold ttl must lie within [min, max]");
+_Static_assert(LIMIT_VALIDITY_DEFAULT_S >= 1 && LIMIT_VALIDITY_DEFAULT_S <= LIMIT_VALIDITY_MAX_S,
+               "the default lot validity must lie within 1..max");
+_Static_assert(LIMIT_PAGE_DEFAULT >= 1 && LIMIT_PAGE_DEFAULT <= LIMIT_PAGE_MAX, "the default page must lie within 1..max");
+_Static_assert(LIMIT_EXPIRING_DAYS_DEFAULT >= 1 && LIMIT_EXPIRING_DAYS_DEFAULT <= LIMIT_EXPIRING_DAYS_MAX,
+               "the default expiring-report window must lie within 1..max");
+_Static_assert(LIMIT_IDEMPOTENCY_KEEP_S >= 7 * 86400, "spec 8: idempotency keys are kept at least 7 days");
+
+_Static_assert(LIMIT_CLOCK_SKEW_DEFAULT_S >= 1 && LIMIT_CLOCK_SKEW_DEFAULT_S <= LIMIT_CLOCK_SKEW_MAX_S,
+               "the default clock skew must be a valid LEDGER_CLOCK_SKEW_S");
+_Static_assert(LIMIT_EXPIRY_INTERVAL_DEFAULT_S >= 0 && LIMIT_EXPIRY_INTERVAL_DEFAULT_S <= LIMIT_EXPIRY_INTERVAL_MAX_S,
+               "the default expiry interval must be a valid LEDGER_EXPIRY_INTERVAL_S");
+_Static_assert(LIMIT_HTTP_THREADS_DEFAULT >= 1 && LIMIT_HTTP_THREADS_DEFAULT <= LIMIT_HTTP_THREADS_MAX,
+               "the default thread count must be a valid LEDGER_HTTP_THREADS");
+_Static_assert(LIMIT_WRITE_BATCH_DEFAULT <= LIMIT_WRITE_BATCH_MAX, "the default write batch must be <= its max");
+_Static_assert(LIMIT_LISTEN_PORT_DEFAULT >= 1 && LIMIT_LISTEN_PORT_DEFAULT <= 65535, "the default port is a TCP port");
+_Static_assert(LIMIT_HTTP_REQUEST_DEADLINE_DEFAULT_S >= 1 &&
+                   LIMIT_HTTP_REQUEST_DEADLINE_DEFAULT_S <= LIMIT_HTTP_REQUEST_DEADLINE_MAX_S,
+               "the default request deadline must be a valid LEDGER_HTTP_REQUEST_DEADLINE_S");
+_Static_assert(LIMIT_HTTP_CONNECTIONS_PER_ADDRESS_DEFAULT <= LIMIT_HTTP_CONNECTIONS_MAX,
+               "the default per-address bound must be a valid LEDGER_HTTP_CONNECTIONS_PER_ADDRESS");
+_Static_assert(LIMIT_HTTP_BODY_BYTES_IN_FLIGHT_DEFAULT >= LIMIT_BODY_BYTES_MAX &&
+                   LIMIT_HTTP_BODY_BYTES_IN_FLIGHT_DEFAULT <= LIMIT_HTTP_BODY_BYTES_IN_FLIGHT_MAX,
+               "the default in-flight body bound must be a valid LEDGER_HTTP_BODY_BYTES_IN_FLIGHT (>= one full body)");
+_Static_assert(LIMIT_HTTP_BODY_BYTES_IN_FLIGHT_DEFAULT == 64LL * LIMIT_BODY_BYTES_MAX,
+               "the comment says the default in-flight bound is 64 full-size bodies");
+_Static_assert(LIMIT_HTTP_BODY_BYTES_KEY_SHARE_DIVISOR >= 1, "a key's share is the bound divided by >= 1");
+_Static_assert(LIMIT_HTTP_SWEEP_INTERVAL_MS < LIMIT_HTTP_REQUEST_DEADLINE_DEFAULT_S * 1000,
+               "the deadline sweeper must look more often than the deadline");
+_Static_assert(LIMIT_QUERY_PARAMETERS_MAX >= 3, "the API reads three query parameters (limit, after, days)");
+_Static_assert(LIMIT_SIGNATURE_COMPONENTS_MAX >= 5, "the signature profile covers five components");
+
+_Static_assert(LIMIT_DB_WAIT_MS > LIMIT_DB_STATEMENT_TIMEOUT_MS,
+               "a merely slow statement must end on the server (statement_timeout) before the client's wait");
+_Static_assert(LIMIT_DB_WAIT_MS > LIMIT_DB_LOCK_TIMEOUT_MS,
+               "a lock wait must end on the server (lock_timeout) before the client's wait");
+_Static_assert(LIMIT_DB_HEALTH_WAIT_MS < LIMIT_DB_WAIT_MS, "/healthz's database check is the short wait");
+_Static_assert(LIMIT_WRITE_STATEMENT_TIMEOUT_MS < LIMIT_DB_STATEMENT_TIMEOUT_MS &&
+                   LIMIT_WRITE_LOCK_TIMEOUT_MS < LIMIT_DB_LOCK_TIMEOUT_MS,
+               "the writer's session limits are the tighter ones");
+_Static_assert(LIMIT_WRITE_STATEMENT_TIMEOUT_MS < LIMIT_WRITE_BATCH_WAIT_MS &&
+                   LIMIT_WRITE_LOCK_TIMEOUT_MS < LIMIT_WRITE_BATCH_WAIT_MS,
+               "a writer's statement or lock wait must end on the server within the batch's wait");
+_Static_assert(LIMIT_WRITE_STUCK_MS < LIMIT_WRITE_QUEUE_WAIT_MS,
+               "a queued mutation must show the writer stuck before it is answered 503");
+_Static_assert(LIMIT_WRITE_STUCK_MS < LIMIT_WRITE_BATCH_WAIT_MS,
+               "a batch in progress must show the writer stuck before its session is closed");
+_Static_assert(LIMIT_WRITE_WATCH_MS < LIMIT_WRITE_STUCK_MS && LIMIT_WRITE_WATCH_MS < LIMIT_WRITE_QUEUE_WAIT_MS,
+               "the writer's watchdog must look more often than the waits it enforces");
+_Static_assert(LIMIT_DB_RETRIES >= 1, "a transient failure is tried at least once more");
+
+_Static_assert(LIMIT_INT64_TEXT_BYTES >= sizeof "-9223372036854775808", "an int64 in decimal must fit");
+_Static_assert(LIMIT_TIME_TEXT_BYTES == 21, "RFC 3339 UTC time: 20 characters and NUL");
+_Static_assert(LIMIT_ID_TEXT_BYTES >= LIMIT_ID_PREFIX_MAX + 1 + sizeof "9223372036854775807",
+               "a public id of the longest prefix and any seq must fit");
+_Static_assert(LIMIT_HEX_TEXT_BYTES(LIMIT_CLIENT_IDEMPOTENCY_KEY_RANDOM_BYTES) - 1 <= LIMIT_IDEMPOTENCY_KEY_MAX,
+               "ledgerctl's generated Idempotency-Key must be a valid one");
+_Static_assert(LIMIT_ROUTER_PARAM_TEXT_BYTES <= LIMIT_HTTP_PATH_TEXT_BYTES, "a path parameter is part of the path");
+_Static_assert(LIMIT_ROUTER_PARAM_TEXT_BYTES > LIMIT_KEYID_MAX && LIMIT_ROUTER_PARAM_TEXT_BYTES > LIMIT_PARTNER_CODE_MAX,
+               "a path parameter must hold any keyid or partner code");
+_Static_assert(LIMIT_QUERY_VALUE_TEXT_BYTES >= LIMIT_INT64_TEXT_BYTES, "a query value holds any int64");
+_Static_assert(LIMIT_LISTEN_HOST_MAX >= sizeof "255.255.255.255", "an IPv4 literal must fit LEDGER_LISTEN's host");
+_Static_assert(LIMIT_ORIGIN_MAX < LIMIT_NOTE_BYTES_MAX, "a checkpoint note holds its origin line");
 
 #endif

@@ -7,8 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "limits.h"
+
 #define MERKLE_HASH_BYTES 32
-#define MERKLE_DEPTH_MAX  64 /* proofs and frontiers never exceed one hash per tree level */
+#define MERKLE_DEPTH_MAX  LIMIT_MERKLE_DEPTH_MAX /* proofs and frontiers never exceed one hash per tree level */
 
 typedef uint8_t merkle_hash_t[MERKLE_HASH_BYTES];
 

@@ -6,9 +6,10 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "limits.h"
 #include "merkle.h"
 
-#define NOTE_BYTES_MAX 4096
+#define NOTE_BYTES_MAX LIMIT_NOTE_BYTES_MAX
 
 /* "<origin>\n<size>\n<base64 root>\n". Owned. */
 char *note_checkpoint_body(const char *origin, uint64_t size, const merkle_hash_t root);

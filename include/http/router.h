@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "limits.h"
+
 /* PARTNER: partner keys; ADMIN: operators (auditors GET only); ANY: every valid key. */
 typedef enum { ROUTE_PARTNER, ROUTE_ADMIN, ROUTE_ANY } route_kind_t;
 
@@ -13,7 +15,7 @@ typedef struct {
     route_kind_t kind;
 } route_t;
 
-#define ROUTER_PARAM_MAX 256
+#define ROUTER_PARAM_MAX LIMIT_ROUTER_PARAM_TEXT_BYTES
 
 extern const route_t router_routes[];
 extern const size_t router_route_count;

@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+#include "crypto.h"
+#include "limits.h"
+
 typedef struct {
     int version;              /* NNNN of the file name */
     const char *name;         /* file name */
@@ -15,6 +18,6 @@ extern const migration_t migrations_embedded[];
 extern const size_t migrations_embedded_count;
 
 /* Lowercase hex SHA-256 of the file contents. */
-void migrations_checksum(const migration_t *migration, char hex[65]);
+void migrations_checksum(const migration_t *migration, char hex[LIMIT_HEX_TEXT_BYTES(CRYPTO_SHA256_BYTES)]);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "crypto.h"
 #include "ledger.h"
+#include "limits.h"
 #include "merkle.h"
 #include "migrations.h"
 #include "result.h"
@@ -149,7 +150,7 @@ result_t store_journal_text(store_conn_t *conn, int64_t seq, char **text);
 typedef struct {
     int64_t seq;
     char partner[LIMIT_PARTNER_CODE_MAX + 1];
-    char type[16];
+    char type[LIMIT_WORD_TEXT_BYTES];
     char member[LIMIT_MEMBER_REF_MAX + 1];
     int64_t points;
     int64_t reversed;
@@ -211,7 +212,7 @@ typedef struct {
     char reference[LIMIT_REFERENCE_MAX + 1];
     int64_t points;
     int64_t expires_s;
-    char status[16];
+    char status[LIMIT_WORD_TEXT_BYTES];
     int64_t captured_points;
 } store_hold_t;
 

@@ -69,8 +69,8 @@ typedef struct {
     int64_t entries;
     int64_t failed_seq; /* 0 when the failure is not an entry's (header, checkpoint, I/O) */
     int64_t failed_line;
-    char reason[256];
-    char root_b64[64];
+    char reason[LIMIT_VERIFY_REASON_TEXT_BYTES];
+    char root_b64[LIMIT_BASE64_TEXT_BYTES(CRYPTO_SHA256_BYTES)];
 } verify_report_t;
 
 /* Replays a full export (spec 10) from in and checks all of it against ledger_key. Returns 0 when

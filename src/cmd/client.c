@@ -26,7 +26,7 @@ void client_response_free(client_response_t *response)
 void client_sign(buf_t *headers, const char *key_id, const crypto_signer_t *signer, const char *method,
                  const char *target, const char *body, size_t body_len, const char *idempotency_key, int64_t created_s)
 {
-    char path[2048];
+    char path[LIMIT_HTTP_PATH_TEXT_BYTES];
     const char *question = strchr(target, '?');
     size_t path_len = question ? (size_t)(question - target) : strlen(target);
     ASSERT_ALWAYS(path_len < sizeof path);
@@ -60,7 +60,7 @@ void client_sign(buf_t *headers, const char *key_id, const crypto_signer_t *sign
 static int client_connect(const char *host, uint16_t port)
 {
     struct addrinfo hints = {0}, *found = NULL;
-    char port_text[8];
+    char port_text[LIMIT_PORT_TEXT_BYTES];
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     snprintf(port_text, sizeof port_text, "%u", port);
@@ -69,7 +69,7 @@ static int client_connect(const char *host, uint16_t port)
     for (struct addrinfo *a = found; a != NULL && fd < 0; a = a->ai_next) {
         fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
         if (fd < 0) continue;
-        struct timeval timeout = {60, 0};
+        struct timeval timeout = {LIMIT_CLIENT_RECEIVE_TIMEOUT_S, 0};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
         if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
             close(fd);
@@ -141,7 +141,7 @@ int client_send_raw(const char *host, uint16_t port, const char *request, size_t
         sent += (size_t)n;
     }
     buf_t raw = BUF_INIT;
-    char chunk[16384];
+    char chunk[LIMIT_READ_CHUNK_BYTES];
     ssize_t got;
     while ((got = recv(fd, chunk, sizeof chunk, 0)) > 0 && raw.len < LIMIT_CLIENT_RESPONSE_BYTES_MAX)
         buf_append(&raw, chunk, (size_t)got);

@@ -28,7 +28,7 @@ static int config_load_http(config_t *config, const char **error)
     const char *deadline = getenv("LEDGER_HTTP_REQUEST_DEADLINE_S");
     if (deadline != NULL) {
         if (parse_integer(deadline, 1, LIMIT_HTTP_REQUEST_DEADLINE_MAX_S, &value) != 0) {
-            *error = "LEDGER_HTTP_REQUEST_DEADLINE_S must be 1..3600";
+            *error = "LEDGER_HTTP_REQUEST_DEADLINE_S must be 1.." LIMIT_TEXT(LIMIT_HTTP_REQUEST_DEADLINE_MAX_S);
             return -1;
         }
         config->http_request_deadline_s = (unsigned)value;
@@ -36,7 +36,7 @@ static int config_load_http(config_t *config, const char **error)
     const char *per_address = getenv("LEDGER_HTTP_CONNECTIONS_PER_ADDRESS");
     if (per_address != NULL) {
         if (parse_integer(per_address, 0, LIMIT_HTTP_CONNECTIONS_MAX, &value) != 0) {
-            *error = "LEDGER_HTTP_CONNECTIONS_PER_ADDRESS must be 0..16384 (0: no limit)";
+            *error = "LEDGER_HTTP_CONNECTIONS_PER_ADDRESS must be 0.." LIMIT_TEXT(LIMIT_HTTP_CONNECTIONS_MAX) " (0: no limit)";
             return -1;
         }
         config->http_connections_per_address = (unsigned)value;
@@ -62,7 +62,7 @@ int config_load(config_t *config, const char **error)
     config->clock_skew_s = LIMIT_CLOCK_SKEW_DEFAULT_S;
     config->http_threads = LIMIT_HTTP_THREADS_DEFAULT;
     snprintf(config->listen_host, sizeof config->listen_host, "127.0.0.1");
-    config->listen_port = 8080;
+    config->listen_port = LIMIT_LISTEN_PORT_DEFAULT;
     if (config->database_url == NULL) config->database_url = "";
     const char *listen = getenv("LEDGER_LISTEN");
     if (listen != NULL) {
@@ -78,8 +78,8 @@ int config_load(config_t *config, const char **error)
     }
     const char *skew = getenv("LEDGER_CLOCK_SKEW_S");
     if (skew != NULL) {
-        if (parse_integer(skew, 1, 3600, &value) != 0) {
-            *error = "LEDGER_CLOCK_SKEW_S must be 1..3600";
+        if (parse_integer(skew, 1, LIMIT_CLOCK_SKEW_MAX_S, &value) != 0) {
+            *error = "LEDGER_CLOCK_SKEW_S must be 1.." LIMIT_TEXT(LIMIT_CLOCK_SKEW_MAX_S);
             return -1;
         }
         config->clock_skew_s = value;
@@ -87,16 +87,16 @@ int config_load(config_t *config, const char **error)
     config->expiry_interval_s = LIMIT_EXPIRY_INTERVAL_DEFAULT_S;
     const char *interval = getenv("LEDGER_EXPIRY_INTERVAL_S");
     if (interval != NULL) {
-        if (parse_integer(interval, 0, 31536000, &value) != 0) {
-            *error = "LEDGER_EXPIRY_INTERVAL_S must be 0..31536000";
+        if (parse_integer(interval, 0, LIMIT_EXPIRY_INTERVAL_MAX_S, &value) != 0) {
+            *error = "LEDGER_EXPIRY_INTERVAL_S must be 0.." LIMIT_TEXT(LIMIT_EXPIRY_INTERVAL_MAX_S);
             return -1;
         }
         config->expiry_interval_s = value;
     }
     const char *threads = getenv("LEDGER_HTTP_THREADS");
     if (threads != NULL) {
-        if (parse_integer(threads, 1, 256, &value) != 0) {
-            *error = "LEDGER_HTTP_THREADS must be 1..256";
+        if (parse_integer(threads, 1, LIMIT_HTTP_THREADS_MAX, &value) != 0) {
+            *error = "LEDGER_HTTP_THREADS must be 1.." LIMIT_TEXT(LIMIT_HTTP_THREADS_MAX);
             return -1;
         }
         config->http_threads = (unsigned)value;
@@ -105,13 +105,13 @@ int config_load(config_t *config, const char **error)
     const char *batch = getenv("LEDGER_WRITE_BATCH");
     if (batch != NULL) {
         if (parse_integer(batch, 0, LIMIT_WRITE_BATCH_MAX, &value) != 0) {
-            *error = "LEDGER_WRITE_BATCH must be 0..1024";
+            *error = "LEDGER_WRITE_BATCH must be 0.." LIMIT_TEXT(LIMIT_WRITE_BATCH_MAX);
             return -1;
         }
         config->write_batch_max = (unsigned)value;
     }
-    if (strlen(config->origin) < 1 || strlen(config->origin) > 255 || strchr(config->origin, '\n')) {
-        *error = "LEDGER_ORIGIN must be 1..255 characters on one line";
+    if (strlen(config->origin) < 1 || strlen(config->origin) > LIMIT_ORIGIN_MAX || strchr(config->origin, '\n')) {
+        *error = "LEDGER_ORIGIN must be 1.." LIMIT_TEXT(LIMIT_ORIGIN_MAX) " characters on one line";
         return -1;
     }
     return config_load_http(config, error);

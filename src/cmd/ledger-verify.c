@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "limits.h"
 #include "verify.h"
 
 static const char usage[] =
@@ -20,11 +21,11 @@ static const char usage[] =
 
 static int read_all(const char *path, buf_t *out)
 {
-    char chunk[65536];
+    char chunk[LIMIT_READ_CHUNK_BYTES];
     size_t got;
     FILE *file = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (file == NULL) return -1;
-    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0 && out->len < (16u << 20))
+    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0 && out->len < LIMIT_VERIFY_ENTRY_BYTES_MAX)
         buf_append(out, chunk, got);
     if (file != stdin) fclose(file);
     return 0;
@@ -69,7 +70,7 @@ static int verify_one_entry(const char *path, const char *key_text)
 int main(int argc, char **argv)
 {
     uint8_t key[CRYPTO_ED25519_PUBLIC_BYTES];
-    long skew = 300;
+    long skew = LIMIT_CLOCK_SKEW_DEFAULT_S;
     if (argc == 5 && strcmp(argv[1], "entry") == 0 && strcmp(argv[3], "--public-key") == 0)
         return verify_one_entry(argv[2], argv[4]);
     if ((argc != 4 && argc != 6) || strcmp(argv[2], "--ledger-key") != 0 || key_parse(argv[3], key) != 0 ||

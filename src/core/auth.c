@@ -85,7 +85,7 @@ static const char *skip_spaces(const char *s)
 static result_t parse_inner_list(const char **at, auth_signature_input_t *out)
 {
     const char *s = *at;
-    char name[64];
+    char name[LIMIT_SIGNATURE_COMPONENT_TEXT_BYTES];
     if (*s++ != '(') return RESULT_AUTH_SIGNATURE_INVALID;
     while (*s != ')') {
         if (out->component_count > 0) {
@@ -103,7 +103,7 @@ static result_t parse_inner_list(const char **at, auth_signature_input_t *out)
 static result_t parse_parameters(const char *s, auth_signature_input_t *out)
 {
     int has_created = 0, has_keyid = 0, has_alg = 0, has_nonce = 0, has_tag = 0;
-    char key[16], text[LIMIT_KEYID_MAX + 1];
+    char key[LIMIT_SIGNATURE_PARAMETER_TEXT_BYTES], text[LIMIT_KEYID_MAX + 1];
     while (*s == ';') {
         s++;
         if (sf_key_read(&s, key, sizeof key) != 0 || *s++ != '=') return RESULT_AUTH_SIGNATURE_INVALID;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "assert_always.h"
+#include "limits.h"
 
 void *xmalloc(size_t size)
 {
@@ -48,7 +49,7 @@ static void buf_reserve(buf_t *buf, size_t extra)
     if (buf->len + extra + 1 <= buf->cap) return;
     size_t cap = buf->cap ? buf->cap : 64;
     while (cap < buf->len + extra + 1) {
-        ASSERT_ALWAYS(cap < ((size_t)1 << 40));
+        ASSERT_ALWAYS(cap < LIMIT_BUF_BYTES_MAX);
         cap *= 2;
     }
     buf->data = xrealloc(buf->data, cap);

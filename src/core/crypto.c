@@ -13,6 +13,7 @@
 
 #include "assert_always.h"
 #include "buf.h"
+#include "limits.h"
 
 struct crypto_signer {
     EVP_PKEY *key; /* owned */
@@ -183,11 +184,11 @@ crypto_signer_t *crypto_signer_load_file(const char *path)
 {
     crypto_signer_t *signer = NULL;
     buf_t text = BUF_INIT;
-    char chunk[4096];
+    char chunk[LIMIT_READ_CHUNK_BYTES];
     size_t got = 0;
     FILE *file = fopen(path, "rb");
     if (file == NULL) goto out;
-    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0 && text.len < (1u << 16))
+    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0 && text.len < LIMIT_KEY_FILE_BYTES_MAX)
         buf_append(&text, chunk, got);
     fclose(file);
     if (text.len == 0) goto out;

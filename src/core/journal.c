@@ -9,6 +9,7 @@
 #include "assert_always.h"
 #include "crypto.h"
 #include "json.h"
+#include "limits.h"
 
 json_t *journal_postings_json(const ledger_postings_t *postings)
 {
@@ -34,7 +35,7 @@ static json_t *journal_request_json(const journal_request_t *request)
  * renamed created_at, id added. */
 static json_t *transaction_view_of(json_t *entry)
 {
-    char id[32];
+    char id[LIMIT_ID_TEXT_BYTES];
     json_int_t seq = json_integer_value(json_object_get(entry, "seq"));
     journal_id_format(id, sizeof id, "tx", (int64_t)seq);
     json_object_set_new(entry, "id", json_string(id));
@@ -49,7 +50,7 @@ char *journal_entry_text_view(int64_t seq, int64_t time_s, const char *type, con
                               const json_t *fields, const ledger_postings_t *postings,
                               const journal_request_t *request, json_t **view)
 {
-    char time_text[21];
+    char time_text[LIMIT_TIME_TEXT_BYTES];
     ASSERT_ALWAYS(seq >= 1);
     ASSERT_ALWAYS(ledger_postings_balanced(postings));
     ledger_time_format(time_s, time_text);
@@ -83,7 +84,7 @@ int journal_id_parse(const char *text, const char *prefix, int64_t *seq)
     size_t prefix_len = strlen(prefix);
     if (strncmp(text, prefix, prefix_len) != 0 || text[prefix_len] != '-') return -1;
     const char *digits = text + prefix_len + 1;
-    if (*digits < '1' || *digits > '9' || strlen(digits) > 18) return -1;
+    if (*digits < '1' || *digits > '9' || strlen(digits) > LIMIT_ID_SEQ_DIGITS_MAX) return -1;
     for (const char *s = digits; *s; s++)
         if (*s < '0' || *s > '9') return -1;
     errno = 0;

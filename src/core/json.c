@@ -15,7 +15,7 @@ static int json_tree_is_strict(const json_t *value, int depth)
     switch (json_typeof(value)) {
     case JSON_REAL: return 0;
     case JSON_INTEGER: /* I-JSON (RFC 7493): integers a double holds exactly, as JCS requires */
-        return json_integer_value(value) <= 9007199254740991LL && json_integer_value(value) >= -9007199254740991LL;
+        return json_integer_value(value) <= LIMIT_JSON_INTEGER_MAX && json_integer_value(value) >= -LIMIT_JSON_INTEGER_MAX;
     case JSON_OBJECT: {
         const char *key;
         json_t *member;
@@ -167,7 +167,7 @@ static void jcs_value(buf_t *out, const json_t *value)
     case JSON_INTEGER: {
         json_int_t number = json_integer_value(value);
         /* JCS numbers are IEEE doubles: integers beyond 2^53 would not round-trip. */
-        ASSERT_ALWAYS(number <= 9007199254740991LL && number >= -9007199254740991LL);
+        ASSERT_ALWAYS(number <= LIMIT_JSON_INTEGER_MAX && number >= -LIMIT_JSON_INTEGER_MAX);
         buf_printf(out, "%lld", (long long)number);
         break;
     }

@@ -304,7 +304,7 @@ int64_t ledger_burn_reversal_plan(const ledger_consumed_t *consumed, size_t coun
     return points - left;
 }
 
-void ledger_time_format(int64_t unix_s, char out[21])
+void ledger_time_format(int64_t unix_s, char out[LIMIT_TIME_TEXT_BYTES])
 {
     struct tm tm;
     /* total: a time from a row altered outside the service still formats (and stays 20 chars) */
@@ -312,14 +312,14 @@ void ledger_time_format(int64_t unix_s, char out[21])
     if (unix_s > LEDGER_TIME_MAX_S) unix_s = LEDGER_TIME_MAX_S;
     time_t t = (time_t)unix_s;
     ASSERT_ALWAYS(gmtime_r(&t, &tm) != NULL);
-    ASSERT_ALWAYS(strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 20);
+    ASSERT_ALWAYS(strftime(out, LIMIT_TIME_TEXT_BYTES, "%Y-%m-%dT%H:%M:%SZ", &tm) == LIMIT_TIME_TEXT_BYTES - 1);
 }
 
 int ledger_time_parse(const char *text, int64_t *unix_s)
 {
     int year, month, day, hour, minute, second;
     char tail;
-    if (strlen(text) != 20) return -1;
+    if (strlen(text) != LIMIT_TIME_TEXT_BYTES - 1) return -1;
     if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour, &minute, &second, &tail) != 7 ||
         tail != 'Z')
         return -1;
@@ -334,7 +334,7 @@ int ledger_time_parse(const char *text, int64_t *unix_s)
     tm.tm_min = minute;
     tm.tm_sec = second;
     time_t t = timegm(&tm);
-    char check[21];
+    char check[LIMIT_TIME_TEXT_BYTES];
     ledger_time_format((int64_t)t, check);
     if (strcmp(check, text) != 0) return -1; /* e.g. 2026-02-31 */
     *unix_s = (int64_t)t;

@@ -6,11 +6,13 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "limits.h"
+
 void log_write(const char *level, const char *msg, json_t *fields)
 {
     struct timeval now;
     struct tm tm;
-    char ts[40];
+    char ts[LIMIT_LOG_TIME_TEXT_BYTES];
     gettimeofday(&now, NULL);
     gmtime_r(&now.tv_sec, &tm);
     size_t len = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);

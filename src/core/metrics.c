@@ -6,31 +6,29 @@
 #include <time.h>
 
 #include "buf.h"
-
-#define METRICS_ROUTES_MAX   48
-#define METRICS_STATUSES_MAX 24
+#include "limits.h"
 
 static const double metrics_buckets_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 #define METRICS_BUCKETS (sizeof metrics_buckets_s / sizeof metrics_buckets_s[0])
 
 typedef struct {
     const char *route; /* static string */
-    int statuses[METRICS_STATUSES_MAX];
-    uint64_t counts[METRICS_STATUSES_MAX];
+    int statuses[LIMIT_METRICS_STATUSES_MAX];
+    uint64_t counts[LIMIT_METRICS_STATUSES_MAX];
     uint64_t buckets[METRICS_BUCKETS];
     uint64_t observations;
     uint64_t sum_us;
 } metrics_route_t;
 
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
-static metrics_route_t metrics_routes[METRICS_ROUTES_MAX];
+static metrics_route_t metrics_routes[LIMIT_METRICS_ROUTES_MAX];
 static size_t metrics_route_count;
 
 static metrics_route_t *route_row(const char *route)
 {
     for (size_t i = 0; i < metrics_route_count; i++)
         if (strcmp(metrics_routes[i].route, route) == 0) return &metrics_routes[i];
-    if (metrics_route_count == METRICS_ROUTES_MAX) return NULL;
+    if (metrics_route_count == LIMIT_METRICS_ROUTES_MAX) return NULL;
     metrics_routes[metrics_route_count].route = route;
     return &metrics_routes[metrics_route_count++];
 }
@@ -40,7 +38,7 @@ void metrics_request(const char *route, int status, uint64_t duration_us)
     pthread_mutex_lock(&metrics_lock);
     metrics_route_t *row = route_row(route);
     if (row != NULL) {
-        for (size_t i = 0; i < METRICS_STATUSES_MAX; i++) {
+        for (size_t i = 0; i < LIMIT_METRICS_STATUSES_MAX; i++) {
             if (row->statuses[i] == 0) row->statuses[i] = status;
             if (row->statuses[i] == status) {
                 row->counts[i]++;
@@ -123,7 +121,7 @@ char *metrics_render(const metrics_database_t *database)
                          "# TYPE ledger_http_requests_total counter\n");
     pthread_mutex_lock(&metrics_lock);
     for (size_t r = 0; r < metrics_route_count; r++)
-        for (size_t i = 0; i < METRICS_STATUSES_MAX && metrics_routes[r].statuses[i]; i++)
+        for (size_t i = 0; i < LIMIT_METRICS_STATUSES_MAX && metrics_routes[r].statuses[i]; i++)
             buf_printf(&out, "ledger_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", metrics_routes[r].route,
                        metrics_routes[r].statuses[i], (unsigned long long)metrics_routes[r].counts[i]);
     buf_append_str(&out, "# HELP ledger_http_request_duration_seconds Request latency by route.\n"

@@ -77,15 +77,15 @@ typedef struct http_call http_call_t;
 /* Everything http_dispatch works out about one request. */
 struct http_call {
     const char *method;
-    char path[2048];
-    char query[2049]; /* the @query component: "?" + raw query */
+    char path[LIMIT_HTTP_PATH_TEXT_BYTES];
+    char query[LIMIT_HTTP_QUERY_TEXT_BYTES]; /* the @query component: "?" + raw query */
     const route_t *route;
     service_handler_t handler;
     char param[ROUTER_PARAM_MAX];
     auth_signature_input_t input;
     store_key_t key;
     service_request_t request;
-    char signature_b64[96];
+    char signature_b64[LIMIT_BASE64_TEXT_BYTES(CRYPTO_ED25519_SIGNATURE_BYTES)];
     json_t *body; /* owned: parsed POST body (the writer may read it after http_call returns) */
     char content_digest[AUTH_CONTENT_DIGEST_SIZE]; /* the header's, canonical: signed, then the body's */
     int headers_checked; /* http_authenticate_headers passed (signature verified), before the body if any */
@@ -103,7 +103,7 @@ typedef struct {
     long long body_reserved;              /* bytes of the in-flight bound this request holds */
     char body_keyid[LIMIT_KEYID_MAX + 1]; /* the key they are counted against */
     uint64_t start_us;
-    char request_id[33];
+    char request_id[LIMIT_HEX_TEXT_BYTES(LIMIT_REQUEST_ID_RANDOM_BYTES)];
     struct MHD_Connection *connection;
     http_call_t *call;           /* owned while the request is being answered */
     service_response_t response; /* filled by the handler, or later by the writer */
@@ -255,7 +255,7 @@ static void *http_uri_logger(void *cls, const char *uri, struct MHD_Connection *
 {
     http_server_t *server = cls;
     http_context_t *context = xcalloc(1, sizeof *context);
-    uint8_t random[16];
+    uint8_t random[LIMIT_REQUEST_ID_RANDOM_BYTES];
     context->raw_uri = xstrdup(uri);
     /* MHD 0.9.75 next parses every query argument into the connection's 16 KiB memory pool, and when
      * that runs out (~300 arguments) it neither answers nor closes until the idle timeout. We read
@@ -347,7 +347,7 @@ static struct MHD_Response *http_reply(service_response_t *response)
     stream->release = response->stream_release;
     stream->context = response->stream_context;
     response->stream_next = NULL;
-    return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, http_stream_read, stream, http_stream_free);
+    return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, LIMIT_HTTP_STREAM_BLOCK_BYTES, http_stream_read, stream, http_stream_free);
 }
 
 static enum MHD_Result http_send(struct MHD_Connection *connection, http_context_t *context, const char *method,
@@ -361,7 +361,7 @@ static enum MHD_Result http_send(struct MHD_Connection *connection, http_context
     if (response->status == 503 && response->retry_after_s == 0) response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
     if (context->close_connection) MHD_add_response_header(reply, "Connection", "close");
     if (response->retry_after_s > 0) {
-        char retry[16];
+        char retry[LIMIT_INT64_TEXT_BYTES];
         snprintf(retry, sizeof retry, "%d", response->retry_after_s);
         MHD_add_response_header(reply, "Retry-After", retry);
     }
@@ -560,7 +560,7 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
                       http_call_t *call, service_response_t *response)
 {
     const char *detail = NULL;
-    char limit[32], after[32], days[32];
+    char limit[LIMIT_QUERY_VALUE_TEXT_BYTES], after[LIMIT_QUERY_VALUE_TEXT_BYTES], days[LIMIT_QUERY_VALUE_TEXT_BYTES];
     store_conn_t *conn = store_pool_acquire(server->pool);
     if (conn == NULL) {
         service_problem(response, RESULT_DATABASE_UNAVAILABLE, NULL, NULL);
@@ -871,7 +871,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 static int resolve(const char *host, uint16_t port, struct sockaddr_storage *address, socklen_t *len)
 {
     struct addrinfo hints = {0}, *found = NULL;
-    char port_text[8];
+    char port_text[LIMIT_PORT_TEXT_BYTES];
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;

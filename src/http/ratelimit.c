@@ -12,8 +12,6 @@
 #include "limits.h"
 #include "map.h"
 
-#define RATELIMIT_RULES_MAX 256
-
 typedef struct {
     char partner[LIMIT_PARTNER_CODE_MAX + 1]; /* "*" for the default */
     double per_second;
@@ -26,7 +24,7 @@ typedef struct {
 
 struct ratelimit {
     pthread_mutex_t lock;
-    rule_t rules[RATELIMIT_RULES_MAX];
+    rule_t rules[LIMIT_RATELIMIT_RULES_MAX];
     size_t rule_count;
     map_t index; /* partner -> bucket index + 1 */
     bucket_t *buckets;
@@ -39,7 +37,7 @@ static int parse_rule(const char *text, size_t len, rule_t *rule)
     if (equals == NULL || equals == text || (size_t)(equals - text) > LIMIT_PARTNER_CODE_MAX) return -1;
     memcpy(rule->partner, text, (size_t)(equals - text));
     rule->partner[equals - text] = '\0';
-    char number[32], *end = NULL;
+    char number[LIMIT_RATELIMIT_RATE_TEXT_BYTES], *end = NULL;
     size_t number_len = len - (size_t)(equals - text) - 1;
     if (number_len == 0 || number_len >= sizeof number) return -1;
     memcpy(number, equals + 1, number_len);
@@ -56,7 +54,7 @@ ratelimit_t *ratelimit_create(const char *spec, const char **error)
     pthread_mutex_init(&limits->lock, NULL);
     for (const char *s = spec; *s;) {
         size_t len = strcspn(s, ",");
-        if (limits->rule_count == RATELIMIT_RULES_MAX || parse_rule(s, len, &limits->rules[limits->rule_count]) != 0) {
+        if (limits->rule_count == LIMIT_RATELIMIT_RULES_MAX || parse_rule(s, len, &limits->rules[limits->rule_count]) != 0) {
             *error = "LEDGER_RATE_LIMITS must be partner=requests_per_second[,…] (\"*\" for every other partner)";
             ratelimit_destroy(limits);
             return NULL;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "limits.h"
 #include "log.h"
 #include "note.h"
 
@@ -67,8 +68,6 @@ result_t checkpoint_sign(store_conn_t *conn, const crypto_signer_t *key, const c
 }
 
 /* Export ------------------------------------------------------------------------------------ */
-#define EXPORT_BATCH_ROWS 1000
-
 struct export_stream {
     store_conn_t *conn; /* borrowed */
     int phase;          /* 0 header, 1 entries, 2 checkpoint line, 3 done */
@@ -130,7 +129,7 @@ int export_next(export_stream_t *stream, buf_t *out)
         int64_t before = stream->next_after;
         stream->out = out;
         result_t result =
-            store_journal_scan(stream->conn, stream->next_after, stream->to_seq, EXPORT_BATCH_ROWS, export_row, stream);
+            store_journal_scan(stream->conn, stream->next_after, stream->to_seq, LIMIT_EXPORT_BATCH_ROWS, export_row, stream);
         stream->out = NULL;
         if (result == RESULT_OK && (stream->gap_at != 0 || stream->next_after == before)) {
             /* a hole below the signed size: the export stops short rather than skip or loop */

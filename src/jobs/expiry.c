@@ -30,7 +30,7 @@ int expiry_run_id_parse(const char *text, int64_t *run_id)
 static json_t *lots_json(const ledger_expiring_t *lots, size_t count)
 {
     json_t *array = json_array();
-    char lot_id[32];
+    char lot_id[LIMIT_ID_TEXT_BYTES];
     for (size_t i = 0; i < count; i++) {
         journal_id_format(lot_id, sizeof lot_id, "lot", lots[i].lot_id);
         json_array_append_new(array, json_pack("{s:s,s:s,s:s,s:I}", "lot", lot_id, "issuer", lots[i].issuer, "member",
@@ -44,7 +44,7 @@ static result_t finish_run(store_conn_t *conn, const crypto_signer_t *key, const
                            int64_t first_seq, int64_t last_seq, int64_t time_s, expiry_result_t *out)
 {
     json_t *report = NULL;
-    char run_id[32], as_of[21], completed_at[21];
+    char run_id[LIMIT_ID_TEXT_BYTES], as_of[LIMIT_TIME_TEXT_BYTES], completed_at[LIMIT_TIME_TEXT_BYTES];
     result_t result = store_expiry_run_totals(conn, run->id, &report);
     if (result != RESULT_OK) return result;
     journal_id_format(run_id, sizeof run_id, "exp", run->id);
@@ -71,7 +71,7 @@ static result_t expiry_chunk(store_conn_t *conn, const crypto_signer_t *key, siz
     size_t candidate_count = 0, count = 0;
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
     json_t *fields = NULL;
-    char *text = NULL, run_id[32], as_of[21];
+    char *text = NULL, run_id[LIMIT_ID_TEXT_BYTES], as_of[LIMIT_TIME_TEXT_BYTES];
     int64_t seq = 0, time_s = 0, *ids = NULL;
     *final = 0;
     result_t result = store_begin(conn);

@@ -11,6 +11,7 @@
 #include "journal.h"
 #include "json.h"
 #include "ledger.h"
+#include "limits.h"
 #include "log.h"
 #include "verify.h"
 
@@ -37,7 +38,7 @@ static result_t settle_write(store_conn_t *conn, const crypto_signer_t *key, con
                              const settlement_t *s, settle_result_t *out)
 {
     int64_t seq = 0, time_s = 0;
-    char id_text[32], period_end[21], created_at[21], *text = NULL;
+    char id_text[LIMIT_ID_TEXT_BYTES], period_end[LIMIT_TIME_TEXT_BYTES], created_at[LIMIT_TIME_TEXT_BYTES], *text = NULL;
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
     json_t *report = settlement_json(s), *fields = NULL;
     result_t result = store_begin(conn);
@@ -94,7 +95,7 @@ static result_t settle_period(store_conn_t *conn, int has_period_end, int64_t pe
     if (period->period_end_s < last_end) return RESULT_PERIOD_END_BEFORE_PREVIOUS;
     /* Let the clock pass period_end: every later entry then has a later time. */
     while (result == RESULT_OK && now_s <= period->period_end_s) {
-        usleep(100000);
+        usleep(LIMIT_SETTLEMENT_CLOCK_POLL_MS * 1000);
         result = store_now(conn, &now_s);
     }
     if (result == RESULT_OK) result = store_settlement_cutoff(conn, period->period_end_s, &period->cutoff_seq);

@@ -127,16 +127,16 @@ PGconn *store_pg_connect(const char *url, const char *application_name)
 
 store_conn_t *store_connect_profile(const char *url, const store_profile_t *profile)
 {
-    char sql[256];
+    char sql[LIMIT_SESSION_SETTINGS_TEXT_BYTES];
     int timed_out = 0;
     int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_DB_CONNECT_MS * 1000; /* the settings included */
     PGconn *pg = store_pg_connect_until(url, profile->application_name, deadline_us);
     if (pg == NULL) return NULL;
     /* session limits: a slow statement or lock wait ends on the server before the client's bound */
     snprintf(sql, sizeof sql,
-             "SET statement_timeout = %d; SET lock_timeout = %d; SET idle_in_transaction_session_timeout = '60s'; "
+             "SET statement_timeout = %d; SET lock_timeout = %d; SET idle_in_transaction_session_timeout = '%ds'; "
              "SET TIME ZONE 'UTC'; SET jit = off",
-             profile->statement_timeout_ms, profile->lock_timeout_ms);
+             profile->statement_timeout_ms, profile->lock_timeout_ms, LIMIT_DB_IDLE_IN_TRANSACTION_S);
     PGresult *res = PQsendQuery(pg, sql) == 1 ? pg_receive(pg, deadline_us, &timed_out) : NULL;
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
@@ -239,7 +239,7 @@ int store_conn_ok(store_conn_t *conn)
 
 const char *store_i64(char *out, int64_t value)
 {
-    snprintf(out, 24, "%lld", (long long)value);
+    snprintf(out, LIMIT_INT64_TEXT_BYTES, "%lld", (long long)value);
     return out;
 }
 
@@ -284,7 +284,7 @@ static result_t store_prepare(store_conn_t *conn, const char *name, const char *
     result_t result = PQresultStatus(prepared) == PGRES_COMMAND_OK ? RESULT_OK : store_classify(conn, prepared, name);
     PQclear(prepared);
     if (result != RESULT_OK) return result;
-    ASSERT_ALWAYS(conn->prepared_count < STORE_PREPARED_MAX);
+    ASSERT_ALWAYS(conn->prepared_count < LIMIT_STORE_PREPARED_MAX);
     conn->prepared[conn->prepared_count++] = name;
     return RESULT_OK;
 }
@@ -341,7 +341,7 @@ static result_t store_send(store_conn_t *conn, const char *name, const char *sql
 {
     result_t result = RESULT_OK;
     if (conn->broken) return RESULT_DATABASE_UNAVAILABLE;
-    if (conn->pending_count == STORE_PENDING_MAX || !store_is_prepared(conn, name)) {
+    if (conn->pending_count == LIMIT_STORE_PIPELINE_MAX || !store_is_prepared(conn, name)) {
         result = store_flush(conn); /* preparing is synchronous: outside pipeline mode */
         if (result == RESULT_OK) result = store_prepare(conn, name, sql, count);
         if (result != RESULT_OK) return result;

@@ -6,6 +6,7 @@
 #include "assert_always.h"
 #include "buf.h"
 #include "journal.h"
+#include "limits.h"
 #include "log.h"
 #include "store_internal.h"
 #include "verify.h"
@@ -18,7 +19,7 @@ static const char migrations_table_sql[] =
 
 static result_t store_migration_apply(store_conn_t *conn, const migration_t *migration)
 {
-    char checksum[65], version[24];
+    char checksum[LIMIT_HEX_TEXT_BYTES(CRYPTO_SHA256_BYTES)], version[LIMIT_INT64_TEXT_BYTES];
     migrations_checksum(migration, checksum);
     PGresult *res = PQexec(conn->pg, (const char *)migration->sql);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
@@ -38,7 +39,7 @@ result_t store_migrate(store_conn_t *conn, int *applied)
     *applied = 0;
     for (size_t i = 0; i < migrations_embedded_count && result == RESULT_OK; i++) {
         const migration_t *migration = &migrations_embedded[i];
-        char version[24];
+        char version[LIMIT_INT64_TEXT_BYTES];
         result = store_begin(conn);
         if (result != RESULT_OK) break;
         /* one migrator at a time; each migration and its record commit together */
@@ -79,7 +80,7 @@ result_t store_migrations_check(store_conn_t *conn, const char **why)
         result = RESULT_INTERNAL;
     }
     for (size_t i = 0; i < migrations_embedded_count && result == RESULT_OK; i++) {
-        char checksum[65];
+        char checksum[LIMIT_HEX_TEXT_BYTES(CRYPTO_SHA256_BYTES)];
         migrations_checksum(&migrations_embedded[i], checksum);
         if (store_get_i64(res, (int)i, 0) != migrations_embedded[i].version ||
             strcmp(PQgetvalue(res, (int)i, 1), checksum) != 0) {
@@ -143,7 +144,7 @@ static const char *role_name(store_role_t role)
 result_t store_key_insert(store_conn_t *conn, const char *keyid, store_role_t role, const char *partner,
                           const uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES], int64_t seq)
 {
-    char hex[2 + 2 * CRYPTO_ED25519_PUBLIC_BYTES + 1], seq_text[24];
+    char hex[LIMIT_BYTEA_TEXT_BYTES(CRYPTO_ED25519_PUBLIC_BYTES)], seq_text[LIMIT_INT64_TEXT_BYTES];
     store_bytea_text(public_key, CRYPTO_ED25519_PUBLIC_BYTES, hex);
     result_t result = store_exec(conn, "key_insert",
                                  "INSERT INTO keys (keyid, role, partner, public_key, created_seq) "
@@ -189,7 +190,7 @@ out:
 
 result_t store_partner_insert(store_conn_t *conn, const char *code, const char *name, int64_t validity_s, int64_t seq)
 {
-    char validity_text[24], seq_text[24];
+    char validity_text[LIMIT_INT64_TEXT_BYTES], seq_text[LIMIT_INT64_TEXT_BYTES];
     result_t result = store_exec(conn, "partner_insert",
                                  "INSERT INTO partners (code, name, validity_s, created_seq) VALUES ($1, $2, $3, $4)",
                                  4, P(code, name, store_i64(validity_text, validity_s), store_i64(seq_text, seq)));
@@ -199,7 +200,7 @@ result_t store_partner_insert(store_conn_t *conn, const char *code, const char *
 
 result_t store_key_revoke(store_conn_t *conn, const char *keyid, int64_t seq, int64_t time_s, json_t **key)
 {
-    char seq_text[24], time_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES], time_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     /* Lock every operator key row so two concurrent revocations cannot both pass the last-key check. */
     PGresult *res = store_run(conn, "key_revoke_check",
@@ -222,7 +223,7 @@ result_t store_key_revoke(store_conn_t *conn, const char *keyid, int64_t seq, in
                     "RETURNING keyid, role, partner, encode(public_key, 'base64')",
                     3, P(keyid, store_i64(seq_text, seq), store_i64(time_text, time_s)), &result);
     if (res == NULL) return result;
-    char revoked_at[21];
+    char revoked_at[LIMIT_TIME_TEXT_BYTES];
     ledger_time_format(time_s, revoked_at);
     *key = json_pack("{s:s,s:s,s:s?,s:s,s:s}", "keyid", PQgetvalue(res, 0, 0), "role", PQgetvalue(res, 0, 1), "partner",
                      PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2), "public_key", PQgetvalue(res, 0, 3),
@@ -234,7 +235,7 @@ result_t store_key_revoke(store_conn_t *conn, const char *keyid, int64_t seq, in
 result_t store_point_value_insert(store_conn_t *conn, int64_t seq, int64_t value_num, int64_t value_den,
                                   int64_t effective_s)
 {
-    char seq_text[24], num_text[24], den_text[24], effective_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES], num_text[LIMIT_INT64_TEXT_BYTES], den_text[LIMIT_INT64_TEXT_BYTES], effective_text[LIMIT_INT64_TEXT_BYTES];
     return store_exec(conn, "point_value_insert",
                       "INSERT INTO point_values (seq, value_num, value_den, effective_s) VALUES ($1, $2, $3, $4)", 4,
                       P(store_i64(seq_text, seq), store_i64(num_text, value_num), store_i64(den_text, value_den),
@@ -272,17 +273,17 @@ result_t store_trial_balance(store_conn_t *conn, json_t **report)
 
 result_t store_liability(store_conn_t *conn, int64_t now_s, json_t **report)
 {
-    char now_text[24];
+    char now_text[LIMIT_INT64_TEXT_BYTES], window_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res =
         store_run(conn, "liability",
                   "SELECT p.code, "
                   "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1), 0), "
-                  "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1 AND l.expires_s <= $1 + 2592000), 0), "
+                  "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1 AND l.expires_s <= $1 + $2), 0), "
                   "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s <= $1), 0) "
                   "FROM partners p LEFT JOIN lots l ON l.issuer = p.code AND l.remaining > 0 "
                   "GROUP BY p.code ORDER BY p.code",
-                  1, P(store_i64(now_text, now_s)), &result);
+                  2, P(store_i64(now_text, now_s), store_i64(window_text, LIMIT_LIABILITY_EXPIRING_WINDOW_S)), &result);
     if (res == NULL) return result;
     json_t *issuers = json_array();
     for (int i = 0; i < PQntuples(res); i++)

@@ -5,6 +5,7 @@
 
 #include "assert_always.h"
 #include "buf.h"
+#include "limits.h"
 #include "store_internal.h"
 
 #define P(...)                ((const char *const[]){__VA_ARGS__})
@@ -49,7 +50,7 @@ result_t store_expiry_run_running(store_conn_t *conn, store_expiry_run_t *run)
 
 result_t store_expiry_run_create(store_conn_t *conn, int64_t as_of_s, const char *requested_by, store_expiry_run_t *run)
 {
-    char as_of_text[24];
+    char as_of_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res = store_run(conn, "expiry_create",
                               "INSERT INTO expiry_runs (as_of_s, requested_by, started_s) "
@@ -73,7 +74,7 @@ static void id_array(buf_t *out, const int64_t *ids, size_t count)
 result_t store_due_lots(store_conn_t *conn, int64_t as_of_s, size_t limit, const int64_t *ids, size_t id_count,
                         ledger_expiring_t **lots, size_t *count)
 {
-    char as_of_text[24], limit_text[24];
+    char as_of_text[LIMIT_INT64_TEXT_BYTES], limit_text[LIMIT_INT64_TEXT_BYTES];
     buf_t array = BUF_INIT;
     result_t result;
     PGresult *res;
@@ -122,7 +123,7 @@ result_t store_members_lock(store_conn_t *conn, const ledger_expiring_t *lots, s
 
 int store_due_exists(store_conn_t *conn, int64_t as_of_s, result_t *result)
 {
-    char as_of_text[24];
+    char as_of_text[LIMIT_INT64_TEXT_BYTES];
     PGresult *res =
         store_run(conn, "due_exists", "SELECT EXISTS (SELECT 1 FROM lots WHERE remaining > 0 AND expires_s <= $1)", 1,
                   P(store_i64(as_of_text, as_of_s)), result);
@@ -166,7 +167,7 @@ result_t store_lots_expire(store_conn_t *conn, const ledger_expiring_t *lots, si
 result_t store_expired_insert(store_conn_t *conn, int64_t seq, int64_t run_id, const ledger_expiring_t *lots,
                               size_t count)
 {
-    char seq_text[24], run_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES], run_text[LIMIT_INT64_TEXT_BYTES];
     buf_t ids = BUF_INIT, points = BUF_INIT;
     lot_arrays(lots, count, &ids, &points);
     result_t result = store_exec(conn, "expired_insert",
@@ -180,7 +181,7 @@ result_t store_expired_insert(store_conn_t *conn, int64_t seq, int64_t run_id, c
 
 result_t store_expiry_run_progress(store_conn_t *conn, int64_t run_id, int64_t seq, int64_t *first_seq)
 {
-    char run_text[24], seq_text[24];
+    char run_text[LIMIT_INT64_TEXT_BYTES], seq_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res = store_run(conn, "expiry_progress",
                               "UPDATE expiry_runs SET chunks = chunks + 1, first_seq = coalesce(first_seq, $2), "
@@ -195,7 +196,7 @@ result_t store_expiry_run_progress(store_conn_t *conn, int64_t run_id, int64_t s
 
 result_t store_expiry_run_totals(store_conn_t *conn, int64_t run_id, json_t **totals)
 {
-    char run_text[24];
+    char run_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     store_i64(run_text, run_id);
     PGresult *res = store_run(conn, "expiry_totals",
@@ -226,7 +227,7 @@ result_t store_expiry_run_totals(store_conn_t *conn, int64_t run_id, json_t **to
 
 result_t store_expiry_run_finish(store_conn_t *conn, int64_t run_id, const char *report, const char *signature)
 {
-    char run_text[24];
+    char run_text[LIMIT_INT64_TEXT_BYTES];
     return store_exec(conn, "expiry_finish",
                       "UPDATE expiry_runs SET status = 'done', report = $2, signature = $3 WHERE id = $1", 3,
                       P(store_i64(run_text, run_id), report, signature));
@@ -234,7 +235,7 @@ result_t store_expiry_run_finish(store_conn_t *conn, int64_t run_id, const char 
 
 result_t store_expiry_run_report(store_conn_t *conn, int64_t run_id, char **report, char **signature)
 {
-    char run_text[24];
+    char run_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res =
         store_run(conn, "expiry_report", "SELECT report, signature FROM expiry_runs WHERE id = $1 AND status = 'done'",
@@ -251,7 +252,7 @@ result_t store_expiry_run_report(store_conn_t *conn, int64_t run_id, char **repo
 
 result_t store_expiring_report(store_conn_t *conn, int64_t now_s, int64_t days, json_t **report)
 {
-    char now_text[24], until_text[24];
+    char now_text[LIMIT_INT64_TEXT_BYTES], until_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res =
         store_run(conn, "expiring_report",
@@ -266,7 +267,7 @@ result_t store_expiring_report(store_conn_t *conn, int64_t now_s, int64_t days, 
                                                  (json_int_t)store_get_i64(res, i, 2), "members",
                                                  (json_int_t)store_get_i64(res, i, 3)));
     PQclear(res);
-    char until[21];
+    char until[LIMIT_TIME_TEXT_BYTES];
     ledger_time_format(now_s + days * 86400, until);
     *report = json_pack("{s:I,s:s,s:o}", "days", (json_int_t)days, "until", until, "issuers", issuers);
     return RESULT_OK;
@@ -274,7 +275,7 @@ result_t store_expiring_report(store_conn_t *conn, int64_t now_s, int64_t days, 
 
 result_t store_housekeeping(store_conn_t *conn, int64_t keep_s, int64_t signatures_keep_s)
 {
-    char keep_text[24], signatures_text[24];
+    char keep_text[LIMIT_INT64_TEXT_BYTES], signatures_text[LIMIT_INT64_TEXT_BYTES];
     result_t result =
         store_exec(conn, "purge_idempotency",
                    "DELETE FROM idempotency WHERE created_s < floor(extract(epoch from now()))::bigint - $1", 1,

@@ -5,10 +5,9 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
+#include "limits.h"
 #include "store.h"
 
-#define STORE_PREPARED_MAX 96
-#define STORE_PENDING_MAX  32
 
 /* A statement sent in pipeline mode whose result is read at the next flush. */
 typedef struct {
@@ -20,16 +19,16 @@ typedef struct {
 
 struct store_conn {
     PGconn *pg;                               /* owned */
-    const char *prepared[STORE_PREPARED_MAX]; /* names of statements prepared on this session */
+    const char *prepared[LIMIT_STORE_PREPARED_MAX]; /* names of statements prepared on this session */
     size_t prepared_count;
-    store_pending_t pending[STORE_PENDING_MAX]; /* sent, not yet read (pipeline mode) */
+    store_pending_t pending[LIMIT_STORE_PIPELINE_MAX]; /* sent, not yet read (pipeline mode) */
     size_t pending_count;
     int broken;          /* the protocol state is unknown: reconnect */
     int abandoned;       /* a wait passed its bound: the socket was shut (the session is gone) */
     int wait_ms;         /* the longest wait for one exchange (store_profile_t) */
     int64_t deadline_us; /* 0, or a monotonic time no wait may pass (store_deadline_set) */
     char sqlstate[6];    /* of the last failed statement */
-    char constraint[64]; /* of the last failed statement, if any */
+    char constraint[LIMIT_PG_NAME_TEXT_BYTES]; /* of the last failed statement, if any */
 };
 
 /* Opens a libpq session for application_name within LIMIT_DB_CONNECT_MS (unix socket or TCP,

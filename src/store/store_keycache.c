@@ -17,8 +17,6 @@
 #include "log.h"
 #include "store_internal.h"
 
-#define KEYCACHE_SLOTS 1024 /* open addressing; emptied when half full */
-
 typedef struct {
     char keyid[LIMIT_KEYID_MAX + 1]; /* "" = free */
     store_key_t key;
@@ -26,7 +24,7 @@ typedef struct {
 
 struct store_keycache {
     pthread_mutex_t lock;
-    keycache_entry_t slots[KEYCACHE_SLOTS];
+    keycache_entry_t slots[LIMIT_KEYCACHE_SLOTS];
     size_t used;
     int listening;       /* the listener's session is up: entries may be used and added */
     uint64_t generation; /* bumped whenever the cache is emptied */
@@ -41,13 +39,13 @@ static size_t slot_of(const char *keyid)
     uint64_t hash = 14695981039346656037ull;
     for (const unsigned char *c = (const unsigned char *)keyid; *c; c++)
         hash = (hash ^ *c) * 1099511628211ull;
-    return (size_t)(hash % KEYCACHE_SLOTS);
+    return (size_t)(hash % LIMIT_KEYCACHE_SLOTS);
 }
 
 /* Caller holds the lock. */
 static void cache_empty(store_keycache_t *cache)
 {
-    for (size_t i = 0; i < KEYCACHE_SLOTS; i++)
+    for (size_t i = 0; i < LIMIT_KEYCACHE_SLOTS; i++)
         cache->slots[i].keyid[0] = '\0';
     cache->used = 0;
     cache->generation++;
@@ -101,12 +99,12 @@ static void *listener_main(void *arg)
         if (pg == NULL) {
             pg = listener_connect(cache->database_url);
             if (pg == NULL) {
-                listener_wait(cache, -1, 1000);
+                listener_wait(cache, -1, LIMIT_KEYCACHE_LISTEN_WAIT_MS);
                 continue;
             }
             set_listening(cache, 1);
         }
-        listener_wait(cache, PQsocket(pg), 1000);
+        listener_wait(cache, PQsocket(pg), LIMIT_KEYCACHE_LISTEN_WAIT_MS);
         if (PQconsumeInput(pg) != 1 || PQstatus(pg) != CONNECTION_OK) {
             log_error("key cache listener lost its session; reading keys from the database", NULL);
             set_listening(cache, 0);
@@ -159,7 +157,7 @@ void store_keycache_stop(store_keycache_t *cache)
 /* Caller holds the lock. The slot holding keyid, or the free slot where it belongs. */
 static keycache_entry_t *cache_slot(store_keycache_t *cache, const char *keyid)
 {
-    for (size_t i = slot_of(keyid), probes = 0; probes < KEYCACHE_SLOTS; i = (i + 1) % KEYCACHE_SLOTS, probes++) {
+    for (size_t i = slot_of(keyid), probes = 0; probes < LIMIT_KEYCACHE_SLOTS; i = (i + 1) % LIMIT_KEYCACHE_SLOTS, probes++) {
         keycache_entry_t *entry = &cache->slots[i];
         if (entry->keyid[0] == '\0' || strcmp(entry->keyid, keyid) == 0) return entry;
     }
@@ -184,7 +182,7 @@ result_t store_key_get_cached(store_keycache_t *cache, store_conn_t *conn, const
     if (result != RESULT_OK || !listening) return result;
     pthread_mutex_lock(&cache->lock);
     if (cache->listening && cache->generation == generation) { /* nothing changed since the read */
-        if (2 * (cache->used + 1) > KEYCACHE_SLOTS) cache_empty(cache);
+        if (2 * (cache->used + 1) > LIMIT_KEYCACHE_SLOTS) cache_empty(cache);
         keycache_entry_t *entry = cache_slot(cache, keyid);
         ASSERT_ALWAYS(entry != NULL);
         if (entry->keyid[0] == '\0') {

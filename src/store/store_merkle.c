@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "limits.h"
 #include "log.h"
 #include "store_internal.h"
 
@@ -54,7 +55,7 @@ result_t store_tree_head(store_conn_t *conn, merkle_frontier_t *frontier)
 int store_subtree(void *context, int level, uint64_t index, merkle_hash_t out)
 {
     store_conn_t *conn = context;
-    char a[24], b[24];
+    char a[LIMIT_INT64_TEXT_BYTES], b[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res = level == 0
                         ? store_run(conn, "subtree_leaf", "SELECT leaf FROM journal WHERE seq = $1", 1,
@@ -87,7 +88,7 @@ result_t store_checkpoint_last(store_conn_t *conn, uint64_t *size, merkle_hash_t
 
 result_t store_checkpoint_insert(store_conn_t *conn, uint64_t size, const merkle_hash_t root, const char *note)
 {
-    char size_text[24], root_text[2 + 2 * MERKLE_HASH_BYTES + 1];
+    char size_text[LIMIT_INT64_TEXT_BYTES], root_text[LIMIT_BYTEA_TEXT_BYTES(MERKLE_HASH_BYTES)];
     store_bytea_text(root, MERKLE_HASH_BYTES, root_text);
     return store_exec(conn, "checkpoint_insert",
                       "INSERT INTO checkpoints (size, root, note, created_s) "
@@ -98,7 +99,7 @@ result_t store_checkpoint_insert(store_conn_t *conn, uint64_t size, const merkle
 result_t store_journal_scan(store_conn_t *conn, int64_t after_seq, int64_t to_seq, int limit,
                             void (*row)(void *context, int64_t seq, const char *text, size_t len), void *context)
 {
-    char after_text[24], to_text[24], limit_text[24];
+    char after_text[LIMIT_INT64_TEXT_BYTES], to_text[LIMIT_INT64_TEXT_BYTES], limit_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res = store_run(
         conn, "journal_scan", "SELECT seq, text FROM journal WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3", 3,

@@ -5,6 +5,7 @@
 
 #include "assert_always.h"
 #include "buf.h"
+#include "limits.h"
 #include "store_internal.h"
 
 #define P(...)                    ((const char *const[]){__VA_ARGS__})
@@ -40,7 +41,7 @@ result_t store_settlement_last(store_conn_t *conn, int64_t *cutoff_seq, int64_t 
 
 result_t store_settlement_cutoff(store_conn_t *conn, int64_t period_end_s, int64_t *cutoff_seq)
 {
-    char end_text[24];
+    char end_text[LIMIT_INT64_TEXT_BYTES];
     /* Waiting for the head lock waits out every writer that already holds a seq. */
     result_t result = store_begin(conn);
     if (result == RESULT_OK) result = store_exec(conn, "head_wait", "SELECT 1 FROM journal_head FOR UPDATE", 0, NULL);
@@ -60,7 +61,7 @@ result_t store_settlement_cutoff(store_conn_t *conn, int64_t period_end_s, int64
 result_t store_settlement_flows(store_conn_t *conn, int64_t from_seq, int64_t to_seq, settlement_flow_t **flows,
                                 size_t *count)
 {
-    char from_text[24], to_text[24];
+    char from_text[LIMIT_INT64_TEXT_BYTES], to_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res = store_run(
         conn, "settlement_flows",
@@ -89,7 +90,7 @@ result_t store_settlement_flows(store_conn_t *conn, int64_t from_seq, int64_t to
 
 result_t store_partner_codes(store_conn_t *conn, int64_t seq, char ***codes, size_t *count)
 {
-    char seq_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res = store_run(conn, "partner_codes", "SELECT code FROM partners WHERE created_seq <= $1 ORDER BY code",
                               1, P(store_i64(seq_text, seq)), &result);
@@ -126,7 +127,7 @@ result_t store_settlement_next_id(store_conn_t *conn, int64_t *id)
 result_t store_settlement_insert(store_conn_t *conn, int64_t id, int64_t seq, int64_t period_end_s, int64_t from_seq,
                                  int64_t cutoff_seq, int64_t fee_bp, const char *report, const char *signature)
 {
-    char id_text[24], seq_text[24], end_text[24], from_text[24], cutoff_text[24], fee_text[24];
+    char id_text[LIMIT_INT64_TEXT_BYTES], seq_text[LIMIT_INT64_TEXT_BYTES], end_text[LIMIT_INT64_TEXT_BYTES], from_text[LIMIT_INT64_TEXT_BYTES], cutoff_text[LIMIT_INT64_TEXT_BYTES], fee_text[LIMIT_INT64_TEXT_BYTES];
     return store_exec(
         conn, "settlement_insert",
         "INSERT INTO settlements (id, seq, period_end_s, from_seq, cutoff_seq, fee_bp, report, signature) "
@@ -139,7 +140,7 @@ result_t store_settlement_insert(store_conn_t *conn, int64_t id, int64_t seq, in
 
 result_t store_settlement_get(store_conn_t *conn, int64_t id, char **report, char **signature)
 {
-    char id_text[24];
+    char id_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res = store_run(conn, "settlement_get", "SELECT report, signature FROM settlements WHERE id = $1", 1,
                               P(store_i64(id_text, id)), &result);

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "json.h"
 #include "ledger.h"
+#include "limits.h"
 
 static int postings_balanced(const json_t *postings)
 {
@@ -194,7 +195,7 @@ static const char *entry_string(const json_t *entry, const char *name)
 static int request_fits_type(const json_t *entry, const json_t *request)
 {
     const char *type = entry_string(entry, "type"), *path = entry_string(request, "path");
-    char want[256];
+    char want[LIMIT_HTTP_PATH_TEXT_BYTES];
     if (strcmp(entry_string(request, "method"), "POST") != 0) return 0;
     if (strcmp(type, "earn") == 0) return strcmp(path, "/v1/earn") == 0;
     if (strcmp(type, "hold") == 0) return strcmp(path, "/v1/holds") == 0;

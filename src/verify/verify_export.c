@@ -10,13 +10,12 @@
 #include "buf.h"
 #include "journal.h"
 #include "json.h"
+#include "limits.h"
 #include "note.h"
 #include "verify_internal.h"
 
-#define VERIFY_LINE_MAX (64u << 20)
-
 typedef struct {
-    char origin[256];
+    char origin[LIMIT_ORIGIN_MAX + 1];
     uint8_t key[CRYPTO_ED25519_PUBLIC_BYTES];
     int64_t to_seq;
 } vheader_t;
@@ -150,7 +149,7 @@ static int checkpoint_check(const vstate_t *state, const vheader_t *header, cons
 {
     json_t *value = parse_canonical(line, len);
     const char *note = value ? str(value, "checkpoint") : "";
-    char *body = NULL, origin[256];
+    char *body = NULL, origin[LIMIT_ORIGIN_MAX + 1];
     uint64_t size = 0;
     merkle_hash_t root, computed;
     int status = -1;
@@ -208,7 +207,7 @@ int verify_export(FILE *in, const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES
     VEC_PUSH(state.times, 0); /* times are indexed by seq */
     while (!done && (got = getline(&line, &cap, in)) > 0) {
         report->failed_line++;
-        if (line[got - 1] != '\n' || (size_t)got > VERIFY_LINE_MAX) {
+        if (line[got - 1] != '\n' || (size_t)got > LIMIT_EXPORT_LINE_BYTES_MAX) {
             fail(report, 0, "a line is not newline-terminated or too long");
             break;
         }

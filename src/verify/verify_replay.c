@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "journal.h"
 #include "json.h"
+#include "limits.h"
 #include "verify_internal.h"
 
 #define FAIL(text)                                                                                                     \
@@ -158,7 +159,7 @@ static int replay_earn(vstate_t *state, const json_t *entry, int64_t seq, int64_
     const char *partner = str(entry, "partner"), *member = str(entry, "member");
     int64_t points = num(entry, "points");
     vpartner_t *issuer = vstate_partner(state, partner);
-    char lot_id[32], expires_at[21];
+    char lot_id[LIMIT_ID_TEXT_BYTES], expires_at[LIMIT_TIME_TEXT_BYTES];
     if (issuer == NULL || !ledger_member_ref_valid(member) || points < 1 || points > LIMIT_POINTS_MAX ||
         time_s + issuer->validity_s > LEDGER_TIME_MAX_S)
         FAIL("earn by an unknown partner or with invalid fields");
@@ -233,7 +234,7 @@ static int replay_burn(vstate_t *state, const json_t *entry, int64_t seq, int64_
     snprintf(burn.partner, sizeof burn.partner, "%s", partner);
     for (size_t i = 0; status == 0 && i < plan->count; i++) {
         const ledger_lot_t *lot = &lots[plan->portions[i].lot_index];
-        char lot_id[32];
+        char lot_id[LIMIT_ID_TEXT_BYTES];
         journal_id_format(lot_id, sizeof lot_id, "lot", lot->id);
         json_array_append_new(consumed, json_pack("{s:s,s:s,s:I}", "lot", lot_id, "issuer", lot->issuer, "points",
                                                   (json_int_t)plan->portions[i].points));
@@ -294,7 +295,7 @@ static int replay_earn_reversal(vstate_t *state, const json_t *entry, int64_t or
 {
     int64_t index = by_seq_get(state, original, KIND_LOT), points = num(entry, "points");
     vlot_t *lot = index >= 0 ? &state->lots.items[index] : NULL;
-    char lot_id[32];
+    char lot_id[LIMIT_ID_TEXT_BYTES];
     if (lot == NULL || strcmp(lot->issuer, str(entry, "partner")) != 0) FAIL("reversal of another partner's earn");
     journal_id_format(lot_id, sizeof lot_id, "lot", lot->id);
     int64_t available = member_available(state, lot->member, str(entry, "member"), time_s, -1);
@@ -324,7 +325,7 @@ static int replay_burn_reversal(vstate_t *state, const json_t *entry, int64_t se
     }
     ledger_burn_reversal_plan(consumed, burn->portion_count, points, restore);
     json_t *restored = json_array();
-    char account[LEDGER_ACCOUNT_MAX + 1], lot_id[32];
+    char account[LEDGER_ACCOUNT_MAX + 1], lot_id[LIMIT_ID_TEXT_BYTES];
     for (size_t i = burn->portion_count; i-- > 0;) { /* last consumed first */
         if (restore[i] == 0) continue;
         vportion_t *p = &state->portions.items[burn->first_portion + i];
@@ -418,7 +419,7 @@ static int settlement_matches(vstate_t *state, const json_t *report, int64_t cut
     memset(&settlement, 0, sizeof settlement);
     int64_t fee_bp = num(report, "fee_bp");
     int status =
-        fee_bp >= 0 && fee_bp <= 10000 &&
+        fee_bp >= 0 && fee_bp <= LIMIT_FEE_BP_MAX &&
                 settlement_compute(flows, flow_count, partners, partner_count, fee_bp, &settlement) == RESULT_OK
             ? 0
             : -1;
