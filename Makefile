@@ -88,7 +88,9 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/test/unit_%,$(wildcard tests/unit
 INTEGRATION_TESTS := $(patsubst tests/integration/%.c,$(BIN)/test/integration_%,$(wildcard tests/integration/test_*.c))
 E2E_TESTS := $(patsubst tests/e2e/%.c,$(BIN)/test/e2e_%,$(wildcard tests/e2e/test_*.c))
 
-$(BIN)/test/unit_%: tests/unit/%.c $(VERIFY_OBJS) | $(BIN)/test
+# The pure parts of higher layers the unit tests cover without a database.
+UNIT_PURE_OBJS := $(OBJ)/service/service_group.o
+$(BIN)/test/unit_%: tests/unit/%.c $(VERIFY_OBJS) $(UNIT_PURE_OBJS) | $(BIN)/test
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -ljansson -lcrypto -lsodium
 $(BIN)/test/integration_%: tests/integration/%.c tests/support.c $(SERVER_OBJS) $(OBJ)/cmd/client.o | $(BIN)/test
 	$(CC) $(TEST_CFLAGS) -iquote tests $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
