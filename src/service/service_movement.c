@@ -363,10 +363,19 @@ static result_t group_apply(store_conn_t *conn, item_t *items, const service_gro
                                         request->keyid};
     }
     uint64_t started = metrics_clock_us();
-    result_t result = store_bulk_read(conn, wanted, count, &g.seq, &g.time_s, g.reads);
+    result_t result = isolated ? store_item_begin(conn) : RESULT_OK; /* isolated: a failed read is answered */
+    if (result == RESULT_OK) result = store_bulk_read(conn, wanted, count, &g.seq, &g.time_s, g.reads);
     metrics_write_time(METRICS_WRITE_READ, started);
     int refused = 0;
     if (result == RESULT_OK) result = group_bisect(&g, first, end, 0, &refused);
+    if (isolated && result == RESULT_OK) result = store_item_keep(conn);
+    if (isolated && result != RESULT_OK && result != RESULT_DATABASE_UNAVAILABLE && store_item_undo(conn) == RESULT_OK) {
+        for (size_t i = first; i < end; i++) { /* e.g. the journal head row deleted by hand: 500, nothing written */
+            service_response_free(items[i].job->response);
+            service_mutate_failed(items[i].job->request, result, items[i].job->response);
+        }
+        result = RESULT_OK;
+    }
     store_bulk_read_free(g.reads, count);
     free(g.reads);
     free(wanted);

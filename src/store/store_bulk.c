@@ -1,6 +1,8 @@
-/* store_bulk.c — the statements of a set-based group of earns and burns (service_bulk.c): one
- * round trip reads everything the group needs, one round trip writes all its rows, each table
- * in one multi-row statement. Rows travel as array parameters unnested by the database. */
+/* store_bulk.c — the statements of a set-based group of earns and burns (service_movement.c):
+ * one round trip reads everything the group needs, one round trip writes all its rows, each table
+ * in one multi-row statement. Rows travel as array parameters unnested by the database. A single
+ * member's state (store_member_state: holds, captures, reversals, reads) comes from the same
+ * statements with arrays of one: one SQL for each read. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,20 +89,22 @@ static const char *const read_sql[R_COUNT] = {
                      "  WHERE x.partner = u.p AND x.reference_key = u.t AND x.reference = u.r LIMIT 1) x",
     [R_PARTNERS] = "SELECT u.i, p.validity_s FROM unnest($1::text[]) WITH ORDINALITY AS u(c, i) "
                    "CROSS JOIN LATERAL (SELECT validity_s FROM partners WHERE code = u.c LIMIT 1) p",
+    /* a member's totals at $3, or at the journal head's time when $3 is null (a group being planned);
+     * store_member_state runs the same statement for one member */
     [R_TOTALS] = "SELECT u.i, (SELECT coalesce(max(balance), 0) FROM accounts WHERE account = u.a), "
                  "(SELECT coalesce(sum(remaining), 0) FROM lots "
-                 " WHERE member = u.m AND remaining > 0 AND expires_s <= h.time_s), "
+                 " WHERE member = u.m AND remaining > 0 AND expires_s <= coalesce($3::bigint, h.time_s)), "
                  "(SELECT coalesce(sum(points), 0) FROM holds "
-                 " WHERE member = u.m AND status = 'active' AND expires_s > h.time_s) "
+                 " WHERE member = u.m AND status = 'active' AND expires_s > coalesce($3::bigint, h.time_s)) "
                  "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(m, a, i), journal_head h WHERE u.m <> ''",
-    /* per burn, the FIFO prefix of spendable lots covering its points (as store_member_state);
+    /* per burn, the FIFO prefix of spendable lots covering its points at $4 (null: the head's time);
      * earns (need 0) skip the subquery altogether */
     [R_LOTS] = "SELECT u.i, l.id, l.issuer, l.remaining, l.expires_s "
                "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(m, need, i) CROSS JOIN journal_head h "
                "CROSS JOIN LATERAL (SELECT id, issuer, remaining, expires_s FROM ("
                "  SELECT id, issuer, remaining, expires_s, "
                "    sum(remaining) OVER (ORDER BY expires_s, id) - remaining AS before FROM lots "
-               "  WHERE u.need > 0 AND member = u.m AND remaining > 0 AND expires_s > h.time_s) f "
+               "  WHERE u.need > 0 AND member = u.m AND remaining > 0 AND expires_s > coalesce($4::bigint, h.time_s)) f "
                "  WHERE f.before < u.need ORDER BY expires_s, id LIMIT $3) l "
                "ORDER BY u.i, l.expires_s, l.id",
     /* each request's signing key as committed now (after the head lock: a revocation committed
@@ -142,6 +146,26 @@ static void read_records(const PGresult *locks, const PGresult *records, const s
     }
 }
 
+/* A row of R_TOTALS (column 0 is the item) into state. */
+static void totals_row(const PGresult *res, int row, store_member_state_t *state)
+{
+    state->balance = store_get_i64(res, row, 1);
+    state->past_due = store_get_i64(res, row, 2);
+    state->held = store_get_i64(res, row, 3);
+}
+
+/* A row of R_LOTS appended to state's lots (FIFO order). */
+static void lot_row(const PGresult *res, int row, store_member_state_t *state)
+{
+    state->lots = xrealloc(state->lots, (state->lot_count + 1) * sizeof *state->lots);
+    ledger_lot_t *lot = &state->lots[state->lot_count++];
+    memset(lot, 0, sizeof *lot);
+    lot->id = store_get_i64(res, row, 1);
+    snprintf(lot->issuer, sizeof lot->issuer, "%s", PQgetvalue(res, row, 2));
+    lot->remaining = store_get_i64(res, row, 3);
+    lot->expires_s = store_get_i64(res, row, 4);
+}
+
 static void read_rest(PGresult *const *res, size_t count, store_bulk_read_t *reads)
 {
     for (int row = 0; row < PQntuples(res[R_SIGNATURES]); row++) {
@@ -157,23 +181,10 @@ static void read_rest(PGresult *const *res, size_t count, store_bulk_read_t *rea
         reads[i].partner_known = 1;
         reads[i].validity_s = store_get_i64(res[R_PARTNERS], row, 1);
     }
-    for (int row = 0; row < PQntuples(res[R_TOTALS]); row++) {
-        size_t i = row_item(res[R_TOTALS], row, count);
-        reads[i].state.balance = store_get_i64(res[R_TOTALS], row, 1);
-        reads[i].state.past_due = store_get_i64(res[R_TOTALS], row, 2);
-        reads[i].state.held = store_get_i64(res[R_TOTALS], row, 3);
-    }
-    const PGresult *lots = res[R_LOTS];
-    for (int row = 0; row < PQntuples(lots); row++) {
-        store_member_state_t *state = &reads[row_item(lots, row, count)].state;
-        state->lots = xrealloc(state->lots, (state->lot_count + 1) * sizeof *state->lots);
-        ledger_lot_t *lot = &state->lots[state->lot_count++];
-        memset(lot, 0, sizeof *lot);
-        lot->id = store_get_i64(lots, row, 1);
-        snprintf(lot->issuer, sizeof lot->issuer, "%s", PQgetvalue(lots, row, 2));
-        lot->remaining = store_get_i64(lots, row, 3);
-        lot->expires_s = store_get_i64(lots, row, 4);
-    }
+    for (int row = 0; row < PQntuples(res[R_TOTALS]); row++)
+        totals_row(res[R_TOTALS], row, &reads[row_item(res[R_TOTALS], row, count)].state);
+    for (int row = 0; row < PQntuples(res[R_LOTS]); row++)
+        lot_row(res[R_LOTS], row, &reads[row_item(res[R_LOTS], row, count)].state);
     const PGresult *keys = res[R_KEYS];
     for (int row = 0; row < PQntuples(keys); row++) {
         store_bulk_read_t *read = &reads[row_item(keys, row, count)];
@@ -212,11 +223,11 @@ result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, siz
         [R_SIGNATURES] = P(t[A_SIGNATURE], t[A_PRINCIPAL], t[A_KEY]),
         [R_REFERENCES] = P(t[A_PRINCIPAL], t[A_TYPE], t[A_REFERENCE]),
         [R_PARTNERS] = P(t[A_PRINCIPAL]),
-        [R_TOTALS] = P(t[A_MEMBER], t[A_ACCOUNT]),
-        [R_LOTS] = P(t[A_MEMBER], t[A_NEED], store_i64(limit, LIMIT_BURN_LOTS_MAX + 1)),
+        [R_TOTALS] = P(t[A_MEMBER], t[A_ACCOUNT], NULL),
+        [R_LOTS] = P(t[A_MEMBER], t[A_NEED], store_i64(limit, LIMIT_BURN_LOTS_MAX + 1), NULL),
         [R_KEYS] = P(t[A_KEYID]),
     };
-    static const int param_count[R_COUNT] = {0, 2, 2, 3, 3, 1, 2, 3, 1};
+    static const int param_count[R_COUNT] = {0, 2, 2, 3, 3, 1, 3, 4, 1};
     result_t result = RESULT_OK;
     for (int r = 0; r < R_COUNT && result == RESULT_OK; r++)
         result = store_run_later(conn, read_name[r], read_sql[r], param_count[r], params[r], &res[r]);
@@ -247,6 +258,35 @@ void store_bulk_read_free(store_bulk_read_t *reads, size_t count)
         reads[i].replay_body = NULL;
         store_member_state_free(&reads[i].state);
     }
+}
+
+/* One member's state at now_s: the same statements as a group's read, for a single member. */
+result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, int64_t need_points,
+                            store_member_state_t *state)
+{
+    array_t a[3];
+    char account[LEDGER_ACCOUNT_MAX + 1], now_text[LIMIT_INT64_TEXT_BYTES], limit[LIMIT_INT64_TEXT_BYTES];
+    result_t result = RESULT_OK;
+    memset(a, 0, sizeof a);
+    memset(state, 0, sizeof *state);
+    ledger_account_member(account, member);
+    array_text(&a[0], member);
+    array_text(&a[1], account);
+    array_i64(&a[2], need_points > 0 ? need_points : 0);
+    const char *members = array_done(&a[0]), *accounts = array_done(&a[1]), *needs = array_done(&a[2]);
+    store_i64(now_text, now_s);
+    PGresult *res = store_run(conn, read_name[R_TOTALS], read_sql[R_TOTALS], 3, P(members, accounts, now_text), &result);
+    if (res != NULL && PQntuples(res) == 1) totals_row(res, 0, state);
+    PQclear(res);
+    if (result == RESULT_OK && need_points > 0) {
+        res = store_run(conn, read_name[R_LOTS], read_sql[R_LOTS], 4,
+                        P(members, needs, store_i64(limit, LIMIT_BURN_LOTS_MAX + 1), now_text), &result);
+        for (int row = 0; res != NULL && row < PQntuples(res); row++)
+            lot_row(res, row, state);
+        PQclear(res);
+    }
+    arrays_free(a, 3);
+    return result;
 }
 
 /* Writes ----------------------------------------------------------------------------------- */

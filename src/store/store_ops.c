@@ -271,49 +271,6 @@ result_t store_member_lock(store_conn_t *conn, const char *member)
                             NULL, RESULT_OK);
 }
 
-result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, int64_t need_points,
-                            store_member_state_t *state)
-{
-    char account[LEDGER_ACCOUNT_MAX + 1], now_text[24], limit_text[24], need_text[24];
-    result_t result;
-    memset(state, 0, sizeof *state);
-    ledger_account_member(account, member);
-    store_i64(now_text, now_s);
-    PGresult *res = store_run(
-        conn, "member_totals",
-        "SELECT (SELECT coalesce(max(balance), 0) FROM accounts WHERE account = $1), "
-        "(SELECT coalesce(sum(remaining), 0) FROM lots WHERE member = $2 AND remaining > 0 AND expires_s <= $3), "
-        "(SELECT coalesce(sum(points), 0) FROM holds WHERE member = $2 AND status = 'active' AND expires_s > $3)",
-        3, P(account, member, now_text), &result);
-    if (res == NULL) return result;
-    state->balance = store_get_i64(res, 0, 0);
-    state->past_due = store_get_i64(res, 0, 1);
-    state->held = store_get_i64(res, 0, 2);
-    PQclear(res);
-    if (need_points <= 0) return RESULT_OK;
-    /* the FIFO prefix of spendable lots that covers need_points (no more rows than the plan uses) */
-    res = store_run(
-        conn, "member_lots",
-        "SELECT id, issuer, remaining, expires_s FROM (SELECT id, issuer, remaining, expires_s, "
-        "  sum(remaining) OVER (ORDER BY expires_s, id) - remaining AS before FROM lots "
-        "  WHERE member = $1 AND remaining > 0 AND expires_s > $2) AS fifo "
-        "WHERE before < $4 ORDER BY expires_s, id LIMIT $3",
-        4, P(member, now_text, store_i64(limit_text, LIMIT_BURN_LOTS_MAX + 1), store_i64(need_text, need_points)),
-        &result);
-    if (res == NULL) return result;
-    state->lot_count = (size_t)PQntuples(res);
-    state->lots = xcalloc(state->lot_count, sizeof *state->lots);
-    for (size_t i = 0; i < state->lot_count; i++) {
-        int row = (int)i;
-        state->lots[i].id = store_get_i64(res, row, 0);
-        snprintf(state->lots[i].issuer, sizeof state->lots[i].issuer, "%s", PQgetvalue(res, row, 1));
-        state->lots[i].remaining = store_get_i64(res, row, 2);
-        state->lots[i].expires_s = store_get_i64(res, row, 3);
-    }
-    PQclear(res);
-    return RESULT_OK;
-}
-
 void store_member_state_free(store_member_state_t *state)
 {
     if (state == NULL) return;
