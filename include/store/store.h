@@ -190,8 +190,6 @@ void store_member_state_free(store_member_state_t *state);
 /* Member view: balance, available, expiring by UTC date (owned JSON array). */
 result_t store_member_expiring(store_conn_t *conn, const char *member, int64_t now_s, json_t **expiring);
 
-result_t store_lot_insert(store_conn_t *conn, int64_t id, const char *issuer, const char *member, int64_t points,
-                          int64_t expires_s);
 /* lock: FOR UPDATE. RESULT_NOT_FOUND when absent. */
 result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot);
 result_t store_lot_adjust(store_conn_t *conn, int64_t id, int64_t delta);

@@ -296,19 +296,6 @@ result_t store_member_expiring(store_conn_t *conn, const char *member, int64_t n
     return RESULT_OK;
 }
 
-result_t store_lot_insert(store_conn_t *conn, int64_t id, const char *issuer, const char *member, int64_t points,
-                          int64_t expires_s)
-{
-    char id_text[24], points_text[24], expires_text[24];
-    return store_exec_later(
-        conn, "lot_insert",
-        "INSERT INTO lots (id, issuer, member, points, remaining, expires_s) "
-        "VALUES ($1, $2, $3, $4, $4, $5)",
-        5,
-        P(store_i64(id_text, id), issuer, member, store_i64(points_text, points), store_i64(expires_text, expires_s)),
-        NULL, RESULT_OK);
-}
-
 result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot)
 {
     char id_text[24];

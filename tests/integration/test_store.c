@@ -32,7 +32,11 @@ static int setup(void **state)
     ledger_earn_postings("m1", "brand-a", 10, &postings);
     assert_int_equal(store_journal_insert(conn, seq, time_s, "earn", "{\"seq\":3}", &postings), RESULT_OK);
     assert_int_equal(store_transaction_insert(conn, seq, "brand-a", "earn", "m1", 10, "r1", 1, 0), RESULT_OK);
-    assert_int_equal(store_lot_insert(conn, seq, "brand-a", "m1", 10, time_s + 1000), RESULT_OK);
+    store_bulk_rows_t *rows = store_bulk_rows_new(); /* an earn's lot, written as the service writes it */
+    store_bulk_lot(rows, seq, "brand-a", "m1", 10, time_s + 1000);
+    assert_int_equal(store_bulk_write(conn, rows), RESULT_OK);
+    assert_int_equal(store_flush(conn), RESULT_OK);
+    store_bulk_rows_free(rows);
     assert_int_equal(store_commit(conn), RESULT_OK);
     ledger_postings_free(&postings);
     store_disconnect(conn);
