@@ -5,8 +5,12 @@
 
 typedef struct ratelimit ratelimit_t;
 
+/* Rules in one spec: far more partners than a coalition has; the rule lookup is a linear scan. */
+#define RATELIMIT_RULES_MAX 256
+
 /* spec NULL or "" means no limits (returns NULL, *error NULL). On a bad spec returns NULL and
- * sets *error (static text). */
+ * sets *error (static text): a rule not partner=rate with 0 < rate <= 1e6, a partner code over
+ * LIMIT_PARTNER_CODE_MAX, more than RATELIMIT_RULES_MAX rules, or a partner named twice. */
 ratelimit_t *ratelimit_create(const char *spec, const char **error);
 /* 0 when partner may proceed now, else the whole seconds to wait before a token is available. */
 int ratelimit_take(ratelimit_t *limits, const char *partner, double now_s);
