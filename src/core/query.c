@@ -22,11 +22,14 @@ query_status_t query_value(const char *query, const char *name, char *out, size_
                 break;
             }
             status = value_len < out_max ? QUERY_FOUND : QUERY_TOO_LONG;
-            if (status == QUERY_FOUND) memcpy(out, s + name_len + 1, value_len), out[value_len] = '\0';
+            if (status == QUERY_FOUND) {
+                memcpy(out, s + name_len + 1, value_len);
+                out[value_len] = '\0';
+            }
         }
         s += len + (s[len] == '&');
     }
-    if (status != QUERY_FOUND) out[0] = '\0';
+    if (status != QUERY_FOUND) out[0] = '\0'; /* a repeated name's first value is not left behind */
     return status;
 }
 
