@@ -6,7 +6,8 @@
 typedef struct ratelimit ratelimit_t;
 
 /* spec NULL or "" means no limits (returns NULL, *error NULL). On a bad spec returns NULL and
- * sets *error (static text). */
+ * sets *error (static text): a rule not partner=rate with 0 < rate <= 1e6, a partner code over
+ * LIMIT_PARTNER_CODE_MAX, more than LIMIT_RATELIMIT_RULES_MAX rules, or a partner named twice. */
 ratelimit_t *ratelimit_create(const char *spec, const char **error);
 /* 0 when partner may proceed now, else the whole seconds to wait before a token is available. */
 int ratelimit_take(ratelimit_t *limits, const char *partner, double now_s);

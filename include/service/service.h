@@ -99,8 +99,6 @@ void service_checkpoint(store_conn_t *conn, const service_request_t *request, se
 void service_export(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_inclusion_proof(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_consistency_proof(store_conn_t *conn, const service_request_t *request, service_response_t *response);
-/* Raw value of query parameter name ("?a=1&b=2"), copied into out; NULL when absent or too long. */
-const char *service_query_param(const service_request_t *request, const char *name, char *out, size_t out_max);
 
 /* The stored canonical text of one journal entry (auditors and operators). */
 void service_journal_entry(store_conn_t *conn, const service_request_t *request, service_response_t *response);

@@ -349,8 +349,11 @@ void store_bulk_claim(store_bulk_rows_t *rows, const uint8_t signature[CRYPTO_ED
                       const char *principal, const char *key);
 void store_bulk_entry(store_bulk_rows_t *rows, int64_t seq, int64_t time_s, const char *type, const char *text,
                       const ledger_postings_t *postings);
+/* reference_unique: the reference came with this request (unique per partner and type);
+ * original_seq: the reversed transaction, 0 for none. */
 void store_bulk_transaction(store_bulk_rows_t *rows, int64_t seq, const char *partner, const char *type,
-                            const char *member, int64_t points, const char *reference);
+                            const char *member, int64_t points, const char *reference, int reference_unique,
+                            int64_t original_seq);
 void store_bulk_lot(store_bulk_rows_t *rows, int64_t id, const char *issuer, const char *member, int64_t points,
                     int64_t expires_s);
 void store_bulk_portions(store_bulk_rows_t *rows, int64_t burn_seq, const char *redeemer, const ledger_lot_t *lots,

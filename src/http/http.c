@@ -29,6 +29,7 @@
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "query.h"
 #include "ratelimit.h"
 #include "service.h"
 #include "service_writer.h"
@@ -490,21 +491,12 @@ static result_t http_authorize(const http_call_t *call)
     return RESULT_FORBIDDEN;
 }
 
-static void query_value(const char *query, const char *name, char *out, size_t out_max, const char **value)
+/* The raw value of ?name= for an operation: NULL when absent; "" when the name is repeated or
+ * its value too long for out, which no operation accepts (each answers its invalid-field problem). */
+static const char *http_query(const char *query, const char *name, char *out, size_t out_max)
 {
-    size_t name_len = strlen(name);
-    const char *s = query[0] == '?' ? query + 1 : query;
-    *value = NULL;
-    while (*s) {
-        size_t len = strcspn(s, "&");
-        if (len > name_len && strncmp(s, name, name_len) == 0 && s[name_len] == '=' && len - name_len - 1 < out_max) {
-            memcpy(out, s + name_len + 1, len - name_len - 1);
-            out[len - name_len - 1] = '\0';
-            *value = out;
-        }
-        s += len;
-        if (*s == '&') s++;
-    }
+    query_status_t status = query_value(query, name, out, out_max);
+    return status == QUERY_ABSENT ? NULL : out; /* out is "" unless QUERY_FOUND */
 }
 
 static void request_hash(const http_call_t *call, const buf_t *body, uint8_t out[CRYPTO_SHA256_BYTES])
@@ -608,9 +600,9 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
                                                      : "auditor");
     request->body = call->body;
     request->param = call->param;
-    query_value(call->query, "limit", limit, sizeof limit, &request->query_limit);
-    query_value(call->query, "after", after, sizeof after, &request->query_after);
-    query_value(call->query, "days", days, sizeof days, &request->query_days);
+    request->query_limit = http_query(call->query, "limit", limit, sizeof limit);
+    request->query_after = http_query(call->query, "after", after, sizeof after);
+    request->query_days = http_query(call->query, "days", days, sizeof days);
     request->keyid = call->input.keyid;
     request->clock_skew_s = server->clock_skew_s;
     request->database_url = server->database_url;

@@ -46,6 +46,15 @@ static int parse_rule(const char *text, size_t len, rule_t *rule)
     return *end == '\0' && rule->per_second > 0 && rule->per_second <= 1e6 ? 0 : -1;
 }
 
+/* The rule just parsed (at rule_count) names a partner an earlier rule names: which one meant? */
+static int rule_repeated(const ratelimit_t *limits)
+{
+    const char *partner = limits->rules[limits->rule_count].partner;
+    for (size_t i = 0; i < limits->rule_count; i++)
+        if (strcmp(limits->rules[i].partner, partner) == 0) return 1;
+    return 0;
+}
+
 ratelimit_t *ratelimit_create(const char *spec, const char **error)
 {
     *error = NULL;
@@ -54,8 +63,11 @@ ratelimit_t *ratelimit_create(const char *spec, const char **error)
     pthread_mutex_init(&limits->lock, NULL);
     for (const char *s = spec; *s;) {
         size_t len = strcspn(s, ",");
-        if (limits->rule_count == LIMIT_RATELIMIT_RULES_MAX || parse_rule(s, len, &limits->rules[limits->rule_count]) != 0) {
+        if (limits->rule_count == LIMIT_RATELIMIT_RULES_MAX || parse_rule(s, len, &limits->rules[limits->rule_count]) != 0)
             *error = "LEDGER_RATE_LIMITS must be partner=requests_per_second[,…] (\"*\" for every other partner)";
+        else if (rule_repeated(limits))
+            *error = "LEDGER_RATE_LIMITS names a partner (or \"*\") twice";
+        if (*error != NULL) {
             ratelimit_destroy(limits);
             return NULL;
         }

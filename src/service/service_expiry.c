@@ -9,6 +9,7 @@
 #include "ledger.h"
 #include "limits.h"
 #include "log.h"
+#include "query.h"
 #include "service_batch.h"
 #include "service_outcome.h"
 
@@ -76,15 +77,11 @@ void service_expiry_run_get(store_conn_t *conn, const service_request_t *request
 void service_expiring(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
     int64_t now_s = 0;
-    long long days = 30;
-    char *end = NULL;
+    int64_t days = 30;
     json_t *report = NULL;
-    if (request->query_days != NULL) {
-        days = strtoll(request->query_days, &end, 10);
-        if (end == request->query_days || *end != '\0' || days < 1 || days > LIMIT_EXPIRING_DAYS_MAX) {
-            service_problem(response, RESULT_INVALID_FIELD, "days must be 1..366", json_pack("{s:s}", "field", "days"));
-            return;
-        }
+    if (request->query_days != NULL && query_int(request->query_days, 1, LIMIT_EXPIRING_DAYS_MAX, &days) != 0) {
+        service_problem(response, RESULT_INVALID_FIELD, "days must be 1..366", json_pack("{s:s}", "field", "days"));
+        return;
     }
     result_t result = store_now(conn, &now_s);
     if (result == RESULT_OK) result = store_expiring_report(conn, now_s, days, &report);

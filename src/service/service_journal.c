@@ -1,40 +1,28 @@
 /* service_journal.c — spec 10 over HTTP: signed checkpoints, streamed exports, inclusion proofs
  * of a partner's own entries, consistency proofs between two tree sizes. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "json.h"
+#include "query.h"
 #include "service_outcome.h"
 
-const char *service_query_param(const service_request_t *request, const char *name, char *out, size_t out_max)
-{
-    const char *s = request->signed_request.query;
-    size_t name_len = strlen(name);
-    if (s == NULL) return NULL;
-    if (*s == '?') s++;
-    while (*s) {
-        size_t len = strcspn(s, "&");
-        if (len > name_len && strncmp(s, name, name_len) == 0 && s[name_len] == '=' && len - name_len - 1 < out_max) {
-            memcpy(out, s + name_len + 1, len - name_len - 1);
-            out[len - name_len - 1] = '\0';
-            return out;
-        }
-        s += len + (s[len] == '&');
-    }
-    return NULL;
-}
-
+/* A tree size or seq: 1.. (query.h: digits only). */
 static int parse_size(const char *text, uint64_t *value)
 {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long parsed = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || parsed == 0) return -1;
-    *value = parsed;
+    int64_t parsed = 0;
+    if (query_int(text, 1, INT64_MAX, &parsed) != 0) return -1;
+    *value = (uint64_t)parsed;
     return 0;
+}
+
+/* The raw value of ?name= (NULL when absent); "" when repeated or too long, which parse_size
+ * refuses. */
+static const char *query_param(const service_request_t *request, const char *name, char *out, size_t out_max)
+{
+    return query_value(request->signed_request.query, name, out, out_max) == QUERY_ABSENT ? NULL : out;
 }
 
 void service_checkpoint(store_conn_t *conn, const service_request_t *request, service_response_t *response)
@@ -133,7 +121,7 @@ void service_inclusion_proof(store_conn_t *conn, const service_request_t *reques
     /* partners prove their own entries; staff may prove any */
     if (result == RESULT_OK && request->role == STORE_ROLE_PARTNER && strcmp(partner, request->principal) != 0)
         result = RESULT_NOT_FOUND;
-    const char *size_param = service_query_param(request, "size", size_text, sizeof size_text);
+    const char *size_param = query_param(request, "size", size_text, sizeof size_text);
     if (result == RESULT_OK && size_param != NULL && (parse_size(size_param, &size) != 0 || size < seq))
         result = RESULT_INVALID_FIELD;
     if (result == RESULT_OK)
@@ -167,8 +155,8 @@ void service_consistency_proof(store_conn_t *conn, const service_request_t *requ
     merkle_hash_t first_root, second_root, path[MERKLE_DEPTH_MAX];
     size_t count = 0;
     char *note = NULL;
-    const char *a = service_query_param(request, "first", first_text, sizeof first_text);
-    const char *b = service_query_param(request, "second", second_text, sizeof second_text);
+    const char *a = query_param(request, "first", first_text, sizeof first_text);
+    const char *b = query_param(request, "second", second_text, sizeof second_text);
     result_t result = RESULT_OK;
     if (a == NULL || b == NULL || parse_size(a, &first) != 0 || parse_size(b, &second) != 0 || first > second)
         result = RESULT_INVALID_FIELD;

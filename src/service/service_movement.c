@@ -187,7 +187,7 @@ static int64_t earn_plan(const item_t *item, const store_bulk_read_t *read, stor
     ledger_earn_postings(earn->member, partner, earn->points, &postings);
     json_t *fields = earn_fields(earn, *seq + 1, expires_s), *view = NULL;
     if (entry_add(item, read, "earn", fields, &postings, seq, time_s, rows, &view, outcome)) {
-        store_bulk_transaction(rows, *seq, partner, "earn", earn->member, earn->points, earn->reference);
+        store_bulk_transaction(rows, *seq, partner, "earn", earn->member, earn->points, earn->reference, 1, 0);
         store_bulk_lot(rows, *seq, partner, earn->member, earn->points, expires_s);
         delta = earn->points;
         state.balance += earn->points; /* the new lot is spendable: past_due and held stay */
@@ -214,7 +214,7 @@ static int64_t burn_plan(const item_t *item, const store_bulk_read_t *read, stor
         goto out;
     }
     if (!entry_add(item, read, "burn", fields, &postings, seq, time_s, rows, &view, outcome)) goto out;
-    store_bulk_transaction(rows, *seq, redeemer, "burn", burn.member, burn.points, burn.reference);
+    store_bulk_transaction(rows, *seq, redeemer, "burn", burn.member, burn.points, burn.reference, 1, 0);
     store_bulk_portions(rows, *seq, redeemer, state.lots, plan);
     delta = -burn.points;
     state.balance -= burn.points; /* only spendable lots were consumed: past_due and held stay */

@@ -1,11 +1,11 @@
 /* service_read.c — partner reads: a transaction, a member's balances, a member's history. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
 #include "ledger.h"
+#include "query.h"
 #include "service_outcome.h"
 
 void service_transaction_get(store_conn_t *conn, const service_request_t *request, service_response_t *response)
@@ -55,28 +55,17 @@ void service_member_get(store_conn_t *conn, const service_request_t *request, se
     store_member_state_free(&state);
 }
 
-/* Parses a decimal in [minimum, maximum]; returns 0 on success. */
-static int parse_bounded(const char *text, long long minimum, long long maximum, long long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long long value = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < minimum || value > maximum) return -1;
-    *out = value;
-    return 0;
-}
-
 void service_member_history(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
-    long long limit = LIMIT_PAGE_DEFAULT, before = INT64_MAX;
+    int64_t limit = LIMIT_PAGE_DEFAULT, before = INT64_MAX;
     json_t *views = NULL;
     int64_t last_seq = 0;
     if (!member_param_ok(request, response)) return;
-    if (request->query_limit && parse_bounded(request->query_limit, 1, LIMIT_PAGE_MAX, &limit) != 0) {
+    if (request->query_limit && query_int(request->query_limit, 1, LIMIT_PAGE_MAX, &limit) != 0) {
         service_problem(response, RESULT_INVALID_FIELD, "limit must be 1..200", json_pack("{s:s}", "field", "limit"));
         return;
     }
-    if (request->query_after && parse_bounded(request->query_after, 1, INT64_MAX, &before) != 0) {
+    if (request->query_after && query_int(request->query_after, 1, INT64_MAX, &before) != 0) {
         service_problem(response, RESULT_INVALID_FIELD, "after must be a cursor from `next`",
                         json_pack("{s:s}", "field", "after"));
         return;

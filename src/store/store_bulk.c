@@ -10,63 +10,10 @@
 #include "assert_always.h"
 #include "buf.h"
 #include "log.h"
+#include "pg_array.h"
 #include "store_internal.h"
 
 #define P(...) ((const char *const[]){__VA_ARGS__})
-
-/* One array parameter in PostgreSQL's array text form, built an element at a time. */
-typedef struct {
-    buf_t text;
-    size_t count;
-} array_t;
-
-static void array_next(array_t *array)
-{
-    buf_append_str(&array->text, array->count++ ? "," : "{");
-}
-
-/* Every text element is quoted; '"' and '\' are the only characters escaped inside quotes. */
-static void array_text(array_t *array, const char *value)
-{
-    array_next(array);
-    buf_append_str(&array->text, "\"");
-    for (const char *c = value;;) {
-        size_t plain = strcspn(c, "\"\\");
-        buf_append(&array->text, c, plain);
-        if (c[plain] == '\0') break;
-        char escaped[2] = {'\\', c[plain]};
-        buf_append(&array->text, escaped, 2);
-        c += plain + 1;
-    }
-    buf_append_str(&array->text, "\"");
-}
-
-static void array_i64(array_t *array, int64_t value)
-{
-    array_next(array);
-    buf_printf(&array->text, "%lld", (long long)value);
-}
-
-static void array_bytes(array_t *array, const uint8_t *bytes, size_t len)
-{
-    char hex[2 + 2 * 64 + 1];
-    ASSERT_ALWAYS(len <= 64);
-    store_bytea_text(bytes, len, hex);
-    array_text(array, hex);
-}
-
-static const char *array_done(array_t *array)
-{
-    if (array->count == 0) buf_append_str(&array->text, "{");
-    buf_append_str(&array->text, "}");
-    return array->text.data;
-}
-
-static void arrays_free(array_t *arrays, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        buf_free(&arrays[i].text);
-}
 
 /* Reads ------------------------------------------------------------------------------------ */
 /* Each lookup is a LATERAL subquery with LIMIT, so it stays an index probe per item: a join
@@ -196,26 +143,26 @@ result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, siz
                          int64_t *time_s, store_bulk_read_t *reads)
 {
     enum { A_PRINCIPAL, A_KEY, A_SIGNATURE, A_TYPE, A_REFERENCE, A_MEMBER, A_ACCOUNT, A_NEED, A_KEYID, A_COUNT };
-    array_t a[A_COUNT];
+    pg_array_t a[A_COUNT];
     PGresult *res[R_COUNT] = {NULL};
     char account[LEDGER_ACCOUNT_MAX + 1], limit[24];
     memset(a, 0, sizeof a);
     memset(reads, 0, count * sizeof *reads);
     for (size_t i = 0; i < count; i++) {
-        array_text(&a[A_PRINCIPAL], items[i].principal);
-        array_text(&a[A_KEY], items[i].key);
-        array_bytes(&a[A_SIGNATURE], items[i].signature, CRYPTO_ED25519_SIGNATURE_BYTES);
-        array_text(&a[A_TYPE], items[i].type);
-        array_text(&a[A_REFERENCE], items[i].reference ? items[i].reference : "");
-        array_text(&a[A_MEMBER], items[i].member ? items[i].member : "");
+        pg_array_text(&a[A_PRINCIPAL], items[i].principal);
+        pg_array_text(&a[A_KEY], items[i].key);
+        pg_array_bytes(&a[A_SIGNATURE], items[i].signature, CRYPTO_ED25519_SIGNATURE_BYTES);
+        pg_array_text(&a[A_TYPE], items[i].type);
+        pg_array_text(&a[A_REFERENCE], items[i].reference ? items[i].reference : "");
+        pg_array_text(&a[A_MEMBER], items[i].member ? items[i].member : "");
         if (items[i].member) ledger_account_member(account, items[i].member);
-        array_text(&a[A_ACCOUNT], items[i].member ? account : "");
-        array_i64(&a[A_NEED], items[i].member ? items[i].burn_points : 0);
-        array_text(&a[A_KEYID], items[i].keyid);
+        pg_array_text(&a[A_ACCOUNT], items[i].member ? account : "");
+        pg_array_i64(&a[A_NEED], items[i].member ? items[i].burn_points : 0);
+        pg_array_text(&a[A_KEYID], items[i].keyid);
     }
     const char *t[A_COUNT];
     for (int k = 0; k < A_COUNT; k++)
-        t[k] = array_done(&a[k]);
+        t[k] = pg_array_done(&a[k]);
     const char *const *params[R_COUNT] = {
         [R_HEAD] = NULL,
         [R_LOCKS] = P(t[A_PRINCIPAL], t[A_KEY]),
@@ -247,7 +194,7 @@ result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, siz
     }
     for (int r = 0; r < R_COUNT; r++)
         PQclear(res[r]);
-    arrays_free(a, A_COUNT);
+    pg_arrays_free(a, A_COUNT);
     return result;
 }
 
@@ -264,16 +211,16 @@ void store_bulk_read_free(store_bulk_read_t *reads, size_t count)
 result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_s, int64_t need_points,
                             store_member_state_t *state)
 {
-    array_t a[3];
+    pg_array_t a[3];
     char account[LEDGER_ACCOUNT_MAX + 1], now_text[LIMIT_INT64_TEXT_BYTES], limit[LIMIT_INT64_TEXT_BYTES];
     result_t result = RESULT_OK;
     memset(a, 0, sizeof a);
     memset(state, 0, sizeof *state);
     ledger_account_member(account, member);
-    array_text(&a[0], member);
-    array_text(&a[1], account);
-    array_i64(&a[2], need_points > 0 ? need_points : 0);
-    const char *members = array_done(&a[0]), *accounts = array_done(&a[1]), *needs = array_done(&a[2]);
+    pg_array_text(&a[0], member);
+    pg_array_text(&a[1], account);
+    pg_array_i64(&a[2], need_points > 0 ? need_points : 0);
+    const char *members = pg_array_done(&a[0]), *accounts = pg_array_done(&a[1]), *needs = pg_array_done(&a[2]);
     store_i64(now_text, now_s);
     PGresult *res = store_run(conn, read_name[R_TOTALS], read_sql[R_TOTALS], 3, P(members, accounts, now_text), &result);
     if (res != NULL && PQntuples(res) == 1) totals_row(res, 0, state);
@@ -285,7 +232,7 @@ result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_
             lot_row(res, row, state);
         PQclear(res);
     }
-    arrays_free(a, 3);
+    pg_arrays_free(a, 3);
     return result;
 }
 
@@ -307,6 +254,8 @@ enum {
     W_TX_MEMBER,
     W_TX_POINTS,
     W_TX_REFERENCE,
+    W_TX_UNIQUE,
+    W_TX_ORIGINAL,
     W_LOT_ID,
     W_LOT_ISSUER,
     W_LOT_MEMBER,
@@ -327,7 +276,7 @@ enum {
 };
 
 struct store_bulk_rows {
-    array_t a[W_COUNT];
+    pg_array_t a[W_COUNT];
 };
 
 store_bulk_rows_t *store_bulk_rows_new(void)
@@ -338,52 +287,55 @@ store_bulk_rows_t *store_bulk_rows_new(void)
 void store_bulk_rows_free(store_bulk_rows_t *rows)
 {
     if (rows == NULL) return;
-    arrays_free(rows->a, W_COUNT);
+    pg_arrays_free(rows->a, W_COUNT);
     free(rows);
 }
 
 void store_bulk_claim(store_bulk_rows_t *rows, const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES],
                       const char *principal, const char *key)
 {
-    array_bytes(&rows->a[W_CLAIM_SIGNATURE], signature, CRYPTO_ED25519_SIGNATURE_BYTES);
-    array_text(&rows->a[W_CLAIM_PRINCIPAL], principal);
-    array_text(&rows->a[W_CLAIM_KEY], key);
+    pg_array_bytes(&rows->a[W_CLAIM_SIGNATURE], signature, CRYPTO_ED25519_SIGNATURE_BYTES);
+    pg_array_text(&rows->a[W_CLAIM_PRINCIPAL], principal);
+    pg_array_text(&rows->a[W_CLAIM_KEY], key);
 }
 
 void store_bulk_entry(store_bulk_rows_t *rows, int64_t seq, int64_t time_s, const char *type, const char *text,
                       const ledger_postings_t *postings)
 {
     ASSERT_ALWAYS(ledger_postings_balanced(postings));
-    array_i64(&rows->a[W_ENTRY_SEQ], seq);
-    array_i64(&rows->a[W_ENTRY_TIME], time_s);
-    array_text(&rows->a[W_ENTRY_TYPE], type);
-    array_text(&rows->a[W_ENTRY_TEXT], text);
+    pg_array_i64(&rows->a[W_ENTRY_SEQ], seq);
+    pg_array_i64(&rows->a[W_ENTRY_TIME], time_s);
+    pg_array_text(&rows->a[W_ENTRY_TYPE], type);
+    pg_array_text(&rows->a[W_ENTRY_TEXT], text);
     for (size_t i = 0; i < postings->count; i++) {
-        array_i64(&rows->a[W_POSTING_SEQ], seq);
-        array_text(&rows->a[W_POSTING_ACCOUNT], postings->lines[i].account);
-        array_i64(&rows->a[W_POSTING_AMOUNT], postings->lines[i].amount);
+        pg_array_i64(&rows->a[W_POSTING_SEQ], seq);
+        pg_array_text(&rows->a[W_POSTING_ACCOUNT], postings->lines[i].account);
+        pg_array_i64(&rows->a[W_POSTING_AMOUNT], postings->lines[i].amount);
     }
 }
 
 void store_bulk_transaction(store_bulk_rows_t *rows, int64_t seq, const char *partner, const char *type,
-                            const char *member, int64_t points, const char *reference)
+                            const char *member, int64_t points, const char *reference, int reference_unique,
+                            int64_t original_seq)
 {
-    array_i64(&rows->a[W_TX_SEQ], seq);
-    array_text(&rows->a[W_TX_PARTNER], partner);
-    array_text(&rows->a[W_TX_TYPE], type);
-    array_text(&rows->a[W_TX_MEMBER], member);
-    array_i64(&rows->a[W_TX_POINTS], points);
-    array_text(&rows->a[W_TX_REFERENCE], reference);
+    pg_array_i64(&rows->a[W_TX_SEQ], seq);
+    pg_array_text(&rows->a[W_TX_PARTNER], partner);
+    pg_array_text(&rows->a[W_TX_TYPE], type);
+    pg_array_text(&rows->a[W_TX_MEMBER], member);
+    pg_array_i64(&rows->a[W_TX_POINTS], points);
+    pg_array_text(&rows->a[W_TX_REFERENCE], reference);
+    pg_array_i64(&rows->a[W_TX_UNIQUE], reference_unique != 0);
+    pg_array_i64(&rows->a[W_TX_ORIGINAL], original_seq);
 }
 
 void store_bulk_lot(store_bulk_rows_t *rows, int64_t id, const char *issuer, const char *member, int64_t points,
                     int64_t expires_s)
 {
-    array_i64(&rows->a[W_LOT_ID], id);
-    array_text(&rows->a[W_LOT_ISSUER], issuer);
-    array_text(&rows->a[W_LOT_MEMBER], member);
-    array_i64(&rows->a[W_LOT_POINTS], points);
-    array_i64(&rows->a[W_LOT_EXPIRES], expires_s);
+    pg_array_i64(&rows->a[W_LOT_ID], id);
+    pg_array_text(&rows->a[W_LOT_ISSUER], issuer);
+    pg_array_text(&rows->a[W_LOT_MEMBER], member);
+    pg_array_i64(&rows->a[W_LOT_POINTS], points);
+    pg_array_i64(&rows->a[W_LOT_EXPIRES], expires_s);
 }
 
 void store_bulk_portions(store_bulk_rows_t *rows, int64_t burn_seq, const char *redeemer, const ledger_lot_t *lots,
@@ -391,23 +343,23 @@ void store_bulk_portions(store_bulk_rows_t *rows, int64_t burn_seq, const char *
 {
     for (size_t i = 0; i < plan->count; i++) {
         const ledger_lot_t *lot = &lots[plan->portions[i].lot_index];
-        array_i64(&rows->a[W_PORTION_BURN], burn_seq);
-        array_i64(&rows->a[W_PORTION_IDX], (int64_t)i);
-        array_i64(&rows->a[W_PORTION_LOT], lot->id);
-        array_text(&rows->a[W_PORTION_ISSUER], lot->issuer);
-        array_text(&rows->a[W_PORTION_REDEEMER], redeemer);
-        array_i64(&rows->a[W_PORTION_POINTS], plan->portions[i].points);
+        pg_array_i64(&rows->a[W_PORTION_BURN], burn_seq);
+        pg_array_i64(&rows->a[W_PORTION_IDX], (int64_t)i);
+        pg_array_i64(&rows->a[W_PORTION_LOT], lot->id);
+        pg_array_text(&rows->a[W_PORTION_ISSUER], lot->issuer);
+        pg_array_text(&rows->a[W_PORTION_REDEEMER], redeemer);
+        pg_array_i64(&rows->a[W_PORTION_POINTS], plan->portions[i].points);
     }
 }
 
 void store_bulk_idempotency(store_bulk_rows_t *rows, const char *principal, const char *key,
                             const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body)
 {
-    array_text(&rows->a[W_IDEM_PRINCIPAL], principal);
-    array_text(&rows->a[W_IDEM_KEY], key);
-    array_bytes(&rows->a[W_IDEM_HASH], hash, CRYPTO_SHA256_BYTES);
-    array_i64(&rows->a[W_IDEM_STATUS], status);
-    array_text(&rows->a[W_IDEM_BODY], body);
+    pg_array_text(&rows->a[W_IDEM_PRINCIPAL], principal);
+    pg_array_text(&rows->a[W_IDEM_KEY], key);
+    pg_array_bytes(&rows->a[W_IDEM_HASH], hash, CRYPTO_SHA256_BYTES);
+    pg_array_i64(&rows->a[W_IDEM_STATUS], status);
+    pg_array_text(&rows->a[W_IDEM_BODY], body);
 }
 
 typedef struct {
@@ -432,10 +384,10 @@ static const write_t writes[] = {
      "INSERT INTO postings (seq, account, amount) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])",
      W_POSTING_SEQ, 3},
     {"bulk_transactions",
-     "INSERT INTO transactions (seq, partner, type, member, points, reference, reference_key) "
-     "SELECT s, p, t, m, n, r, t FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
-     "$6::text[]) AS u(s, p, t, m, n, r)",
-     W_TX_SEQ, 6},
+     "INSERT INTO transactions (seq, partner, type, member, points, reference, reference_key, original_seq) "
+     "SELECT s, p, t, m, n, r, CASE WHEN q = 1 THEN t END, nullif(o, 0) FROM unnest($1::bigint[], $2::text[], "
+     "$3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[], $8::bigint[]) AS u(s, p, t, m, n, r, q, o)",
+     W_TX_SEQ, 8},
     {"bulk_lots",
      "INSERT INTO lots (id, issuer, member, points, remaining, expires_s) "
      "SELECT i, s, m, p, p, e FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) "
@@ -462,14 +414,48 @@ result_t store_bulk_write(store_conn_t *conn, store_bulk_rows_t *rows)
     for (size_t w = 0; w < sizeof writes / sizeof writes[0] && result == RESULT_OK; w++) {
         const write_t *write = &writes[w];
         if (rows->a[write->first].count == 0) continue;
-        const char *params[6];
-        ASSERT_ALWAYS(write->count <= 6);
+        const char *params[8];
+        ASSERT_ALWAYS(write->count <= 8);
         for (int i = 0; i < write->count; i++) {
             ASSERT_ALWAYS(rows->a[write->first + i].count > 0);
-            params[i] = array_done(&rows->a[write->first + i]);
+            params[i] = pg_array_done(&rows->a[write->first + i]);
         }
         result = store_exec_later(conn, write->name, write->sql, write->count, params, "transactions_reference_unique",
                                   RESULT_DUPLICATE_REFERENCE);
     }
     return result; /* the journal's trigger moves the head's seq to the entries just written */
+}
+
+/* The single-row writes of the operations that run one request at a time (holds, captures,
+ * reversals, admin, expiry, settlement): the same statements as a group's, with one row. */
+static result_t rows_write(store_conn_t *conn, store_bulk_rows_t *rows)
+{
+    result_t result = store_bulk_write(conn, rows);
+    store_bulk_rows_free(rows);
+    return result;
+}
+
+result_t store_journal_insert(store_conn_t *conn, int64_t seq, int64_t time_s, const char *type, const char *text,
+                              const ledger_postings_t *postings)
+{
+    store_bulk_rows_t *rows = store_bulk_rows_new();
+    store_bulk_entry(rows, seq, time_s, type, text, postings);
+    return rows_write(conn, rows);
+}
+
+result_t store_transaction_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *type,
+                                  const char *member, int64_t points, const char *reference, int reference_unique,
+                                  int64_t original_seq)
+{
+    store_bulk_rows_t *rows = store_bulk_rows_new();
+    store_bulk_transaction(rows, seq, partner, type, member, points, reference, reference_unique, original_seq);
+    return rows_write(conn, rows);
+}
+
+result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char *redeemer, const ledger_lot_t *lots,
+                               const ledger_burn_plan_t *plan)
+{
+    store_bulk_rows_t *rows = store_bulk_rows_new();
+    store_bulk_portions(rows, burn_seq, redeemer, lots, plan);
+    return rows_write(conn, rows);
 }

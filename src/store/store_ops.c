@@ -118,43 +118,6 @@ result_t store_journal_next(store_conn_t *conn, int64_t *seq, int64_t *time_s)
     return result;
 }
 
-static void array_literal(buf_t *out, const ledger_postings_t *postings, int amounts)
-{
-    buf_append(out, "{", 1);
-    for (size_t i = 0; i < postings->count; i++) {
-        if (i) buf_append(out, ",", 1);
-        if (amounts) {
-            buf_printf(out, "%lld", (long long)postings->lines[i].amount);
-        } else {
-            /* account names hold only [A-Za-z0-9._:-]: quoting needs no escapes */
-            buf_printf(out, "\"%s\"", postings->lines[i].account);
-        }
-    }
-    buf_append(out, "}", 1);
-}
-
-result_t store_journal_insert(store_conn_t *conn, int64_t seq, int64_t time_s, const char *type, const char *text,
-                              const ledger_postings_t *postings)
-{
-    char seq_text[24], time_text[24];
-    buf_t accounts = BUF_INIT, amounts = BUF_INIT;
-    ASSERT_ALWAYS(ledger_postings_balanced(postings));
-    result_t result = store_exec_later(
-        conn, "journal_insert", "INSERT INTO journal (seq, time_s, type, text) VALUES ($1, $2, $3, $4)", 4,
-        P(store_i64(seq_text, seq), store_i64(time_text, time_s), type, text), NULL, RESULT_OK);
-    if (result != RESULT_OK || postings->count == 0) goto out;
-    array_literal(&accounts, postings, 0);
-    array_literal(&amounts, postings, 1);
-    result = store_exec_later(conn, "postings_insert",
-                              "INSERT INTO postings (seq, account, amount) "
-                              "SELECT $1, a, m FROM unnest($2::text[], $3::bigint[]) AS p(a, m)",
-                              3, P(seq_text, accounts.data, amounts.data), NULL, RESULT_OK);
-out:
-    buf_free(&accounts);
-    buf_free(&amounts);
-    return result;
-}
-
 result_t store_journal_text(store_conn_t *conn, int64_t seq, char **text)
 {
     char seq_text[24];
@@ -166,21 +129,6 @@ result_t store_journal_text(store_conn_t *conn, int64_t seq, char **text)
     if (result == RESULT_OK) *text = xstrdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return result;
-}
-
-result_t store_transaction_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *type,
-                                  const char *member, int64_t points, const char *reference, int reference_unique,
-                                  int64_t original_seq)
-{
-    char seq_text[24], points_text[24], original_text[24];
-    return store_exec_later(
-        conn, "tx_insert",
-        "INSERT INTO transactions (seq, partner, type, member, points, reference, reference_key, original_seq) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        8,
-        P(store_i64(seq_text, seq), partner, type, member, store_i64(points_text, points), reference,
-          reference_unique ? type : NULL, original_seq ? store_i64(original_text, original_seq) : NULL),
-        "transactions_reference_unique", RESULT_DUPLICATE_REFERENCE);
 }
 
 result_t store_transaction_get(store_conn_t *conn, int64_t seq, int lock, store_transaction_t *row)
@@ -320,38 +268,6 @@ result_t store_lot_adjust(store_conn_t *conn, int64_t id, int64_t delta)
     char id_text[24], delta_text[24];
     return store_exec_later(conn, "lot_adjust", "UPDATE lots SET remaining = remaining + $2 WHERE id = $1", 2,
                             P(store_i64(id_text, id), store_i64(delta_text, delta)), NULL, RESULT_OK);
-}
-
-result_t store_portions_insert(store_conn_t *conn, int64_t burn_seq, const char *redeemer, const ledger_lot_t *lots,
-                               const ledger_burn_plan_t *plan)
-{
-    char seq_text[24];
-    buf_t ids = BUF_INIT, issuers = BUF_INIT, points = BUF_INIT;
-    buf_append_str(&ids, "{");
-    buf_append_str(&issuers, "{");
-    buf_append_str(&points, "{");
-    for (size_t i = 0; i < plan->count; i++) {
-        const ledger_lot_t *lot = &lots[plan->portions[i].lot_index];
-        const char *comma = i ? "," : "";
-        buf_printf(&ids, "%s%lld", comma, (long long)lot->id);
-        buf_printf(&issuers, "%s\"%s\"", comma, lot->issuer);
-        buf_printf(&points, "%s%lld", comma, (long long)plan->portions[i].points);
-    }
-    buf_append_str(&ids, "}");
-    buf_append_str(&issuers, "}");
-    buf_append_str(&points, "}");
-    result_t result = store_exec_later(
-        conn, "portions_insert",
-        "WITH consumed AS (SELECT ord - 1 AS idx, lot_id, issuer, points FROM "
-        "  unnest($3::bigint[], $4::text[], $5::bigint[]) WITH ORDINALITY AS p(lot_id, issuer, points, ord)), "
-        "inserted AS (INSERT INTO burn_portions (burn_seq, idx, lot_id, issuer, redeemer, points, value_seq) "
-        "  SELECT $1, idx, lot_id, issuer, $2, points, (SELECT max(seq) FROM point_values) FROM consumed) "
-        "UPDATE lots SET remaining = lots.remaining - c.points FROM consumed c WHERE lots.id = c.lot_id",
-        5, P(store_i64(seq_text, burn_seq), redeemer, ids.data, issuers.data, points.data), NULL, RESULT_OK);
-    buf_free(&ids);
-    buf_free(&issuers);
-    buf_free(&points);
-    return result;
 }
 
 result_t store_portions_get(store_conn_t *conn, int64_t burn_seq, ledger_consumed_t **consumed, size_t *count)
