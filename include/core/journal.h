@@ -28,9 +28,8 @@ char *journal_entry_text(int64_t seq, int64_t time_s, const char *type, const ch
 
 /* As journal_entry_text, and *view (owned) the transaction view of that text, built from the
  * same values instead of by parsing the text back (the writer's hot path). */
-char *journal_entry_text_view(int64_t seq, int64_t time_s, const char *type, const char *partner,
-                              const json_t *fields, const ledger_postings_t *postings,
-                              const journal_request_t *request, json_t **view);
+char *journal_entry_text_view(int64_t seq, int64_t time_s, const char *type, const char *partner, const json_t *fields,
+                              const ledger_postings_t *postings, const journal_request_t *request, json_t **view);
 
 json_t *journal_postings_json(const ledger_postings_t *postings);
 

@@ -307,7 +307,8 @@ _Static_assert(LIMIT_HOLD_TTL_MIN_S >= 1 && LIMIT_HOLD_TTL_MIN_S <= LIMIT_HOLD_T
                "the default hold ttl must lie within [min, max]");
 _Static_assert(LIMIT_VALIDITY_DEFAULT_S >= 1 && LIMIT_VALIDITY_DEFAULT_S <= LIMIT_VALIDITY_MAX_S,
                "the default lot validity must lie within 1..max");
-_Static_assert(LIMIT_PAGE_DEFAULT >= 1 && LIMIT_PAGE_DEFAULT <= LIMIT_PAGE_MAX, "the default page must lie within 1..max");
+_Static_assert(LIMIT_PAGE_DEFAULT >= 1 && LIMIT_PAGE_DEFAULT <= LIMIT_PAGE_MAX,
+               "the default page must lie within 1..max");
 _Static_assert(LIMIT_EXPIRING_DAYS_DEFAULT >= 1 && LIMIT_EXPIRING_DAYS_DEFAULT <= LIMIT_EXPIRING_DAYS_MAX,
                "the default expiring-report window must lie within 1..max");
 _Static_assert(LIMIT_IDEMPOTENCY_KEEP_S >= 7 * 86400, "spec 8: idempotency keys are kept at least 7 days");
@@ -362,7 +363,8 @@ _Static_assert(LIMIT_ID_TEXT_BYTES >= LIMIT_ID_PREFIX_MAX + 1 + sizeof "92233720
 _Static_assert(LIMIT_HEX_TEXT_BYTES(LIMIT_CLIENT_IDEMPOTENCY_KEY_RANDOM_BYTES) - 1 <= LIMIT_IDEMPOTENCY_KEY_MAX,
                "ledgerctl's generated Idempotency-Key must be a valid one");
 _Static_assert(LIMIT_ROUTER_PARAM_TEXT_BYTES <= LIMIT_HTTP_PATH_TEXT_BYTES, "a path parameter is part of the path");
-_Static_assert(LIMIT_ROUTER_PARAM_TEXT_BYTES > LIMIT_KEYID_MAX && LIMIT_ROUTER_PARAM_TEXT_BYTES > LIMIT_PARTNER_CODE_MAX,
+_Static_assert(LIMIT_ROUTER_PARAM_TEXT_BYTES > LIMIT_KEYID_MAX &&
+                   LIMIT_ROUTER_PARAM_TEXT_BYTES > LIMIT_PARTNER_CODE_MAX,
                "a path parameter must hold any keyid or partner code");
 _Static_assert(LIMIT_QUERY_VALUE_TEXT_BYTES >= LIMIT_INT64_TEXT_BYTES, "a query value holds any int64");
 _Static_assert(LIMIT_LISTEN_HOST_MAX >= sizeof "255.255.255.255", "an IPv4 literal must fit LEDGER_LISTEN's host");

@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 void metrics_request(const char *route, int status, uint64_t duration_us);
 /* Earns and burns the writer applied set-based (counted when written). */
 void metrics_write_bulk(size_t requests, int written);

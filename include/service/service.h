@@ -21,7 +21,7 @@ typedef void (*service_done_t)(void *arg);
 typedef struct {
     journal_request_t signed_request; /* the material stored with the entry */
     uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES];
-    verify_memo_t signature_memo; /* the Ed25519 check made at authentication */
+    verify_memo_t signature_memo;              /* the Ed25519 check made at authentication */
     uint8_t request_hash[CRYPTO_SHA256_BYTES]; /* identifies "the same request" for idempotency */
     store_role_t role;
     char principal[LIMIT_PARTNER_CODE_MAX + 1]; /* partner code, or "operator" / "auditor" */

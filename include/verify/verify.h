@@ -54,8 +54,8 @@ result_t verify_signed_request(const json_t *entry, const json_t *request, const
  * skew_s before or skew_s + 60 s after the entry's time, and verify_signed_request. Returns the
  * rule broken (RESULT_AUTH_* for the key, window and signature; RESULT_INTERNAL for an entry only
  * the service could have written wrong), *why says it in words. */
-result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, int64_t skew_s,
-                             verify_key_find_t find, void *context, const verify_memo_t *memo, const char **why);
+result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, int64_t skew_s, verify_key_find_t find,
+                             void *context, const verify_memo_t *memo, const char **why);
 
 /* Every check the verifier makes of one entry on its own, on its text exactly as it will be
  * stored: canonical JCS, seq and time as given, postings balanced and agreeing with the movement,

@@ -36,7 +36,8 @@ static int config_load_http(config_t *config, const char **error)
     const char *per_address = getenv("LEDGER_HTTP_CONNECTIONS_PER_ADDRESS");
     if (per_address != NULL) {
         if (parse_integer(per_address, 0, LIMIT_HTTP_CONNECTIONS_MAX, &value) != 0) {
-            *error = "LEDGER_HTTP_CONNECTIONS_PER_ADDRESS must be 0.." LIMIT_TEXT(LIMIT_HTTP_CONNECTIONS_MAX) " (0: no limit)";
+            *error = "LEDGER_HTTP_CONNECTIONS_PER_ADDRESS must be 0.." LIMIT_TEXT(
+                LIMIT_HTTP_CONNECTIONS_MAX) " (0: no limit)";
             return -1;
         }
         config->http_connections_per_address = (unsigned)value;

@@ -233,8 +233,10 @@ static int command_settle(int argc, char **argv)
     char *end = NULL;
     long fee_bp = strtol(fee_text, &end, 10);
     settle_result_t out = {0, NULL, NULL};
-    if ((end_text && ledger_time_parse(end_text, &period_end_s) != 0) || *end != '\0' || fee_bp < 0 || fee_bp > LIMIT_FEE_BP_MAX) {
-        fprintf(stderr, "ledgerctl: --period-end is YYYY-MM-DDTHH:MM:SSZ, --fee-bp 0.." LIMIT_TEXT(LIMIT_FEE_BP_MAX) "\n");
+    if ((end_text && ledger_time_parse(end_text, &period_end_s) != 0) || *end != '\0' || fee_bp < 0 ||
+        fee_bp > LIMIT_FEE_BP_MAX) {
+        fprintf(stderr,
+                "ledgerctl: --period-end is YYYY-MM-DDTHH:MM:SSZ, --fee-bp 0.." LIMIT_TEXT(LIMIT_FEE_BP_MAX) "\n");
         return 2;
     }
     int status = direct_setup(&config, &key, &conn);
@@ -307,7 +309,8 @@ static int command_call(int argc, char **argv)
     const char *key_id = option(argc, argv, "--key-id", getenv("LEDGERCTL_KEY_ID"));
     const char *key_file = option(argc, argv, "--key-file", getenv("LEDGERCTL_KEY_FILE"));
     const char *idempotency_key = option(argc, argv, "--idempotency-key", NULL);
-    char host[LIMIT_URL_HOST_TEXT_BYTES], generated_key[LIMIT_HEX_TEXT_BYTES(LIMIT_CLIENT_IDEMPOTENCY_KEY_RANDOM_BYTES)];
+    char host[LIMIT_URL_HOST_TEXT_BYTES],
+        generated_key[LIMIT_HEX_TEXT_BYTES(LIMIT_CLIENT_IDEMPOTENCY_KEY_RANDOM_BYTES)];
     uint16_t port = 0;
     if (count < 2 || count > 3 || key_id == NULL || key_file == NULL ||
         client_parse_url(url, host, sizeof host, &port) != 0) {

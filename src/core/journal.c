@@ -46,9 +46,8 @@ static json_t *transaction_view_of(json_t *entry)
     return entry;
 }
 
-char *journal_entry_text_view(int64_t seq, int64_t time_s, const char *type, const char *partner,
-                              const json_t *fields, const ledger_postings_t *postings,
-                              const journal_request_t *request, json_t **view)
+char *journal_entry_text_view(int64_t seq, int64_t time_s, const char *type, const char *partner, const json_t *fields,
+                              const ledger_postings_t *postings, const journal_request_t *request, json_t **view)
 {
     char time_text[LIMIT_TIME_TEXT_BYTES];
     ASSERT_ALWAYS(seq >= 1);

@@ -15,7 +15,8 @@ static int json_tree_is_strict(const json_t *value, int depth)
     switch (json_typeof(value)) {
     case JSON_REAL: return 0;
     case JSON_INTEGER: /* I-JSON (RFC 7493): integers a double holds exactly, as JCS requires */
-        return json_integer_value(value) <= LIMIT_JSON_INTEGER_MAX && json_integer_value(value) >= -LIMIT_JSON_INTEGER_MAX;
+        return json_integer_value(value) <= LIMIT_JSON_INTEGER_MAX &&
+               json_integer_value(value) >= -LIMIT_JSON_INTEGER_MAX;
     case JSON_OBJECT: {
         const char *key;
         json_t *member;

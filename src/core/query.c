@@ -40,8 +40,10 @@ int query_int(const char *text, int64_t minimum, int64_t maximum, int64_t *value
     ASSERT_ALWAYS(minimum >= 0 && minimum <= maximum);
     for (const char *c = text; ok && *c; c++) {
         int digit = *c - '0';
-        if (digit < 0 || digit > 9 || parsed > (INT64_MAX - digit) / 10) ok = 0;
-        else parsed = parsed * 10 + digit;
+        if (digit < 0 || digit > 9 || parsed > (INT64_MAX - digit) / 10)
+            ok = 0;
+        else
+            parsed = parsed * 10 + digit;
     }
     ok = ok && parsed >= minimum && parsed <= maximum;
     if (ok) *value = parsed;

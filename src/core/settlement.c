@@ -143,7 +143,8 @@ static result_t settlement_pairs(settlement_flow_t *flows, size_t flow_count, in
         int same = strcmp(flows[i].redeemer, flows[i].issuer) == 0;
         if (!settlement_round_half_even(num, den, &amount) || !within_bound(amount)) return RESULT_SETTLEMENT_OVERFLOW;
         /* |fee| <= |amount|: fee_bp <= LIMIT_FEE_BP_MAX */
-        if (!same && !settlement_round_half_even((__int128)amount * fee_bp, LIMIT_FEE_BP_MAX, &fee)) return RESULT_INTERNAL;
+        if (!same && !settlement_round_half_even((__int128)amount * fee_bp, LIMIT_FEE_BP_MAX, &fee))
+            return RESULT_INTERNAL;
         settlement_pair_t *pair = same ? &out->same_brand[out->same_brand_count++] : &out->pairs[out->pair_count++];
         snprintf(pair->redeemer, sizeof pair->redeemer, "%s", flows[i].redeemer);
         snprintf(pair->issuer, sizeof pair->issuer, "%s", flows[i].issuer);

@@ -139,8 +139,10 @@ static void http_connection_notify(void *cls, struct MHD_Connection *connection,
         *socket_context = link;
     } else if (link != NULL) {
         pthread_mutex_lock(&server->lock);
-        if (link->prev != NULL) link->prev->next = link->next;
-        else server->links = link->next;
+        if (link->prev != NULL)
+            link->prev->next = link->next;
+        else
+            server->links = link->next;
         if (link->next != NULL) link->next->prev = link->prev;
         pthread_mutex_unlock(&server->lock);
         free(link);
@@ -348,7 +350,8 @@ static struct MHD_Response *http_reply(service_response_t *response)
     stream->release = response->stream_release;
     stream->context = response->stream_context;
     response->stream_next = NULL;
-    return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, LIMIT_HTTP_STREAM_BLOCK_BYTES, http_stream_read, stream, http_stream_free);
+    return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, LIMIT_HTTP_STREAM_BLOCK_BYTES, http_stream_read, stream,
+                                             http_stream_free);
 }
 
 static enum MHD_Result http_send(struct MHD_Connection *connection, http_context_t *context, const char *method,
@@ -412,8 +415,8 @@ static result_t http_signature_verify(http_call_t *call, int has_body, const cha
  * present and well formed, key known and not revoked, created window, profile, Content-Digest in
  * canonical form and Idempotency-Key present, then the signature itself (the base needs the
  * Content-Digest header, not the body). */
-static result_t http_authenticate_headers(struct MHD_Connection *connection, http_server_t *server,
-                                          store_conn_t *conn, http_call_t *call, const char **detail)
+static result_t http_authenticate_headers(struct MHD_Connection *connection, http_server_t *server, store_conn_t *conn,
+                                          http_call_t *call, const char **detail)
 {
     const char *input_field = header(connection, "Signature-Input");
     const char *signature_field = header(connection, "Signature");
@@ -641,8 +644,7 @@ static void http_health(http_server_t *server, service_response_t *response)
 }
 
 /* Sends the response and forgets the call. */
-static enum MHD_Result http_finish(struct MHD_Connection *connection, http_context_t *context,
-                                   const char *method)
+static enum MHD_Result http_finish(struct MHD_Connection *connection, http_context_t *context, const char *method)
 {
     http_call_t *call = context->call;
     ASSERT_ALWAYS(call != NULL);
@@ -760,22 +762,26 @@ static result_t http_framing_check(struct MHD_Connection *connection, http_conte
     for (const char *s = strchr(context->raw_uri, '?'); s != NULL && s[1] != '\0'; s = strchr(s + 1, '&'))
         parameters++;
     *detail = NULL;
-    if (framing.content_length > 1) *detail = "one Content-Length field only";
-    else if (framing.transfer_encoding > 1) *detail = "one Transfer-Encoding field only";
+    if (framing.content_length > 1)
+        *detail = "one Content-Length field only";
+    else if (framing.transfer_encoding > 1)
+        *detail = "one Transfer-Encoding field only";
     else if (framing.content_length > 0 && framing.transfer_encoding > 0)
         *detail = "Content-Length and Transfer-Encoding together";
     else if (framing.transfer_encoding > 0 && strcasecmp(framing.encoding, "chunked") != 0)
         *detail = "the only Transfer-Encoding accepted is chunked";
-    else if (framing.length != NULL && (framing.length[0] == '\0' || strspn(framing.length, "0123456789") !=
-                                                                           strlen(framing.length)))
+    else if (framing.length != NULL &&
+             (framing.length[0] == '\0' || strspn(framing.length, "0123456789") != strlen(framing.length)))
         *detail = "Content-Length must be digits";
-    else if (parameters > LIMIT_QUERY_PARAMETERS_MAX) *detail = "too many query parameters";
+    else if (parameters > LIMIT_QUERY_PARAMETERS_MAX)
+        *detail = "too many query parameters";
     if (*detail != NULL) return RESULT_MALFORMED_REQUEST;
     context->body_declared = framing.transfer_encoding > 0 ? -1 : 0;
     if (framing.length != NULL) {
         errno = 0;
         unsigned long long length = strtoull(framing.length, NULL, 10);
-        context->body_declared = errno != 0 || length > LIMIT_BODY_BYTES_MAX ? LIMIT_BODY_BYTES_MAX + 1LL : (long long)length;
+        context->body_declared =
+            errno != 0 || length > LIMIT_BODY_BYTES_MAX ? LIMIT_BODY_BYTES_MAX + 1LL : (long long)length;
     }
     return RESULT_OK;
 }

@@ -63,7 +63,8 @@ ratelimit_t *ratelimit_create(const char *spec, const char **error)
     pthread_mutex_init(&limits->lock, NULL);
     for (const char *s = spec; *s;) {
         size_t len = strcspn(s, ",");
-        if (limits->rule_count == LIMIT_RATELIMIT_RULES_MAX || parse_rule(s, len, &limits->rules[limits->rule_count]) != 0)
+        if (limits->rule_count == LIMIT_RATELIMIT_RULES_MAX ||
+            parse_rule(s, len, &limits->rules[limits->rule_count]) != 0)
             *error = "LEDGER_RATE_LIMITS must be partner=requests_per_second[,…] (\"*\" for every other partner)";
         else if (rule_repeated(limits))
             *error = "LEDGER_RATE_LIMITS names a partner (or \"*\") twice";

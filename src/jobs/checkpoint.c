@@ -128,13 +128,14 @@ int export_next(export_stream_t *stream, buf_t *out)
     case 1: {
         int64_t before = stream->next_after;
         stream->out = out;
-        result_t result =
-            store_journal_scan(stream->conn, stream->next_after, stream->to_seq, LIMIT_EXPORT_BATCH_ROWS, export_row, stream);
+        result_t result = store_journal_scan(stream->conn, stream->next_after, stream->to_seq, LIMIT_EXPORT_BATCH_ROWS,
+                                             export_row, stream);
         stream->out = NULL;
         if (result == RESULT_OK && (stream->gap_at != 0 || stream->next_after == before)) {
             /* a hole below the signed size: the export stops short rather than skip or loop */
-            log_error("export: the journal has a gap", json_pack("{s:I,s:I}", "after_seq", (json_int_t)stream->next_after,
-                                                                 "next_seq_found", (json_int_t)stream->gap_at));
+            log_error("export: the journal has a gap",
+                      json_pack("{s:I,s:I}", "after_seq", (json_int_t)stream->next_after, "next_seq_found",
+                                (json_int_t)stream->gap_at));
             result = RESULT_INTERNAL;
         }
         if (result != RESULT_OK) return -1;

@@ -38,7 +38,8 @@ static void maintenance_tick(struct maintenance *m, store_conn_t *conn)
         expiry_result_free(&out);
     }
     /* signatures are remembered for twice the skew window at least (spec 9); we keep a day more */
-    if (store_housekeeping(conn, LIMIT_IDEMPOTENCY_KEEP_S, 2 * m->clock_skew_s + LIMIT_SIGNATURE_KEEP_EXTRA_S) != RESULT_OK)
+    if (store_housekeeping(conn, LIMIT_IDEMPOTENCY_KEEP_S, 2 * m->clock_skew_s + LIMIT_SIGNATURE_KEEP_EXTRA_S) !=
+        RESULT_OK)
         log_error("housekeeping failed", NULL);
 }
 
@@ -57,7 +58,7 @@ static void *maintenance_main(void *arg)
         struct timespec deadline;
         clock_gettime(CLOCK_REALTIME, &deadline);
         deadline.tv_sec += conn == NULL ? LIMIT_MAINTENANCE_RECONNECT_S
-                                       : (m->interval_s > 0 ? m->interval_s : LIMIT_HOUSEKEEPING_INTERVAL_S);
+                                        : (m->interval_s > 0 ? m->interval_s : LIMIT_HOUSEKEEPING_INTERVAL_S);
         pthread_mutex_lock(&m->lock);
         while (!m->stopping && pthread_cond_timedwait(&m->wake, &m->lock, &deadline) == 0) {
         }

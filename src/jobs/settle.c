@@ -38,7 +38,8 @@ static result_t settle_write(store_conn_t *conn, const crypto_signer_t *key, con
                              const settlement_t *s, settle_result_t *out)
 {
     int64_t seq = 0, time_s = 0;
-    char id_text[LIMIT_ID_TEXT_BYTES], period_end[LIMIT_TIME_TEXT_BYTES], created_at[LIMIT_TIME_TEXT_BYTES], *text = NULL;
+    char id_text[LIMIT_ID_TEXT_BYTES], period_end[LIMIT_TIME_TEXT_BYTES], created_at[LIMIT_TIME_TEXT_BYTES],
+        *text = NULL;
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
     json_t *report = settlement_json(s), *fields = NULL;
     result_t result = store_begin(conn);
@@ -103,9 +104,9 @@ static result_t settle_period(store_conn_t *conn, int has_period_end, int64_t pe
     /* period ends never go backwards and journal times never decrease, so neither does the
      * cutoff; a journal or settlements table altered outside the service may say otherwise */
     if (period->cutoff_seq < last_cutoff) {
-        log_error("settlement cutoff before the previous one", json_pack("{s:I,s:I}", "cutoff_seq",
-                                                                         (json_int_t)period->cutoff_seq, "last_cutoff",
-                                                                         (json_int_t)last_cutoff));
+        log_error("settlement cutoff before the previous one",
+                  json_pack("{s:I,s:I}", "cutoff_seq", (json_int_t)period->cutoff_seq, "last_cutoff",
+                            (json_int_t)last_cutoff));
         return RESULT_INTERNAL;
     }
     period->from_seq = last_cutoff + 1;

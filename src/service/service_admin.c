@@ -32,7 +32,7 @@ static void partner_create_op(store_conn_t *conn, const service_request_t *reque
 {
     const char *code = NULL, *name = NULL, *bad = NULL;
     int64_t validity_s = LIMIT_VALIDITY_DEFAULT_S, seq = 0, time_s = 0;
-    char created_at[21];
+    char created_at[LIMIT_TIME_TEXT_BYTES];
     if (json_only_fields(request->body, FIELDS("code", "name", "validity_seconds"), &bad) != RESULT_OK) {
         invalid(outcome, bad, "unknown field in body");
         return;
@@ -76,7 +76,7 @@ static void key_create(store_conn_t *conn, const service_request_t *request, sto
     const char *keyid = NULL, *public_text = NULL;
     uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
     int64_t seq = 0, time_s = 0, validity_s = 0;
-    char created_at[21];
+    char created_at[LIMIT_TIME_TEXT_BYTES];
     if (json_get_string(request->body, "keyid", 1, &keyid) != RESULT_OK || !ledger_keyid_valid(keyid)) {
         invalid(outcome, "keyid", "keyid must be 1-64 characters of [A-Za-z0-9._:-]");
         return;
@@ -193,16 +193,16 @@ static void point_value_op(store_conn_t *conn, const service_request_t *request,
 {
     const char *bad = NULL;
     int64_t num = 0, den = 0, seq = 0, time_s = 0;
-    char effective_at[21];
+    char effective_at[LIMIT_TIME_TEXT_BYTES];
     if (json_only_fields(request->body, FIELDS("value_num", "value_den"), &bad) != RESULT_OK) {
         invalid(outcome, bad, "unknown field in body");
         return;
     }
-    if (json_get_int(request->body, "value_num", 1, 0, 1000000000, &num, NULL) != RESULT_OK) {
+    if (json_get_int(request->body, "value_num", 1, 0, LIMIT_POINT_VALUE_TERM_MAX, &num, NULL) != RESULT_OK) {
         invalid(outcome, "value_num", "value_num must be 0..1e9");
         return;
     }
-    if (json_get_int(request->body, "value_den", 1, 1, 1000000000, &den, NULL) != RESULT_OK) {
+    if (json_get_int(request->body, "value_den", 1, 1, LIMIT_POINT_VALUE_TERM_MAX, &den, NULL) != RESULT_OK) {
         invalid(outcome, "value_den", "value_den must be 1..1e9");
         return;
     }

@@ -40,8 +40,8 @@ result_t service_entry_check(const service_request_t *request, const store_key_t
                                          &request->signature_memo, &why);
     if (result != RESULT_OK)
         log_write("warn", "entry refused: ledger-verify would reject it",
-                 json_pack("{s:I,s:s,s:s,s:s}", "seq", (json_int_t)seq, "principal", request->principal, "keyid",
-                           request->keyid ? request->keyid : "", "why", why));
+                  json_pack("{s:I,s:s,s:s,s:s}", "seq", (json_int_t)seq, "principal", request->principal, "keyid",
+                            request->keyid ? request->keyid : "", "why", why));
     return result;
 }
 
@@ -168,9 +168,8 @@ result_t service_idempotency_record(store_conn_t *conn, const service_request_t 
     free(body);
     if (result != RESULT_OK) /* the work is committed and answered; a retry would run it again */
         log_error("the answer could not be recorded under its Idempotency-Key",
-                  json_pack("{s:s,s:s,s:s,s:i}", "path", request->signed_request.path, "principal",
-                            request->principal, "key", request->signed_request.idempotency_key, "code",
-                            result_info(result)->code));
+                  json_pack("{s:s,s:s,s:s,s:i}", "path", request->signed_request.path, "principal", request->principal,
+                            "key", request->signed_request.idempotency_key, "code", result_info(result)->code));
     return result;
 }
 
@@ -236,8 +235,8 @@ result_t service_batch_commit(store_conn_t *conn, service_job_t *const *jobs, si
         } else {
             result = store_item_begin(conn);
             if (result == RESULT_OK)
-                result = service_mutate_in_transaction(conn, jobs[i]->request, jobs[i]->operation->apply,
-                                                       jobs[i]->response);
+                result =
+                    service_mutate_in_transaction(conn, jobs[i]->request, jobs[i]->operation->apply, jobs[i]->response);
             if (result == RESULT_OK) {
                 result = store_item_keep(conn);
             } else if (result != RESULT_DATABASE_BUSY && result != RESULT_DATABASE_UNAVAILABLE) {

@@ -77,10 +77,11 @@ void service_expiry_run_get(store_conn_t *conn, const service_request_t *request
 void service_expiring(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
     int64_t now_s = 0;
-    int64_t days = 30;
+    int64_t days = LIMIT_EXPIRING_DAYS_DEFAULT;
     json_t *report = NULL;
     if (request->query_days != NULL && query_int(request->query_days, 1, LIMIT_EXPIRING_DAYS_MAX, &days) != 0) {
-        service_problem(response, RESULT_INVALID_FIELD, "days must be 1..366", json_pack("{s:s}", "field", "days"));
+        service_problem(response, RESULT_INVALID_FIELD, "days must be 1.." LIMIT_TEXT(LIMIT_EXPIRING_DAYS_MAX),
+                        json_pack("{s:s}", "field", "days"));
         return;
     }
     result_t result = store_now(conn, &now_s);

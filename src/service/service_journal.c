@@ -112,7 +112,8 @@ static result_t entry_partner(store_conn_t *conn, int64_t seq, char *partner, si
 void service_inclusion_proof(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
     uint64_t seq = 0, size = 0, used = 0;
-    char size_text[24], partner[LIMIT_PARTNER_CODE_MAX + 16];
+    /* one byte more than any principal: a longer stored value is never cut down to one */
+    char size_text[LIMIT_INT64_TEXT_BYTES], partner[LIMIT_PARTNER_CODE_MAX + 2];
     merkle_hash_t root, leaf, path[MERKLE_DEPTH_MAX];
     size_t count = 0;
     char *note = NULL;
@@ -151,7 +152,7 @@ void service_inclusion_proof(store_conn_t *conn, const service_request_t *reques
 void service_consistency_proof(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
     uint64_t first = 0, second = 0, used = 0;
-    char first_text[24], second_text[24];
+    char first_text[LIMIT_INT64_TEXT_BYTES], second_text[LIMIT_INT64_TEXT_BYTES];
     merkle_hash_t first_root, second_root, path[MERKLE_DEPTH_MAX];
     size_t count = 0;
     char *note = NULL;

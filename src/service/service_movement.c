@@ -59,7 +59,7 @@ int service_movement_parse(const json_t *body, const char *const *allowed, int p
 /* The journal fields of an earn (its lot: id seq). */
 static json_t *earn_fields(const service_movement_t *earn, int64_t seq, int64_t expires_s)
 {
-    char lot_id[32], expires_at[21];
+    char lot_id[LIMIT_ID_TEXT_BYTES], expires_at[LIMIT_TIME_TEXT_BYTES];
     journal_id_format(lot_id, sizeof lot_id, "lot", seq);
     ledger_time_format(expires_s, expires_at);
     return json_pack("{s:s,s:I,s:s,s:[{s:s,s:I,s:s}]}", "member", earn->member, "points", (json_int_t)earn->points,
@@ -89,7 +89,7 @@ int service_burn_rule(const service_burn_t *burn, const char *redeemer, const st
     }
     ledger_burn_postings(burn->member, redeemer, state->lots, plan, 1, postings);
     json_t *consumed = json_array();
-    char id[32];
+    char id[LIMIT_ID_TEXT_BYTES];
     for (size_t i = 0; i < plan->count; i++) {
         const ledger_lot_t *lot = &state->lots[plan->portions[i].lot_index];
         journal_id_format(id, sizeof id, "lot", lot->id);
@@ -120,7 +120,7 @@ typedef struct {
     store_conn_t *conn;
     item_t *items;
     const service_group_item_t *group;
-    int64_t *deltas; /* per item: its member's balance change once applied */
+    int64_t *deltas;          /* per item: its member's balance change once applied */
     store_bulk_read_t *reads; /* reads[i - first] is items[i]'s */
     size_t first, end;
     int64_t seq; /* the last seq used */
@@ -369,7 +369,8 @@ static result_t group_apply(store_conn_t *conn, item_t *items, const service_gro
     int refused = 0;
     if (result == RESULT_OK) result = group_bisect(&g, first, end, 0, &refused);
     if (isolated && result == RESULT_OK) result = store_item_keep(conn);
-    if (isolated && result != RESULT_OK && result != RESULT_DATABASE_UNAVAILABLE && store_item_undo(conn) == RESULT_OK) {
+    if (isolated && result != RESULT_OK && result != RESULT_DATABASE_UNAVAILABLE &&
+        store_item_undo(conn) == RESULT_OK) {
         for (size_t i = first; i < end; i++) { /* e.g. the journal head row deleted by hand: 500, nothing written */
             service_response_free(items[i].job->response);
             service_mutate_failed(items[i].job->request, result, items[i].job->response);

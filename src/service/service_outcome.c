@@ -155,4 +155,3 @@ void service_succeed(store_conn_t *conn, service_outcome_t *outcome, int status,
     outcome->status = status;
     outcome->body = json_pack("{s:o,s:o}", key, object, "balance", balance);
 }
-

@@ -27,7 +27,7 @@ void service_burn(store_conn_t *conn, const service_request_t *request, service_
 /* Holds ------------------------------------------------------------------------------------ */
 static json_t *hold_json(const store_hold_t *hold, const char *status)
 {
-    char id[32], expires_at[21];
+    char id[LIMIT_ID_TEXT_BYTES], expires_at[LIMIT_TIME_TEXT_BYTES];
     journal_id_format(id, sizeof id, "hold", hold->seq);
     ledger_time_format(hold->expires_s, expires_at);
     json_t *object =
@@ -44,7 +44,7 @@ static void hold_op(store_conn_t *conn, const service_request_t *request, servic
     store_member_state_t state = {0};
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
     json_t *fields = NULL;
-    char *text = NULL, hold_id[32], expires_at[21];
+    char *text = NULL, hold_id[LIMIT_ID_TEXT_BYTES], expires_at[LIMIT_TIME_TEXT_BYTES];
     if (!service_movement_parse(request->body, FIELDS("member", "points", "reference", "ttl_seconds"), 1, &movement,
                                 outcome))
         goto out;
@@ -119,8 +119,8 @@ static int hold_open(store_conn_t *conn, const service_request_t *request, store
 
 /* The capture's burn (the burn rule of service_movement.c) with the hold's member locked and
  * seq/time allocated; the hold is closed by it. */
-static void capture_apply(store_conn_t *conn, const service_request_t *request, const service_burn_t *burn,
-                          int64_t seq, int64_t time_s, service_outcome_t *outcome)
+static void capture_apply(store_conn_t *conn, const service_request_t *request, const service_burn_t *burn, int64_t seq,
+                          int64_t time_s, service_outcome_t *outcome)
 {
     store_member_state_t state;
     ledger_burn_plan_t *plan = xcalloc(1, sizeof *plan);
@@ -183,7 +183,7 @@ static void void_op(store_conn_t *conn, const service_request_t *request, servic
     store_hold_t hold;
     int64_t seq = 0, time_s = 0;
     ledger_postings_t postings = LEDGER_POSTINGS_INIT;
-    char *text = NULL, hold_id[32];
+    char *text = NULL, hold_id[LIMIT_ID_TEXT_BYTES];
     const char *bad = NULL;
     if (json_only_fields(request->body, FIELDS("reason"), &bad) != RESULT_OK) {
         service_refuse(outcome, RESULT_INVALID_FIELD, "body is {}");

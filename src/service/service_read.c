@@ -78,7 +78,7 @@ void service_member_history(store_conn_t *conn, const service_request_t *request
     }
     json_t *next = json_null();
     if ((long long)json_array_size(views) == limit) {
-        char cursor[24];
+        char cursor[LIMIT_INT64_TEXT_BYTES];
         snprintf(cursor, sizeof cursor, "%lld", (long long)last_seq);
         json_decref(next);
         next = json_string(cursor);

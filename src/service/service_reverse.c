@@ -35,15 +35,14 @@ static result_t reverse_earn(store_conn_t *conn, reversal_t *reversal, service_o
 {
     ledger_lot_t lot;
     store_member_state_t state;
-    char lot_id[32];
+    char lot_id[LIMIT_ID_TEXT_BYTES];
     result_t result = store_lot_get(conn, reversal->original.seq, &lot);
     if (result != RESULT_OK) return result;
     result = store_member_state(conn, reversal->original.member, reversal->time_s, 0, &state);
     if (result != RESULT_OK) return result;
-    int64_t reversible =
-        ledger_earn_reversible(reversal->original.points, reversal->original.reversed, lot.remaining,
-                               ledger_lot_spendable(&lot, reversal->time_s),
-                               ledger_available(state.balance, state.past_due, state.held));
+    int64_t reversible = ledger_earn_reversible(reversal->original.points, reversal->original.reversed, lot.remaining,
+                                                ledger_lot_spendable(&lot, reversal->time_s),
+                                                ledger_available(state.balance, state.past_due, state.held));
     store_member_state_free(&state);
     if (reversal->points == 0) reversal->points = reversible;
     if (reversal->points == 0 || reversal->points > reversible) {
@@ -61,7 +60,7 @@ static result_t reverse_burn(store_conn_t *conn, const char *redeemer, reversal_
     ledger_consumed_t *consumed = NULL;
     int64_t *restore = NULL;
     size_t count = 0;
-    char account[LEDGER_ACCOUNT_MAX + 1], lot_id[32];
+    char account[LEDGER_ACCOUNT_MAX + 1], lot_id[LIMIT_ID_TEXT_BYTES];
     result_t result = store_portions_get(conn, reversal->original.seq, &consumed, &count);
     if (result != RESULT_OK) goto out;
     int64_t open = reversal->original.points - reversal->original.reversed;
@@ -74,7 +73,8 @@ static result_t reverse_burn(store_conn_t *conn, const char *redeemer, reversal_
     restore = xcalloc(count, sizeof *restore);
     if (ledger_burn_reversal_plan(consumed, count, reversal->points, restore) != reversal->points) {
         /* the burn's portions hold less than its transaction row says: rows altered outside the service */
-        log_error("burn portions disagree with the burn", json_pack("{s:I}", "burn", (json_int_t)reversal->original.seq));
+        log_error("burn portions disagree with the burn",
+                  json_pack("{s:I}", "burn", (json_int_t)reversal->original.seq));
         result = RESULT_INTERNAL;
         goto out;
     }
@@ -136,7 +136,7 @@ static int reversal_parse(store_conn_t *conn, const service_request_t *request, 
 static void reverse_op(store_conn_t *conn, const service_request_t *request, service_outcome_t *outcome)
 {
     reversal_t reversal = {0};
-    char *text = NULL, original_id[32];
+    char *text = NULL, original_id[LIMIT_ID_TEXT_BYTES];
     reversal.postings = (ledger_postings_t)LEDGER_POSTINGS_INIT;
     if (!reversal_parse(conn, request, &reversal, outcome)) return;
     const char *member = reversal.original.member;

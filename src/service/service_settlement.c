@@ -20,10 +20,11 @@ void service_settlement_run(store_conn_t *conn, const service_request_t *request
     if (json_only_fields(request->body, FIELDS("period_end", "fee_bp"), &bad) != RESULT_OK ||
         json_get_string(request->body, "period_end", 0, &period_end_text) != RESULT_OK ||
         (period_end_text != NULL && ledger_time_parse(period_end_text, &period_end_s) != 0) ||
-        json_get_int(request->body, "fee_bp", 0, 0, 10000, &fee_bp, NULL) != RESULT_OK) {
-        service_problem(response, RESULT_INVALID_FIELD,
-                        "body is {\"period_end\"?: \"YYYY-MM-DDTHH:MM:SSZ\", \"fee_bp\"?: 0..10000}",
-                        json_pack("{s:s}", "field", bad ? bad : "period_end/fee_bp"));
+        json_get_int(request->body, "fee_bp", 0, 0, LIMIT_FEE_BP_MAX, &fee_bp, NULL) != RESULT_OK) {
+        service_problem(
+            response, RESULT_INVALID_FIELD,
+            "body is {\"period_end\"?: \"YYYY-MM-DDTHH:MM:SSZ\", \"fee_bp\"?: 0.." LIMIT_TEXT(LIMIT_FEE_BP_MAX) "}",
+            json_pack("{s:s}", "field", bad ? bad : "period_end/fee_bp"));
         return;
     }
     if (service_idempotency_replayed(conn, request, response)) return;
@@ -79,7 +80,8 @@ void service_settlement_statement(store_conn_t *conn, const service_request_t *r
     char *report = NULL, *signature = NULL;
     result_t result = settlement_load(conn, request->param, &report, &signature);
     if (result == RESULT_OK)
-        service_report_answer(response, "settlement", 200, settle_statement(report, request->principal, request->ledger_key));
+        service_report_answer(response, "settlement", 200,
+                              settle_statement(report, request->principal, request->ledger_key));
     else
         service_problem(response, result, result == RESULT_NOT_FOUND ? "no settlement with that id" : NULL, NULL);
     free(report);

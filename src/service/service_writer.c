@@ -34,7 +34,7 @@ typedef struct writer_job {
 struct service_writer {
     pthread_mutex_t lock;
     pthread_cond_t work;  /* the writer waits for work */
-    pthread_cond_t watch;  /* the watchdog's sleep; signalled at stop */
+    pthread_cond_t watch; /* the watchdog's sleep; signalled at stop */
     writer_job_t *head, *tail;
     size_t queued; /* jobs in the queue, at most LIMIT_WRITE_QUEUE_MAX */
     int stopping;

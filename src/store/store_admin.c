@@ -235,7 +235,8 @@ result_t store_key_revoke(store_conn_t *conn, const char *keyid, int64_t seq, in
 result_t store_point_value_insert(store_conn_t *conn, int64_t seq, int64_t value_num, int64_t value_den,
                                   int64_t effective_s)
 {
-    char seq_text[LIMIT_INT64_TEXT_BYTES], num_text[LIMIT_INT64_TEXT_BYTES], den_text[LIMIT_INT64_TEXT_BYTES], effective_text[LIMIT_INT64_TEXT_BYTES];
+    char seq_text[LIMIT_INT64_TEXT_BYTES], num_text[LIMIT_INT64_TEXT_BYTES], den_text[LIMIT_INT64_TEXT_BYTES],
+        effective_text[LIMIT_INT64_TEXT_BYTES];
     return store_exec(conn, "point_value_insert",
                       "INSERT INTO point_values (seq, value_num, value_den, effective_s) VALUES ($1, $2, $3, $4)", 4,
                       P(store_i64(seq_text, seq), store_i64(num_text, value_num), store_i64(den_text, value_den),

@@ -46,14 +46,15 @@ static const char *const read_sql[R_COUNT] = {
                  "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(m, a, i), journal_head h WHERE u.m <> ''",
     /* per burn, the FIFO prefix of spendable lots covering its points at $4 (null: the head's time);
      * earns (need 0) skip the subquery altogether */
-    [R_LOTS] = "SELECT u.i, l.id, l.issuer, l.remaining, l.expires_s "
-               "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(m, need, i) CROSS JOIN journal_head h "
-               "CROSS JOIN LATERAL (SELECT id, issuer, remaining, expires_s FROM ("
-               "  SELECT id, issuer, remaining, expires_s, "
-               "    sum(remaining) OVER (ORDER BY expires_s, id) - remaining AS before FROM lots "
-               "  WHERE u.need > 0 AND member = u.m AND remaining > 0 AND expires_s > coalesce($4::bigint, h.time_s)) f "
-               "  WHERE f.before < u.need ORDER BY expires_s, id LIMIT $3) l "
-               "ORDER BY u.i, l.expires_s, l.id",
+    [R_LOTS] =
+        "SELECT u.i, l.id, l.issuer, l.remaining, l.expires_s "
+        "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(m, need, i) CROSS JOIN journal_head h "
+        "CROSS JOIN LATERAL (SELECT id, issuer, remaining, expires_s FROM ("
+        "  SELECT id, issuer, remaining, expires_s, "
+        "    sum(remaining) OVER (ORDER BY expires_s, id) - remaining AS before FROM lots "
+        "  WHERE u.need > 0 AND member = u.m AND remaining > 0 AND expires_s > coalesce($4::bigint, h.time_s)) f "
+        "  WHERE f.before < u.need ORDER BY expires_s, id LIMIT $3) l "
+        "ORDER BY u.i, l.expires_s, l.id",
     /* each request's signing key as committed now (after the head lock: a revocation committed
      * before this group's seqs is seen) */
     [R_KEYS] = "SELECT u.i, k.role, coalesce(k.partner, ''), k.public_key, coalesce(k.revoked_seq, 0) "
@@ -82,7 +83,7 @@ static void read_records(const PGresult *locks, const PGresult *records, const s
     for (int row = 0; row < PQntuples(records); row++) {
         size_t i = row_item(records, row, count);
         if (reads[i].idempotency == STORE_IDEMPOTENCY_BUSY) continue;
-        char expected[2 + 2 * 64 + 1];
+        char expected[LIMIT_BYTEA_TEXT_BYTES(CRYPTO_SHA256_BYTES)];
         store_bytea_text(items[i].request_hash, CRYPTO_SHA256_BYTES, expected);
         int same = strcmp(PQgetvalue(records, row, 1), expected) == 0;
         reads[i].idempotency = same ? STORE_IDEMPOTENCY_REPLAY : STORE_IDEMPOTENCY_MISMATCH;
@@ -145,7 +146,7 @@ result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, siz
     enum { A_PRINCIPAL, A_KEY, A_SIGNATURE, A_TYPE, A_REFERENCE, A_MEMBER, A_ACCOUNT, A_NEED, A_KEYID, A_COUNT };
     pg_array_t a[A_COUNT];
     PGresult *res[R_COUNT] = {NULL};
-    char account[LEDGER_ACCOUNT_MAX + 1], limit[24];
+    char account[LEDGER_ACCOUNT_MAX + 1], limit[LIMIT_INT64_TEXT_BYTES];
     memset(a, 0, sizeof a);
     memset(reads, 0, count * sizeof *reads);
     for (size_t i = 0; i < count; i++) {
@@ -222,7 +223,8 @@ result_t store_member_state(store_conn_t *conn, const char *member, int64_t now_
     pg_array_i64(&a[2], need_points > 0 ? need_points : 0);
     const char *members = pg_array_done(&a[0]), *accounts = pg_array_done(&a[1]), *needs = pg_array_done(&a[2]);
     store_i64(now_text, now_s);
-    PGresult *res = store_run(conn, read_name[R_TOTALS], read_sql[R_TOTALS], 3, P(members, accounts, now_text), &result);
+    PGresult *res =
+        store_run(conn, read_name[R_TOTALS], read_sql[R_TOTALS], 3, P(members, accounts, now_text), &result);
     if (res != NULL && PQntuples(res) == 1) totals_row(res, 0, state);
     PQclear(res);
     if (result == RESULT_OK && need_points > 0) {

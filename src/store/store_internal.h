@@ -8,7 +8,6 @@
 #include "limits.h"
 #include "store.h"
 
-
 /* A statement sent in pipeline mode whose result is read at the next flush. */
 typedef struct {
     const char *name;
@@ -18,16 +17,16 @@ typedef struct {
 } store_pending_t;
 
 struct store_conn {
-    PGconn *pg;                               /* owned */
+    PGconn *pg;                                     /* owned */
     const char *prepared[LIMIT_STORE_PREPARED_MAX]; /* names of statements prepared on this session */
     size_t prepared_count;
     store_pending_t pending[LIMIT_STORE_PIPELINE_MAX]; /* sent, not yet read (pipeline mode) */
     size_t pending_count;
-    int broken;          /* the protocol state is unknown: reconnect */
-    int abandoned;       /* a wait passed its bound: the socket was shut (the session is gone) */
-    int wait_ms;         /* the longest wait for one exchange (store_profile_t) */
-    int64_t deadline_us; /* 0, or a monotonic time no wait may pass (store_deadline_set) */
-    char sqlstate[6];    /* of the last failed statement */
+    int broken;                                /* the protocol state is unknown: reconnect */
+    int abandoned;                             /* a wait passed its bound: the socket was shut (the session is gone) */
+    int wait_ms;                               /* the longest wait for one exchange (store_profile_t) */
+    int64_t deadline_us;                       /* 0, or a monotonic time no wait may pass (store_deadline_set) */
+    char sqlstate[6];                          /* of the last failed statement */
     char constraint[LIMIT_PG_NAME_TEXT_BYTES]; /* of the last failed statement, if any */
 };
 

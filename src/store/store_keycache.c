@@ -157,7 +157,8 @@ void store_keycache_stop(store_keycache_t *cache)
 /* Caller holds the lock. The slot holding keyid, or the free slot where it belongs. */
 static keycache_entry_t *cache_slot(store_keycache_t *cache, const char *keyid)
 {
-    for (size_t i = slot_of(keyid), probes = 0; probes < LIMIT_KEYCACHE_SLOTS; i = (i + 1) % LIMIT_KEYCACHE_SLOTS, probes++) {
+    for (size_t i = slot_of(keyid), probes = 0; probes < LIMIT_KEYCACHE_SLOTS;
+         i = (i + 1) % LIMIT_KEYCACHE_SLOTS, probes++) {
         keycache_entry_t *entry = &cache->slots[i];
         if (entry->keyid[0] == '\0' || strcmp(entry->keyid, keyid) == 0) return entry;
     }

@@ -42,10 +42,11 @@ result_t store_tree_head(store_conn_t *conn, merkle_frontier_t *frontier)
     frontier->size = (uint64_t)seq;
     frontier->count = result == RESULT_OK ? (size_t)rows : 0;
     /* the frontier holds one subtree per set bit of the size */
-    if (result == RESULT_OK && (size_t)__builtin_popcountll(frontier->size) != frontier->count) result = RESULT_INTERNAL;
+    if (result == RESULT_OK && (size_t)__builtin_popcountll(frontier->size) != frontier->count)
+        result = RESULT_INTERNAL;
     if (result != RESULT_OK) {
-        log_error("journal_head.frontier is not the tree of its seq", json_pack("{s:I,s:i}", "seq", (json_int_t)seq,
-                                                                                "subtrees", rows));
+        log_error("journal_head.frontier is not the tree of its seq",
+                  json_pack("{s:I,s:i}", "seq", (json_int_t)seq, "subtrees", rows));
         memset(frontier, 0, sizeof *frontier);
     }
     PQclear(res);

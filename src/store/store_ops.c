@@ -39,7 +39,7 @@ result_t store_idempotency_begin(store_conn_t *conn, const char *principal, cons
     } else if (PQntuples(res) == 0) {
         *state = STORE_IDEMPOTENCY_NEW;
     } else {
-        char expected[2 + 2 * CRYPTO_SHA256_BYTES + 1];
+        char expected[LIMIT_BYTEA_TEXT_BYTES(CRYPTO_SHA256_BYTES)];
         store_bytea_text(hash, CRYPTO_SHA256_BYTES, expected);
         if (strcmp(PQgetvalue(res, 0, 0), expected) != 0) {
             *state = STORE_IDEMPOTENCY_MISMATCH;
@@ -56,7 +56,7 @@ result_t store_idempotency_begin(store_conn_t *conn, const char *principal, cons
 result_t store_idempotency_save(store_conn_t *conn, const char *principal, const char *key,
                                 const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body)
 {
-    char hash_text[2 + 2 * CRYPTO_SHA256_BYTES + 1], status_text[24];
+    char hash_text[LIMIT_BYTEA_TEXT_BYTES(CRYPTO_SHA256_BYTES)], status_text[LIMIT_INT64_TEXT_BYTES];
     store_bytea_text(hash, CRYPTO_SHA256_BYTES, hash_text);
     return store_exec_later(conn, "idem_save",
                             "INSERT INTO idempotency (principal, key, request_hash, status, body, created_s) "
@@ -67,7 +67,7 @@ result_t store_idempotency_save(store_conn_t *conn, const char *principal, const
 result_t store_signature_claim(store_conn_t *conn, const uint8_t signature[CRYPTO_ED25519_SIGNATURE_BYTES],
                                const char *principal, const char *key, store_claim_t *claim)
 {
-    char signature_text[2 + 2 * CRYPTO_ED25519_SIGNATURE_BYTES + 1];
+    char signature_text[LIMIT_BYTEA_TEXT_BYTES(CRYPTO_ED25519_SIGNATURE_BYTES)];
     store_bytea_text(signature, CRYPTO_ED25519_SIGNATURE_BYTES, signature_text);
     return store_run_later(conn, "sig_claim",
                            "WITH claimed AS (INSERT INTO signatures_seen (signature, principal, key, seen_s) "
@@ -120,7 +120,7 @@ result_t store_journal_next(store_conn_t *conn, int64_t *seq, int64_t *time_s)
 
 result_t store_journal_text(store_conn_t *conn, int64_t seq, char **text)
 {
-    char seq_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res = store_run(conn, "journal_text", "SELECT text FROM journal WHERE seq = $1", 1,
                               P(store_i64(seq_text, seq)), &result);
@@ -133,7 +133,7 @@ result_t store_journal_text(store_conn_t *conn, int64_t seq, char **text)
 
 result_t store_transaction_get(store_conn_t *conn, int64_t seq, int lock, store_transaction_t *row)
 {
-    char seq_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     const char *name = lock ? "tx_get_lock" : "tx_get";
     const char *sql = lock ? "SELECT seq, partner, type, member, points, reversed FROM transactions "
@@ -157,7 +157,7 @@ result_t store_transaction_get(store_conn_t *conn, int64_t seq, int lock, store_
 
 result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t points)
 {
-    char seq_text[24], points_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES], points_text[LIMIT_INT64_TEXT_BYTES];
     return store_exec_later(conn, "tx_reversed", "UPDATE transactions SET reversed = reversed + $2 WHERE seq = $1", 2,
                             P(store_i64(seq_text, seq), store_i64(points_text, points)), NULL, RESULT_OK);
 }
@@ -165,7 +165,7 @@ result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t
 result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member, int64_t before_seq,
                                    int limit, json_t **views, int64_t *last_seq)
 {
-    char before_text[24], limit_text[24];
+    char before_text[LIMIT_INT64_TEXT_BYTES], limit_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res =
         store_run(conn, "member_history",
@@ -228,13 +228,14 @@ void store_member_state_free(store_member_state_t *state)
 
 result_t store_member_expiring(store_conn_t *conn, const char *member, int64_t now_s, json_t **expiring)
 {
-    char now_text[24];
+    char now_text[LIMIT_INT64_TEXT_BYTES], days_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
-    PGresult *res = store_run(conn, "member_expiring",
-                              "SELECT to_char(to_timestamp(expires_s) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, "
-                              "sum(remaining) FROM lots WHERE member = $1 AND remaining > 0 AND expires_s > $2 "
-                              "GROUP BY day ORDER BY day LIMIT 366",
-                              2, P(member, store_i64(now_text, now_s)), &result);
+    PGresult *res = store_run(
+        conn, "member_expiring",
+        "SELECT to_char(to_timestamp(expires_s) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, "
+        "sum(remaining) FROM lots WHERE member = $1 AND remaining > 0 AND expires_s > $2 "
+        "GROUP BY day ORDER BY day LIMIT $3",
+        3, P(member, store_i64(now_text, now_s), store_i64(days_text, LIMIT_MEMBER_EXPIRING_DAYS_MAX)), &result);
     if (res == NULL) return result;
     *expiring = json_array();
     for (int i = 0; i < PQntuples(res); i++)
@@ -246,7 +247,7 @@ result_t store_member_expiring(store_conn_t *conn, const char *member, int64_t n
 
 result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot)
 {
-    char id_text[24];
+    char id_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res =
         store_run(conn, "lot_get", "SELECT id, issuer, remaining, expires_s FROM lots WHERE id = $1 FOR UPDATE", 1,
@@ -265,14 +266,14 @@ result_t store_lot_get(store_conn_t *conn, int64_t id, ledger_lot_t *lot)
 
 result_t store_lot_adjust(store_conn_t *conn, int64_t id, int64_t delta)
 {
-    char id_text[24], delta_text[24];
+    char id_text[LIMIT_INT64_TEXT_BYTES], delta_text[LIMIT_INT64_TEXT_BYTES];
     return store_exec_later(conn, "lot_adjust", "UPDATE lots SET remaining = remaining + $2 WHERE id = $1", 2,
                             P(store_i64(id_text, id), store_i64(delta_text, delta)), NULL, RESULT_OK);
 }
 
 result_t store_portions_get(store_conn_t *conn, int64_t burn_seq, ledger_consumed_t **consumed, size_t *count)
 {
-    char seq_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res = store_run(conn, "portions_get",
                               "SELECT idx, lot_id, issuer, points, reversed FROM burn_portions "
@@ -296,7 +297,8 @@ result_t store_portions_get(store_conn_t *conn, int64_t burn_seq, ledger_consume
 result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int index, int64_t points,
                                     int64_t reversal_seq)
 {
-    char seq_text[24], index_text[24], points_text[24], reversal_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES], index_text[LIMIT_INT64_TEXT_BYTES], points_text[LIMIT_INT64_TEXT_BYTES],
+        reversal_text[LIMIT_INT64_TEXT_BYTES];
     return store_exec_later(
         conn, "portion_reversed",
         "WITH portion AS (UPDATE burn_portions SET reversed = reversed + $3 "
@@ -312,7 +314,7 @@ result_t store_portion_add_reversed(store_conn_t *conn, int64_t burn_seq, int in
 result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner, const char *member, int64_t points,
                            const char *reference, int64_t expires_s)
 {
-    char seq_text[24], points_text[24], expires_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES], points_text[LIMIT_INT64_TEXT_BYTES], expires_text[LIMIT_INT64_TEXT_BYTES];
     return store_exec_later(conn, "hold_insert",
                             "INSERT INTO holds (seq, partner, member, points, reference, expires_s) "
                             "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -324,7 +326,7 @@ result_t store_hold_insert(store_conn_t *conn, int64_t seq, const char *partner,
 
 result_t store_hold_get(store_conn_t *conn, int64_t seq, int lock, store_hold_t *hold)
 {
-    char seq_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     const char *sql = lock ? "SELECT seq, partner, member, reference, points, expires_s, status, "
                              "coalesce(captured_points, 0) FROM holds WHERE seq = $1 FOR UPDATE"
@@ -350,7 +352,7 @@ result_t store_hold_get(store_conn_t *conn, int64_t seq, int lock, store_hold_t 
 result_t store_hold_close(store_conn_t *conn, int64_t seq, const char *status, int64_t captured_points,
                           int64_t closed_seq)
 {
-    char seq_text[24], captured_text[24], closed_text[24];
+    char seq_text[LIMIT_INT64_TEXT_BYTES], captured_text[LIMIT_INT64_TEXT_BYTES], closed_text[LIMIT_INT64_TEXT_BYTES];
     return store_exec_later(conn, "hold_close",
                             "UPDATE holds SET status = $2, captured_points = $3, closed_seq = $4 "
                             "WHERE seq = $1 AND status = 'active'",

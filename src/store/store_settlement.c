@@ -127,7 +127,8 @@ result_t store_settlement_next_id(store_conn_t *conn, int64_t *id)
 result_t store_settlement_insert(store_conn_t *conn, int64_t id, int64_t seq, int64_t period_end_s, int64_t from_seq,
                                  int64_t cutoff_seq, int64_t fee_bp, const char *report, const char *signature)
 {
-    char id_text[LIMIT_INT64_TEXT_BYTES], seq_text[LIMIT_INT64_TEXT_BYTES], end_text[LIMIT_INT64_TEXT_BYTES], from_text[LIMIT_INT64_TEXT_BYTES], cutoff_text[LIMIT_INT64_TEXT_BYTES], fee_text[LIMIT_INT64_TEXT_BYTES];
+    char id_text[LIMIT_INT64_TEXT_BYTES], seq_text[LIMIT_INT64_TEXT_BYTES], end_text[LIMIT_INT64_TEXT_BYTES],
+        from_text[LIMIT_INT64_TEXT_BYTES], cutoff_text[LIMIT_INT64_TEXT_BYTES], fee_text[LIMIT_INT64_TEXT_BYTES];
     return store_exec(
         conn, "settlement_insert",
         "INSERT INTO settlements (id, seq, period_end_s, from_seq, cutoff_seq, fee_bp, report, signature) "

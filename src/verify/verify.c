@@ -229,8 +229,8 @@ static int request_fits_type(const json_t *entry, const json_t *request)
         return (code);                                                                                                 \
     } while (0)
 
-result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, int64_t skew_s,
-                             verify_key_find_t find, void *context, const verify_memo_t *memo, const char **why)
+result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, int64_t skew_s, verify_key_find_t find,
+                             void *context, const verify_memo_t *memo, const char **why)
 {
     const json_t *request = json_object_get(entry, "request");
     const char *type = entry_string(entry, "type");
@@ -270,11 +270,9 @@ int verify_json_has_real(const json_t *value)
     size_t index;
     if (json_is_real(value)) return 1;
     if (json_is_object(value)) {
-        json_object_foreach ((json_t *)(uintptr_t)value, key, member)
-            if (verify_json_has_real(member)) return 1;
+        json_object_foreach((json_t *)(uintptr_t)value, key, member) if (verify_json_has_real(member)) return 1;
     } else if (json_is_array(value)) {
-        json_array_foreach (value, index, member)
-            if (verify_json_has_real(member)) return 1;
+        json_array_foreach(value, index, member) if (verify_json_has_real(member)) return 1;
     }
     return 0;
 }

@@ -37,7 +37,7 @@ static void test_distinct_requests_share_one_group(void **state)
     (void)state;
     service_group_item_t items[4] = {item(0, SERVICE_GROUP_EARN, "shop", "m1", "r1"),
                                      item(1, SERVICE_GROUP_BURN, "shop", "m2", "r2"),
-                                     item(2, SERVICE_GROUP_EARN, "cafe", "m3", "r1"), /* another partner's r1 */
+                                     item(2, SERVICE_GROUP_EARN, "cafe", "m3", "r1"),  /* another partner's r1 */
                                      item(3, SERVICE_GROUP_BURN, "shop", "m4", "r1")}; /* r1 as a burn: another kind */
     assert_int_equal(service_group_end(items, 0, 4), 4);
     assert_int_equal(service_group_end(items, 3, 4), 4); /* a group of one */
@@ -116,11 +116,10 @@ static void test_conflict_with_any_earlier_member_of_the_group(void **state)
 static void test_member_before_counts_earlier_items_of_the_group(void **state)
 {
     (void)state;
-    service_group_item_t items[5] = {item(0, SERVICE_GROUP_EARN, "shop", "hot", "r1"),
-                                     item(1, SERVICE_GROUP_EARN, "shop", "other", "r2"),
-                                     item(2, SERVICE_GROUP_EARN, "shop", "hot", "r3"),
-                                     item(3, SERVICE_GROUP_BURN, "shop", NULL, NULL),
-                                     item(4, SERVICE_GROUP_EARN, "shop", "hot", "r5")};
+    service_group_item_t items[5] = {
+        item(0, SERVICE_GROUP_EARN, "shop", "hot", "r1"), item(1, SERVICE_GROUP_EARN, "shop", "other", "r2"),
+        item(2, SERVICE_GROUP_EARN, "shop", "hot", "r3"), item(3, SERVICE_GROUP_BURN, "shop", NULL, NULL),
+        item(4, SERVICE_GROUP_EARN, "shop", "hot", "r5")};
     int64_t deltas[5] = {10, 7, 0 /* refused */, 0, 5};
     assert_int_equal(service_group_member_before(items, deltas, 0, 0), 0);
     assert_int_equal(service_group_member_before(items, deltas, 0, 2), 10);

@@ -211,10 +211,10 @@ static void test_available_boundaries(void **state)
 {
     (void)state;
     assert_int_equal(ledger_available(0, 0, 0), 0);
-    assert_int_equal(ledger_available(100, 0, 100), 0);  /* all held */
+    assert_int_equal(ledger_available(100, 0, 100), 0); /* all held */
     assert_int_equal(ledger_available(100, 0, 99), 1);
     assert_int_equal(ledger_available(100, 100, 100), 0); /* a hold on lots that then expired: -100 raw */
-    assert_int_equal(ledger_available(150, 100, 100), 0);  /* a later earn of 50: still -50 raw */
+    assert_int_equal(ledger_available(150, 100, 100), 0); /* a later earn of 50: still -50 raw */
     assert_int_equal(ledger_available(150, 100, 0), 50);  /* capture: without its own hold */
     assert_int_equal(ledger_available(INT64_MAX, 0, 0), INT64_MAX);
     assert_int_equal(ledger_available(INT64_MAX, INT64_MAX, INT64_MAX), 0); /* no overflow */

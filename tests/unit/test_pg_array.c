@@ -21,7 +21,7 @@ static void expect_texts(const char *const *values, size_t count, const char *ex
 }
 
 #define TEXTS(expected, ...)                                                                                           \
-    expect_texts((const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *),     \
+    expect_texts((const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *),      \
                  expected)
 
 static void test_empty_array(void **state)
@@ -40,11 +40,11 @@ static void test_text_elements_are_quoted(void **state)
     (void)state;
     TEXTS("{\"a\"}", "a");
     TEXTS("{\"a\",\"b\",\"c\"}", "a", "b", "c");
-    TEXTS("{\"\"}", "");                 /* empty string, not an empty array */
-    TEXTS("{\"\",\"\"}", "", "");        /* two empty strings */
-    TEXTS("{\"NULL\"}", "NULL");         /* quoted: the text NULL, never SQL NULL */
+    TEXTS("{\"\"}", "");          /* empty string, not an empty array */
+    TEXTS("{\"\",\"\"}", "", ""); /* two empty strings */
+    TEXTS("{\"NULL\"}", "NULL");  /* quoted: the text NULL, never SQL NULL */
     TEXTS("{\"null\",\"NuLl\"}", "null", "NuLl");
-    TEXTS("{\"a,b\"}", "a,b");           /* comma stays inside the element */
+    TEXTS("{\"a,b\"}", "a,b"); /* comma stays inside the element */
     TEXTS("{\"{x}\",\"}\",\"{\"}", "{x}", "}", "{");
     TEXTS("{\" lead\",\"trail \",\" \"}", " lead", "trail ", " ");
     TEXTS("{\"tab\there\",\"line\nbreak\"}", "tab\there", "line\nbreak");
@@ -59,9 +59,9 @@ static void test_quotes_and_backslashes_escaped(void **state)
     TEXTS("{\"\\\"\\\"\"}", "\"\"");
     TEXTS("{\"a\\\\b\"}", "a\\b");
     TEXTS("{\"\\\\\"}", "\\");
-    TEXTS("{\"\\\\\\\"\"}", "\\\"");              /* backslash then quote: both escaped */
-    TEXTS("{\"x\\\\\"}", "x\\");                  /* trailing backslash cannot eat the closing quote */
-    TEXTS("{\"\\\"},{\\\"\"}", "\"},{\"");        /* an attempt to close the element and open another */
+    TEXTS("{\"\\\\\\\"\"}", "\\\"");       /* backslash then quote: both escaped */
+    TEXTS("{\"x\\\\\"}", "x\\");           /* trailing backslash cannot eat the closing quote */
+    TEXTS("{\"\\\"},{\\\"\"}", "\"},{\""); /* an attempt to close the element and open another */
     TEXTS("{\"NULL\\\"\",\"\\\\NULL\"}", "NULL\"", "\\NULL");
 }
 

@@ -30,7 +30,7 @@ static void test_value_found_and_absent(void **state)
     expect_found("?limit=", "limit", 32, QUERY_FOUND, ""); /* empty value: found, empty */
     expect_found("?limit=&a=1", "limit", 32, QUERY_FOUND, "");
     expect_found("?limit=a=b", "limit", 32, QUERY_FOUND, "a=b"); /* the first '=' splits */
-    expect_found("?&&limit=5&&", "limit", 32, QUERY_FOUND, "5");  /* empty pairs skipped */
+    expect_found("?&&limit=5&&", "limit", 32, QUERY_FOUND, "5"); /* empty pairs skipped */
     expect_found(NULL, "limit", 32, QUERY_ABSENT, NULL);
     expect_found("", "limit", 32, QUERY_ABSENT, NULL);
     expect_found("?", "limit", 32, QUERY_ABSENT, NULL);
@@ -91,7 +91,8 @@ static void expect_int(const char *text, int64_t minimum, int64_t maximum, int o
 {
     int64_t got = -12345;
     int result = query_int(text, minimum, maximum, &got);
-    if (result != (ok ? 0 : -1)) fail_msg("[%s] in %lld..%lld: %d", text, (long long)minimum, (long long)maximum, result);
+    if (result != (ok ? 0 : -1))
+        fail_msg("[%s] in %lld..%lld: %d", text, (long long)minimum, (long long)maximum, result);
     assert_int_equal(got, ok ? value : -12345); /* untouched on refusal */
 }
 
@@ -120,9 +121,9 @@ static void test_int_shapes_refused(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", "-1", "-0", "+1", "+0", " 1", "1 ", "\t1", "1\n", "1,0", "1.0", "1e2", "0x10", "%31", "1%00", "one",
-        "\xd9\xa3", /* ARABIC-INDIC DIGIT THREE */
-        "1-", "--1", "1+1",
+        "",    "-1",  "-0",  "+1",   "+0",  " 1",   "1 ",  "\t1",      "1\n",
+        "1,0", "1.0", "1e2", "0x10", "%31", "1%00", "one", "\xd9\xa3", /* ARABIC-INDIC DIGIT THREE */
+        "1-",  "--1", "1+1",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_int(bad[i], 0, INT64_MAX, 0, 0);

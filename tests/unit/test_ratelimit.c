@@ -58,8 +58,22 @@ static void test_spec_bad(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "coffee", "=5", "coffee=", "coffee=0", "coffee=-1", "coffee=x", "coffee=5x", "coffee=5 ", "coffee=1000001",
-        "coffee=inf", "coffee=nan", "coffee=1e400", "coffee=1,,tea=2", ",coffee=1", "coffee=1;tea=2", "*",
+        "coffee",
+        "=5",
+        "coffee=",
+        "coffee=0",
+        "coffee=-1",
+        "coffee=x",
+        "coffee=5x",
+        "coffee=5 ",
+        "coffee=1000001",
+        "coffee=inf",
+        "coffee=nan",
+        "coffee=1e400",
+        "coffee=1,,tea=2",
+        ",coffee=1",
+        "coffee=1;tea=2",
+        "*",
         "coffee=00000000000000000000000000000001", /* 32 characters of number */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -109,7 +123,7 @@ static void test_refill_over_time(void **state)
     ratelimit_t *limits = create("coffee=2");
     assert_int_equal(ratelimit_take(limits, "coffee", 100.0), 0); /* starts full: burst of 2 */
     assert_int_equal(ratelimit_take(limits, "coffee", 100.0), 0);
-    assert_int_equal(ratelimit_take(limits, "coffee", 100.0), 1); /* empty: a token in 0.5 s -> 1 s */
+    assert_int_equal(ratelimit_take(limits, "coffee", 100.0), 1);  /* empty: a token in 0.5 s -> 1 s */
     assert_int_equal(ratelimit_take(limits, "coffee", 100.49), 1); /* not yet */
     assert_int_equal(ratelimit_take(limits, "coffee", 100.5), 0);  /* one token back */
     assert_int_equal(ratelimit_take(limits, "coffee", 100.5), 1);

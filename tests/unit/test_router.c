@@ -125,7 +125,7 @@ static void test_unknown_paths_are_404(void **state)
     /* a prefix of a route, and a route with more after it */
     expect_unknown("POST", "/v1/ear");
     expect_unknown("POST", "/v1/earnings");
-    expect_unknown("POST", "/v1/holds/h-1");       /* the prefix of /v1/holds/:/capture */
+    expect_unknown("POST", "/v1/holds/h-1");        /* the prefix of /v1/holds/:/capture */
     expect_unknown("POST", "/v1/holds/h-1/captur"); /* a prefix of its last segment */
     expect_unknown("POST", "/v1/holds/h-1/capture/x");
     expect_unknown("GET", "/v1/journal/12");

@@ -46,7 +46,7 @@ static void test_round_int64_boundary(void **state)
     assert_false(settlement_round_half_even((__int128)INT64_MAX + 1, 1, &out));
     assert_false(settlement_round_half_even((__int128)INT64_MAX * 2 + 1, 2, &out)); /* + 0.5 rounds up to even */
     assert_false(settlement_round_half_even((__int128)INT64_MIN - 1, 1, &out));
-    assert_int_equal(out, 7); /* untouched */
+    assert_int_equal(out, 7);           /* untouched */
     __int128 huge = (__int128)1 << 126; /* den near the top: no overflow in the half comparison */
     assert_int_equal(rounded(huge / 2, huge), 0);
     assert_int_equal(rounded(huge / 2 + 1, huge), 1);

@@ -50,8 +50,7 @@ static int teardown(void **state)
 
 /* An earn entry at seq/time_s for body, signed over the RFC 9421 base as a partner would. The
  * memo (may be NULL) is what the HTTP thread records after verifying the same base. */
-static char *signed_earn(int64_t seq, int64_t time_s, const char *body, const char *digest_header,
-                         verify_memo_t *memo)
+static char *signed_earn(int64_t seq, int64_t time_s, const char *body, const char *digest_header, verify_memo_t *memo)
 {
     char params[256], *digest = auth_content_digest(body, strlen(body));
     snprintf(params, sizeof params,
