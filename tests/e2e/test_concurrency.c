@@ -404,6 +404,55 @@ static void test_bulk_failure_falls_back_per_request(void **state)
         test_reply_free(&jobs[i].first);
 }
 
+/* A refusal only the database can see (the reference another instance took between the group's
+ * read and its write: a unique violation, raised here by a test trigger for two of eight
+ * requests) is narrowed down in place: those two answer 409 duplicate_reference exactly as a
+ * request alone would, recorded under their Idempotency-Key (a retry replays it), and the six
+ * others commit in the same batch; nothing of the refused ones is written. */
+static void test_refused_write_narrowed_to_its_request(void **state)
+{
+    (void)state;
+    enum { JOBS = 8 };
+    job_t jobs[JOBS];
+    assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION test_race() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                         "IF EXISTS (SELECT 1 FROM written WHERE reference IN ('rw-2', 'rw-5')) THEN "
+                                         "RAISE unique_violation USING CONSTRAINT = 'transactions_reference_unique'; "
+                                         "END IF; RETURN NULL; END $$; "
+                                         "CREATE TRIGGER test_race AFTER INSERT ON transactions REFERENCING NEW "
+                                         "TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION test_race()"),
+                     0);
+    int64_t fallbacks = metric("ledger_write_batch_fallbacks_total");
+    char keys[JOBS][16];
+    for (int i = 0; i < JOBS; i++) {
+        char member[16], reference[16];
+        snprintf(member, sizeof member, "rw-m%d", i);
+        snprintf(reference, sizeof reference, "rw-%d", i);
+        snprintf(keys[i], sizeof keys[i], "rw-key-%d", i);
+        jobs[i] = bulk_job("/v1/earn", &coffee, member, 3, reference, keys[i]);
+    }
+    run_jobs_behind_held_head(jobs, JOBS);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_race ON transactions; DROP FUNCTION test_race()"), 0);
+    for (int i = 0; i < JOBS; i++) {
+        if (i == 2 || i == 5) {
+            assert_int_equal(jobs[i].status[0], 409);
+            assert_string_equal(test_code(&jobs[i].first), "duplicate_reference");
+            /* recorded: the same request again replays the refusal, though the trigger is gone */
+            test_reply_t again = test_call(&env, &coffee, "POST", "/v1/earn", jobs[i].body, keys[i]);
+            assert_int_equal(again.status, 409);
+            assert_string_equal(again.body, jobs[i].first.body);
+            test_reply_free(&again);
+        } else {
+            assert_int_equal(jobs[i].status[0], 201);
+        }
+        test_reply_free(&jobs[i].first);
+    }
+    assert_true(metric("ledger_write_batch_fallbacks_total") > fallbacks);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'rw-%'"), JOBS - 2);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM lots WHERE member IN ('rw-m2', 'rw-m5')"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_group_commit_isolates_requests),
         cmocka_unit_test(test_bulk_batch_answers_like_single_requests),
         cmocka_unit_test(test_bulk_failure_falls_back_per_request),
+        cmocka_unit_test(test_refused_write_narrowed_to_its_request),
         cmocka_unit_test(test_concurrent_journal_verifies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
