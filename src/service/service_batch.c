@@ -259,7 +259,7 @@ void service_batch_direct(store_conn_t *conn, service_job_t *job)
 {
     result_t result = RESULT_DATABASE_BUSY;
     for (int attempt = 0; attempt < LIMIT_DB_RETRIES && result == RESULT_DATABASE_BUSY; attempt++) {
-        result = service_batch_commit(conn, &job, 1, 1);
+        result = service_batch_commit(conn, &job, 1, 0); /* busy: the whole transaction again */
         if (result != RESULT_OK) service_response_free(job->response);
     }
     if (result != RESULT_OK) service_mutate_failed(job->request, result, job->response);

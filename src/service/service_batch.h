@@ -21,11 +21,13 @@ result_t service_append(store_conn_t *conn, const service_request_t *request, co
 result_t service_mutate_in_transaction(store_conn_t *conn, const service_request_t *request, service_op_t op,
                                        service_response_t *response);
 
-/* The jobs in one transaction, committed together: runs of one batch operation applied set-based,
- * apply operations each under a savepoint (a failure of one is its answer alone). isolated: every
- * job under its own savepoint, batch operations as batches of one, a busy database retried per
- * job (the fallback after a batch that could not commit, and the direct path). RESULT_OK when
- * committed (the operations' effects then applied); otherwise rolled back, responses to discard. */
+/* The jobs in one transaction, committed together: runs of one batch operation applied set-based
+ * (rows the database refuses narrowed down to their requests), apply operations each under a
+ * savepoint (a failure of one is its answer alone). A busy or unavailable database fails the
+ * whole batch. isolated (the writer's fallback after a batch that could not commit): a busy
+ * database is answered per job instead (apply jobs retried first), and a failed read of a group
+ * answered for its jobs. RESULT_OK when committed (the operations' effects then applied);
+ * otherwise rolled back, responses to discard. */
 result_t service_batch_commit(store_conn_t *conn, service_job_t *const *jobs, size_t count, int isolated);
 /* One job in its own transaction on conn (no writer), retried while the database is busy. */
 void service_batch_direct(store_conn_t *conn, service_job_t *job);

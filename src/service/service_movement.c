@@ -309,9 +309,10 @@ static result_t item_refused(group_t *g, size_t i, result_t result)
  * again in halves, planned from the same reads (what earlier halves committed is in deltas and
  * seq), down to the requests refused: k refused among n cost O(k log n) writes and no read
  * (decision 74). A half after a refused whole whose first half passed is refused for sure: it is
- * split without being tried (known_refused). A busy database fails the batch (the writer retries
- * it isolated), except when g->isolated: then it is answered per request. *refused: the range
- * held a refused request. Returns RESULT_OK unless the batch failed. */
+ * split without being tried (known_refused). A busy database (a lock or deadlock: no row's fault)
+ * fails the batch, to be retried whole; when g->isolated (already the retry) the range is
+ * answered 503 database_busy instead. *refused: the range held a refused request. Returns
+ * RESULT_OK unless the batch failed. */
 static result_t group_bisect(group_t *g, size_t lo, size_t hi, int known_refused, int *refused)
 {
     result_t result = RESULT_OK;
@@ -331,6 +332,12 @@ static result_t group_bisect(group_t *g, size_t lo, size_t hi, int known_refused
         }
         result_t undone = store_item_undo(g->conn);
         if (undone != RESULT_OK) return undone;
+        if (result == RESULT_DATABASE_BUSY) { /* not a row's fault: no bisection, every one may retry */
+            for (size_t i = lo; i < hi; i++)
+                service_mutate_failed(g->items[i].job->request, result, g->items[i].job->response);
+            *refused = 1;
+            return RESULT_OK;
+        }
     }
     *refused = 1;
     if (hi - lo == 1) return item_refused(g, lo, result);
