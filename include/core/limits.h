@@ -226,8 +226,8 @@
 #define LIMIT_CLIENT_IDEMPOTENCY_KEY_RANDOM_BYTES 16
 /* ledgerctl --url host part (a DNS name is at most 253 characters). */
 #define LIMIT_URL_HOST_TEXT_BYTES 256
-/* The SET statement that applies one session's settings (store_connect_profile). */
-#define LIMIT_SESSION_SETTINGS_TEXT_BYTES 256
+/* The statements that set up one session (store_connect_profile): timeouts, then durability. */
+#define LIMIT_SESSION_SETTINGS_TEXT_BYTES 512
 /* A PostgreSQL name (constraint): NAMEDATALEN - 1 = 63 bytes. */
 #define LIMIT_PG_NAME_TEXT_BYTES 64
 /* Short words read back from the database: an entry type ("settlement"), a hold status ("captured"). */

@@ -41,6 +41,7 @@ struct service_writer {
     int stopped;              /* the thread has been joined */
     int64_t batch_started_us; /* 0: no batch in progress */
     int failing;              /* no working session: the last batch or probe failed for want of it */
+    int lease_held;           /* this writer's session holds the deployment's writer lease */
     size_t max_batch;
     char *database_url;
     store_conn_t *conn; /* the writer thread's own session */
@@ -48,6 +49,15 @@ struct service_writer {
     pthread_t watchdog;
 };
 
+/* lease_held is written by the writer thread and read by /healthz/writer. */
+static void writer_lease_set(service_writer_t *writer, int held)
+{
+    __atomic_store_n(&writer->lease_held, held, __ATOMIC_RELAXED);
+}
+
+static const char writer_fenced_detail[] = "this instance stopped writing: the database's journal is behind what it "
+                                           "acknowledged (not the primary that took its writes); not applied: retry "
+                                           "with the same Idempotency-Key (another instance may take it)";
 static const char writer_unknown_detail[] = "the database did not answer in time; the outcome is unknown: "
                                             "retry with the same Idempotency-Key";
 static const char writer_unavailable_detail[] = "the database is unavailable; not applied: retry with the same "
@@ -78,6 +88,7 @@ static void writer_refuse(service_response_t *response, const char *detail)
 static store_conn_t *writer_session(service_writer_t *writer, int64_t deadline_us)
 {
     if (!store_conn_ok(writer->conn)) {
+        writer_lease_set(writer, 0); /* a lease lives and dies with its session */
         store_disconnect(writer->conn);
         writer->conn = store_connect_profile(writer->database_url, &store_profile_writer);
         if (writer->conn != NULL) store_deadline_set(writer->conn, deadline_us); /* the caller's bound */
@@ -87,6 +98,19 @@ static store_conn_t *writer_session(service_writer_t *writer, int64_t deadline_u
         }
     }
     return writer->conn;
+}
+
+/* Tries to take the writer lease when this writer's session does not hold it (writer thread). */
+static void writer_lease_take(service_writer_t *writer)
+{
+    int held = 0;
+    if (writer->lease_held || writer->conn == NULL) return;
+    store_deadline_set(writer->conn, store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
+    if (store_writer_lease_try(writer->conn, &held) == RESULT_OK && held) {
+        writer_lease_set(writer, 1);
+        log_info("this instance holds the writer lease", NULL);
+    }
+    store_deadline_set(writer->conn, 0);
 }
 
 /* The jobs of a batch that could not commit, applied again isolated in one transaction (each
@@ -112,6 +136,14 @@ static void writer_fallback(service_writer_t *writer, service_job_t **jobs, size
 
 static void writer_apply(service_writer_t *writer, service_job_t **jobs, size_t count)
 {
+    int64_t head = 0, acknowledged = 0;
+    if (store_fenced(&head, &acknowledged)) { /* nothing more is written here */
+        for (size_t i = 0; i < count; i++) {
+            service_response_free(jobs[i]->response);
+            service_problem(jobs[i]->response, RESULT_LEDGER_FENCED, writer_fenced_detail, NULL);
+        }
+        return;
+    }
     int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000;
     store_conn_t *conn = writer_session(writer, deadline_us);
     result_t result = RESULT_DATABASE_UNAVAILABLE;
@@ -162,18 +194,21 @@ static size_t writer_take(service_writer_t *writer, service_job_t **jobs, size_t
     return count;
 }
 
-/* Caller holds the lock. Waits for work; a writer without a working session probes meanwhile. */
+/* Caller holds the lock. Waits for work; a writer without a working session probes meanwhile,
+ * and one without the writer lease tries to take it, every LIMIT_WRITE_PROBE_MS. */
 static void writer_wait(service_writer_t *writer)
 {
     while (writer->head == NULL && !writer->stopping) {
-        if (!writer->failing) {
+        if (!writer->failing && writer->lease_held) {
             pthread_cond_wait(&writer->work, &writer->lock);
             continue;
         }
         struct timespec at = writer_after(LIMIT_WRITE_PROBE_MS);
         if (pthread_cond_timedwait(&writer->work, &writer->lock, &at) == 0) continue;
+        int failing = writer->failing;
         pthread_mutex_unlock(&writer->lock);
-        int ok = writer_probe(writer);
+        int ok = !failing || writer_probe(writer); /* the probe waits on the head: only when failing */
+        if (ok) writer_lease_take(writer);
         pthread_mutex_lock(&writer->lock);
         writer->failing = !ok;
     }
@@ -234,8 +269,18 @@ static void *writer_watch_main(void *arg)
     return NULL;
 }
 
+int service_writer_leads(service_writer_t *writer)
+{
+    return writer != NULL && __atomic_load_n(&writer->lease_held, __ATOMIC_RELAXED) &&
+           service_writer_trouble(writer) == NULL;
+}
+
 const char *service_writer_trouble(service_writer_t *writer)
 {
+    int64_t head = 0, acknowledged = 0;
+    if (store_fenced(&head, &acknowledged))
+        return "fenced: the database's journal is behind what this instance acknowledged; it writes no more "
+               "(restart it once the database is the primary again)";
     if (writer == NULL) return NULL;
     const char *why = NULL;
     int64_t stuck_us = store_clock_us() - (int64_t)LIMIT_WRITE_STUCK_MS * 1000;
@@ -266,6 +311,7 @@ service_writer_t *service_writer_start(const char *database_url, size_t max_batc
     int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000;
     writer->failing = writer_session(writer, deadline_us) == NULL; /* retried (probed) until it works */
     if (writer->conn != NULL) store_deadline_set(writer->conn, 0);
+    writer_lease_take(writer);
     if (pthread_create(&writer->thread, NULL, writer_main, writer) != 0) {
         store_disconnect(writer->conn);
         free(writer->database_url);
