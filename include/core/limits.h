@@ -125,6 +125,10 @@
 #define LIMIT_WRITE_PROBE_MS 1000
 /* Retry-After on 503 answers of an unavailable or hung database. */
 #define LIMIT_DB_RETRY_AFTER_S 1
+/* Instances of a deployment (issue 18): how often each counts the others (for its share of the
+ * rate limits), and the most it counts (a bound for the arithmetic, far above any real one). */
+#define LIMIT_INSTANCES_REFRESH_MS 5000
+#define LIMIT_INSTANCES_MAX        64
 
 /* Issue 16 (HTTP hardening). MHD's connection timeout is only an idle timeout: a client sending one
  * byte per idle window held a connection for ever. A request (headers and body) must arrive

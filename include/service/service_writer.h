@@ -29,5 +29,8 @@ const char *service_writer_trouble(service_writer_t *writer);
  * balancer sends writes here (GET /healthz/writer). Any instance may still write: the journal
  * head serializes writers; the lease only keeps the append point's queue in one place. */
 int service_writer_leads(service_writer_t *writer);
+/* The ledgerd instances on this database, as last counted (every LIMIT_INSTANCES_REFRESH_MS);
+ * 1 without a writer. Rate limits divide by it. */
+int service_writer_instances(service_writer_t *writer);
 
 #endif

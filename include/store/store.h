@@ -68,6 +68,8 @@ int store_fenced(int64_t *journal_head, int64_t *acknowledged);
 /* Tries to take the deployment's writer lease on conn's session (held until the session ends;
  * call again only when not held). */
 result_t store_writer_lease_try(store_conn_t *conn, int *held);
+/* The ledgerd instances running on this database (their writer sessions), 1..LIMIT_INSTANCES_MAX. */
+result_t store_instances_count(store_conn_t *conn, int *instances);
 /* Compares this instance's origin and ledger public key with the ledger's (the origin recorded
  * at genesis; the key recorded by the first instance that started on it): *why says what
  * differs, NULL when they agree or the ledger is not initialized yet. */

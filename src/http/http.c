@@ -567,7 +567,8 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         response->retry_after_s =
-            ratelimit_take(server->limits, call->key.partner, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
+            ratelimit_take(server->limits, call->key.partner, (double)now.tv_sec + (double)now.tv_nsec / 1e9,
+                           service_writer_instances(server->writer));
         if (response->retry_after_s > 0) result = RESULT_RATE_LIMITED;
     }
     if (result != RESULT_OK) goto out;

@@ -42,6 +42,8 @@ struct service_writer {
     int64_t batch_started_us; /* 0: no batch in progress */
     int failing;              /* no working session: the last batch or probe failed for want of it */
     int lease_held;           /* this writer's session holds the deployment's writer lease */
+    int instances;            /* ledgerd instances on the database (atomic; store_instances_count) */
+    int64_t instances_counted_us;
     size_t max_batch;
     char *database_url;
     store_conn_t *conn; /* the writer thread's own session */
@@ -111,6 +113,26 @@ static void writer_lease_take(service_writer_t *writer)
         log_info("this instance holds the writer lease", NULL);
     }
     store_deadline_set(writer->conn, 0);
+}
+
+/* Recounts the instances every LIMIT_INSTANCES_REFRESH_MS (writer thread, between batches). */
+static void writer_instances_refresh(service_writer_t *writer)
+{
+    int instances = 1;
+    int64_t now_us = store_clock_us();
+    if (writer->conn == NULL || now_us - writer->instances_counted_us < (int64_t)LIMIT_INSTANCES_REFRESH_MS * 1000)
+        return;
+    writer->instances_counted_us = now_us;
+    store_deadline_set(writer->conn, now_us + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
+    if (store_instances_count(writer->conn, &instances) == RESULT_OK)
+        __atomic_store_n(&writer->instances, instances, __ATOMIC_RELAXED);
+    store_deadline_set(writer->conn, 0);
+}
+
+int service_writer_instances(service_writer_t *writer)
+{
+    int instances = writer == NULL ? 1 : __atomic_load_n(&writer->instances, __ATOMIC_RELAXED);
+    return instances < 1 ? 1 : instances;
 }
 
 /* The jobs of a batch that could not commit, applied again isolated in one transaction (each
@@ -199,16 +221,13 @@ static size_t writer_take(service_writer_t *writer, service_job_t **jobs, size_t
 static void writer_wait(service_writer_t *writer)
 {
     while (writer->head == NULL && !writer->stopping) {
-        if (!writer->failing && writer->lease_held) {
-            pthread_cond_wait(&writer->work, &writer->lock);
-            continue;
-        }
         struct timespec at = writer_after(LIMIT_WRITE_PROBE_MS);
         if (pthread_cond_timedwait(&writer->work, &writer->lock, &at) == 0) continue;
         int failing = writer->failing;
         pthread_mutex_unlock(&writer->lock);
         int ok = !failing || writer_probe(writer); /* the probe waits on the head: only when failing */
         if (ok) writer_lease_take(writer);
+        if (ok) writer_instances_refresh(writer);
         pthread_mutex_lock(&writer->lock);
         writer->failing = !ok;
     }
@@ -230,6 +249,7 @@ static void *writer_main(void *arg)
         writer->batch_started_us = store_clock_us();
         pthread_mutex_unlock(&writer->lock);
         writer_apply(writer, jobs, count);
+        if (store_conn_ok(writer->conn)) writer_instances_refresh(writer);
         int failing = !store_conn_ok(writer->conn);
         pthread_mutex_lock(&writer->lock);
         writer->batch_started_us = 0;
@@ -307,6 +327,7 @@ service_writer_t *service_writer_start(const char *database_url, size_t max_batc
     pthread_cond_init(&writer->watch, &monotonic);
     pthread_condattr_destroy(&monotonic);
     writer->max_batch = max_batch;
+    writer->instances = 1;
     writer->database_url = xstrdup(database_url);
     int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000;
     writer->failing = writer_session(writer, deadline_us) == NULL; /* retried (probed) until it works */

@@ -152,3 +152,21 @@ result_t store_identity_check(store_conn_t *conn, const char *origin,
     PQclear(res);
     return result;
 }
+
+/* Instances ------------------------------------------------------------------------------------ */
+/* The ledgerd instances on this database now: each has one writer session (application_name
+ * ledger-writer), which PostgreSQL ends when the instance dies. A hung session counts until its
+ * backend ends: the count errs high, and shares of a rate err low, never high. */
+result_t store_instances_count(store_conn_t *conn, int *instances)
+{
+    result_t result;
+    PGresult *res = store_run(conn, "instances_count",
+                              "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                              "AND application_name = 'ledger-writer'",
+                              0, NULL, &result);
+    if (res == NULL) return result;
+    int64_t count = store_get_i64(res, 0, 0);
+    *instances = count < 1 ? 1 : count > LIMIT_INSTANCES_MAX ? LIMIT_INSTANCES_MAX : (int)count;
+    PQclear(res);
+    return RESULT_OK;
+}

@@ -3,7 +3,7 @@
  *    cluster), an unknown LEDGER_UNSAFE_DURABILITY value, and a ledger key or origin other than
  *    the ledger's;
  *  - exactly one instance holds the writer lease (GET /healthz/writer), and another takes it
- *    when the holder dies; any instance can still write;
+ *    when the holder dies; any instance can still write; rate limits hold across instances;
  *  - with the server at synchronous_commit=local and a synchronous standby named but absent, an
  *    earn is not acknowledged (the session forces synchronous_commit on): 503 with Retry-After
  *    within the writer's bound, /healthz 503, a retry is not 2xx while the standby is missing,
@@ -269,6 +269,31 @@ static void test_one_writer_lease(void **state)
     alarm(0);
 }
 
+/* Rate limits are the deployment's: with two instances on the database, each allows half. */
+static void test_rate_limit_shared_by_instances(void **state)
+{
+    (void)state;
+    alarm(TEST_ALARM_S);
+    test_env_t other = env;
+    other.rate_limits = "shop=4";
+    assert_int_equal(test_ledgerd_spawn(&other), 0);
+    usleep((LIMIT_INSTANCES_REFRESH_MS + LIMIT_WRITE_PROBE_MS + 1000) * 1000); /* both counted */
+    int allowed = 0, limited = 0;
+    for (int i = 0; i < 4; i++) {
+        client_response_t response;
+        assert_int_equal(client_call("127.0.0.1", other.port, shop.keyid, shop.signer, "GET", "/v1/members/f-1", NULL,
+                                     NULL, &response),
+                         0);
+        allowed += response.status == 200;
+        limited += response.status == 429;
+        client_response_free(&response);
+    }
+    stop_instance(&other, SIGTERM);
+    assert_int_equal(allowed, 2); /* 4 per second across 2 instances: a burst of 2 here, not 4 */
+    assert_int_equal(limited, 2);
+    alarm(0);
+}
+
 /* The issue's lost write: the server at synchronous_commit=local and its synchronous standby
  * gone. The session's own setting keeps the earn from being acknowledged before the standby has
  * it; the retry applies it once the standby is back. */
@@ -368,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_refuses_unsafe_server),
         cmocka_unit_test(test_refuses_mismatched_instance),
         cmocka_unit_test(test_one_writer_lease),
+        cmocka_unit_test(test_rate_limit_shared_by_instances),
         cmocka_unit_test(test_no_ack_without_the_standby),
         cmocka_unit_test(test_cancelled_standby_wait_not_acknowledged),
         cmocka_unit_test(test_fenced_when_journal_behind),
