@@ -129,6 +129,9 @@
  * rate limits), and the most it counts (a bound for the arithmetic, far above any real one). */
 #define LIMIT_INSTANCES_REFRESH_MS 5000
 #define LIMIT_INSTANCES_MAX        64
+/* Databases one process keeps a fence for (store_guard.c): ledgerd has one; a test process opens
+ * a few. Past it a database is not fenced. */
+#define LIMIT_FENCE_DATABASES_MAX 64
 
 /* Issue 16 (HTTP hardening). MHD's connection timeout is only an idle timeout: a client sending one
  * byte per idle window held a connection for ever. A request (headers and body) must arrive

@@ -166,6 +166,7 @@ store_conn_t *store_connect_profile(const char *url, const store_profile_t *prof
     store_conn_t *conn = xcalloc(1, sizeof *conn);
     conn->pg = pg;
     conn->wait_ms = profile->wait_ms;
+    conn->database_key = store_database_key(url);
     PQsetNoticeReceiver(pg, store_notice_receive, conn);
     return conn;
 }
@@ -465,7 +466,7 @@ static result_t store_commit_guarded(store_conn_t *conn)
         log_error("COMMIT answered with a warning (synchronous standby wait cancelled?): outcome unknown", NULL);
         result = RESULT_DATABASE_UNAVAILABLE;
     }
-    if (result == RESULT_OK && head != NULL && PQntuples(head) == 1) store_fence_raise(store_get_i64(head, 0, 0));
+    if (result == RESULT_OK && head != NULL && PQntuples(head) == 1) store_fence_raise(conn, store_get_i64(head, 0, 0));
     PQclear(head);
     return result;
 }

@@ -191,7 +191,7 @@ result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, siz
         *last_seq = store_get_i64(res[R_HEAD], 0, 0);
         *time_s = store_get_i64(res[R_HEAD], 0, 1);
         conn->head_read = 1;
-        result = store_fence_check(*last_seq);
+        result = store_fence_check(conn, *last_seq);
     }
     if (result == RESULT_OK) {
         read_records(res[R_LOCKS], res[R_RECORDS], items, count, reads);

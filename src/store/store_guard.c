@@ -68,25 +68,58 @@ const char *store_session_durability_refusal(const PGresult *settings)
 }
 
 /* The fence ---------------------------------------------------------------------------------- */
-/* The highest journal head this process has seen committed (a transaction's head read, or the
- * head a transaction of ours committed). A head read below it means the database is not the one
- * that took our writes (an old primary, a restored backup): from then on nothing is written. */
-static pthread_mutex_t fence_lock = PTHREAD_MUTEX_INITIALIZER;
-static int64_t fence_floor;
-static int fence_tripped;
-static int64_t fence_found; /* the head that tripped it */
+/* Per database (the conninfo a session was opened with: one ledger, whichever node of a
+ * failover pair answers it), the highest journal head this process has seen committed (a
+ * transaction's head read, or the head a transaction of ours committed). A head read below it
+ * means the database is not the one that took our writes (an old primary, a restored backup):
+ * from then on nothing is written there. ledgerd has one conninfo; a test process or tool may
+ * open several databases, each with its own floor (past LIMIT_FENCE_DATABASES_MAX, unfenced). */
+typedef struct {
+    uint64_t database; /* store_conn's database_key; 0: free */
+    int64_t floor;
+    int tripped;
+    int64_t found; /* the head that tripped it */
+} fence_t;
 
-result_t store_fence_check(int64_t committed_head)
+static pthread_mutex_t fence_lock = PTHREAD_MUTEX_INITIALIZER;
+static fence_t fences[LIMIT_FENCE_DATABASES_MAX];
+
+uint64_t store_database_key(const char *url)
+{
+    uint64_t hash = 1469598103934665603ULL; /* FNV-1a: a name for the conninfo, not a secret */
+    for (const unsigned char *c = (const unsigned char *)url; *c != '\0'; c++)
+        hash = (hash ^ *c) * 1099511628211ULL;
+    return hash == 0 ? 1 : hash;
+}
+
+/* Caller holds fence_lock. The database's fence, made when new; NULL when the table is full. */
+static fence_t *fence_of(uint64_t database)
+{
+    for (size_t i = 0; i < LIMIT_FENCE_DATABASES_MAX; i++) {
+        if (fences[i].database == database) return &fences[i];
+        if (fences[i].database == 0) {
+            fences[i].database = database;
+            return &fences[i];
+        }
+    }
+    return NULL;
+}
+
+result_t store_fence_check(const store_conn_t *conn, int64_t committed_head)
 {
     result_t result = RESULT_OK;
     int tripped_now = 0;
+    int64_t floor = 0;
     pthread_mutex_lock(&fence_lock);
-    if (!fence_tripped && committed_head < fence_floor) {
-        fence_tripped = tripped_now = 1;
-        fence_found = committed_head;
+    fence_t *fence = fence_of(conn->database_key);
+    if (fence != NULL) {
+        if (!fence->tripped && committed_head < fence->floor) {
+            fence->tripped = tripped_now = 1;
+            fence->found = committed_head;
+        }
+        if (fence->tripped) result = RESULT_LEDGER_FENCED;
+        floor = fence->floor;
     }
-    if (fence_tripped) result = RESULT_LEDGER_FENCED;
-    int64_t floor = fence_floor;
     pthread_mutex_unlock(&fence_lock);
     if (tripped_now)
         log_error("fenced: the database's journal is behind what this instance acknowledged; no more writes",
@@ -94,19 +127,24 @@ result_t store_fence_check(int64_t committed_head)
     return result;
 }
 
-void store_fence_raise(int64_t committed_head)
+void store_fence_raise(const store_conn_t *conn, int64_t committed_head)
 {
     pthread_mutex_lock(&fence_lock);
-    if (committed_head > fence_floor) fence_floor = committed_head;
+    fence_t *fence = fence_of(conn->database_key);
+    if (fence != NULL && committed_head > fence->floor) fence->floor = committed_head;
     pthread_mutex_unlock(&fence_lock);
 }
 
 int store_fenced(int64_t *journal_head, int64_t *acknowledged)
 {
+    int tripped = 0;
     pthread_mutex_lock(&fence_lock);
-    int tripped = fence_tripped;
-    *journal_head = fence_found;
-    *acknowledged = fence_floor;
+    for (size_t i = 0; i < LIMIT_FENCE_DATABASES_MAX && !tripped; i++) {
+        if (!fences[i].tripped) continue;
+        tripped = 1;
+        *journal_head = fences[i].found;
+        *acknowledged = fences[i].floor;
+    }
     pthread_mutex_unlock(&fence_lock);
     return tripped;
 }

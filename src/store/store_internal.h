@@ -27,6 +27,7 @@ struct store_conn {
     int wait_ms;                               /* the longest wait for one exchange (store_profile_t) */
     int64_t deadline_us;                       /* 0, or a monotonic time no wait may pass (store_deadline_set) */
     int head_read;                             /* this transaction read the journal head (store_guard.c) */
+    uint64_t database_key;                     /* the fence's name for the database (store_guard.c) */
     int warned;                                /* a WARNING arrived since the COMMIT was queued */
     char sqlstate[6];                          /* of the last failed statement */
     char constraint[LIMIT_PG_NAME_TEXT_BYTES]; /* of the last failed statement, if any */
@@ -46,8 +47,10 @@ const char *store_session_durability_sql(void);
 const char *store_session_durability_refusal(const PGresult *settings);
 /* RESULT_LEDGER_FENCED when committed_head (a head read at a transaction's start) is below the
  * highest committed head this process knows, and ever after. */
-result_t store_fence_check(int64_t committed_head);
-void store_fence_raise(int64_t committed_head);
+result_t store_fence_check(const store_conn_t *conn, int64_t committed_head);
+void store_fence_raise(const store_conn_t *conn, int64_t committed_head);
+/* The fence's name for a database: a hash of the conninfo the session was opened with. */
+uint64_t store_database_key(const char *url);
 
 /* The bytea input form "\\x<hex>" of len bytes into out (2 * len + 3 characters). */
 void store_bytea_text(const uint8_t *bytes, size_t len, char *out);

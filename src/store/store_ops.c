@@ -116,7 +116,7 @@ result_t store_journal_next(store_conn_t *conn, int64_t *seq, int64_t *time_s)
         *seq = store_get_i64(res, 0, 0);
         *time_s = store_get_i64(res, 0, 1);
         conn->head_read = 1;
-        result = store_fence_check(*seq - 1);
+        result = store_fence_check(conn, *seq - 1);
     }
     PQclear(res);
     return result;
