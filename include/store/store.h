@@ -68,6 +68,9 @@ int store_fenced(int64_t *journal_head, int64_t *acknowledged);
 /* Tries to take the deployment's writer lease on conn's session (held until the session ends;
  * call again only when not held). */
 result_t store_writer_lease_try(store_conn_t *conn, int *held);
+/* Whether conn's session still holds the writer lease (a session ended by the server, a
+ * failover or pg_terminate_backend, took the lease with it; another instance may hold it now). */
+result_t store_writer_lease_check(store_conn_t *conn, int *held);
 /* The ledgerd instances running on this database (their writer sessions), 1..LIMIT_INSTANCES_MAX. */
 result_t store_instances_count(store_conn_t *conn, int *instances);
 /* Compares this instance's origin and ledger public key with the ledger's (the origin recorded

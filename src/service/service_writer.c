@@ -102,17 +102,24 @@ static store_conn_t *writer_session(service_writer_t *writer, int64_t deadline_u
     return writer->conn;
 }
 
-/* Tries to take the writer lease when this writer's session does not hold it (writer thread). */
+/* Tries to take the writer lease when this writer's session does not hold it, and checks that
+ * it still does when it did: an idle session the server ended (failover, pg_terminate_backend)
+ * took the lease with it, and another instance may hold it now (writer thread). */
 static void writer_lease_take(service_writer_t *writer)
 {
-    int held = 0;
-    if (writer->lease_held || writer->conn == NULL) return;
+    int held = 0, had = writer->lease_held;
+    if (writer->conn == NULL) return;
     store_deadline_set(writer->conn, store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
-    if (store_writer_lease_try(writer->conn, &held) == RESULT_OK && held) {
+    result_t result =
+        had ? store_writer_lease_check(writer->conn, &held) : store_writer_lease_try(writer->conn, &held);
+    store_deadline_set(writer->conn, 0);
+    if (result == RESULT_OK && held && !had) {
         writer_lease_set(writer, 1);
         log_info("this instance holds the writer lease", NULL);
+    } else if (had && (result != RESULT_OK || !held)) {
+        writer_lease_set(writer, 0);
+        log_error("this instance lost the writer lease with its session", NULL);
     }
-    store_deadline_set(writer->conn, 0);
 }
 
 /* Recounts the instances every LIMIT_INSTANCES_REFRESH_MS (writer thread, between batches). */
@@ -228,6 +235,7 @@ static void writer_wait(service_writer_t *writer)
         int ok = !failing || writer_probe(writer); /* the probe waits on the head: only when failing */
         if (ok) writer_lease_take(writer);
         if (ok) writer_instances_refresh(writer);
+        if (ok && !store_conn_ok(writer->conn)) ok = 0; /* the session died idle: probed (reconnected) next */
         pthread_mutex_lock(&writer->lock);
         writer->failing = !ok;
     }

@@ -153,16 +153,33 @@ int store_fenced(int64_t *journal_head, int64_t *acknowledged)
 /* A session-level advisory lock: held while the session lives, released by PostgreSQL when the
  * session ends (a killed ledgerd included). The balancer sends writes to its holder. */
 
-result_t store_writer_lease_try(store_conn_t *conn, int *held)
+#define STORE_WRITER_LEASE_KEY "5495873993171927041" /* 0x4c45444745520001: "LEDGER" 1 */
+
+/* The one-row boolean answer of sql into *held. */
+static result_t writer_lease_query(store_conn_t *conn, const char *name, const char *sql, int *held)
 {
     result_t result;
     *held = 0;
-    PGresult *res =
-        store_run(conn, "writer_lease", "SELECT pg_try_advisory_lock(5495873993171927041)" /* 0x4c45444745520001: "LEDGER" 1 */, 0, NULL, &result);
+    PGresult *res = store_run(conn, name, sql, 0, NULL, &result);
     if (res == NULL) return result;
     *held = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
     return RESULT_OK;
+}
+
+result_t store_writer_lease_try(store_conn_t *conn, int *held)
+{
+    return writer_lease_query(conn, "writer_lease", "SELECT pg_try_advisory_lock(" STORE_WRITER_LEASE_KEY ")", held);
+}
+
+/* A bigint advisory key is (classid, objid) = (high, low 32 bits) with objsubid 1 in pg_locks. */
+result_t store_writer_lease_check(store_conn_t *conn, int *held)
+{
+    return writer_lease_query(conn, "writer_lease_check",
+                              "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                              "AND pid = pg_backend_pid() AND objsubid = 1 "
+                              "AND (classid::bigint << 32 | objid::bigint) = " STORE_WRITER_LEASE_KEY ")",
+                              held);
 }
 
 /* The deployment's identity ------------------------------------------------------------------ */
@@ -173,14 +190,15 @@ result_t store_identity_check(store_conn_t *conn, const char *origin,
     result_t result;
     *why = NULL;
     store_bytea_text(ledger_key, CRYPTO_ED25519_PUBLIC_BYTES, hex);
-    /* the first instance records its key; the row exists once the ledger is initialized */
-    PGresult *res = store_run(conn, "identity_check",
-                              "WITH recorded AS (UPDATE ledger_meta SET ledger_key = $1::bytea WHERE ledger_key IS NULL "
-                              "RETURNING origin, ledger_key) "
-                              "SELECT origin, ledger_key = $1::bytea FROM recorded "
-                              "UNION ALL SELECT origin, ledger_key = $1::bytea FROM ledger_meta "
-                              "WHERE NOT EXISTS (SELECT 1 FROM recorded)",
-                              1, (const char *const[]){hex}, &result);
+    /* the first instance records its key; the row exists once the ledger is initialized. Two
+     * statements: an instance recording its key at the same time makes this UPDATE wait and
+     * then skip the row, and only a later statement's snapshot sees the key it recorded (one
+     * statement's would still read NULL and refuse an instance with the same key) */
+    result = store_exec(conn, "identity_record", "UPDATE ledger_meta SET ledger_key = $1::bytea WHERE ledger_key IS NULL",
+                        1, (const char *const[]){hex});
+    if (result != RESULT_OK) return result;
+    PGresult *res = store_run(conn, "identity_check", "SELECT origin, ledger_key = $1::bytea FROM ledger_meta", 1,
+                              (const char *const[]){hex}, &result);
     if (res == NULL) return result;
     if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), origin) != 0) {
         *why = "LEDGER_ORIGIN differs from the origin recorded at genesis";

@@ -269,6 +269,69 @@ static void test_one_writer_lease(void **state)
     alarm(0);
 }
 
+/* review18: the holder's session ends while it is idle (a failover, pg_terminate_backend), and
+ * the lease goes with it: another instance takes it, and the old holder must stop saying it
+ * holds it (two instances answering 200 on /healthz/writer), then take it again after
+ * reconnecting once the other is gone. Failed before the fix: the old holder kept 200. */
+static void test_lease_lost_with_its_session(void **state)
+{
+    (void)state;
+    alarm(TEST_ALARM_S);
+    test_env_t other = env;
+    assert_true(leads_within(&env, 5.0) >= 0);
+    assert_int_equal(test_ledgerd_spawn(&other), 0);
+    usleep((LIMIT_WRITE_PROBE_MS + 500) * 1000);
+    assert_int_equal(health_status(&other, "/healthz/writer"), 503);
+    assert_int_equal(test_sql_int(&env, "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
+                                        "WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+                                        "AND (classid::bigint << 32 | objid::bigint) = 5495873993171927041"),
+                     1);
+    int other_took = leads_within(&other, 5.0) >= 0;
+    int old_says_leader = 1;
+    for (int i = 0; i < 40 && old_says_leader; i++, usleep(100000))
+        old_says_leader = health_status(&env, "/healthz/writer") == 200;
+    int other_leads = health_status(&other, "/healthz/writer") == 200;
+    stop_instance(&other, SIGTERM); /* before asserting: a failure leaves no instance behind */
+    assert_true(other_took);
+    assert_false(old_says_leader);
+    assert_true(other_leads);
+    assert_true(leads_within(&env, 5.0) >= 0); /* reconnected, and the lease taken again */
+    test_expect(test_move(&env, &shop, "/v1/earn", "f-1", 1, "after-lease-loss"), 201, NULL);
+    alarm(0);
+}
+
+/* review18: two instances with the same key record it at the same moment on a ledger that has
+ * none yet (the first start after migration 0009): the one whose UPDATE waited must not read
+ * the key as absent and refuse itself. Failed before the fix (one statement's snapshot). */
+static void *identity_recorder_main(void *arg)
+{
+    (void)arg;
+    (void)test_sql_exec(&env, "BEGIN; UPDATE ledger_meta SET ledger_key = (SELECT k FROM review18_key) "
+                              "WHERE ledger_key IS NULL; SELECT pg_sleep(2); COMMIT");
+    return NULL;
+}
+
+static void test_identity_recorded_concurrently(void **state)
+{
+    (void)state;
+    alarm(TEST_ALARM_S);
+    pthread_t recorder;
+    test_env_t other = env;
+    assert_int_equal(test_sql_exec(&env, "CREATE TABLE review18_key AS SELECT ledger_key AS k FROM ledger_meta; "
+                                         "UPDATE ledger_meta SET ledger_key = NULL"),
+                     0);
+    assert_int_equal(pthread_create(&recorder, NULL, identity_recorder_main, NULL), 0);
+    usleep(500000); /* the recorder holds the row */
+    int started = test_ledgerd_spawn(&other);
+    pthread_join(recorder, NULL);
+    if (started == 0) stop_instance(&other, SIGTERM);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM ledger_meta m, review18_key r WHERE m.ledger_key = r.k"),
+                     1);
+    assert_int_equal(test_sql_exec(&env, "DROP TABLE review18_key"), 0);
+    assert_int_equal(started, 0); /* the same key: welcome */
+    alarm(0);
+}
+
 /* Rate limits are the deployment's: with two instances on the database, each allows half. */
 static void test_rate_limit_shared_by_instances(void **state)
 {
@@ -393,6 +456,8 @@ int main(void)
         cmocka_unit_test(test_refuses_unsafe_server),
         cmocka_unit_test(test_refuses_mismatched_instance),
         cmocka_unit_test(test_one_writer_lease),
+        cmocka_unit_test(test_lease_lost_with_its_session),
+        cmocka_unit_test(test_identity_recorded_concurrently),
         cmocka_unit_test(test_rate_limit_shared_by_instances),
         cmocka_unit_test(test_no_ack_without_the_standby),
         cmocka_unit_test(test_cancelled_standby_wait_not_acknowledged),
