@@ -65,6 +65,10 @@ store_durability_t store_durability(void);
 /* 1 once a write found the journal head below a head this process saw committed: the database
  * is not the one that took its writes, and nothing is written any more (RESULT_LEDGER_FENCED). */
 int store_fenced(int64_t *journal_head, int64_t *acknowledged);
+/* Reads the committed journal head outside a transaction: checks it against the fence and
+ * raises the floor to it, so that every instance's floor follows the deployment's head, not
+ * only what it wrote itself (the writer does this every LIMIT_INSTANCES_REFRESH_MS). */
+result_t store_fence_observe(store_conn_t *conn);
 /* Tries to take the deployment's writer lease on conn's session (held until the session ends;
  * call again only when not held). */
 result_t store_writer_lease_try(store_conn_t *conn, int *held);

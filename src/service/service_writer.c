@@ -122,7 +122,9 @@ static void writer_lease_take(service_writer_t *writer)
     }
 }
 
-/* Recounts the instances every LIMIT_INSTANCES_REFRESH_MS (writer thread, between batches). */
+/* Every LIMIT_INSTANCES_REFRESH_MS (writer thread, between batches): recounts the instances and
+ * follows the committed journal head with the fence (an instance that writes little still
+ * knows how far the deployment got). */
 static void writer_instances_refresh(service_writer_t *writer)
 {
     int instances = 1;
@@ -133,6 +135,7 @@ static void writer_instances_refresh(service_writer_t *writer)
     store_deadline_set(writer->conn, now_us + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
     if (store_instances_count(writer->conn, &instances) == RESULT_OK)
         __atomic_store_n(&writer->instances, instances, __ATOMIC_RELAXED);
+    (void)store_fence_observe(writer->conn); /* tripped: reported by store_fenced */
     store_deadline_set(writer->conn, 0);
 }
 

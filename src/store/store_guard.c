@@ -226,3 +226,17 @@ result_t store_instances_count(store_conn_t *conn, int *instances)
     PQclear(res);
     return RESULT_OK;
 }
+
+result_t store_fence_observe(store_conn_t *conn)
+{
+    result_t result;
+    PGresult *res = store_run(conn, "fence_observe", "SELECT seq FROM journal_head", 0, NULL, &result);
+    if (res == NULL) return result;
+    if (PQntuples(res) == 1) {
+        int64_t head = store_get_i64(res, 0, 0); /* committed: read outside any transaction of ours */
+        result = store_fence_check(conn, head);
+        if (result == RESULT_OK) store_fence_raise(conn, head);
+    }
+    PQclear(res);
+    return result;
+}

@@ -426,11 +426,20 @@ static void test_fenced_when_journal_behind(void **state)
 {
     (void)state;
     alarm(TEST_ALARM_S);
+    test_env_t other = env; /* an instance that writes nothing itself */
+    assert_int_equal(test_ledgerd_spawn(&other), 0);
     test_expect(test_move(&env, &shop, "/v1/earn", "f-1", 5, "fence-1"), 201, NULL);
+    usleep((LIMIT_INSTANCES_REFRESH_MS + LIMIT_WRITE_PROBE_MS + 500) * 1000); /* it saw the head */
     env.damaged = 1; /* the journal no longer matches its head */
     assert_int_equal(test_sql_exec(&env, "SET session_replication_role = replica; "
                                          "UPDATE journal_head SET seq = seq - 1"),
                      0);
+    /* the other instance follows the deployment's head: it fences itself without writing */
+    int other_fenced = 0;
+    for (int i = 0; i < 100 && !other_fenced; i++, usleep(100000))
+        other_fenced = health_status(&other, "/healthz") == 503;
+    assert_true(other_fenced);
+    stop_instance(&other, SIGTERM);
     call_t fenced = earn_now("fence-2");
     assert_int_equal(fenced.status, 503);
     assert_string_equal(fenced.code, "ledger_fenced");
