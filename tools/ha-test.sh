@@ -55,7 +55,12 @@ hard_kill() { # hard_kill PID... : SIGKILL the processes and their descendants, 
   for p in "$@"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && pids+=($(descendants "$p")); done
   [ ${#pids[@]} -gt 0 ] || return 0
   kill -9 "${pids[@]}" 2>/dev/null || true
-  for _ in $(seq 40); do kill -0 "${pids[@]}" 2>/dev/null || return 0; sleep 0.125; done # gone (reaped by init)
+  for _ in $(seq 40); do alive "${pids[@]}" || return 0; sleep 0.125; done
+}
+alive() { # whether any of the pids is still running (a zombie is not)
+  local p
+  for p in "$@"; do [ -r "/proc/$p/stat" ] && [ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ] && return 0; done
+  return 1
 }
 cleanup() {
   local rc=$?
@@ -168,9 +173,9 @@ wait_state 60 "node1=single"
 create_node node2
 wait_state 120 "node1=primary" "node2=secondary"
 for n in node1 node2; do # keeper timeouts (seconds), reloaded by the running keeper
-  as_pg pg_autoctl config set --pgdata "$tmp/$n" timeout.network_partition_timeout 3 >/dev/null
-  as_pg pg_autoctl config set --pgdata "$tmp/$n" timeout.prepare_promotion_catchup 10 >/dev/null
-  as_pg pg_autoctl config set --pgdata "$tmp/$n" timeout.postgresql_restart_failure_timeout 5 >/dev/null
+  as_pg pg_autoctl config set --pgdata "$tmp/$n" timeout.network_partition_timeout 3 >>"$tmp/$n.log" 2>&1
+  as_pg pg_autoctl config set --pgdata "$tmp/$n" timeout.prepare_promotion_catchup 10 >>"$tmp/$n.log" 2>&1
+  as_pg pg_autoctl config set --pgdata "$tmp/$n" timeout.postgresql_restart_failure_timeout 5 >>"$tmp/$n.log" 2>&1
 done
 [ -n "$(sql node1 postgres "SHOW synchronous_standby_names")" ] || { log "no synchronous standby"; exit 1; }
 if [ $mode = negative ]; then # the unsafe server setting the service must not be trusted with
@@ -273,9 +278,10 @@ if [ $mode = negative ]; then
   kill -STOP "$walreceiver"
   sleep 3
   t=$(now_ms)
-  log "CONTROL: hard-kill the primary $p, drop what $s had not received, promote it"
-  hard_kill "${keeper[$p]}" "$(postmaster_of "$p")"
-  kill -9 "$walreceiver"
+  # the stopped walreceiver dies with the primary (its socket buffer, WAL never written, with it):
+  # the standby restarts its recovery at once, well before the monitor asks it to promote
+  log "CONTROL: hard-kill the primary $p and the stopped walreceiver of $s; $s gets promoted"
+  hard_kill "${keeper[$p]}" "$(postmaster_of "$p")" "$walreceiver"
   wait_state 60 "$s=wait_primary|primary"
   report control "$t"
   touch "$tmp/stop"
