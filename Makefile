@@ -77,7 +77,9 @@ bin/ha-check: tools/ha_check.c $(VERIFY_OBJS) | bin
 # then the negative control, which must detect a lost acknowledged write (docs/notes-ha.md)
 test-ha: all bin/ha-load bin/ha-check
 	bash tools/ha-test.sh
-	bash tools/ha-test.sh --negative-control
+	@rc=0; bash tools/ha-test.sh --negative-control || rc=$$?; \
+	  if [ $$rc -eq 3 ]; then echo "test-ha: the negative control detected the lost write, as it must"; \
+	  else echo "test-ha: FAILED: the negative control exited $$rc, not 3 (a lost write detected)"; exit 1; fi
 
 bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load bin/bench-idle bin/bench-verify
 

@@ -251,6 +251,23 @@ check() {
       "seq gapless=$seqs books=$books writable=$p"
   return $rc
 }
+# The checks must be able to fail: against the first export, an invented 2xx, a duplicated entry
+# and an altered entry (under the collected checkpoints) must each be reported.
+checker_selftest() {
+  local e=$tmp/export-start.ndjson args
+  args=("$tmp/checkpoints.cut" "$ledger_pub" alpha)
+  cp "$tmp/requests.cut" "$tmp/forged.tsv"
+  printf '1\t2\t0\tinvented-key\tearn\t1\t201\t7\t-\n' >>"$tmp/forged.tsv"
+  grep -q '^LOST: key invented-key' <<<"$(bin/ha-check "$e" "$tmp/forged.tsv" "${args[@]}" || true)" \
+    || { log "SELFTEST: an acknowledged key missing from the journal went unnoticed"; return 1; }
+  awk 'NR == 3 { print } { print }' "$e" >"$tmp/forged.ndjson"
+  grep -q '^DUPLICATE' <<<"$(bin/ha-check "$tmp/forged.ndjson" "$tmp/requests.cut" "${args[@]}" || true)" \
+    || { log "SELFTEST: a (partner, key) twice went unnoticed"; return 1; }
+  awk 'NR == 3 { sub(/"type":"partner"/, "\"type\":\"partnEr\"") } { print }' "$e" >"$tmp/forged.ndjson"
+  grep -q '^FORK' <<<"$(bin/ha-check "$tmp/forged.ndjson" "$tmp/requests.cut" "${args[@]}" || true)" \
+    || { log "SELFTEST: a journal that is not the checkpoints' went unnoticed"; return 1; }
+  log "SELFTEST: the checker reports a lost 2xx, a duplicate key and a forked journal"
+}
 # settled_after T: the time of the first 2xx that ended after T (waits up to 60 s for one)
 settled_after() {
   local t
@@ -285,7 +302,7 @@ if [ $mode = negative ]; then
   wait_state 60 "$s=wait_primary|primary"
   report control "$t"
   touch "$tmp/stop"
-  for i in $(seq 140); do kill -0 "$load_pid" 2>/dev/null || break; sleep 0.25; done
+  for i in $(seq 140); do alive "$load_pid" || break; sleep 0.25; done
   hard_kill "$load_pid"
   rc=0
   check control || rc=$?
@@ -300,6 +317,7 @@ fi
 
 # --- events ---------------------------------------------------------------------------------------
 check start
+checker_selftest
 p=$(primary)
 log "EVENT switchover (primary $p)"
 t=$(now_ms)
@@ -346,7 +364,7 @@ check rejoin
 
 log "stopping the load (unanswered requests are retried for up to 30 s)"
 touch "$tmp/stop"
-for i in $(seq 160); do kill -0 "$load_pid" 2>/dev/null || break; sleep 0.25; done
+for i in $(seq 160); do alive "$load_pid" || break; sleep 0.25; done
 check final
 awk -F'\t' '$6 == 1 { n++ } $7 >= 200 && $7 < 300 { ok++ } $7 < 0 || $7 >= 500 { bad++ }
   END { printf "requests=%d acknowledged=%d failed_attempts_retried=%d\n", n, ok, bad }' "$tmp/requests.tsv"

@@ -7,8 +7,9 @@
  *
  * usage: ha-load run HOST:PORT KEYID KEYFILE OP_KEYID OP_KEYFILE TAG CLIENTS RATE LOG CHECKPOINTS STOPFILE
  *        ha-load stats LOG EVENT_MS SETTLED_MS WINDOW_MS
- * Log line (tab-separated): start_ms end_ms worker key kind attempt status seq
- *   status -1 = connection error or timeout (no answer); seq 0 = none in the answer.
+ * Log line (tab-separated): start_ms end_ms worker key kind attempt status seq code
+ *   status -1 = connection error or timeout (no answer); seq 0 = none in the answer; code: the
+ *   problem code of a ledgerd answer, "balancer" for haproxy's own, "-" on 2xx, "none".
  * Checkpoints file: one line per poll that answered 200: time_ms base64(note). */
 #define _GNU_SOURCE /* strcasestr: header names arrive in either case through the balancer */
 #include <errno.h>
@@ -167,22 +168,30 @@ static void build_request(const load_t *load, buf_t *raw, const char *target, co
     buf_printf(raw, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
 }
 
-/* The transaction's seq in a 2xx answer, or 0. */
-static long long answer_seq(const char *body)
+/* From an answer: the transaction's seq (2xx; else 0) and who answered what: the problem's code
+ * (ledgerd), "-" on 2xx, "balancer" for a body that is not a problem (haproxy's own), "none". */
+static long long read_answer(int status, const char *body, char *code, size_t code_max)
 {
     json_t *root = body ? json_loads(body, 0, NULL) : NULL;
     json_t *seq = json_object_get(json_object_get(root, "transaction"), "seq");
-    long long value = json_is_integer(seq) ? (long long)json_integer_value(seq) : 0;
+    const char *problem = json_string_value(json_object_get(root, "code"));
+    long long value = status >= 200 && status < 300 && json_is_integer(seq) ? (long long)json_integer_value(seq) : 0;
+    snprintf(code, code_max, "%s",
+             status < 0 ? "none" : status < 300 ? "-" : problem && strlen(problem) < 48 && !strpbrk(problem, "\t\n ")
+                                                           ? problem
+                                                           : "balancer");
     json_decref(root);
     return value;
 }
 
 static void log_attempt(load_t *load, long long start, int worker, const char *key, const char *kind, int attempt,
-                        int status, long long seq)
+                        int status, const char *answer)
 {
+    char code[64];
+    long long seq = read_answer(status, answer, code, sizeof code);
     pthread_mutex_lock(&load->log_lock);
-    fprintf(load->log, "%lld\t%lld\t%d\t%s\t%s\t%d\t%d\t%lld\n", start, now_ms(), worker, key, kind, attempt, status,
-            seq);
+    fprintf(load->log, "%lld\t%lld\t%d\t%s\t%s\t%d\t%d\t%lld\t%s\n", start, now_ms(), worker, key, kind, attempt,
+            status, seq, code);
     pthread_mutex_unlock(&load->log_lock);
 }
 
@@ -203,8 +212,7 @@ static int send_until_answered(worker_t *worker, int *fd, buf_t *in, const char 
         long long start = now_ms();
         char *answer = NULL;
         status = exchange(&load->server, fd, in, &raw, &answer);
-        log_attempt(load, start, worker->index, key, kind, attempt, status,
-                    status >= 200 && status < 300 ? answer_seq(answer) : 0);
+        log_attempt(load, start, worker->index, key, kind, attempt, status, answer);
         free(answer);
         if ((status > 0 && status < 500) || stopped(load, 1)) break;
         sleep_ms(HA_RETRY_PAUSE_MS);
@@ -318,6 +326,7 @@ typedef struct {
     int status;
     char key[96];
     int attempt;
+    char code[48];
 } attempt_t;
 
 /* Reads the log. Returns the attempts (owned) and their count in *count. */
@@ -332,9 +341,10 @@ static attempt_t *read_log(const char *path, size_t *count)
         attempt_t a;
         int worker = 0;
         char kind[16];
+        long long seq = 0;
         if (strchr(line, '\n') == NULL ||
-            sscanf(line, "%lld\t%lld\t%d\t%95s\t%15s\t%d\t%d", &a.start, &a.end, &worker, a.key, kind, &a.attempt,
-                   &a.status) != 7)
+            sscanf(line, "%lld\t%lld\t%d\t%95s\t%15s\t%d\t%d\t%lld\t%47s", &a.start, &a.end, &worker, a.key, kind,
+                   &a.attempt, &a.status, &seq, a.code) != 9)
             continue;
         if (*count == cap) all = xrealloc(all, (cap = cap ? cap * 2 : 4096) * sizeof *all);
         all[(*count)++] = a;
@@ -363,10 +373,31 @@ static long long slowest_request(const attempt_t *all, size_t count, long long e
     return slowest;
 }
 
+/* Failed attempts counted by "status:code" (at most HA_FAILURE_KINDS kinds; the rest as "more"). */
+#define HA_FAILURE_KINDS 8
+typedef struct {
+    char label[64];
+    long count;
+} failure_kind_t;
+
+static void count_failure(failure_kind_t *kinds, const attempt_t *a)
+{
+    char label[64];
+    snprintf(label, sizeof label, "%d:%s", a->status, a->code);
+    for (int i = 0; i < HA_FAILURE_KINDS; i++) {
+        if (kinds[i].count == 0 || i == HA_FAILURE_KINDS - 1) snprintf(kinds[i].label, sizeof kinds[i].label, "%s",
+                                                                       i == HA_FAILURE_KINDS - 1 ? "more" : label);
+        if (strcmp(kinds[i].label, label) == 0 || i == HA_FAILURE_KINDS - 1) {
+            kinds[i].count++;
+            return;
+        }
+    }
+}
+
 /* Around one event (the log is in order of end time):
  *  outage_ms: from the first failed attempt after the event to the first answer after it;
  *  no_answer_ms: the longest time from the event to its settling in which no request was answered;
- *  failed attempts by status (0: no answer); the slowest retried request;
+ *  failed attempts by status and code (-1:none is no answer); the slowest retried request;
  *  requests answered 2xx per second in the window before the event and the window after it settled. */
 static int stats(char **argv)
 {
@@ -374,12 +405,12 @@ static int stats(char **argv)
     size_t count = 0;
     attempt_t *all = read_log(argv[2], &count);
     long long first_fail = 0, first_answer = 0, last_answer = event, no_answer = 0, before = 0, after = 0;
-    long by_status[6] = {0}; /* none, 500, 502, 503, 504, other */
+    failure_kind_t kinds[HA_FAILURE_KINDS];
+    memset(kinds, 0, sizeof kinds);
     for (size_t i = 0; i < count; i++) {
         const attempt_t *a = &all[i];
-        int in_event = a->end >= event && a->start < settled;
-        if (in_event && !succeeded(a)) {
-            by_status[a->status < 0 ? 0 : a->status == 500 ? 1 : a->status >= 502 && a->status <= 504 ? a->status - 500 : 5]++;
+        if (a->end >= event && a->start < settled && !succeeded(a)) {
+            count_failure(kinds, a);
             if (first_fail == 0) first_fail = a->start;
         }
         if (succeeded(a) && first_fail != 0 && first_answer == 0 && a->end > first_fail) first_answer = a->end;
@@ -393,11 +424,12 @@ static int stats(char **argv)
         }
     }
     if (settled - last_answer > no_answer) no_answer = settled - last_answer;
-    printf("outage_ms=%lld no_answer_ms=%lld failed_attempts: none=%ld 500=%ld 502=%ld 503=%ld 504=%ld other=%ld "
-           "slowest_request_ms=%lld before_per_s=%.0f after_per_s=%.0f\n",
-           first_answer ? first_answer - first_fail : 0, no_answer, by_status[0], by_status[1], by_status[2],
-           by_status[3], by_status[4], by_status[5], slowest_request(all, count, event, settled),
+    printf("outage_ms=%lld no_answer_ms=%lld slowest_request_ms=%lld before_per_s=%.0f after_per_s=%.0f failed:",
+           first_answer ? first_answer - first_fail : 0, no_answer, slowest_request(all, count, event, settled),
            (double)before * 1000 / (double)window, (double)after * 1000 / (double)window);
+    for (int i = 0; i < HA_FAILURE_KINDS && kinds[i].count > 0; i++)
+        printf(" %s=%ld", kinds[i].label, kinds[i].count);
+    printf("%s\n", kinds[0].count ? "" : " none");
     free(all);
     return 0;
 }
