@@ -66,11 +66,12 @@ bin/bench-idle: tools/bench_idle.c | bin
 bin/bench-verify: tools/bench_verify.c $(VERIFY_OBJS) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium -pthread
 
-# tools/ha-test.sh: the load through the balancer and the checks against the export
-bin/ha-load: tools/ha_load.c $(VERIFY_OBJS) $(OBJ)/cmd/client.o | bin
+# tools/ha-test.sh: the load through the balancer and the checks against the export (with
+# SANITIZE, in build/san/bin: HA_TOOLS_DIR=build/san/bin tools/ha-test.sh runs those)
+$(BIN)/ha-load: tools/ha_load.c $(VERIFY_OBJS) $(OBJ)/cmd/client.o | $(BIN)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium -pthread
 
-bin/ha-check: tools/ha_check.c $(VERIFY_OBJS) | bin
+$(BIN)/ha-check: tools/ha_check.c $(VERIFY_OBJS) | $(BIN)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium
 
 # pg_auto_failover (monitor + two nodes), two ledgerd and haproxy on loopback, under failures;

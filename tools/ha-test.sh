@@ -34,6 +34,7 @@ fi
 
 bash tools/deps.sh --ha
 make -s all bin/ha-load bin/ha-check
+tools=${HA_TOOLS_DIR:-bin} # the load and the checker (build/san/bin: their sanitizer build)
 pgbin=/usr/lib/postgresql/15/bin
 tmp=$(mktemp -d /tmp/ha-test.XXXXXX)
 chmod 755 "$tmp"
@@ -44,15 +45,18 @@ now_ms() { date +%s%3N; }
 # --- processes: every pid started here, killed (with its descendants) on exit -------------------
 declare -A keeper=() # node name -> pg_autoctl pid
 ledgerd=() haproxy_pid='' load_pid='' monitor_pid='' failed=0
-descendants() { # PID and all its descendants
-  local child
-  echo "$1"
-  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$child"; done
+descendants() { # the PIDs given and all their descendants, from one snapshot of the process table
+  ps -e -o pid=,ppid= | awk -v roots="$*" '
+    { parent[$1] = $2 }
+    END { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1
+          do { grew = 0; for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 } } while (grew)
+          for (p in keep) if (p in parent) print p }'
 }
 postmaster_of() { [ -f "$tmp/$1/postmaster.pid" ] && head -n 1 "$tmp/$1/postmaster.pid" || true; }
 hard_kill() { # hard_kill PID... : SIGKILL the processes and their descendants, all at once
-  local pids=() p
-  for p in "$@"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && pids+=($(descendants "$p")); done
+  local pids=() roots=() p
+  for p in "$@"; do [ -n "$p" ] && roots+=("$p"); done
+  [ ${#roots[@]} -gt 0 ] && pids=($(descendants "${roots[@]}"))
   [ ${#pids[@]} -gt 0 ] || return 0
   kill -9 "${pids[@]}" 2>/dev/null || true
   for _ in $(seq 40); do alive "${pids[@]}" || return 0; sleep 0.125; done
@@ -81,9 +85,12 @@ trap cleanup EXIT
 trap 'exit 124' TERM INT
 
 # --- ports: six free loopback ports ---------------------------------------------------------------
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# below the kernel's ephemeral range (32768..), so that no outgoing connection holds one of them
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && ! ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .
+}
 for try in $(seq 20); do
-  base=$((20000 + RANDOM % 30000))
+  base=$((20000 + RANDOM % 12000))
   ok=1
   for p in $(seq "$base" $((base + 5))); do port_free "$p" || ok=0; done
   [ $ok = 1 ] && break
@@ -216,7 +223,7 @@ bin/ledgerctl call POST /v1/admin/partners/alpha/keys \
 
 # --- the load -------------------------------------------------------------------------------------
 clients=${HA_CLIENTS:-8} rate=${HA_RATE:-150} window_ms=${HA_WINDOW_MS:-8000}
-bin/ha-load run "$balancer" alpha-1 "$tmp/alpha.pem" op "$tmp/op.pem" "ha$$" "$clients" "$rate" \
+"$tools/ha-load" run "$balancer" alpha-1 "$tmp/alpha.pem" op "$tmp/op.pem" "ha$$" "$clients" "$rate" \
   "$tmp/requests.tsv" "$tmp/checkpoints.tsv" "$tmp/stop" 2>"$tmp/load.log" &
 load_pid=$!
 disown
@@ -236,7 +243,7 @@ check() {
   # the log and checkpoints as of the cutoff (the load goes on writing them)
   awk -F'\t' -v c="$cutoff" '$2 < c' "$tmp/requests.tsv" >"$tmp/requests.cut"
   awk -F'\t' -v c="$cutoff" '$1 < c' "$tmp/checkpoints.tsv" >"$tmp/checkpoints.cut"
-  bin/ha-check "$export" "$tmp/requests.cut" "$tmp/checkpoints.cut" "$ledger_pub" alpha >"$tmp/check-$1.out" || rc=3
+  "$tools/ha-check" "$export" "$tmp/requests.cut" "$tmp/checkpoints.cut" "$ledger_pub" alpha >"$tmp/check-$1.out" || rc=3
   grep -v '^ok' "$tmp/check-$1.out" | head -n 25 || true
   bin/ledger-verify "$export" --ledger-key "$ledger_pub" >"$tmp/verify-$1.out" 2>&1 \
     || { log "CHECK $1: ledger-verify failed: $(tail -n 2 "$tmp/verify-$1.out")"; [ $rc = 0 ] && rc=1; }
@@ -258,13 +265,13 @@ checker_selftest() {
   args=("$tmp/checkpoints.cut" "$ledger_pub" alpha)
   cp "$tmp/requests.cut" "$tmp/forged.tsv"
   printf '1\t2\t0\tinvented-key\tearn\t1\t201\t7\t-\n' >>"$tmp/forged.tsv"
-  grep -q '^LOST: key invented-key' <<<"$(bin/ha-check "$e" "$tmp/forged.tsv" "${args[@]}" || true)" \
+  grep -q '^LOST: key invented-key' <<<"$("$tools/ha-check" "$e" "$tmp/forged.tsv" "${args[@]}" || true)" \
     || { log "SELFTEST: an acknowledged key missing from the journal went unnoticed"; return 1; }
   awk 'NR == 3 { print } { print }' "$e" >"$tmp/forged.ndjson"
-  grep -q '^DUPLICATE' <<<"$(bin/ha-check "$tmp/forged.ndjson" "$tmp/requests.cut" "${args[@]}" || true)" \
+  grep -q '^DUPLICATE' <<<"$("$tools/ha-check" "$tmp/forged.ndjson" "$tmp/requests.cut" "${args[@]}" || true)" \
     || { log "SELFTEST: a (partner, key) twice went unnoticed"; return 1; }
   awk 'NR == 3 { sub(/"type":"partner"/, "\"type\":\"partnEr\"") } { print }' "$e" >"$tmp/forged.ndjson"
-  grep -q '^FORK' <<<"$(bin/ha-check "$tmp/forged.ndjson" "$tmp/requests.cut" "${args[@]}" || true)" \
+  grep -q '^FORK' <<<"$("$tools/ha-check" "$tmp/forged.ndjson" "$tmp/requests.cut" "${args[@]}" || true)" \
     || { log "SELFTEST: a journal that is not the checkpoints' went unnoticed"; return 1; }
   log "SELFTEST: the checker reports a lost 2xx, a duplicate key and a forked journal"
 }
@@ -282,7 +289,7 @@ report() { # report NAME EVENT_MS: outage and throughput, after a window of load
   local settled
   settled=$(settled_after "$(now_ms)")
   sleep $((window_ms / 1000))
-  log "EVENT $1: $(bin/ha-load stats "$tmp/requests.tsv" "$2" "$settled" "$window_ms")" \
+  log "EVENT $1: $("$tools/ha-load" stats "$tmp/requests.tsv" "$2" "$settled" "$window_ms")" \
       "formation_settled_after_ms=$((settled - $2))"
 }
 
