@@ -91,7 +91,8 @@ void test_db_ready(test_env_t *env, const char *name)
     test_key_new(&env->operator_key, "operator-1");
     ASSERT_ALWAYS(crypto_base64_decode(env->operator_key.public_b64, strlen(env->operator_key.public_b64), public_key,
                                        sizeof public_key, &len) == 0);
-    ASSERT_ALWAYS(store_genesis(conn, "KZT", "test.ledger", "operator-1", public_key, &seq) == RESULT_OK);
+    ASSERT_ALWAYS(store_genesis(conn, "KZT", TEST_ORIGIN, "operator-1", public_key, &seq) == RESULT_OK);
+    setenv("LEDGER_ORIGIN", TEST_ORIGIN, 1); /* ledgerd and ledgerctl sign as the ledger's origin */
     ASSERT_ALWAYS(seq == 1);
     store_disconnect(conn);
     char *pem = NULL;

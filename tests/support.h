@@ -36,6 +36,9 @@ typedef struct {
     char *body;   /* owned */
 } test_reply_t;
 
+/* The origin of every test ledger (genesis, ledgerd, ledgerctl). */
+#define TEST_ORIGIN "test.ledger"
+
 /* Creates (or recreates) database name, returns its conninfo. Aborts on failure. */
 void test_db_create(const char *name, char *url, size_t url_max);
 /* Database + migrations + genesis with a fresh operator key. */

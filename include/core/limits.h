@@ -125,6 +125,10 @@
 #define LIMIT_WRITE_PROBE_MS 1000
 /* Retry-After on 503 answers of an unavailable or hung database. */
 #define LIMIT_DB_RETRY_AFTER_S 1
+/* Instances of a deployment (issue 18): how often each counts the others (for its share of the
+ * rate limits), and the most it counts (a bound for the arithmetic, far above any real one). */
+#define LIMIT_INSTANCES_REFRESH_MS 5000
+#define LIMIT_INSTANCES_MAX        64
 
 /* Issue 16 (HTTP hardening). MHD's connection timeout is only an idle timeout: a client sending one
  * byte per idle window held a connection for ever. A request (headers and body) must arrive
@@ -226,8 +230,8 @@
 #define LIMIT_CLIENT_IDEMPOTENCY_KEY_RANDOM_BYTES 16
 /* ledgerctl --url host part (a DNS name is at most 253 characters). */
 #define LIMIT_URL_HOST_TEXT_BYTES 256
-/* The SET statement that applies one session's settings (store_connect_profile). */
-#define LIMIT_SESSION_SETTINGS_TEXT_BYTES 256
+/* The statements that set up one session (store_connect_profile): timeouts, then durability. */
+#define LIMIT_SESSION_SETTINGS_TEXT_BYTES 512
 /* A PostgreSQL name (constraint): NAMEDATALEN - 1 = 63 bytes. */
 #define LIMIT_PG_NAME_TEXT_BYTES 64
 /* Short words read back from the database: an entry type ("settlement"), a hold status ("captured"). */

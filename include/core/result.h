@@ -55,6 +55,7 @@ typedef enum {
     RESULT_DATABASE_UNAVAILABLE,
     RESULT_DATABASE_BUSY,     /* serialization failure or deadlock: retried, then 503 */
     RESULT_TREE_INCONSISTENT, /* the stored tree disagrees with a signed checkpoint: never sign */
+    RESULT_LEDGER_FENCED,     /* the database's journal is behind what this instance acknowledged */
     RESULT_INTERNAL,
     /* HTTP framing and load (issue 16) */
     RESULT_MALFORMED_REQUEST, /* ambiguous or unsupported message framing: 400, connection closed */

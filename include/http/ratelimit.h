@@ -9,8 +9,12 @@ typedef struct ratelimit ratelimit_t;
  * sets *error (static text): a rule not partner=rate with 0 < rate <= 1e6, a partner code over
  * LIMIT_PARTNER_CODE_MAX, more than LIMIT_RATELIMIT_RULES_MAX rules, or a partner named twice. */
 ratelimit_t *ratelimit_create(const char *spec, const char **error);
-/* 0 when partner may proceed now, else the whole seconds to wait before a token is available. */
-int ratelimit_take(ratelimit_t *limits, const char *partner, double now_s);
+/* 0 when partner may proceed now, else the whole seconds to wait before a token is available.
+ * The configured rates are the deployment's: with instances (>= 1) ledgerd running, each allows
+ * its share, rate / instances per second (burst of one second's share, at least one token), so
+ * the instances together allow the configured rate when the balancer spreads the load evenly
+ * and less, never more, when it does not. */
+int ratelimit_take(ratelimit_t *limits, const char *partner, double now_s, int instances);
 void ratelimit_destroy(ratelimit_t *limits);
 
 #endif

@@ -22,7 +22,15 @@ void service_writer_stop(service_writer_t *writer);
 void service_writer_free(service_writer_t *writer);
 /* /healthz (spec 12): NULL while the writer can take writes (or there is no writer), else why
  * not (static text): a batch in progress or a mutation queued longer than LIMIT_WRITE_STUCK_MS,
- * or no working database session (reconnected and probed every LIMIT_WRITE_PROBE_MS). */
+ * or no working database session (reconnected and probed every LIMIT_WRITE_PROBE_MS), or this
+ * process fenced (store_fenced; with or without a writer). */
 const char *service_writer_trouble(service_writer_t *writer);
+/* 1 when this instance's writer holds the deployment's writer lease and has no trouble: the
+ * balancer sends writes here (GET /healthz/writer). Any instance may still write: the journal
+ * head serializes writers; the lease only keeps the append point's queue in one place. */
+int service_writer_leads(service_writer_t *writer);
+/* The ledgerd instances on this database, as last counted (every LIMIT_INSTANCES_REFRESH_MS);
+ * 1 without a writer. Rate limits divide by it. */
+int service_writer_instances(service_writer_t *writer);
 
 #endif

@@ -52,6 +52,30 @@ result_t store_write_probe(store_conn_t *conn);
 void store_disconnect(store_conn_t *conn);
 int store_conn_ok(store_conn_t *conn);
 
+/* Guarantees across failover (store_guard.c) ------------------------------------------------ */
+/* LEDGER_UNSAFE_DURABILITY, read once: every session refuses a server that cannot keep an
+ * acknowledged commit unless relaxed (test clusters) or off (the failover test's control). */
+typedef enum {
+    STORE_DURABILITY_REQUIRED,     /* synchronous_commit on; fsync and full_page_writes on */
+    STORE_DURABILITY_TEST_CLUSTER, /* synchronous_commit on; the server's crash safety unchecked */
+    STORE_DURABILITY_OFF,          /* nothing set, nothing checked */
+    STORE_DURABILITY_INVALID,      /* an unknown value: every session refused */
+} store_durability_t;
+store_durability_t store_durability(void);
+/* 1 once a write found the journal head below a head this process saw committed: the database
+ * is not the one that took its writes, and nothing is written any more (RESULT_LEDGER_FENCED). */
+int store_fenced(int64_t *journal_head, int64_t *acknowledged);
+/* Tries to take the deployment's writer lease on conn's session (held until the session ends;
+ * call again only when not held). */
+result_t store_writer_lease_try(store_conn_t *conn, int *held);
+/* The ledgerd instances running on this database (their writer sessions), 1..LIMIT_INSTANCES_MAX. */
+result_t store_instances_count(store_conn_t *conn, int *instances);
+/* Compares this instance's origin and ledger public key with the ledger's (the origin recorded
+ * at genesis; the key recorded by the first instance that started on it): *why says what
+ * differs, NULL when they agree or the ledger is not initialized yet. */
+result_t store_identity_check(store_conn_t *conn, const char *origin,
+                              const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES], const char **why);
+
 store_pool_t *store_pool_create(const char *url, unsigned size);
 void store_pool_destroy(store_pool_t *pool);
 /* Borrowed connection (reconnected if needed) or NULL when the database is unreachable. */
@@ -121,7 +145,10 @@ typedef enum {
     STORE_IDEMPOTENCY_MISMATCH
 } store_idempotency_t;
 /* Takes the (principal, key) lock for this transaction and reports what to do. On REPLAY,
- * *status and *body (owned) hold the first response. */
+ * *status and *body (owned) hold the first response. A found record is locked FOR KEY SHARE:
+ * a WAL write, so the transaction's COMMIT waits for the synchronous standby like a new answer's
+ * and a replay is never acknowledged before the record it replays is durable (the group reads
+ * of store_bulk.c do the same). */
 result_t store_idempotency_begin(store_conn_t *conn, const char *principal, const char *key,
                                  const uint8_t hash[CRYPTO_SHA256_BYTES], store_idempotency_t *state, int *status,
                                  char **body);

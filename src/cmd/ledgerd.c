@@ -15,16 +15,21 @@
 #include "service_writer.h"
 #include "store.h"
 
-/* Connects once and checks the schema. Returns 0 when the database is usable. */
-static int database_check(const char *url)
+/* Connects once and checks the schema, then that this instance is the ledger's (its origin and
+ * key: a mismatched instance would sign checkpoints no export verifies). 0 when usable. */
+static int database_check(const char *url, const char *origin, const crypto_signer_t *ledger_key)
 {
     const char *why = NULL;
+    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
     store_conn_t *conn = store_connect(url);
     if (conn == NULL) {
-        log_error("cannot reach the database", NULL);
+        log_error("cannot reach the database (or refused it: see above)", NULL);
         return -1;
     }
+    crypto_signer_public_key(ledger_key, public_key);
     result_t check = store_migrations_check(conn, &why);
+    if (check == RESULT_OK && why == NULL) check = store_identity_check(conn, origin, public_key, &why);
+    if (check == RESULT_OK && why != NULL) check = RESULT_FORBIDDEN; /* refused below with why */
     store_disconnect(conn);
     if (check != RESULT_OK) {
         log_error("refusing to start", json_pack("{s:s}", "reason", why ? why : "database check failed"));
@@ -61,7 +66,7 @@ int main(void)
         log_error("LEDGER_KEY_FILE must name the ledger's Ed25519 private key (PKCS#8 PEM; ledgerctl keygen)", NULL);
         goto out;
     }
-    if (database_check(config.database_url) != 0) goto out;
+    if (database_check(config.database_url, config.origin, ledger_key) != 0) goto out;
     pool = store_pool_create(config.database_url, config.http_threads);
     keys = store_keycache_start(config.database_url); /* NULL: keys are read per request */
     if (config.write_batch_max > 0) {

@@ -50,6 +50,7 @@ static const result_info_t result_table[RESULT_COUNT] = {
     [RESULT_DATABASE_UNAVAILABLE] = {503, "database_unavailable", "Database unavailable"},
     [RESULT_DATABASE_BUSY] = {503, "database_busy", "Database busy"},
     [RESULT_TREE_INCONSISTENT] = {500, "tree_inconsistent", "Journal tree inconsistent with its last checkpoint"},
+    [RESULT_LEDGER_FENCED] = {503, "ledger_fenced", "This instance stopped writing: the database is behind it"},
     [RESULT_INTERNAL] = {500, "internal_error", "Internal error"},
     [RESULT_MALFORMED_REQUEST] = {400, "malformed_request", "Malformed HTTP request"},
     [RESULT_SERVER_BUSY] = {503, "server_busy", "Server busy"},

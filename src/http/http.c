@@ -567,7 +567,8 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         response->retry_after_s =
-            ratelimit_take(server->limits, call->key.partner, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
+            ratelimit_take(server->limits, call->key.partner, (double)now.tv_sec + (double)now.tv_nsec / 1e9,
+                           service_writer_instances(server->writer));
         if (response->retry_after_s > 0) result = RESULT_RATE_LIMITED;
     }
     if (result != RESULT_OK) goto out;
@@ -643,6 +644,19 @@ static void http_health(http_server_t *server, service_response_t *response)
     if (response->status == 503) response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
 }
 
+/* The balancer's writer check (docker/haproxy.cfg): 200 only where writes should go. */
+static void http_health_writer(http_server_t *server, service_response_t *response)
+{
+    if (service_writer_leads(server->writer)) {
+        service_json(response, 200, json_pack("{s:s,s:s}", "status", "ok", "writer", "leader"));
+    } else {
+        service_problem(response, RESULT_DATABASE_UNAVAILABLE,
+                        "this instance does not hold the writer lease (or cannot write now): send writes to the one that does",
+                        json_pack("{s:s}", "writer", "standby"));
+        response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
+    }
+}
+
 /* Sends the response and forgets the call. */
 static enum MHD_Result http_finish(struct MHD_Connection *connection, http_context_t *context, const char *method)
 {
@@ -708,6 +722,9 @@ static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_ser
     } else if (strcmp(call->path, "/healthz") == 0 && strcmp(method, "GET") == 0) {
         context->route_label = "/healthz";
         http_health(server, response);
+    } else if (strcmp(call->path, "/healthz/writer") == 0 && strcmp(method, "GET") == 0) {
+        context->route_label = "/healthz/writer";
+        http_health_writer(server, response);
     } else if (strcmp(call->path, "/metrics") == 0 && strcmp(method, "GET") == 0) {
         context->route_label = "/metrics";
         response->status = 200;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assert_always.h"
 #include "buf.h"
 #include "limits.h"
 #include "map.h"
@@ -88,10 +89,11 @@ static double rate_of(const ratelimit_t *limits, const char *partner)
     return fallback;
 }
 
-int ratelimit_take(ratelimit_t *limits, const char *partner, double now_s)
+int ratelimit_take(ratelimit_t *limits, const char *partner, double now_s, int instances)
 {
     if (limits == NULL) return 0;
-    double rate = rate_of(limits, partner);
+    ASSERT_ALWAYS(instances >= 1);
+    double rate = rate_of(limits, partner) / instances; /* this instance's share of the deployment's rate */
     if (rate <= 0) return 0;
     double burst = rate < 1 ? 1 : rate;
     int wait_s = 0;

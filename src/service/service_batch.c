@@ -142,6 +142,9 @@ int service_idempotency_replayed(store_conn_t *conn, const service_request_t *re
     int status = 0;
     char *body = NULL;
     result_t result = idempotency_open(conn, request, &state, &status, &body);
+    /* a replay commits: its lock on the record is a WAL write, so COMMIT waits until the record
+     * is as durable as a new answer would be (store_idempotency_begin) */
+    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_REPLAY) result = store_commit(conn);
     store_rollback(conn);
     if (result != RESULT_OK) {
         service_problem(response, result, NULL, NULL);

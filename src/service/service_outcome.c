@@ -75,6 +75,7 @@ void service_idempotency_answer(service_response_t *response, store_idempotency_
 int service_result_stored(result_t result)
 {
     return result != RESULT_DATABASE_BUSY && result != RESULT_DATABASE_UNAVAILABLE && result != RESULT_INTERNAL &&
+           result != RESULT_LEDGER_FENCED &&
            !service_result_is_credentials(result);
 }
 

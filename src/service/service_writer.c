@@ -41,6 +41,9 @@ struct service_writer {
     int stopped;              /* the thread has been joined */
     int64_t batch_started_us; /* 0: no batch in progress */
     int failing;              /* no working session: the last batch or probe failed for want of it */
+    int lease_held;           /* this writer's session holds the deployment's writer lease */
+    int instances;            /* ledgerd instances on the database (atomic; store_instances_count) */
+    int64_t instances_counted_us;
     size_t max_batch;
     char *database_url;
     store_conn_t *conn; /* the writer thread's own session */
@@ -48,6 +51,15 @@ struct service_writer {
     pthread_t watchdog;
 };
 
+/* lease_held is written by the writer thread and read by /healthz/writer. */
+static void writer_lease_set(service_writer_t *writer, int held)
+{
+    __atomic_store_n(&writer->lease_held, held, __ATOMIC_RELAXED);
+}
+
+static const char writer_fenced_detail[] = "this instance stopped writing: the database's journal is behind what it "
+                                           "acknowledged (not the primary that took its writes); not applied: retry "
+                                           "with the same Idempotency-Key (another instance may take it)";
 static const char writer_unknown_detail[] = "the database did not answer in time; the outcome is unknown: "
                                             "retry with the same Idempotency-Key";
 static const char writer_unavailable_detail[] = "the database is unavailable; not applied: retry with the same "
@@ -78,6 +90,7 @@ static void writer_refuse(service_response_t *response, const char *detail)
 static store_conn_t *writer_session(service_writer_t *writer, int64_t deadline_us)
 {
     if (!store_conn_ok(writer->conn)) {
+        writer_lease_set(writer, 0); /* a lease lives and dies with its session */
         store_disconnect(writer->conn);
         writer->conn = store_connect_profile(writer->database_url, &store_profile_writer);
         if (writer->conn != NULL) store_deadline_set(writer->conn, deadline_us); /* the caller's bound */
@@ -87,6 +100,39 @@ static store_conn_t *writer_session(service_writer_t *writer, int64_t deadline_u
         }
     }
     return writer->conn;
+}
+
+/* Tries to take the writer lease when this writer's session does not hold it (writer thread). */
+static void writer_lease_take(service_writer_t *writer)
+{
+    int held = 0;
+    if (writer->lease_held || writer->conn == NULL) return;
+    store_deadline_set(writer->conn, store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
+    if (store_writer_lease_try(writer->conn, &held) == RESULT_OK && held) {
+        writer_lease_set(writer, 1);
+        log_info("this instance holds the writer lease", NULL);
+    }
+    store_deadline_set(writer->conn, 0);
+}
+
+/* Recounts the instances every LIMIT_INSTANCES_REFRESH_MS (writer thread, between batches). */
+static void writer_instances_refresh(service_writer_t *writer)
+{
+    int instances = 1;
+    int64_t now_us = store_clock_us();
+    if (writer->conn == NULL || now_us - writer->instances_counted_us < (int64_t)LIMIT_INSTANCES_REFRESH_MS * 1000)
+        return;
+    writer->instances_counted_us = now_us;
+    store_deadline_set(writer->conn, now_us + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
+    if (store_instances_count(writer->conn, &instances) == RESULT_OK)
+        __atomic_store_n(&writer->instances, instances, __ATOMIC_RELAXED);
+    store_deadline_set(writer->conn, 0);
+}
+
+int service_writer_instances(service_writer_t *writer)
+{
+    int instances = writer == NULL ? 1 : __atomic_load_n(&writer->instances, __ATOMIC_RELAXED);
+    return instances < 1 ? 1 : instances;
 }
 
 /* The jobs of a batch that could not commit, applied again isolated in one transaction (each
@@ -112,6 +158,14 @@ static void writer_fallback(service_writer_t *writer, service_job_t **jobs, size
 
 static void writer_apply(service_writer_t *writer, service_job_t **jobs, size_t count)
 {
+    int64_t head = 0, acknowledged = 0;
+    if (store_fenced(&head, &acknowledged)) { /* nothing more is written here */
+        for (size_t i = 0; i < count; i++) {
+            service_response_free(jobs[i]->response);
+            service_problem(jobs[i]->response, RESULT_LEDGER_FENCED, writer_fenced_detail, NULL);
+        }
+        return;
+    }
     int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000;
     store_conn_t *conn = writer_session(writer, deadline_us);
     result_t result = RESULT_DATABASE_UNAVAILABLE;
@@ -162,18 +216,18 @@ static size_t writer_take(service_writer_t *writer, service_job_t **jobs, size_t
     return count;
 }
 
-/* Caller holds the lock. Waits for work; a writer without a working session probes meanwhile. */
+/* Caller holds the lock. Waits for work; a writer without a working session probes meanwhile,
+ * and one without the writer lease tries to take it, every LIMIT_WRITE_PROBE_MS. */
 static void writer_wait(service_writer_t *writer)
 {
     while (writer->head == NULL && !writer->stopping) {
-        if (!writer->failing) {
-            pthread_cond_wait(&writer->work, &writer->lock);
-            continue;
-        }
         struct timespec at = writer_after(LIMIT_WRITE_PROBE_MS);
         if (pthread_cond_timedwait(&writer->work, &writer->lock, &at) == 0) continue;
+        int failing = writer->failing;
         pthread_mutex_unlock(&writer->lock);
-        int ok = writer_probe(writer);
+        int ok = !failing || writer_probe(writer); /* the probe waits on the head: only when failing */
+        if (ok) writer_lease_take(writer);
+        if (ok) writer_instances_refresh(writer);
         pthread_mutex_lock(&writer->lock);
         writer->failing = !ok;
     }
@@ -195,6 +249,7 @@ static void *writer_main(void *arg)
         writer->batch_started_us = store_clock_us();
         pthread_mutex_unlock(&writer->lock);
         writer_apply(writer, jobs, count);
+        if (store_conn_ok(writer->conn)) writer_instances_refresh(writer);
         int failing = !store_conn_ok(writer->conn);
         pthread_mutex_lock(&writer->lock);
         writer->batch_started_us = 0;
@@ -234,8 +289,18 @@ static void *writer_watch_main(void *arg)
     return NULL;
 }
 
+int service_writer_leads(service_writer_t *writer)
+{
+    return writer != NULL && __atomic_load_n(&writer->lease_held, __ATOMIC_RELAXED) &&
+           service_writer_trouble(writer) == NULL;
+}
+
 const char *service_writer_trouble(service_writer_t *writer)
 {
+    int64_t head = 0, acknowledged = 0;
+    if (store_fenced(&head, &acknowledged))
+        return "fenced: the database's journal is behind what this instance acknowledged; it writes no more "
+               "(restart it once the database is the primary again)";
     if (writer == NULL) return NULL;
     const char *why = NULL;
     int64_t stuck_us = store_clock_us() - (int64_t)LIMIT_WRITE_STUCK_MS * 1000;
@@ -262,10 +327,12 @@ service_writer_t *service_writer_start(const char *database_url, size_t max_batc
     pthread_cond_init(&writer->watch, &monotonic);
     pthread_condattr_destroy(&monotonic);
     writer->max_batch = max_batch;
+    writer->instances = 1;
     writer->database_url = xstrdup(database_url);
     int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000;
     writer->failing = writer_session(writer, deadline_us) == NULL; /* retried (probed) until it works */
     if (writer->conn != NULL) store_deadline_set(writer->conn, 0);
+    writer_lease_take(writer);
     if (pthread_create(&writer->thread, NULL, writer_main, writer) != 0) {
         store_disconnect(writer->conn);
         free(writer->database_url);

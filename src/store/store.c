@@ -26,6 +26,15 @@ static void store_notice_ignore(void *arg, const char *message)
     (void)arg, (void)message; /* e.g. "relation already exists, skipping" */
 }
 
+/* Notices are ignored, but a WARNING is remembered: COMMIT answers success with a WARNING when
+ * its wait for the synchronous standby was cancelled (committed here, maybe not replicated). */
+static void store_notice_receive(void *arg, const PGresult *notice)
+{
+    store_conn_t *conn = arg;
+    const char *severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (severity != NULL && strcmp(severity, "WARNING") == 0) conn->warned = 1;
+}
+
 int64_t store_clock_us(void)
 {
     struct timespec now;
@@ -95,8 +104,10 @@ PGresult *store_pg_exec(PGconn *pg, const char *sql, int wait_ms)
 
 static PGconn *store_pg_connect_until(const char *url, const char *application_name, int64_t deadline_us)
 {
-    const char *keywords[] = {"dbname", "application_name", NULL};
-    const char *values[] = {url, application_name, NULL};
+    /* only ever the primary: of a multi-host conninfo (the failover engine's URI), the host that
+     * takes writes; a later keyword overrides the conninfo's own */
+    const char *keywords[] = {"dbname", "application_name", "target_session_attrs", NULL};
+    const char *values[] = {url, application_name, "read-write", NULL};
     PGconn *pg = PQconnectStartParams(keywords, values, 1);
     PostgresPollingStatusType polling = PGRES_POLLING_WRITING; /* as the libpq manual says to start */
     const char *error = pg == NULL ? "out of memory" : NULL;
@@ -133,21 +144,29 @@ store_conn_t *store_connect_profile(const char *url, const store_profile_t *prof
     PGconn *pg = store_pg_connect_until(url, profile->application_name, deadline_us);
     if (pg == NULL) return NULL;
     /* session limits: a slow statement or lock wait ends on the server before the client's bound */
-    snprintf(sql, sizeof sql,
+    int length = snprintf(sql, sizeof sql,
              "SET statement_timeout = %d; SET lock_timeout = %d; SET idle_in_transaction_session_timeout = '%ds'; "
-             "SET TIME ZONE 'UTC'; SET jit = off",
-             profile->statement_timeout_ms, profile->lock_timeout_ms, LIMIT_DB_IDLE_IN_TRANSACTION_S);
+             "SET TIME ZONE 'UTC'; SET jit = off; %s",
+             profile->statement_timeout_ms, profile->lock_timeout_ms, LIMIT_DB_IDLE_IN_TRANSACTION_S,
+             store_session_durability_sql());
+    ASSERT_ALWAYS(length > 0 && (size_t)length < sizeof sql); /* fixed text: a bug if it does not fit */
+    /* the last result is the settings a commit's durability depends on (store_guard.c) */
     PGresult *res = PQsendQuery(pg, sql) == 1 ? pg_receive(pg, deadline_us, &timed_out) : NULL;
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    const char *refusal = PQresultStatus(res) == PGRES_TUPLES_OK ? store_session_durability_refusal(res) : NULL;
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && refusal == NULL;
     PQclear(res);
     if (!ok) {
-        log_error("database session setup failed", json_pack("{s:s}", "error", PQerrorMessage(pg)));
+        if (refusal != NULL)
+            log_error("refusing the database: it cannot keep what is acknowledged", json_pack("{s:s}", "why", refusal));
+        else
+            log_error("database session setup failed", json_pack("{s:s}", "error", PQerrorMessage(pg)));
         PQfinish(pg);
         return NULL;
     }
     store_conn_t *conn = xcalloc(1, sizeof *conn);
     conn->pg = pg;
     conn->wait_ms = profile->wait_ms;
+    PQsetNoticeReceiver(pg, store_notice_receive, conn);
     return conn;
 }
 
@@ -428,9 +447,32 @@ result_t store_begin(store_conn_t *conn)
     return store_simple(conn, "BEGIN");
 }
 
+/* COMMIT, after reading the head this transaction leaves when it read the head: once COMMIT
+ * succeeds that head is committed, and the fence never lets this process write below it. A
+ * WARNING during COMMIT (its wait for the synchronous standby cancelled) makes the outcome
+ * unknown: RESULT_DATABASE_UNAVAILABLE, as a retry with the same key resolves it. */
+static result_t store_commit_guarded(store_conn_t *conn)
+{
+    PGresult *head = NULL;
+    result_t result = RESULT_OK;
+    if (conn->head_read) result = store_run_later(conn, "commit_head", "SELECT seq FROM journal_head", 0, NULL, &head);
+    conn->head_read = 0;
+    conn->warned = 0; /* from here: the last exchange of the transaction */
+    if (result == RESULT_OK) result = store_exec_later(conn, "commit", "COMMIT", 0, NULL, NULL, RESULT_OK);
+    result_t flushed = store_flush(conn);
+    if (result == RESULT_OK) result = flushed;
+    if (result == RESULT_OK && conn->warned) {
+        log_error("COMMIT answered with a warning (synchronous standby wait cancelled?): outcome unknown", NULL);
+        result = RESULT_DATABASE_UNAVAILABLE;
+    }
+    if (result == RESULT_OK && head != NULL && PQntuples(head) == 1) store_fence_raise(store_get_i64(head, 0, 0));
+    PQclear(head);
+    return result;
+}
+
 result_t store_commit(store_conn_t *conn)
 {
-    return store_simple(conn, "COMMIT");
+    return store_commit_guarded(conn);
 }
 
 result_t store_generic_plans(store_conn_t *conn)
@@ -445,9 +487,7 @@ result_t store_begin_later(store_conn_t *conn)
 
 result_t store_commit_flush(store_conn_t *conn)
 {
-    result_t result = store_exec_later(conn, "commit", "COMMIT", 0, NULL, NULL, RESULT_OK);
-    result_t flushed = store_flush(conn);
-    return result != RESULT_OK ? result : flushed;
+    return store_commit_guarded(conn);
 }
 
 result_t store_write_probe(store_conn_t *conn)
@@ -459,6 +499,7 @@ result_t store_write_probe(store_conn_t *conn)
 
 void store_rollback(store_conn_t *conn)
 {
+    conn->head_read = 0;
     (void)store_flush(conn); /* whatever was pending is undone */
     if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE) (void)store_simple(conn, "ROLLBACK");
 }

@@ -27,7 +27,7 @@ static const char *const read_sql[R_COUNT] = {
                 "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(p, k, i) ORDER BY i",
     [R_RECORDS] = "SELECT u.i, r.request_hash, r.status, r.body FROM unnest($1::text[], $2::text[]) "
                   "WITH ORDINALITY AS u(p, k, i) CROSS JOIN LATERAL (SELECT request_hash, status, body "
-                  "FROM idempotency WHERE principal = u.p AND key = u.k LIMIT 1) r",
+                  "FROM idempotency WHERE principal = u.p AND key = u.k LIMIT 1 FOR KEY SHARE) r",
     [R_SIGNATURES] = "SELECT u.i, s.principal = u.p AND s.key = u.k FROM unnest($1::bytea[], $2::text[], $3::text[]) "
                      "WITH ORDINALITY AS u(sig, p, k, i) CROSS JOIN LATERAL (SELECT principal, key "
                      "FROM signatures_seen WHERE signature = u.sig LIMIT 1) s",
@@ -190,6 +190,10 @@ result_t store_bulk_read(store_conn_t *conn, const store_bulk_item_t *items, siz
     if (result == RESULT_OK) {
         *last_seq = store_get_i64(res[R_HEAD], 0, 0);
         *time_s = store_get_i64(res[R_HEAD], 0, 1);
+        conn->head_read = 1;
+        result = store_fence_check(*last_seq);
+    }
+    if (result == RESULT_OK) {
         read_records(res[R_LOCKS], res[R_RECORDS], items, count, reads);
         read_rest(res, count, reads);
     }

@@ -26,6 +26,8 @@ struct store_conn {
     int abandoned;                             /* a wait passed its bound: the socket was shut (the session is gone) */
     int wait_ms;                               /* the longest wait for one exchange (store_profile_t) */
     int64_t deadline_us;                       /* 0, or a monotonic time no wait may pass (store_deadline_set) */
+    int head_read;                             /* this transaction read the journal head (store_guard.c) */
+    int warned;                                /* a WARNING arrived since the COMMIT was queued */
     char sqlstate[6];                          /* of the last failed statement */
     char constraint[LIMIT_PG_NAME_TEXT_BYTES]; /* of the last failed statement, if any */
 };
@@ -37,6 +39,15 @@ PGconn *store_pg_connect(const char *url, const char *application_name);
 /* Runs sql (trusted text, one or more statements) on pg, waiting at most wait_ms; the last
  * result (owned), or NULL when the session was lost or the wait passed its bound. */
 PGresult *store_pg_exec(PGconn *pg, const char *sql, int wait_ms);
+
+/* store_guard.c: the session's durability settings (sent at connect; the last statement's
+ * result is the settings) and why they are refused (NULL: accepted); the fence. */
+const char *store_session_durability_sql(void);
+const char *store_session_durability_refusal(const PGresult *settings);
+/* RESULT_LEDGER_FENCED when committed_head (a head read at a transaction's start) is below the
+ * highest committed head this process knows, and ever after. */
+result_t store_fence_check(int64_t committed_head);
+void store_fence_raise(int64_t committed_head);
 
 /* The bytea input form "\\x<hex>" of len bytes into out (2 * len + 3 characters). */
 void store_bytea_text(const uint8_t *bytes, size_t len, char *out);

@@ -25,7 +25,9 @@ result_t store_idempotency_begin(store_conn_t *conn, const char *principal, cons
         result != RESULT_OK
             ? NULL
             : store_run(conn, "idem_get",
-                        "SELECT request_hash, status, body FROM idempotency WHERE principal = $1 AND key = $2", 2,
+                        "SELECT request_hash, status, body FROM idempotency WHERE principal = $1 AND key = $2 "
+                        "FOR KEY SHARE",
+                        2,
                         P(principal, key), &result);
     if (res == NULL) {
         PQclear(lock);
@@ -113,6 +115,8 @@ result_t store_journal_next(store_conn_t *conn, int64_t *seq, int64_t *time_s)
     } else {
         *seq = store_get_i64(res, 0, 0);
         *time_s = store_get_i64(res, 0, 1);
+        conn->head_read = 1;
+        result = store_fence_check(*seq - 1);
     }
     PQclear(res);
     return result;

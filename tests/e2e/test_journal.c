@@ -196,7 +196,7 @@ static void test_checkpoint_and_proofs(void **state)
     char *body = NULL, origin[64];
     uint64_t size = 0;
     merkle_hash_t root, leaf, path[MERKLE_DEPTH_MAX];
-    assert_int_equal(note_open(response.body, response.body_len, "coalition-ledger", key, &body), 0);
+    assert_int_equal(note_open(response.body, response.body_len, TEST_ORIGIN, key, &body), 0);
     assert_int_equal(note_checkpoint_parse(body, origin, sizeof origin, &size, root), 0);
     assert_int_equal((int64_t)size, test_sql_int(&env, "SELECT max(seq) FROM journal"));
     free(body);
@@ -354,29 +354,29 @@ static void test_forged_checkpoints_are_caught(void **state)
     char *body = NULL, origin[64];
     uint64_t size = 0;
     merkle_hash_t root;
-    assert_int_equal(note_open(note, strlen(note), "coalition-ledger", key, &body), 0);
+    assert_int_equal(note_open(note, strlen(note), TEST_ORIGIN, key, &body), 0);
     assert_int_equal(note_checkpoint_parse(body, origin, sizeof origin, &size, root), 0);
     char *saved = lines[count - 1];
     /* signed by another key */
     test_key_t forger;
     test_key_new(&forger, "forger");
-    char *forged_note = note_sign(body, "coalition-ledger", forger.signer);
+    char *forged_note = note_sign(body, TEST_ORIGIN, forger.signer);
     lines[count - 1] = checkpoint_line(forged_note);
     assert_int_equal(verify_lines(lines, count), 0);
     free(lines[count - 1]);
     free(forged_note);
     /* the real key, but another size or another root */
     crypto_signer_t *ledger = crypto_signer_load_file(env.key_file);
-    char *other_body = note_checkpoint_body("coalition-ledger", size - 1, root);
-    forged_note = note_sign(other_body, "coalition-ledger", ledger);
+    char *other_body = note_checkpoint_body(TEST_ORIGIN, size - 1, root);
+    forged_note = note_sign(other_body, TEST_ORIGIN, ledger);
     lines[count - 1] = checkpoint_line(forged_note);
     assert_int_equal(verify_lines(lines, count), 0);
     free(lines[count - 1]);
     free(forged_note);
     free(other_body);
     root[0] ^= 1;
-    other_body = note_checkpoint_body("coalition-ledger", size, root);
-    forged_note = note_sign(other_body, "coalition-ledger", ledger);
+    other_body = note_checkpoint_body(TEST_ORIGIN, size, root);
+    forged_note = note_sign(other_body, TEST_ORIGIN, ledger);
     lines[count - 1] = checkpoint_line(forged_note);
     assert_int_equal(verify_lines(lines, count), 0);
     free(lines[count - 1]);

@@ -42,7 +42,7 @@ static void test_spec_good_and_empty(void **state)
     error = "untouched";
     assert_null(ratelimit_create("", &error));
     assert_null(error);
-    assert_int_equal(ratelimit_take(NULL, "coffee", 1.0), 0);
+    assert_int_equal(ratelimit_take(NULL, "coffee", 1.0, 1), 0);
     assert_true(accepted("*=200,coffee=1000"));
     assert_true(accepted("coffee=1"));
     assert_true(accepted("coffee=0.5"));
@@ -121,15 +121,15 @@ static void test_refill_over_time(void **state)
 {
     (void)state;
     ratelimit_t *limits = create("coffee=2");
-    assert_int_equal(ratelimit_take(limits, "coffee", 100.0), 0); /* starts full: burst of 2 */
-    assert_int_equal(ratelimit_take(limits, "coffee", 100.0), 0);
-    assert_int_equal(ratelimit_take(limits, "coffee", 100.0), 1);  /* empty: a token in 0.5 s -> 1 s */
-    assert_int_equal(ratelimit_take(limits, "coffee", 100.49), 1); /* not yet */
-    assert_int_equal(ratelimit_take(limits, "coffee", 100.5), 0);  /* one token back */
-    assert_int_equal(ratelimit_take(limits, "coffee", 100.5), 1);
-    assert_int_equal(ratelimit_take(limits, "coffee", 101.5), 0); /* 1 s: two tokens back */
-    assert_int_equal(ratelimit_take(limits, "coffee", 101.5), 0);
-    assert_int_equal(ratelimit_take(limits, "coffee", 101.5), 1);
+    assert_int_equal(ratelimit_take(limits, "coffee", 100.0, 1), 0); /* starts full: burst of 2 */
+    assert_int_equal(ratelimit_take(limits, "coffee", 100.0, 1), 0);
+    assert_int_equal(ratelimit_take(limits, "coffee", 100.0, 1), 1);  /* empty: a token in 0.5 s -> 1 s */
+    assert_int_equal(ratelimit_take(limits, "coffee", 100.49, 1), 1); /* not yet */
+    assert_int_equal(ratelimit_take(limits, "coffee", 100.5, 1), 0);  /* one token back */
+    assert_int_equal(ratelimit_take(limits, "coffee", 100.5, 1), 1);
+    assert_int_equal(ratelimit_take(limits, "coffee", 101.5, 1), 0); /* 1 s: two tokens back */
+    assert_int_equal(ratelimit_take(limits, "coffee", 101.5, 1), 0);
+    assert_int_equal(ratelimit_take(limits, "coffee", 101.5, 1), 1);
     ratelimit_destroy(limits);
 }
 
@@ -138,22 +138,40 @@ static void test_burst(void **state)
 {
     (void)state;
     ratelimit_t *limits = create("coffee=3,tea=0.25");
-    assert_int_equal(ratelimit_take(limits, "coffee", 0.0), 0);
+    assert_int_equal(ratelimit_take(limits, "coffee", 0.0, 1), 0);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(ratelimit_take(limits, "coffee", 1000.0), 0);
-    assert_int_equal(ratelimit_take(limits, "coffee", 1000.0), 1);
-    assert_int_equal(ratelimit_take(limits, "tea", 0.0), 0);
-    assert_int_equal(ratelimit_take(limits, "tea", 0.0), 4); /* 0.25/s: a token in 4 s */
-    assert_int_equal(ratelimit_take(limits, "tea", 2.0), 2); /* half a token: 2 s more */
-    assert_int_equal(ratelimit_take(limits, "tea", 4.0), 0);
-    assert_int_equal(ratelimit_take(limits, "tea", 1000.0), 0); /* burst of one, not 250 */
-    assert_int_equal(ratelimit_take(limits, "tea", 1000.0), 4);
+        assert_int_equal(ratelimit_take(limits, "coffee", 1000.0, 1), 0);
+    assert_int_equal(ratelimit_take(limits, "coffee", 1000.0, 1), 1);
+    assert_int_equal(ratelimit_take(limits, "tea", 0.0, 1), 0);
+    assert_int_equal(ratelimit_take(limits, "tea", 0.0, 1), 4); /* 0.25/s: a token in 4 s */
+    assert_int_equal(ratelimit_take(limits, "tea", 2.0, 1), 2); /* half a token: 2 s more */
+    assert_int_equal(ratelimit_take(limits, "tea", 4.0, 1), 0);
+    assert_int_equal(ratelimit_take(limits, "tea", 1000.0, 1), 0); /* burst of one, not 250 */
+    assert_int_equal(ratelimit_take(limits, "tea", 1000.0, 1), 4);
     ratelimit_destroy(limits);
 
     limits = create("fast=1000000");
     for (int i = 0; i < 1000000; i++)
-        if (ratelimit_take(limits, "fast", 5.0) != 0) fail_msg("take %d refused within the burst", i);
-    assert_int_equal(ratelimit_take(limits, "fast", 5.0), 1); /* a whole second, never 0 */
+        if (ratelimit_take(limits, "fast", 5.0, 1) != 0) fail_msg("take %d refused within the burst", i);
+    assert_int_equal(ratelimit_take(limits, "fast", 5.0, 1), 1); /* a whole second, never 0 */
+    ratelimit_destroy(limits);
+}
+
+/* Issue 18: the rate is the deployment's; each of N instances allows rate / N (at least a
+ * burst of one), so N instances behind a balancer never allow more than the rate. */
+static void test_share_across_instances(void **state)
+{
+    (void)state;
+    ratelimit_t *limits = create("coffee=10,tea=1");
+    for (int i = 0; i < 5; i++)
+        if (ratelimit_take(limits, "coffee", 0.0, 2) != 0) fail_msg("take %d refused within the share", i);
+    assert_int_equal(ratelimit_take(limits, "coffee", 0.0, 2), 1); /* half of 10: 5 per second */
+    for (int i = 0; i < 5; i++)
+        if (ratelimit_take(limits, "coffee", 1.0, 2) != 0) fail_msg("take %d refused after a second", i);
+    assert_int_equal(ratelimit_take(limits, "coffee", 1.0, 2), 1);
+    assert_int_equal(ratelimit_take(limits, "tea", 0.0, 4), 0); /* 0.25/s here: a token, then 4 s */
+    assert_int_equal(ratelimit_take(limits, "tea", 0.0, 4), 4);
+    assert_int_equal(ratelimit_take(limits, "coffee", 2.0, 1), 0); /* back to one instance: the whole rate */
     ratelimit_destroy(limits);
 }
 
@@ -161,23 +179,23 @@ static void test_partners_isolated_and_default_rate(void **state)
 {
     (void)state;
     ratelimit_t *limits = create("coffee=1,*=3");
-    assert_int_equal(ratelimit_take(limits, "coffee", 0.0), 0);
-    assert_int_equal(ratelimit_take(limits, "coffee", 0.0), 1);
+    assert_int_equal(ratelimit_take(limits, "coffee", 0.0, 1), 0);
+    assert_int_equal(ratelimit_take(limits, "coffee", 0.0, 1), 1);
     for (int i = 0; i < 3; i++) { /* every other partner: "*" each, its own bucket */
-        assert_int_equal(ratelimit_take(limits, "tea", 0.0), 0);
-        assert_int_equal(ratelimit_take(limits, "juice", 0.0), 0);
+        assert_int_equal(ratelimit_take(limits, "tea", 0.0, 1), 0);
+        assert_int_equal(ratelimit_take(limits, "juice", 0.0, 1), 0);
     }
-    assert_int_equal(ratelimit_take(limits, "tea", 0.0), 1);
-    assert_int_equal(ratelimit_take(limits, "juice", 0.0), 1);
-    assert_int_equal(ratelimit_take(limits, "coffee", 0.0), 1); /* others did not refill coffee */
-    assert_int_equal(ratelimit_take(limits, "coffe", 0.0), 0);  /* a prefix is another partner */
+    assert_int_equal(ratelimit_take(limits, "tea", 0.0, 1), 1);
+    assert_int_equal(ratelimit_take(limits, "juice", 0.0, 1), 1);
+    assert_int_equal(ratelimit_take(limits, "coffee", 0.0, 1), 1); /* others did not refill coffee */
+    assert_int_equal(ratelimit_take(limits, "coffe", 0.0, 1), 0);  /* a prefix is another partner */
     ratelimit_destroy(limits);
 
     limits = create("coffee=1"); /* no "*": partners not named are not limited */
     for (int i = 0; i < 10000; i++)
-        if (ratelimit_take(limits, "tea", 0.0) != 0) fail_msg("unnamed partner limited at %d", i);
-    assert_int_equal(ratelimit_take(limits, "coffee", 0.0), 0);
-    assert_int_equal(ratelimit_take(limits, "coffee", 0.0), 1);
+        if (ratelimit_take(limits, "tea", 0.0, 1) != 0) fail_msg("unnamed partner limited at %d", i);
+    assert_int_equal(ratelimit_take(limits, "coffee", 0.0, 1), 0);
+    assert_int_equal(ratelimit_take(limits, "coffee", 0.0, 1), 1);
     ratelimit_destroy(limits);
 }
 
@@ -188,15 +206,15 @@ static void test_many_partners(void **state)
     enum { PARTNERS = 5000 };
     char partner[32];
     ratelimit_t *limits = create("*=1");
-    assert_int_equal(ratelimit_take(limits, "first", 0.0), 0);
+    assert_int_equal(ratelimit_take(limits, "first", 0.0, 1), 0);
     for (int i = 0; i < PARTNERS; i++) {
         snprintf(partner, sizeof partner, "p%d", i);
-        assert_int_equal(ratelimit_take(limits, partner, 0.0), 0);
+        assert_int_equal(ratelimit_take(limits, partner, 0.0, 1), 0);
     }
-    assert_int_equal(ratelimit_take(limits, "first", 0.0), 1);
+    assert_int_equal(ratelimit_take(limits, "first", 0.0, 1), 1);
     for (int i = 0; i < PARTNERS; i++) {
         snprintf(partner, sizeof partner, "p%d", i);
-        assert_int_equal(ratelimit_take(limits, partner, 0.0), 1);
+        assert_int_equal(ratelimit_take(limits, partner, 0.0, 1), 1);
     }
     ratelimit_destroy(limits);
 }
@@ -211,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_refill_over_time),
         cmocka_unit_test(test_burst),
         cmocka_unit_test(test_partners_isolated_and_default_rate),
+        cmocka_unit_test(test_share_across_instances),
         cmocka_unit_test(test_many_partners),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
