@@ -233,7 +233,8 @@ sleep $((window_ms / 1000 + 2))
 # --- the checks -----------------------------------------------------------------------------------
 # check NAME: the journal against the load log and the collected checkpoints (2xx answered before
 # the export began: those are committed in its snapshot), seq, trial balance, ledger-verify, and
-# exactly one writable node. Returns 3 when acknowledged writes are missing, 1 on other failures.
+# exactly one writable node; every 503 carried Retry-After. Returns 3 when acknowledged writes are
+# missing, 1 on other failures.
 check() {
   local p rc=0 cutoff export=$tmp/export-$1.ndjson
   p=$(primary)
@@ -243,7 +244,10 @@ check() {
   # the log and checkpoints as of the cutoff (the load goes on writing them)
   awk -F'\t' -v c="$cutoff" '$2 < c' "$tmp/requests.tsv" >"$tmp/requests.cut"
   awk -F'\t' -v c="$cutoff" '$1 < c' "$tmp/checkpoints.tsv" >"$tmp/checkpoints.cut"
-  "$tools/ha-check" "$export" "$tmp/requests.cut" "$tmp/checkpoints.cut" "$ledger_pub" alpha >"$tmp/check-$1.out" || rc=3
+  if ! "$tools/ha-check" "$export" "$tmp/requests.cut" "$tmp/checkpoints.cut" "$ledger_pub" alpha >"$tmp/check-$1.out"; then
+    rc=1
+    grep -qE '^(LOST|MOVED)' "$tmp/check-$1.out" && rc=3
+  fi
   grep -v '^ok' "$tmp/check-$1.out" | head -n 25 || true
   bin/ledger-verify "$export" --ledger-key "$ledger_pub" >"$tmp/verify-$1.out" 2>&1 \
     || { log "CHECK $1: ledger-verify failed: $(tail -n 2 "$tmp/verify-$1.out")"; [ $rc = 0 ] && rc=1; }

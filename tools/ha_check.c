@@ -3,6 +3,7 @@
  *  - every request the load log shows answered 2xx is in the journal exactly once, at the seq
  *    its answer named, signed by the partner with that Idempotency-Key;
  *  - no (partner, Idempotency-Key) appears twice in the journal;
+ *  - every 503 the load received carried Retry-After (spec 12), the balancer's own included;
  *  - every checkpoint collected during the run is signed by the ledger key for the origin and its
  *    root is the Merkle root of the export's prefix of that size.
  * Prints what fails (the missing keys by name) and exits 1; 0 when all hold.
@@ -83,8 +84,16 @@ static int read_export(const char *path, journal_t *journal)
     return rc;
 }
 
-/* Every 2xx in the log: present, once, at the seq its answer named. Returns the failures. */
-static long check_acknowledged(const char *log_path, const char *partner, const journal_t *journal, long *acked)
+/* A 503 without Retry-After (spec 12: past its bound a request gets 503 with Retry-After). */
+static void no_retry_after(long *count, const char *key, const char *code)
+{
+    if ((*count)++ < HA_MISSING_SHOWN) printf("NO RETRY-AFTER: key %s answered 503 %s\n", key, code);
+}
+
+/* Every 2xx in the log: present, once, at the seq its answer named; every 503 with Retry-After.
+ * Returns the failures. */
+static long check_acknowledged(const char *log_path, const char *partner, const journal_t *journal, long *acked,
+                               long *bare_503)
 {
     FILE *in = fopen(log_path, "r");
     char line[512];
@@ -92,11 +101,13 @@ static long check_acknowledged(const char *log_path, const char *partner, const 
     *acked = 0;
     while (in != NULL && fgets(line, sizeof line, in) != NULL) {
         long long start, end, seq;
-        int worker, attempt, status;
-        char key[96], kind[16];
-        if (strchr(line, '\n') == NULL || sscanf(line, "%lld\t%lld\t%d\t%95s\t%15s\t%d\t%d\t%lld", &start, &end,
-                                                 &worker, key, kind, &attempt, &status, &seq) != 8)
+        int worker, attempt, status, retry_after = -1;
+        char key[96], kind[16], code[64];
+        if (strchr(line, '\n') == NULL || sscanf(line, "%lld\t%lld\t%d\t%95s\t%15s\t%d\t%d\t%lld\t%63s\t%d", &start,
+                                                 &end, &worker, key, kind, &attempt, &status, &seq, code,
+                                                 &retry_after) < 8)
             continue;
+        if (status == 503 && retry_after < 0) no_retry_after(bare_503, key, code);
         if (status < 200 || status >= 300) continue;
         (*acked)++;
         char id[256];
@@ -198,19 +209,19 @@ int main(int argc, char **argv)
     journal_t journal;
     memset(&journal, 0, sizeof journal);
     checkpoint_t *checkpoints = NULL;
-    long acked = 0, failures = 0, collected = 0;
+    long acked = 0, failures = 0, collected = 0, bare_503 = 0;
     if (crypto_public_key_parse(argv[4], key) != 0 || read_export(argv[1], &journal) != 0) {
         failures = 1;
         goto out;
     }
-    failures = check_acknowledged(argv[2], argv[5], &journal, &acked);
+    failures = check_acknowledged(argv[2], argv[5], &journal, &acked, &bare_503);
     if (failures > 0) printf("FAIL: %ld of %ld acknowledged requests are not in the journal as answered\n", failures,
                              acked);
-    failures += journal.duplicates;
+    failures += journal.duplicates + bare_503;
     collected = read_checkpoints(argv[3], journal.origin, key, &checkpoints);
     failures += collected < 0 ? 1 : check_checkpoints(checkpoints, collected, &journal);
-    printf("%s: entries=%zu acknowledged=%ld duplicates=%ld checkpoints=%ld\n", failures ? "FAIL" : "ok",
-           journal.count, acked, journal.duplicates, collected);
+    printf("%s: entries=%zu acknowledged=%ld duplicates=%ld checkpoints=%ld 503_without_retry_after=%ld\n",
+           failures ? "FAIL" : "ok", journal.count, acked, journal.duplicates, collected, bare_503);
 out:
     free(journal.leaves);
     map_free(&journal.seq_of);

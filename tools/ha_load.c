@@ -7,9 +7,10 @@
  *
  * usage: ha-load run HOST:PORT KEYID KEYFILE OP_KEYID OP_KEYFILE TAG CLIENTS RATE LOG CHECKPOINTS STOPFILE
  *        ha-load stats LOG EVENT_MS SETTLED_MS WINDOW_MS
- * Log line (tab-separated): start_ms end_ms worker key kind attempt status seq code
+ * Log line (tab-separated): start_ms end_ms worker key kind attempt status seq code retry_after
  *   status -1 = connection error or timeout (no answer); seq 0 = none in the answer; code: the
- *   problem code of a ledgerd answer, "balancer" for haproxy's own, "-" on 2xx, "none".
+ *   problem code of a ledgerd answer, "balancer:<code>" for haproxy's own, "-" on 2xx, "none";
+ *   retry_after: the Retry-After header's seconds, -1 when absent.
  * Checkpoints file: one line per poll that answered 200: time_ms base64(note). */
 #define _GNU_SOURCE /* strcasestr: header names arrive in either case through the balancer */
 #include <errno.h>
@@ -116,25 +117,43 @@ static int connect_server(const struct sockaddr_in *server)
     return fd;
 }
 
-/* Reads one Content-Length framed response into *body (owned). Returns its status, or -1 when
- * the connection closed or timed out first. */
-static int read_response(int fd, buf_t *in, char **body)
+typedef struct {
+    int status;       /* -1: no answer (connection error or timeout) */
+    char *body;       /* owned */
+    int from_ledgerd; /* ledgerd sets X-Request-Id on every answer; the balancer's own answers lack it */
+    int retry_after;  /* the Retry-After header, or -1 */
+} answer_t;
+
+/* The value of header name (with its ':') in the head [start, end), or NULL. */
+static const char *header(const char *start, const char *end, const char *name)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\r\n%s", name);
+    const char *found = strcasestr(start, pattern);
+    return found != NULL && found < end ? found + strlen(pattern) : NULL;
+}
+
+/* Reads one Content-Length framed response. Returns 0, or -1 when the connection closed or timed
+ * out first. */
+static int read_response(int fd, buf_t *in, answer_t *answer)
 {
     char chunk[8192];
     for (;;) {
         char *end = in->data ? strstr(in->data, "\r\n\r\n") : NULL;
         if (end) {
-            const char *length = strcasestr(in->data, "\r\ncontent-length:");
-            size_t size = length && length < end ? strtoul(length + 17, NULL, 10) : 0;
-            size_t head = (size_t)(end + 4 - in->data);
+            const char *length = header(in->data, end, "content-length:");
+            const char *retry = header(in->data, end, "retry-after:");
+            size_t size = length ? strtoul(length, NULL, 10) : 0, head = (size_t)(end + 4 - in->data);
             if (in->len >= head + size) {
-                int status = atoi(in->data + 9);
-                *body = xstrndup(in->data + head, size);
+                answer->status = atoi(in->data + 9);
+                answer->from_ledgerd = header(in->data, end, "x-request-id:") != NULL;
+                answer->retry_after = retry ? atoi(retry) : -1;
+                answer->body = xstrndup(in->data + head, size);
                 size_t rest = in->len - head - size;
                 memmove(in->data, in->data + head + size, rest);
                 in->len = rest;
                 in->data[rest] = '\0';
-                return status;
+                return 0;
             }
         }
         ssize_t got = recv(fd, chunk, sizeof chunk, 0);
@@ -143,21 +162,22 @@ static int read_response(int fd, buf_t *in, char **body)
     }
 }
 
-/* One exchange on *fd (connecting when -1). Returns the status or -1; on -1 *fd is closed. */
-static int exchange(const struct sockaddr_in *server, int *fd, buf_t *in, const buf_t *request, char **body)
+/* One exchange on *fd (connecting when -1); answer->body is owned by the caller. */
+static void exchange(const struct sockaddr_in *server, int *fd, buf_t *in, const buf_t *request, answer_t *answer)
 {
-    int status = -1;
-    *body = NULL;
+    memset(answer, 0, sizeof *answer);
+    answer->status = -1;
+    answer->retry_after = -1;
     if (*fd < 0) *fd = connect_server(server);
-    if (*fd >= 0 && send(*fd, request->data, request->len, MSG_NOSIGNAL) == (ssize_t)request->len)
-        status = read_response(*fd, in, body);
+    if (*fd >= 0 && send(*fd, request->data, request->len, MSG_NOSIGNAL) == (ssize_t)request->len &&
+        read_response(*fd, in, answer) != 0)
+        answer->status = -1;
     /* the balancer closes a connection after a 5xx of its own: start afresh after any failure */
-    if (status < 0 || status >= 500) {
+    if (answer->status < 0 || answer->status >= 500) {
         if (*fd >= 0) close(*fd);
         *fd = -1;
         buf_reset(in);
     }
-    return status;
 }
 
 static void build_request(const load_t *load, buf_t *raw, const char *target, const char *body, const char *key)
@@ -168,30 +188,31 @@ static void build_request(const load_t *load, buf_t *raw, const char *target, co
     buf_printf(raw, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
 }
 
-/* From an answer: the transaction's seq (2xx; else 0) and who answered what: the problem's code
- * (ledgerd), "-" on 2xx, "balancer" for a body that is not a problem (haproxy's own), "none". */
-static long long read_answer(int status, const char *body, char *code, size_t code_max)
+/* From an answer: the transaction's seq (2xx; else 0) and who answered what: "-" on 2xx, the
+ * problem's code (ledgerd), "balancer:" and its code (or "-") for haproxy's own, "none". */
+static long long read_answer(const answer_t *answer, char *code, size_t code_max)
 {
-    json_t *root = body ? json_loads(body, 0, NULL) : NULL;
+    json_t *root = answer->body ? json_loads(answer->body, 0, NULL) : NULL;
     json_t *seq = json_object_get(json_object_get(root, "transaction"), "seq");
     const char *problem = json_string_value(json_object_get(root, "code"));
-    long long value = status >= 200 && status < 300 && json_is_integer(seq) ? (long long)json_integer_value(seq) : 0;
-    snprintf(code, code_max, "%s",
-             status < 0 ? "none" : status < 300 ? "-" : problem && strlen(problem) < 48 && !strpbrk(problem, "\t\n ")
-                                                           ? problem
-                                                           : "balancer");
+    int ok = answer->status >= 200 && answer->status < 300;
+    long long value = ok && json_is_integer(seq) ? (long long)json_integer_value(seq) : 0;
+    if (problem == NULL || strlen(problem) > 40 || strpbrk(problem, "\t\n ")) problem = "-";
+    if (answer->status < 0) snprintf(code, code_max, "none");
+    else if (ok) snprintf(code, code_max, "-");
+    else snprintf(code, code_max, "%s%s", answer->from_ledgerd ? "" : "balancer:", problem);
     json_decref(root);
     return value;
 }
 
 static void log_attempt(load_t *load, long long start, int worker, const char *key, const char *kind, int attempt,
-                        int status, const char *answer)
+                        const answer_t *answer)
 {
     char code[64];
-    long long seq = read_answer(status, answer, code, sizeof code);
+    long long seq = read_answer(answer, code, sizeof code);
     pthread_mutex_lock(&load->log_lock);
-    fprintf(load->log, "%lld\t%lld\t%d\t%s\t%s\t%d\t%d\t%lld\t%s\n", start, now_ms(), worker, key, kind, attempt,
-            status, seq, code);
+    fprintf(load->log, "%lld\t%lld\t%d\t%s\t%s\t%d\t%d\t%lld\t%s\t%d\n", start, now_ms(), worker, key, kind, attempt,
+            answer->status, seq, code, answer->retry_after);
     pthread_mutex_unlock(&load->log_lock);
 }
 
@@ -210,10 +231,11 @@ static int send_until_answered(worker_t *worker, int *fd, buf_t *in, const char 
             signed_at = now_ms();
         }
         long long start = now_ms();
-        char *answer = NULL;
-        status = exchange(&load->server, fd, in, &raw, &answer);
-        log_attempt(load, start, worker->index, key, kind, attempt, status, answer);
-        free(answer);
+        answer_t answer;
+        exchange(&load->server, fd, in, &raw, &answer);
+        log_attempt(load, start, worker->index, key, kind, attempt, &answer);
+        free(answer.body);
+        status = answer.status;
         if ((status > 0 && status < 500) || stopped(load, 1)) break;
         sleep_ms(HA_RETRY_PAUSE_MS);
     }
@@ -261,14 +283,15 @@ static void *checkpoint_main(void *arg)
         buf_printf(&raw, "GET /v1/admin/checkpoint HTTP/1.1\r\nHost: %s\r\n", load->host);
         client_sign(&raw, load->op_keyid, load->op_key, "GET", "/v1/admin/checkpoint", NULL, 0, NULL, 0);
         buf_append_str(&raw, "\r\n");
-        char *note = NULL;
-        if (exchange(&load->server, &fd, &in, &raw, &note) == 200 && note != NULL) {
-            char *b64 = crypto_base64_encode((const uint8_t *)note, strlen(note));
+        answer_t answer;
+        exchange(&load->server, &fd, &in, &raw, &answer);
+        if (answer.status == 200 && answer.body != NULL) {
+            char *b64 = crypto_base64_encode((const uint8_t *)answer.body, strlen(answer.body));
             fprintf(load->checkpoints, "%lld\t%s\n", now_ms(), b64);
             fflush(load->checkpoints);
             free(b64);
         }
-        free(note);
+        free(answer.body);
         sleep_ms(HA_CHECKPOINT_POLL_MS);
     }
     if (fd >= 0) close(fd);
