@@ -44,7 +44,9 @@ now_ms() { date +%s%3N; }
 
 # --- processes: every pid started here, killed (with its descendants) on exit -------------------
 declare -A keeper=() # node name -> pg_autoctl pid
-ledgerd=() haproxy_pid='' load_pid='' monitor_pid='' failed=0
+ledgerd=() haproxy_pid='' load_pid='' monitor_pid=''
+export HA_TEST_RUN=$tmp # inherited by everything started here: a pid is only killed if it has it
+ours() { tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF "HA_TEST_RUN=$tmp"; }
 descendants() { # the PIDs given and all their descendants, from one snapshot of the process table
   ps -e -o pid=,ppid= | awk -v roots="$*" '
     { parent[$1] = $2 }
@@ -55,7 +57,7 @@ descendants() { # the PIDs given and all their descendants, from one snapshot of
 postmaster_of() { [ -f "$tmp/$1/postmaster.pid" ] && head -n 1 "$tmp/$1/postmaster.pid" || true; }
 hard_kill() { # hard_kill PID... : SIGKILL the processes and their descendants, all at once
   local pids=() roots=() p
-  for p in "$@"; do [ -n "$p" ] && roots+=("$p"); done
+  for p in "$@"; do [ -n "$p" ] && ours "$p" && roots+=("$p"); done # (a stale pid may be reused)
   [ ${#roots[@]} -gt 0 ] && pids=($(descendants "${roots[@]}"))
   [ ${#pids[@]} -gt 0 ] || return 0
   kill -9 "${pids[@]}" 2>/dev/null || true
