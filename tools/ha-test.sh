@@ -45,8 +45,16 @@ now_ms() { date +%s%3N; }
 # --- processes: every pid started here, killed (with its descendants) on exit -------------------
 declare -A keeper=() # node name -> pg_autoctl pid
 ledgerd=() haproxy_pid='' load_pid='' monitor_pid=''
-export HA_TEST_RUN=$tmp # inherited by everything started here: a pid is only killed if it has it
-ours() { tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF "HA_TEST_RUN=$tmp"; }
+# A pid is only killed when it is this run's (a stale postmaster.pid may name a reused pid): its
+# command line names the run's directory (pg_autoctl, a postmaster, ha-load), or its environment
+# carries the marker every process started here inherits (ledgerd, haproxy), or its parent is
+# such a process (postgres children retitle themselves over their argv and environment).
+export HA_TEST_RUN=$tmp
+run_of() {
+  tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$tmp/" \
+    || tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF "HA_TEST_RUN=$tmp"
+}
+ours() { run_of "$1" || run_of "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)"; }
 descendants() { # the PIDs given and all their descendants, from one snapshot of the process table
   ps -e -o pid=,ppid= | awk -v roots="$*" '
     { parent[$1] = $2 }
@@ -63,6 +71,11 @@ hard_kill() { # hard_kill PID... : SIGKILL the processes and their descendants, 
   kill -9 "${pids[@]}" 2>/dev/null || true
   for _ in $(seq 40); do alive "${pids[@]}" || return 0; sleep 0.125; done
 }
+kill_node() { # kill_node NODE [PID...]: SIGKILL the node's keeper and postmaster (and the PIDs given)
+  local pids=("${keeper[$1]}" "$(postmaster_of "$1")" "${@:2}")
+  hard_kill "${pids[@]}"
+  if alive "${pids[@]}"; then log "could not kill $1 (${pids[*]})"; exit 1; fi
+}
 alive() { # whether any of the pids is still running (a zombie is not)
   local p
   for p in "$@"; do [ -r "/proc/$p/stat" ] && [ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ] && return 0; done
@@ -74,6 +87,10 @@ cleanup() {
   touch "$tmp/stop"
   hard_kill "$load_pid" "$haproxy_pid" "${ledgerd[@]}" "$monitor_pid" "${keeper[@]}"
   for d in monitor node1 node2; do hard_kill "$(postmaster_of $d)"; done
+  # and anything of this run that escaped its parent (an orphaned keeper, say)
+  local strays=() p
+  for p in $(ls /proc | grep -E '^[0-9]+$'); do [ "$p" != $$ ] && run_of "$p" && strays+=("$p"); done
+  [ ${#strays[@]} -gt 0 ] && kill -9 "${strays[@]}" 2>/dev/null
   wait 2>/dev/null
   if [ "$rc" -ne 0 ] && ! { [ $mode = negative ] && [ "$rc" -eq 3 ]; }; then
     log "FAILED (exit $rc); logs kept in $tmp"
@@ -125,7 +142,7 @@ primary() { local n; for n in node1 node2; do writable $n && { echo $n; return; 
 other() { [ "$1" = node1 ] && echo node2 || echo node1; }
 # wait_state TIMEOUT_S CONDITION...: until every "node=state" holds (reported and assigned alike)
 wait_state() {
-  local limit=$1 i=0 cond all s
+  local deadline=$(($(date +%s) + $1)) i=0 cond all s
   shift
   while :; do
     s=$(states)
@@ -135,7 +152,7 @@ wait_state() {
     done
     [ $all = 1 ] && return 0
     i=$((i + 1))
-    if [ $((i * 250)) -gt $((limit * 1000)) ]; then log "TIMEOUT waiting for $*"; echo "$s"; return 1; fi
+    if [ "$(date +%s)" -gt $deadline ]; then log "TIMEOUT waiting for $*"; echo "$s"; return 1; fi
     # pg_basebackup waits for a spread checkpoint on the primary: ask for it now (every ~2 s)
     if [ $((i % 8)) = 0 ]; then
       for n in node1 node2; do writable $n && sql $n postgres CHECKPOINT >/dev/null || true; done
@@ -283,8 +300,8 @@ checker_selftest() {
 }
 # settled_after T LIMIT_S: the time of the first 2xx that ended after T (waits up to LIMIT_S for one)
 settled_after() {
-  local t
-  for i in $(seq $(($2 * 4))); do
+  local t deadline=$(($(date +%s) + $2))
+  while [ "$(date +%s)" -le $deadline ]; do
     t=$(awk -F'\t' -v t="$1" '$2 >= t && $7 >= 200 && $7 < 300 { print $2; exit }' "$tmp/requests.tsv")
     [ -n "$t" ] && { echo "$t"; return 0; }
     sleep 0.25
@@ -314,7 +331,7 @@ if [ $mode = negative ]; then
   # the stopped walreceiver dies with the primary (its socket buffer, WAL never written, with it):
   # the standby restarts its recovery at once, well before the monitor asks it to promote
   log "CONTROL: hard-kill the primary $p and the stopped walreceiver of $s; $s gets promoted"
-  hard_kill "${keeper[$p]}" "$(postmaster_of "$p")" "$walreceiver"
+  kill_node "$p" "$walreceiver"
   wait_state 60 "$s=wait_primary|primary"
   report control "$t"
   touch "$tmp/stop"
@@ -345,7 +362,7 @@ check switchover
 p=$(primary) s=$(other "$(primary)")
 log "EVENT kill the standby $s (keeper + postgres, SIGKILL), then bring it back"
 t=$(now_ms)
-hard_kill "${keeper[$s]}" "$(postmaster_of "$s")"
+kill_node "$s"
 wait_state 30 "$p=wait_primary"
 start_keeper "$s"
 wait_state 90 "$p=primary" "$s=secondary"
@@ -355,6 +372,7 @@ check standby-kill
 log "EVENT SIGKILL ledgerd 1, then restart it"
 t=$(now_ms)
 hard_kill "${ledgerd[0]}"
+if alive "${ledgerd[0]}"; then log "could not kill ledgerd 1"; exit 1; fi
 sleep 2
 start_ledgerd 0
 report ledgerd-kill "$t"
@@ -363,7 +381,7 @@ check ledgerd-kill
 p=$(primary) s=$(other "$(primary)")
 log "EVENT hard-kill the primary $p (keeper + postmaster, SIGKILL)"
 t=$(now_ms)
-hard_kill "${keeper[$p]}" "$(postmaster_of "$p")"
+kill_node "$p"
 wait_state 60 "$s=wait_primary|primary"
 report primary-kill "$t"
 check primary-kill
