@@ -50,9 +50,8 @@ ledgerd=() haproxy_pid='' load_pid='' monitor_pid=''
 # carries the marker every process started here inherits (ledgerd, haproxy), or its parent is
 # such a process (postgres children retitle themselves over their argv and environment).
 export HA_TEST_RUN=$tmp
-run_of() {
-  tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$tmp/" \
-    || tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF "HA_TEST_RUN=$tmp"
+run_of() { # (no pipes: grep -q would end the pipe early, and pipefail make that a failure)
+  grep -qzF "$tmp/" "/proc/$1/cmdline" 2>/dev/null || grep -qzxF "HA_TEST_RUN=$tmp" "/proc/$1/environ" 2>/dev/null
 }
 ours() { run_of "$1" || run_of "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)"; }
 descendants() { # the PIDs given and all their descendants, from one snapshot of the process table
