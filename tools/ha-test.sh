@@ -86,10 +86,16 @@ cleanup() {
   touch "$tmp/stop"
   hard_kill "$load_pid" "$haproxy_pid" "${ledgerd[@]}" "$monitor_pid" "${keeper[@]}"
   for d in monitor node1 node2; do hard_kill "$(postmaster_of $d)"; done
-  # and anything of this run that escaped its parent (an orphaned keeper, say)
-  local strays=() p
-  for p in $(ls /proc | grep -E '^[0-9]+$'); do [ "$p" != $$ ] && run_of "$p" && strays+=("$p"); done
-  [ ${#strays[@]} -gt 0 ] && kill -9 "${strays[@]}" 2>/dev/null
+  # and anything of this run that escaped its parent (an orphaned keeper, a postgres a keeper's
+  # controller restarted): twice, a moment apart
+  local strays p round
+  for round in 1 2; do
+    strays=()
+    for p in $(ls /proc | grep -E '^[0-9]+$'); do [ "$p" != $$ ] && run_of "$p" && strays+=("$p"); done
+    for d in monitor node1 node2; do p=$(postmaster_of $d); [ -n "$p" ] && ours "$p" && strays+=("$p"); done
+    [ ${#strays[@]} -gt 0 ] && hard_kill "${strays[@]}"
+    sleep 0.5
+  done
   wait 2>/dev/null
   if [ "$rc" -ne 0 ] && ! { [ $mode = negative ] && [ "$rc" -eq 3 ]; }; then
     log "FAILED (exit $rc); logs kept in $tmp"
@@ -118,12 +124,14 @@ ledgerd_port=($((base + 3)) $((base + 4)))
 balancer=127.0.0.1:$((base + 5))
 
 # --- pg_auto_failover ------------------------------------------------------------------------------
-as_pg() { # runs a command as the cluster's owner (root cannot run postgres), in the temp dir's XDG
-  local env=(env HOME="$tmp" XDG_CONFIG_HOME="$tmp/xdg/config" XDG_DATA_HOME="$tmp/xdg/data"
-             XDG_RUNTIME_DIR="$tmp/xdg/run" PATH="$pgbin:/usr/bin:/bin" PG_AUTOCTL_DEBUG=)
-  if [ "$(id -u)" -eq 0 ]; then setpriv --reuid postgres --regid postgres --init-groups "${env[@]}" "$@"
-  else "${env[@]}" "$@"; fi
-}
+# Commands as the cluster's owner (root cannot run postgres), with the temp dir's XDG dirs. A
+# prefix, not a function: in the background, "${as_postgres[@]}" cmd & execs down to cmd, so $!
+# is the pg_autoctl process itself (a function would leave a subshell between them).
+as_postgres=(env HOME="$tmp" XDG_CONFIG_HOME="$tmp/xdg/config" XDG_DATA_HOME="$tmp/xdg/data"
+       XDG_RUNTIME_DIR="$tmp/xdg/run" PATH="$pgbin:/usr/bin:/bin")
+[ "$(id -u)" -eq 0 ] \
+  && as_postgres=(setpriv --reuid postgres --regid postgres --init-groups "${as_postgres[@]}")
+as_pg() { "${as_postgres[@]}" "$@"; }
 sql() { # sql NODE DATABASE QUERY: one value (empty when the node does not answer), as the superuser
   as_pg psql -X -h 127.0.0.1 -p "${pg_port[$1]}" -U postgres -d "$2" -tAc "$3" 2>/dev/null || true
 }
@@ -132,7 +140,7 @@ state() { as_pg pg_autoctl show state --pgdata "$tmp/monitor" 2>/dev/null || tru
 # "name reported assigned" per node
 states() { state | awk -F'|' 'NR > 2 && NF >= 7 { gsub(/ /, ""); print $1, $6, $7 }'; }
 start_keeper() { # start_keeper NODE: runs its pg_autoctl (keeper + postgres) in the background
-  as_pg pg_autoctl run --pgdata "$tmp/$1" >>"$tmp/$1.log" 2>&1 &
+  "${as_postgres[@]}" pg_autoctl run --pgdata "$tmp/$1" >>"$tmp/$1.log" 2>&1 &
   keeper[$1]=$!
   disown
 }
@@ -165,7 +173,7 @@ mkdir -p "$tmp/xdg"
 [ "$(id -u)" -eq 0 ] && chown -R postgres "$tmp/xdg"
 as_pg pg_autoctl create monitor --pgdata "$tmp/monitor" --pgport "${pg_port[monitor]}" --pgctl "$pgbin/pg_ctl" \
   --hostname 127.0.0.1 --listen 127.0.0.1 --auth trust --no-ssl >"$tmp/monitor.log" 2>&1
-as_pg pg_autoctl run --pgdata "$tmp/monitor" >>"$tmp/monitor.log" 2>&1 &
+"${as_postgres[@]}" pg_autoctl run --pgdata "$tmp/monitor" >>"$tmp/monitor.log" 2>&1 &
 monitor_pid=$!
 disown
 for i in $(seq 60); do [ "$(sql monitor pg_auto_failover "SELECT 1")" = 1 ] && break; sleep 0.25; done
@@ -187,7 +195,7 @@ sql monitor pg_auto_failover "SELECT pg_reload_conf()" >/dev/null
 [ "$(sql monitor pg_auto_failover "SHOW pgautofailover.primary_demote_timeout")" = 5s ] \
   || { log "the monitor's timeouts were not set"; exit 1; }
 create_node() { # create_node NAME
-  as_pg pg_autoctl create postgres --pgdata "$tmp/$1" --pgport "${pg_port[$1]}" --pgctl "$pgbin/pg_ctl" \
+  "${as_postgres[@]}" pg_autoctl create postgres --pgdata "$tmp/$1" --pgport "${pg_port[$1]}" --pgctl "$pgbin/pg_ctl" \
     --hostname 127.0.0.1 --listen 127.0.0.1 --name "$1" --dbname ledger --monitor "$(monitor_uri)" \
     --auth trust --no-ssl --run >>"$tmp/$1.log" 2>&1 &
   keeper[$1]=$!
