@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build, the tests and `make run` need (only when one is missing).
+# Installs the Debian packages the build, the tests and `make run` need (only when one is missing);
+# `--test` adds what `make test` needs, `--ha` what `make test-ha` needs.
 set -euo pipefail
 packages=(gcc make pkg-config libc6-dev libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev libsodium-dev libcmocka-dev
           postgresql-15 postgresql-client-15 curl)
 # the test command also fuzzes (clang's libFuzzer) and runs the unit tests under valgrind
 if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev valgrind); fi
+# the failover test (tools/ha-test.sh): pg_auto_failover (monitor + keepers) and haproxy
+if [ "${1:-}" = "--ha" ]; then packages+=(postgresql-15-auto-failover pg-auto-failover-cli haproxy); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
