@@ -5,6 +5,12 @@ packages=(gcc make pkg-config libc6-dev libpq-dev libmicrohttpd-dev libjansson-d
           postgresql-15 postgresql-client-15 curl)
 # the test command also fuzzes (clang's libFuzzer) and runs the unit tests under valgrind
 if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev valgrind); fi
+# `make test-containers` (tools/container-test.sh): Podman builds and runs docker/ with a base image
+# made here by debootstrap (no image registry); runc because crun fails on this kernel's limits;
+# dnsname so compose service names resolve
+if [ "${1:-}" = "--containers" ]; then
+  packages+=(podman podman-compose buildah runc golang-github-containernetworking-plugin-dnsname debootstrap)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

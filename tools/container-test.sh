@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# container-test.sh (`make test-containers`): builds docker/ with Podman and runs the whole stack —
+# pg_auto_failover monitor + two PostgreSQL nodes, two ledgerd, haproxy — then checks it end to end:
+# both nodes in the formation (primary + secondary), `ledgerctl init`, one partner and one signed
+# earn through haproxy, /healthz of both ledgerd. Tears everything down on exit (trap). Every step
+# is bounded (`timeout`); the only published port is haproxy's, on 127.0.0.1.
+#
+# No image registry is needed: the Debian 12 base image is made here with debootstrap and
+# `podman import` (once; reused while it exists). Podman settings: docker/podman/ (why: README
+# "Containers"). CONTAINER_TEST_FRESH=1 first removes every image this test makes (cold timing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+BASE_IMAGE=${LEDGER_BASE_IMAGE:-localhost/debian:bookworm}
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+IMAGES=(postgres:localhost/coalition-ledger-postgres:latest haproxy:localhost/coalition-ledger-haproxy:latest
+        ledgerd:localhost/coalition-ledger:latest)
+export CONTAINERS_CONF=$root/docker/podman/containers.conf
+export CONTAINERS_STORAGE_CONF=$root/docker/podman/storage.conf
+export BUILDAH_FORMAT=docker   # keeps HEALTHCHECK (Podman drops it in the OCI format)
+
+t0=$SECONDS
+phase() { printf '== %-44s (%3d s)\n' "$1" $((SECONDS - t0)); }
+fail() { echo "container-test: FAIL: $*" >&2; exit 1; }
+
+bash tools/deps.sh --containers
+make -j2 all >/dev/null
+
+work=$(mktemp -d /tmp/container-test.XXXXXX)
+project=cltest$$
+compose=(podman-compose --project-name "$project" -f "$root/docker/compose.yaml")
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ "$rc" -ne 0 ] && [ -n "${stack_up:-}" ]; then
+    for s in monitor node1 node2 ledgerd1 ledgerd2 haproxy; do
+      echo "--- logs of $s (last 15 lines)" >&2
+      timeout 20 podman logs --tail 15 "${project}_${s}_1" >&2 2>&1 || true
+    done
+  fi
+  if [ -n "${stack_up:-}" ]; then
+    timeout 120 "${compose[@]}" down -v >/dev/null 2>&1 || true
+    timeout 30 podman network rm -f "${project}_default" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "${CONTAINER_TEST_FRESH:-0}" = 1 ]; then
+  for spec in "${IMAGES[@]}"; do podman rmi -f "${spec#*:}" >/dev/null 2>&1 || true; done
+  podman rmi -f "$BASE_IMAGE" >/dev/null 2>&1 || true
+  podman image prune -a -f >/dev/null 2>&1 || true
+  phase "removed every image (fresh start)"
+fi
+
+# The Debian 12 base image: debootstrap (minbase) + the apt sources debian:12-slim has.
+if ! podman image exists "$BASE_IMAGE"; then
+  rootfs=$work/rootfs
+  timeout 900 debootstrap --variant=minbase bookworm "$rootfs" "$DEBIAN_MIRROR" >"$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log" >&2; fail "debootstrap"; }
+  rm -f "$rootfs/etc/apt/sources.list"
+  cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $DEBIAN_MIRROR
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | timeout 600 podman import --change 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+  phase "base image $BASE_IMAGE (debootstrap)"
+fi
+
+# The three images, from the one Dockerfile (docker format: HEALTHCHECK kept; host network: the
+# build's apt reaches the mirrors the way the host does).
+for spec in "${IMAGES[@]}"; do
+  target=${spec%%:*}
+  timeout 1800 podman build --network host --format docker --build-arg "BASE=$BASE_IMAGE" \
+    --target "$target" -t "${spec#*:}" -f docker/Dockerfile --ignorefile docker/Dockerfile.dockerignore . \
+    >"$work/build-$target.log" 2>&1 || { tail -30 "$work/build-$target.log" >&2; fail "podman build --target $target"; }
+  phase "image ${spec#*:}"
+done
