@@ -17,6 +17,7 @@ if [ "$(id -u)" = 0 ]; then
   install -d -o ledger -g ledger -m 0700 /run/ledger
   install -o ledger -g ledger -m 0400 "$LEDGER_KEY_FILE" /run/ledger/ledger.pem
   export LEDGER_KEY_FILE=/run/ledger/ledger.pem
+  export HOME=/var/lib/ledger   # not /root: libpq looks there for ~/.postgresql client files
   exec setpriv --reuid=ledger --regid=ledger --init-groups --inh-caps=-all --bounding-set=-all \
     --no-new-privs -- "$0" "$@"
 fi

@@ -90,3 +90,72 @@ for spec in "${IMAGES[@]}"; do
     >"$work/build-$target.log" 2>&1 || { tail -30 "$work/build-$target.log" >&2; fail "podman build --target $target"; }
   phase "image ${spec#*:}"
 done
+
+# The stack: a private key set, a free loopback port, one compose project of its own.
+mkdir -m 0700 "$work/keys"
+for k in ledger operator coffee; do bin/ledgerctl keygen --out "$work/keys/$k.pem" >/dev/null; done
+port=
+for _ in $(seq 1 50); do
+  p=$((20000 + RANDOM % 20000))
+  if ! ss -Htln "sport = :$p" | grep -q .; then port=$p; break; fi
+done
+[ -n "$port" ] || fail "no free loopback port"
+export LEDGER_KEY_PATH=$work/keys/ledger.pem LEDGER_HTTP_PORT=$port LEDGER_BASE_IMAGE=$BASE_IMAGE
+export LEDGER_ORIGIN=container-test.coalition-ledger.example
+stack_up=1
+timeout 300 "${compose[@]}" up -d --no-build >"$work/up.log" 2>&1 || { tail -30 "$work/up.log" >&2; fail "compose up"; }
+phase "stack created ($project, 127.0.0.1:$port)"
+
+# Health: Podman runs HEALTHCHECKs from systemd timers, absent here; `podman healthcheck run` runs
+# the image's check on demand (and records it). Bounded wait for every service, then for the
+# formation: one primary, one secondary (synchronous standby).
+ctr() { echo "${project}_$1_1"; }
+healthy() { timeout 20 podman healthcheck run "$(ctr "$1")" >/dev/null 2>&1; }   # 0: healthy
+wait_for() { # wait_for SECONDS WHAT COMMAND...
+  local until=$((SECONDS + $1)) what=$2; shift 2
+  until "$@"; do
+    [ "$SECONDS" -lt "$until" ] || fail "timed out waiting for $what"
+    sleep 2
+  done
+}
+formation_ready() {
+  local state
+  state=$(timeout 20 podman exec "$(ctr monitor)" pg_autoctl show state 2>/dev/null) || return 1
+  grep -Eq '\| +primary \| +primary$' <<<"$state" && grep -Eq '\| +secondary \| +secondary$' <<<"$state"
+}
+for s in monitor node1 node2; do wait_for 180 "$s healthy" healthy "$s"; done
+wait_for 240 "the formation (primary + secondary)" formation_ready
+phase "formation: primary + synchronous standby"
+timeout 20 podman exec "$(ctr monitor)" pg_autoctl show state
+for s in ledgerd1 ledgerd2; do wait_for 180 "$s healthy" healthy "$s"; done
+curl_ok() { curl -fsS -m 5 -o /dev/null "$1"; }
+wait_for 60 "haproxy" curl_ok "http://127.0.0.1:$port/healthz"
+phase "ledgerd1, ledgerd2, haproxy healthy"
+
+# The operator's one-time init, then one partner and one signed earn, all through haproxy.
+operator_pub=$(bin/ledgerctl pubkey --key-file "$work/keys/operator.pem")
+timeout 60 podman exec "$(ctr ledgerd1)" ledgerctl init --operator-key-id operator-1 \
+  --operator-public-key "$operator_pub" --currency KZT || fail "ledgerctl init"
+export LEDGER_URL=http://127.0.0.1:$port
+op=(--key-id operator-1 --key-file "$work/keys/operator.pem")
+call() { timeout 30 bin/ledgerctl call "$@"; }
+call POST /v1/admin/partners '{"code":"coffee","name":"Coffee House"}' "${op[@]}" >/dev/null \
+  || fail "create partner"
+call POST /v1/admin/partners/coffee/keys \
+  "{\"keyid\":\"coffee-1\",\"public_key\":\"$(bin/ledgerctl pubkey --key-file "$work/keys/coffee.pem")\"}" \
+  "${op[@]}" >/dev/null || fail "register partner key"
+earn=$(call POST /v1/earn '{"member":"card-1001","points":500,"reference":"till-1"}' \
+  --key-id coffee-1 --key-file "$work/keys/coffee.pem") || fail "signed earn: $earn"
+echo "earn through haproxy: $earn"
+grep -q '"points": *500' <<<"$earn" || fail "the earn's answer does not carry its 500 points"
+member=$(call GET /v1/members/card-1001 --key-id coffee-1 --key-file "$work/keys/coffee.pem") \
+  || fail "member read: $member"
+grep -q '"balance": *500' <<<"$member" || fail "member balance is not 500: $member"
+phase "init, partner, signed earn (balance 500)"
+
+# Each ledgerd answers /healthz itself (inside its container: no port of theirs is published).
+for s in ledgerd1 ledgerd2; do
+  h=$(timeout 20 podman exec "$(ctr "$s")" curl -fsS -m 5 http://127.0.0.1:8080/healthz) || fail "$s /healthz: $h"
+  echo "$s /healthz: $h"
+done
+phase "PASS"
