@@ -82,20 +82,27 @@ EOF
 fi
 
 # The three images, from the one Dockerfile (docker format: HEALTHCHECK kept; host network: the
-# build's apt reaches the mirrors the way the host does). Each image is labelled with a digest of
-# its inputs (base image, Dockerfile, every file it copies): when the label matches, the build is
-# skipped — even a fully cached `podman build` copies whole layers with vfs (about 30-90 s each).
+# build's apt reaches the mirrors the way the host does). Each image is also tagged with a digest
+# of its inputs (base image, Dockerfile, every file it copies): when that tag exists the build is
+# skipped — even a fully cached `podman build` copies whole layers with vfs (30-90 s per image).
+# (A tag, not a label: Podman 4.3 does not apply --label when every step comes from the cache.)
 inputs=$( { podman image inspect --format '{{.Id}}' "$BASE_IMAGE";
             find Makefile include src migrations tools/embed-migrations.sh docker -type f ! -name '*.pem' \
-              -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-32)
+              -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-24)
 for spec in "${IMAGES[@]}"; do
   target=${spec%%:*} image=${spec#*:}
-  have=$(podman image inspect --format '{{index .Labels "org.coalition-ledger.inputs"}}' "$image" 2>/dev/null || true)
-  if [ "$have" = "$inputs" ]; then phase "image $image (up to date)"; continue; fi
+  stamp=${image%:*}:inputs-$inputs
+  if podman image exists "$stamp"; then
+    podman tag "$stamp" "$image"
+    phase "image $image (inputs unchanged)"
+    continue
+  fi
   timeout 1800 podman build --network host --format docker --build-arg "BASE=$BASE_IMAGE" \
-    --label "org.coalition-ledger.inputs=$inputs" --target "$target" -t "$image" \
-    -f docker/Dockerfile --ignorefile docker/Dockerfile.dockerignore . \
+    --target "$target" -t "$image" -t "$stamp" -f docker/Dockerfile --ignorefile docker/Dockerfile.dockerignore . \
     >"$work/build-$target.log" 2>&1 || { tail -30 "$work/build-$target.log" >&2; fail "podman build --target $target"; }
+  for old in $(podman images --format '{{.Repository}}:{{.Tag}}' "${image%:*}" | grep ':inputs-' | grep -vx "$stamp"); do
+    podman untag "$old" "$old" >/dev/null 2>&1 || true
+  done
   phase "image $image"
 done
 
