@@ -127,6 +127,10 @@ soak: all tests fuzz
 test:
 	bash tools/test.sh
 
+# docker/ built and run with Podman (whole stack, one signed earn through haproxy): README "Containers"
+test-containers:
+	bash tools/container-test.sh
+
 check-layers:
 	bash tools/check-layers.sh
 
@@ -139,6 +143,6 @@ $(BIN) $(BIN)/test $(OBJ):
 clean:
 	rm -rf build bin
 
-.PHONY: all test test-ha check-layers run unit tests clean bench fuzz fuzz-run soak
+.PHONY: all test test-ha test-containers check-layers run unit tests clean bench fuzz fuzz-run soak
 .SECONDARY:
 -include $(wildcard $(OBJ)/*.d $(OBJ)/*/*.d)

@@ -1,5 +1,36 @@
 #!/bin/sh
-# Applies migrations (idempotent), then runs the service in the foreground.
+# ledgerd's container entrypoint: makes the mounted ledger key readable by `ledger` only, applies
+# migrations (idempotent, one migrator at a time), then runs ledgerd in the foreground.
+#
+# The key arrives as a bind mount (compose secret, or -v) that keeps the host file's owner and mode
+# (0600, owned by whoever made it): the image's `ledger` user cannot read it. Started as root, this
+# script copies it into /run/ledger (a tmpfs in compose: never written to disk), owned by `ledger`,
+# mode 0400, points LEDGER_KEY_FILE there, and re-runs itself as `ledger` with no capabilities.
 set -eu
-ledgerctl migrate
-exec ledgerd
+
+if [ "$(id -u)" = 0 ]; then
+  : "${LEDGER_KEY_FILE:?LEDGER_KEY_FILE must name the mounted ledger key}"
+  if [ ! -r "$LEDGER_KEY_FILE" ]; then
+    echo "ledger-entrypoint: cannot read LEDGER_KEY_FILE=$LEDGER_KEY_FILE" >&2
+    exit 1
+  fi
+  install -d -o ledger -g ledger -m 0700 /run/ledger
+  install -o ledger -g ledger -m 0400 "$LEDGER_KEY_FILE" /run/ledger/ledger.pem
+  export LEDGER_KEY_FILE=/run/ledger/ledger.pem
+  export HOME=/var/lib/ledger   # not /root: libpq looks there for ~/.postgresql client files
+  exec setpriv --reuid=ledger --regid=ledger --init-groups --inh-caps=-all --bounding-set=-all \
+    --no-new-privs -- "$0" "$@"
+fi
+
+# The database may still be starting (or failing over): retry for a bounded time, then exit
+# non-zero and let the restart policy start the container again.
+tries=${LEDGER_MIGRATE_TRIES:-60}
+until ledgerctl migrate; do
+  tries=$((tries - 1))
+  if [ "$tries" -le 0 ]; then
+    echo "ledger-entrypoint: migrations failed; giving up (the restart policy retries)" >&2
+    exit 1
+  fi
+  sleep 2
+done
+exec ledgerd "$@"

@@ -8,6 +8,12 @@ packages=(gcc make pkg-config libc6-dev libpq-dev libmicrohttpd-dev libjansson-d
 if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev valgrind); fi
 # the failover test (tools/ha-test.sh): pg_auto_failover (monitor + keepers) and haproxy
 if [ "${1:-}" = "--ha" ]; then packages+=(postgresql-15-auto-failover pg-auto-failover-cli haproxy); fi
+# `make test-containers` (tools/container-test.sh): Podman builds and runs docker/ with a base image
+# made here by debootstrap (no image registry); runc because crun fails on this kernel's limits;
+# dnsname so compose service names resolve
+if [ "${1:-}" = "--containers" ]; then
+  packages+=(podman podman-compose buildah runc golang-github-containernetworking-plugin-dnsname debootstrap)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
