@@ -67,7 +67,7 @@ static void *load_worker(void *arg)
         test_reply_t reply = test_call(&env, &shop, "POST", "/v1/earn", body, key);
         double took = test_now_s() - start;
         if (took > load->slowest_s) load->slowest_s = took;
-        load->status[i] = reply.status;
+        __atomic_store_n(&load->status[i], reply.status, __ATOMIC_RELAXED);
         test_reply_free(&reply);
     }
     return NULL;
@@ -83,6 +83,14 @@ static void run_load(load_t *loads, pthread_t *threads, const char *prefix)
     }
 }
 
+static int any_acknowledged(load_t *loads)
+{
+    for (int w = 0; w < WORKERS; w++)
+        for (int i = 0; i < PER_WORKER; i++)
+            if (__atomic_load_n(&loads[w].status[i], __ATOMIC_RELAXED) == 201) return 1;
+    return 0;
+}
+
 static int64_t count_reference(const char *prefix, int worker, int i)
 {
     char sql[256];
@@ -96,7 +104,11 @@ static void test_killed_under_load_loses_nothing(void **state)
     load_t loads[WORKERS];
     pthread_t threads[WORKERS];
     run_load(loads, threads, "kill");
-    usleep(150000);
+    /* the kill lands mid-load: after the first acknowledgement (a loaded machine or a sanitizer
+     * build can take longer than a fixed delay to answer the first one), within 10 s */
+    for (int tries = 0; tries < 1000 && !any_acknowledged(loads); tries++)
+        usleep(10000);
+    usleep(50000);
     kill(env.pid, SIGKILL); /* no goodbye */
     waitpid(env.pid, NULL, 0);
     env.pid = 0;
