@@ -2,8 +2,9 @@
 # container-test.sh (`make test-containers`): builds docker/ with Podman and runs the whole stack —
 # pg_auto_failover monitor + two PostgreSQL nodes, two ledgerd, haproxy — then checks it end to end:
 # both nodes in the formation (primary + secondary), `ledgerctl init`, one partner and one signed
-# earn through haproxy, a switchover and one more earn on the new primary, /healthz of both ledgerd. Tears everything down on exit (trap). Every step
-# is bounded (`timeout`); the only published port is haproxy's, on 127.0.0.1.
+# earn through haproxy, a switchover and one more earn on the new primary, /healthz of both
+# ledgerd. Tears everything down on exit (trap). Every step is bounded (`timeout`); the only
+# published port is haproxy's, on 127.0.0.1.
 #
 # No image registry is needed: the Debian 12 base image is made here with debootstrap and
 # `podman import` (once; reused while it exists). Podman settings: docker/podman/ (why: README
