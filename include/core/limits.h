@@ -256,6 +256,20 @@
 /* A buffer (buf.c) never grows this large: only a bug gets there (ASSERT_ALWAYS). */
 #define LIMIT_BUF_BYTES_MAX ((size_t)1 << 40)
 
+/* ---- The console's static files (issue 19), read once at start-up into memory. ---- */
+/* Files in the console folder: it ships about a dozen (page, style, ES modules); a folder with
+ * more is not the one the repo ships, and ledgerd refuses to start on it. */
+#define LIMIT_CONSOLE_FILES_MAX 64
+/* One file: the largest hand-written module is a few tens of KiB; a bigger file is a bundle or an
+ * asset that does not belong in the console, and is refused at start-up. */
+#define LIMIT_CONSOLE_FILE_BYTES_MAX (512 * 1024)
+/* All of them together: what the console may hold in memory for the life of the process. */
+#define LIMIT_CONSOLE_BYTES_MAX (4 * 1024 * 1024)
+/* A file's name ("settlements.js"): [A-Za-z0-9_-][A-Za-z0-9._-]*, no "..", at most this long. */
+#define LIMIT_CONSOLE_NAME_MAX 64
+/* The folder's path (LEDGER_CONSOLE_DIR) with a file's name joined to it. */
+#define LIMIT_CONSOLE_PATH_TEXT_BYTES 1024
+
 /* ---- Fixed tables. ---- */
 /* Routes and statuses /metrics counts (the route table has ~35 rows; unknown paths share one). */
 #define LIMIT_METRICS_ROUTES_MAX   48
@@ -363,6 +377,10 @@ _Static_assert(LIMIT_WRITE_WATCH_MS < LIMIT_WRITE_STUCK_MS && LIMIT_WRITE_WATCH_
                "the writer's watchdog must look more often than the waits it enforces");
 _Static_assert(LIMIT_DB_RETRIES >= 1, "a transient failure is tried at least once more");
 
+_Static_assert(LIMIT_CONSOLE_FILE_BYTES_MAX <= LIMIT_CONSOLE_BYTES_MAX,
+               "one console file must fit the console's memory bound");
+_Static_assert(LIMIT_CONSOLE_PATH_TEXT_BYTES > LIMIT_CONSOLE_NAME_MAX + 1,
+               "a console file's path holds its name and a separator");
 _Static_assert(LIMIT_INT64_TEXT_BYTES >= sizeof "-9223372036854775808", "an int64 in decimal must fit");
 _Static_assert(LIMIT_TIME_TEXT_BYTES == 21, "RFC 3339 UTC time: 20 characters and NUL");
 _Static_assert(LIMIT_ID_TEXT_BYTES >= LIMIT_ID_PREFIX_MAX + 1 + sizeof "9223372036854775807",

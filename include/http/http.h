@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "console.h"
 #include "crypto.h"
 #include "service.h"
 #include "store.h"
@@ -22,6 +23,7 @@ typedef struct {
     unsigned http_request_deadline_s;
     unsigned http_connections_per_address; /* 0: no limit */
     long long http_body_bytes_in_flight;
+    const console_t *console; /* borrowed, may be NULL: /console/ answers 404 */
 } http_options_t;
 
 /* Starts listening; *bound_port receives the actual port. Returns owned server or NULL. */

@@ -65,6 +65,11 @@ int config_load(config_t *config, const char **error)
     snprintf(config->listen_host, sizeof config->listen_host, "127.0.0.1");
     config->listen_port = LIMIT_LISTEN_PORT_DEFAULT;
     if (config->database_url == NULL) config->database_url = "";
+    /* the console (issue 19): the repo's console/ when ledgerd runs from the repo (make run, make
+     * test); an explicit folder must load; an empty value turns the console off */
+    config->console_dir = getenv("LEDGER_CONSOLE_DIR");
+    config->console_required = config->console_dir != NULL && config->console_dir[0] != '\0';
+    if (config->console_dir == NULL) config->console_dir = "console";
     const char *listen = getenv("LEDGER_LISTEN");
     if (listen != NULL) {
         const char *colon = strrchr(listen, ':');

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "console.h"
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
@@ -47,6 +48,7 @@ int main(void)
     store_pool_t *pool = NULL;
     store_keycache_t *keys = NULL;
     http_server_t *server = NULL;
+    console_t *console = NULL;
     service_writer_t *writer = NULL;
     maintenance_t *maintenance = NULL;
     uint16_t port = 0;
@@ -67,6 +69,19 @@ int main(void)
         goto out;
     }
     if (database_check(config.database_url, config.origin, ledger_key) != 0) goto out;
+    if (config.console_dir[0] != '\0') {
+        const char *why = NULL;
+        console = console_load(config.console_dir, &why);
+        if (console == NULL && config.console_required) {
+            log_error("bad configuration", json_pack("{s:s,s:s}", "error", why, "LEDGER_CONSOLE_DIR", config.console_dir));
+            goto out;
+        }
+        if (console == NULL)
+            log_info("no console served", json_pack("{s:s,s:s}", "reason", why, "folder", config.console_dir));
+        else
+            log_info("console loaded", json_pack("{s:s,s:i}", "folder", config.console_dir, "files",
+                                                  (int)console_count(console)));
+    }
     pool = store_pool_create(config.database_url, config.http_threads);
     keys = store_keycache_start(config.database_url); /* NULL: keys are read per request */
     if (config.write_batch_max > 0) {
@@ -81,7 +96,8 @@ int main(void)
                               config.http_threads,
                               config.http_request_deadline_s,
                               config.http_connections_per_address,
-                              config.http_body_bytes_in_flight};
+                              config.http_body_bytes_in_flight,
+                              console};
     server = http_start(&options, pool, keys, ledger_key, writer, &port);
     if (server == NULL) {
         log_error("cannot listen", json_pack("{s:s,s:i}", "host", config.listen_host, "port", config.listen_port));
@@ -101,5 +117,6 @@ out:
     store_keycache_stop(keys);
     store_pool_destroy(pool);
     crypto_signer_free(ledger_key);
+    console_free(console); /* after http_stop: the server sends from its memory */
     return status;
 }

@@ -3,7 +3,8 @@
  * Also owns the HTTP layer's defences (issue 16): message framing checks, the checks made from
  * the headers before a body is read (the signature included), the bound on body bytes in flight
  * and each key's share of it, and the per-request deadline (a sweeper thread shuts down
- * connections whose request is overdue). */
+ * connections whose request is overdue). And the console's answers (issue 19): its files, kept in
+ * memory by console.c, sent unsigned under a strict Content-Security-Policy. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -48,6 +49,7 @@ struct http_server {
     const char *database_url;          /* borrowed from config */
     const char *origin;                /* borrowed from config */
     ratelimit_t *limits;               /* owned; NULL: no limits */
+    const console_t *console;          /* borrowed; NULL: no console */
     store_keycache_t *keys;            /* borrowed; NULL: every request reads its key */
     int64_t clock_skew_s;
     uint64_t request_deadline_us;
@@ -109,6 +111,8 @@ typedef struct {
     http_call_t *call;           /* owned while the request is being answered */
     service_response_t response; /* filled by the handler, or later by the writer */
     const char *route_label;     /* static */
+    int console;                 /* a request under /console: answered with the console's headers */
+    const console_file_t *console_file; /* borrowed: the file sent (the body, not response->body) */
 } http_context_t;
 
 static uint64_t now_us(void)
@@ -354,14 +358,35 @@ static struct MHD_Response *http_reply(service_response_t *response)
                                              http_stream_free);
 }
 
+/* The console's page may load its own files and call this origin's API, nothing else: no inline
+ * script or style, no plugin, no framing, no form posting elsewhere, no referrer. */
+#define HTTP_CONSOLE_CSP                                                                                               \
+    "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+static void http_console_headers(struct MHD_Response *reply, int status)
+{
+    MHD_add_response_header(reply, "Content-Security-Policy", HTTP_CONSOLE_CSP);
+    MHD_add_response_header(reply, "X-Frame-Options", "DENY");
+    MHD_add_response_header(reply, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(reply, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(reply, "Cross-Origin-Resource-Policy", "same-origin");
+    if (status == 308) MHD_add_response_header(reply, "Location", CONSOLE_PREFIX);
+    if (status == 405) MHD_add_response_header(reply, "Allow", "GET, HEAD");
+}
+
 static enum MHD_Result http_send(struct MHD_Connection *connection, http_context_t *context, const char *method,
                                  const char *route, const char *principal, service_response_t *response)
 {
-    struct MHD_Response *reply = http_reply(response);
+    const console_file_t *file = context->console_file;
+    struct MHD_Response *reply =
+        file != NULL ? MHD_create_response_from_buffer(file->len, (void *)(uintptr_t)file->data, MHD_RESPMEM_PERSISTENT)
+                     : http_reply(response);
     ASSERT_ALWAYS(reply != NULL);
-    MHD_add_response_header(reply, "Content-Type", response->content_type);
+    MHD_add_response_header(reply, "Content-Type", file != NULL ? file->content_type : response->content_type);
     MHD_add_response_header(reply, "X-Request-Id", context->request_id);
     MHD_add_response_header(reply, "Cache-Control", "no-store");
+    MHD_add_response_header(reply, "X-Content-Type-Options", "nosniff");
+    if (context->console) http_console_headers(reply, response->status);
     if (response->status == 503 && response->retry_after_s == 0) response->retry_after_s = LIMIT_DB_RETRY_AFTER_S;
     if (context->close_connection) MHD_add_response_header(reply, "Connection", "close");
     if (response->retry_after_s > 0) {
@@ -702,6 +727,36 @@ static http_call_t *http_call_begin(http_context_t *context, const char *method)
     return context->call;
 }
 
+/* A request under /console: unsigned (the page has no key yet; the files are public), GET or HEAD
+ * only, one of the files loaded at start-up or a problem. "/console" is sent to "/console/" so the
+ * page's relative module URLs resolve under the mount point. */
+static void http_console(http_server_t *server, http_context_t *context, const char *method, const char *path,
+                         service_response_t *response)
+{
+    context->console = 1;
+    context->route_label = CONSOLE_PREFIX;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        service_problem(response, RESULT_METHOD_NOT_ALLOWED, "the console's files are read with GET", NULL);
+        return;
+    }
+    if (strcmp(path, "/console") == 0) {
+        service_json(response, 308, json_pack("{s:s}", "location", CONSOLE_PREFIX));
+        return;
+    }
+    result_t result = console_lookup(server->console, path, &context->console_file);
+    if (result == RESULT_INVALID_REQUEST_TARGET) {
+        service_problem(response, result, "a console file is named [A-Za-z0-9_-][A-Za-z0-9._-]*, without '..' or escapes",
+                        NULL);
+    } else if (result != RESULT_OK) {
+        service_problem(response, result, server->console == NULL ? "this ledgerd serves no console" : "no such console file",
+                        NULL);
+    } else {
+        response->status = 200;
+        response->body = xstrdup(""); /* the file's bytes are sent from the console's memory */
+        response->content_type = context->console_file->content_type;
+    }
+}
+
 static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_server_t *server, http_context_t *context,
                                      const char *method)
 {
@@ -733,6 +788,8 @@ static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_ser
             store_pool_stats(server->pool, &database.pool_size, &database.pool_in_use, &database.pool_waits);
         response->body = metrics_render(&database);
         response->content_type = "text/plain; version=0.0.4";
+    } else if (call->route == NULL && console_path_is_console(call->path)) {
+        http_console(server, context, method, call->path, response);
     } else if (call->route != NULL || route_find(call, response)) {
         context->route_label = call->route->pattern;
         http_call(connection, server, context, call, response);
@@ -811,6 +868,10 @@ static result_t http_precheck(struct MHD_Connection *connection, http_server_t *
     if (!http_call_target(call, context)) {
         *detail = "request target too long";
         return RESULT_NOT_FOUND;
+    }
+    if (console_path_is_console(call->path)) {
+        context->console = 1; /* a request with a body: the console's files are read with GET */
+        return RESULT_METHOD_NOT_ALLOWED;
     }
     int path_known = 0, index = router_find(call->method, call->path, call->param, &path_known);
     if (index < 0) return path_known ? RESULT_METHOD_NOT_ALLOWED : RESULT_NOT_FOUND;
@@ -925,6 +986,7 @@ http_server_t *http_start(const http_options_t *config, store_pool_t *pool, stor
     server->writer = writer;
     server->database_url = config->database_url;
     server->origin = config->origin;
+    server->console = config->console;
     const char *error = NULL;
     server->limits = ratelimit_create(getenv("LEDGER_RATE_LIMITS"), &error);
     if (error != NULL) {
