@@ -12,8 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "buf.h"
+#include "ledger.h"
+#include "limits.h"
 
 #include "client.h"
 #include "crypto.h"
@@ -434,12 +439,84 @@ static void test_redemption_rates(void **state)
     assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM journal WHERE type = 'redemption_rate'"), 4);
 }
 
+/* Runs command, returns its stdout (owned) and exit status. */
+static char *run(const char *command, int *status)
+{
+    FILE *pipe = popen(command, "r");
+    assert_non_null(pipe);
+    buf_t out = BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, pipe)) > 0)
+        buf_append(&out, chunk, n);
+    int raw = pclose(pipe);
+    *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    buf_append(&out, "", 1);
+    return buf_take(&out);
+}
+
+static void test_ledgerctl_report(void **state)
+{
+    (void)state;
+    char ctl[256], key_file[300], command[2048], body[256], from[LIMIT_TIME_TEXT_BYTES];
+    int status = 0;
+    test_binary(ctl, sizeof ctl, "ledgerctl");
+    snprintf(key_file, sizeof key_file, "%s/report-auditor-%d.pem", getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp",
+             (int)getpid());
+    unlink(key_file);
+    snprintf(command, sizeof command, "%s keygen --out %s >/dev/null && %s pubkey --key-file %s", ctl, key_file, ctl,
+             key_file);
+    char *public_key = run(command, &status);
+    assert_int_equal(status, 0);
+    public_key[strcspn(public_key, "\n")] = '\0';
+    snprintf(body, sizeof body, "{\"keyid\":\"auditor-ctl\",\"public_key\":\"%s\",\"role\":\"auditor\"}",
+             public_key);
+    free(public_key);
+    test_expect(op("POST", "/v1/admin/staff-keys", body), 201, NULL);
+    /* JSON, with --from as RFC 3339 and --to as unix seconds */
+    ledger_time_format(t1, from);
+    snprintf(command, sizeof command,
+             "%s report liability --issuer alpha --from %s --to %lld --url http://127.0.0.1:%u --key-id auditor-ctl "
+             "--key-file %s",
+             ctl, from, (long long)t2, env.port, key_file);
+    char *out = run(command, &status);
+    assert_int_equal(status, 0);
+    json_t *reply = json_loads(out, 0, NULL);
+    assert_non_null(reply);
+    expect(json_object_get(reply, "report"), "revenue.period", 3552);
+    assert_non_null(json_object_get(reply, "signature"));
+    json_decref(reply);
+    free(out);
+    /* CSV */
+    snprintf(command, sizeof command,
+             "%s report liability --issuer alpha --from %lld --to %lld --csv --url http://127.0.0.1:%u "
+             "--key-id auditor-ctl --key-file %s",
+             ctl, (long long)t1, (long long)t2, env.port, key_file);
+    out = run(command, &status);
+    assert_int_equal(status, 0);
+    assert_non_null(strstr(out, "revenue.cumulative,7727\r\n"));
+    free(out);
+    /* a refusal exits 1 with the problem printed; bad usage exits 2 */
+    snprintf(command, sizeof command,
+             "%s report liability --issuer zeta --from %lld --to %lld --url http://127.0.0.1:%u --key-id auditor-ctl "
+             "--key-file %s 2>/dev/null",
+             ctl, (long long)t1, (long long)t2, env.port, key_file);
+    out = run(command, &status);
+    assert_int_equal(status, 1);
+    assert_non_null(strstr(out, "unknown_partner"));
+    free(out);
+    snprintf(command, sizeof command, "%s report liability --issuer alpha --from x --to 1 2>/dev/null", ctl);
+    free(run(command, &status));
+    assert_int_equal(status, 2);
+    unlink(key_file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kpmg_periods),     cmocka_unit_test(test_expiry_closes_breakage),
         cmocka_unit_test(test_csv),              cmocka_unit_test(test_roles_and_bad_input),
-        cmocka_unit_test(test_redemption_rates),
+        cmocka_unit_test(test_redemption_rates), cmocka_unit_test(test_ledgerctl_report),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
