@@ -34,6 +34,12 @@ expect "step without cmocka output" 0 "1 0"
 expect "silent failing step" 2 "0 1"
 printf '[  PASSED  ] 2 test(s).\n[  PASSED  ] 3 test(s).\n' >"$out"
 expect "two runs in one step" 0 "5 0"
+printf 'TAP version 13\nok 1 - a\n1..12\n# tests 12\n# suites 0\n# pass 12\n# fail 0\n# cancelled 0\n' >"$out"
+expect "node test runner all passed" 0 "12 0"
+printf 'not ok 3 - c\n# tests 12\n# pass 9\n# fail 3\n' >"$out"
+expect "node test runner some failed" 1 "9 3"
+printf '# pass 0\n# fail 0\n' >"$out"
+expect "node test runner ran nothing yet failed" 1 "0 1"
 
 [ "$failures" -eq 0 ] || exit 1
-echo "test_count: 10 cases counted right"
+echo "test_count: 13 cases counted right"
