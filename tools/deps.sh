@@ -6,6 +6,14 @@ packages=(gcc make pkg-config libc6-dev libpq-dev libmicrohttpd-dev libjansson-d
           postgresql-15 postgresql-client-15 curl)
 # the test command also fuzzes (clang's libFuzzer) and runs the unit tests under valgrind
 if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev valgrind); fi
+# the console's browser tests (tests/browser): Debian's chromium, driven by playwright-core from npm
+# (package-lock.json, `npm ci` below); Node.js and npm from Debian only when the machine has none
+# (a Node.js installed otherwise, with its own npm, is kept: Debian's npm would conflict with it)
+if [ "${1:-}" = "--test" ]; then
+  packages+=(chromium)
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
 # the failover test (tools/ha-test.sh): pg_auto_failover (monitor + keepers) and haproxy
 if [ "${1:-}" = "--ha" ]; then packages+=(postgresql-15-auto-failover pg-auto-failover-cli haproxy); fi
 # `make test-containers` (tools/container-test.sh): Podman builds and runs docker/ with a base image
@@ -18,7 +26,18 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+# playwright-core exactly as package-lock.json pins it, reinstalled when the lock file changes
+npm_ci() {
+  [ "${1:-}" = "--test" ] || return 0
+  local stamp=node_modules/.package-lock.sha256 want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -d node_modules/playwright-core ] && return 0
+  echo "npm ci (package-lock.json)" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$want" >"$stamp"
+}
+cd "$(dirname "$0")/.."
+if [ ${#missing[@]} -eq 0 ]; then npm_ci "${1:-}"; exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${missing[*]} — run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
   exit 1
@@ -27,3 +46,4 @@ echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_ci "${1:-}"

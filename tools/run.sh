@@ -55,13 +55,23 @@ if [ "$fresh" = 1 ]; then
       "{\"keyid\":\"$code-1\",\"public_key\":\"$(key "$code")\"}" "${op[@]}" >/dev/null
   done
   bin/ledgerctl call POST /v1/admin/point-values '{"value_num":1,"value_den":2}' "${op[@]}" >/dev/null
+  # an auditor for the console's read-only view
+  bin/ledgerctl call POST /v1/admin/staff-keys \
+    "{\"keyid\":\"auditor-1\",\"public_key\":\"$(key auditor)\",\"role\":\"auditor\"}" "${op[@]}" >/dev/null
 fi
 
 cat <<TXT
 
 Coalition Ledger is running on $LEDGER_URL (logs: .local/ledgerd.log, Ctrl-C stops it).
 Demo coalition: operator key operator-1; brands coffee, books, cinema with keys <brand>-1.
-Key files are in .local/keys/. In another shell, from this folder:
+Key files are in .local/keys/.
+
+Finance and audit console: $LEDGER_URL/console/
+  sign in with a key file from .local/keys/ and its key id: operator.pem (operator-1),
+  auditor.pem (auditor-1), coffee.pem (coffee-1), ...; pin the ledger key once to check signatures:
+  $(bin/ledgerctl pubkey --key-file "$LEDGER_KEY_FILE")
+
+In another shell, from this folder:
 
   export LEDGER_URL=$LEDGER_URL
   bin/ledgerctl call POST /v1/earn '{"member":"card-1001","points":500,"reference":"till-1"}' \\

@@ -70,6 +70,10 @@ for t in bin/test/e2e_*; do run "e2e $(basename "$t")" env TEST_BIN_DIR=bin "$t"
 for t in partner_api auth_input expiry settlement verify_on_commit hostile_state; do
   run "e2e (no writer) test_$t" env LEDGER_WRITE_BATCH=0 TEST_BIN_DIR=bin "bin/test/e2e_test_$t"
 done
+# the console in a real browser (issue 19): headless Debian chromium driven by playwright-core against
+# the plain ledgerd on this PostgreSQL; node's test runner, counted from its TAP summary
+run "browser tests/browser/console.test.mjs (headless chromium)" env TEST_BIN_DIR=bin \
+  node --test --test-reporter=tap tests/browser/console.test.mjs
 # the whole suite again built with ASan+UBSan: test drivers, ledgerd, ledgerctl, ledger-verify
 for t in build/san/bin/test/integration_*; do run "integration (asan) $(basename "$t")" "$t"; done
 for t in build/san/bin/test/e2e_*; do
