@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { startLedger } from './fixture.mjs';
 
@@ -124,8 +125,13 @@ test('bad sign-ins say why: wrong file, public key, unknown key id, revoked key,
   const page = await open();
   const notPem = join(ledger.dir, 'notes.txt');
   writeFileSync(notPem, 'this is not a key\n');
+  const publicPem = join(ledger.dir, 'public.pem'), ecPem = join(ledger.dir, 'p256.pem');
+  writeFileSync(publicPem, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(ecPem, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
   const cases = [
     [{ file: notPem, id: 'operator-1' }, 'operator-1', /not a PKCS#8 PEM private key/, 'wrong-file'],
+    [{ file: publicPem }, 'operator-1', /This is a public key file/, 'public-key-file'],
+    [{ file: ecPem }, 'operator-1', /not an Ed25519 private key/, 'not-ed25519'],
     [ledger.keys.stranger, 'stranger-1', /has no key "stranger-1"/, 'unknown-keyid'],
     [ledger.keys['auditor-2'], 'auditor-2', /has been revoked/, 'revoked-key'],
     [ledger.keys.coffee, 'books-1', /does not belong to key id "books-1"/, 'key-of-another-id'],
@@ -297,6 +303,33 @@ test('audit: checkpoint note verified, consistency proof from the last seen chec
   assert.match(await page.textContent('#consistency-status'), /CONSISTENCY PROOF FAILED/);
   await shot(page, '22-auditor-consistency-failed');
   assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('the page\'s RFC 9162 check accepts the ledger\'s proofs from many sizes (powers of two and not) and refuses altered ones', async () => {
+  const page = await openAs('auditor-1');
+  const second = Number(ledger.call(op(), 'GET', '/v1/admin/checkpoint', undefined, 'text/plain').split('\n')[1]);
+  const proofs = [];
+  for (const first of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, second - 1, second]) {
+    if (first >= 1 && first <= second) proofs.push(ledger.call(op(), 'GET', `/v1/journal/consistency?first=${first}&second=${second}`));
+  }
+  const verdicts = await page.evaluate(async (list) => {
+    const { verifyConsistency } = await import('./verify.js');
+    const out = [];
+    for (const p of list) {
+      const good = await verifyConsistency(p.first, p.second, p.first_root, p.second_root, p.proof);
+      const altered = p.proof.length === 0 ? false : await verifyConsistency(p.first, p.second, p.first_root, p.second_root,
+        [p.proof[0].replace(/^./, (c) => (c === 'A' ? 'B' : 'A')), ...p.proof.slice(1)]);
+      const wrongRoot = await verifyConsistency(p.first, p.second, p.second_root === p.first_root ? p.proof[0] || 'AAAA' : p.second_root, p.second_root, p.proof);
+      out.push([p.first, good, altered, wrongRoot]);
+    }
+    return out;
+  }, proofs);
+  for (const [first, good, altered, wrongRoot] of verdicts) {
+    assert.equal(good, true, `proof ${first}..${second} refused`);
+    assert.equal(altered, false, `altered proof ${first}..${second} accepted`);
+    if (first !== second) assert.equal(wrongRoot, false, `wrong first root ${first}..${second} accepted`);
+  }
   await page.context().close();
 });
 
