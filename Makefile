@@ -106,7 +106,8 @@ E2E_TESTS := $(patsubst tests/e2e/%.c,$(BIN)/test/e2e_%,$(wildcard tests/e2e/tes
 
 # The pure parts of layers above verify (no libpq, libmicrohttpd or SQL) that unit tests link:
 # each is tested without a database. Keep it to objects that include nothing impure.
-UNIT_PURE_OBJS := $(OBJ)/store/pg_array.o $(OBJ)/service/service_group.o $(OBJ)/http/router.o $(OBJ)/http/ratelimit.o
+UNIT_PURE_OBJS := $(OBJ)/store/pg_array.o $(OBJ)/service/service_group.o $(OBJ)/http/router.o $(OBJ)/http/ratelimit.o \
+                  $(OBJ)/http/console.o
 $(BIN)/test/unit_%: tests/unit/%.c $(VERIFY_OBJS) $(UNIT_PURE_OBJS) | $(BIN)/test
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka -ljansson -lcrypto -lsodium -lm -pthread
 $(BIN)/test/integration_%: tests/integration/%.c tests/support.c $(SERVER_OBJS) $(OBJ)/cmd/client.o | $(BIN)/test
