@@ -50,7 +50,10 @@ export async function settlements(ctx) {
       h('button', { type: 'submit', id: 'run-settlement-button' }, 'Run settlement')));
   }
   page.append(result);
-  if (params.get('run')) await runSettlement(ctx, '', '', result); // an addressable action: the ledger decides
+  if (params.get('run')) { // an addressable action: the ledger decides who may run it
+    history.replaceState(null, '', '#settlements'); // never run again by a reload or "back"
+    await runSettlement(ctx, '', '', result);
+  }
   const after = params.get('after');
   const list = await session.get(`/v1/admin/settlements?limit=${ctx.pageSize}${after ? '&after=' + encodeURIComponent(after) : ''}`);
   const rows = list.settlements.map((s) => ({ ...s, brands: s.positions.length,

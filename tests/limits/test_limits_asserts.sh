@@ -71,4 +71,6 @@ expect_refused LIMIT_ROUTER_PARAM_TEXT_BYTES 64 "a path parameter must hold any 
 expect_refused LIMIT_QUERY_VALUE_TEXT_BYTES 16 "a query value holds any int64"
 expect_refused LIMIT_LISTEN_HOST_MAX 8 "an IPv4 literal must fit"
 expect_refused LIMIT_ORIGIN_MAX 5000 "a checkpoint note holds its origin line"
+expect_refused LIMIT_CONSOLE_FILE_BYTES_MAX "(8 * 1024 * 1024)" "one console file must fit the console's memory bound"
+expect_refused LIMIT_CONSOLE_PATH_TEXT_BYTES 64 "a console file's path holds its name and a separator"
 echo "ok: limits.h compiles; $planted planted violations refused"
