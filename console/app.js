@@ -79,6 +79,8 @@ async function render() {
   const ticket = ++rendering;
   const ctx = { session, role: session.role, partner: session.partner, page, params: new URLSearchParams(query || ''),
     pageSize: 20, maxPages: 10, reload: render };
+  const limit = Number(ctx.params.get('limit'));
+  if (Number.isInteger(limit) && limit >= 1 && limit <= 200) ctx.pageSize = limit; // #page?limit=N: the API's bound
   try {
     await entry[2](ctx);
   } catch (e) {

@@ -49,7 +49,7 @@ export async function settlements(ctx) {
       { key: 'period_end', label: 'Period end', time: true }, { key: 'receivable', label: 'Receivable', num: true },
       { key: 'payable', label: 'Payable', num: true }, { key: 'fees', label: 'Fees', num: true }, { key: 'net', label: 'Net', num: true },
       { key: 'role', label: 'Role' }], rows, { name: 'settlements', caption: 'Newest first', csv: async () => csvText(cols, rows) }),
-    pager(list.next, (n) => go(n ? `settlements?after=${n}` : 'settlements')));
+    pager(list.next, params, 'settlements'));
 }
 
 export async function liability(ctx) {
@@ -74,5 +74,5 @@ export async function transactions(ctx) {
   page.append(table([{ key: 'id', label: 'Transaction' }, { key: 'seq', label: 'Seq', num: true }, { key: 'type', label: 'Type' },
     { key: 'points', label: 'Points', num: true }, { key: 'reference', label: 'Reference' }, { key: 'created_at', label: 'Time' }],
   list.transactions, { name: 'transactions', caption: `Your transactions with ${member}`, csv: async () => csvText(cols, list.transactions) }),
-  pager(list.next, (n) => go(`transactions?member=${encodeURIComponent(member)}${n ? '&after=' + n : ''}`)));
+  pager(list.next, params, 'transactions'));
 }

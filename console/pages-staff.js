@@ -69,7 +69,7 @@ export async function settlements(ctx) {
     { key: 'donors', label: 'Donors' },
   ], rows, { name: 'settlements', caption: 'Settlement periods, newest first',
     csv: async () => csvText(['id', 'period_end', 'from_seq', 'cutoff_seq', 'currency', 'fee_bp'], list.settlements) }),
-  pager(list.next, (n) => go(n ? `settlements?after=${n}` : 'settlements')));
+  pager(list.next, params, 'settlements'));
 }
 
 async function runSettlement(ctx, periodEnd, feeBp, result) {
@@ -171,7 +171,7 @@ export async function expiry(ctx) {
     { key: 'points', label: 'Points expired', num: true }, { key: 'members', label: 'Members', num: true },
   ], list.runs, { name: 'expiry-runs', caption: 'Expiry runs, newest first',
     csv: async () => csvText(['id', 'as_of', 'lots', 'points', 'members'], list.runs) }),
-  pager(list.next, (n) => go(n ? `expiry?after=${n}` : 'expiry')));
+  pager(list.next, params, 'expiry'));
   const forecast = await session.get('/v1/admin/expiry-forecast?weeks=26');
   const issuers = [...new Set(forecast.weeks.flatMap((w) => w.issuers.map((i) => i.issuer)))].sort();
   const pts = (w, i) => { const x = w.issuers.find((r) => r.issuer === i); return x ? x.points : 0; };

@@ -33,9 +33,16 @@ export async function signedReportBlock(answer, kind, { name, csv }) {
   return out;
 }
 
-// Pages through a list endpoint with ?limit=&after=; `after` from the hash (#page/after=...).
-export function pager(next, go) {
+// Pages through a list endpoint with ?limit=&after=: the hash keeps the page's other parameters
+// (limit, member) and sets or drops `after`.
+export function pager(next, params, page) {
+  const go = (after) => {
+    const kept = new URLSearchParams(params);
+    kept.delete('after');
+    if (after) kept.set('after', after);
+    location.hash = `${page}${kept.toString() ? '?' + kept : ''}`;
+  };
   return h('div', { class: 'pager' },
-    h('button', { type: 'button', onclick: () => go(null) }, 'First page'),
+    h('button', { type: 'button', id: 'first-page', onclick: () => go(null) }, 'First page'),
     next ? h('button', { type: 'button', id: 'next-page', onclick: () => go(next) }, 'Next page →') : h('span', { class: 'hint' }, 'last page'));
 }
