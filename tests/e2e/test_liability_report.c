@@ -274,6 +274,15 @@ static void test_kpmg_periods(void **state)
     expect(r, "deferred_revenue", 1273);
     assert_invariant(r, "alpha");
     json_decref(r);
+    /* a closed period's report is a function of the journal: asked again, the same signed text */
+    r = report(&env.operator_key, "/v1/admin/liability-report", "alpha", t1, t2);
+    json_t *again = report(&env.operator_key, "/v1/admin/liability-report", "alpha", t1, t2);
+    char *text = json_canonical(r), *text_again = json_canonical(again);
+    assert_string_equal(text, text_again);
+    free(text);
+    free(text_again);
+    json_decref(again);
+    json_decref(r);
     /* the partner's own report is the same numbers */
     r = report(&alpha, "/v1/liability-report", NULL, t1, t2);
     expect_text(r, "issuer", "alpha");
@@ -413,7 +422,19 @@ static void test_redemption_rates(void **state)
     test_expect(test_call(&env, &beta, "POST", "/v1/admin/redemption-rates", "{\"issuer\":\"beta\",\"rate_bp\":1}",
                           NULL),
                 403, "forbidden");
-    rate("beta", 0);
+    /* a retry with the same Idempotency-Key replays the first answer (one entry); another body is refused */
+    test_reply_t first = test_call(&env, &env.operator_key, "POST", "/v1/admin/redemption-rates",
+                                   "{\"issuer\":\"beta\",\"rate_bp\":0}", "rate-key-1");
+    test_reply_t again = test_call(&env, &env.operator_key, "POST", "/v1/admin/redemption-rates",
+                                   "{\"issuer\":\"beta\",\"rate_bp\":0}", "rate-key-1");
+    assert_int_equal(first.status, 201);
+    assert_int_equal(again.status, 201);
+    assert_string_equal(first.body, again.body);
+    test_reply_free(&first);
+    test_reply_free(&again);
+    test_expect(test_call(&env, &env.operator_key, "POST", "/v1/admin/redemption-rates",
+                          "{\"issuer\":\"beta\",\"rate_bp\":1}", "rate-key-1"),
+                422, "idempotency_key_reused");
     rate("beta", 10000);
     /* versions newest first, paginated, filtered by issuer */
     test_reply_t page = test_call(&env, &auditor, "GET", "/v1/admin/redemption-rates?issuer=beta&limit=1", NULL, NULL);
