@@ -149,7 +149,8 @@ void service_expiry_forecast(store_conn_t *conn, const service_request_t *reques
 }
 
 /* The liability view (spec 8) with money: each issuer's outstanding points at the point value in
- * force now, rounded half-to-even; partner non-NULL keeps only its own row. */
+ * force now, rounded half-to-even (null when beyond LIMIT_REPORT_AMOUNT_MAX); partner non-NULL
+ * keeps only its own row. */
 static void liability(store_conn_t *conn, const char *partner, service_response_t *response)
 {
     json_t *report = NULL;
@@ -167,7 +168,9 @@ static void liability(store_conn_t *conn, const char *partner, service_response_
         if (result != RESULT_OK) break;
         if (partner && strcmp(json_string_value(json_object_get(row, "issuer")), partner) != 0) continue;
         result = report_money((int64_t)json_integer_value(json_object_get(row, "outstanding")), num, den, &money);
-        json_object_set_new(row, "liability", json_integer(money));
+        /* beyond 2^53 - 1 minor units (a hostile point value or state): null, the view still answers */
+        json_object_set_new(row, "liability", result == RESULT_OK ? json_integer(money) : json_null());
+        if (result == RESULT_REPORT_OVERFLOW) result = RESULT_OK;
         json_array_append(kept, row);
     }
     if (result != RESULT_OK) {
