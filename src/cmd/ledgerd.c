@@ -77,7 +77,8 @@ int main(void)
             goto out;
         }
         if (console == NULL)
-            log_info("no console served", json_pack("{s:s,s:s}", "reason", why, "folder", config.console_dir));
+            log_write("warn", "no console served",
+                      json_pack("{s:s,s:s}", "reason", why, "folder", config.console_dir));
         else
             log_info("console loaded", json_pack("{s:s,s:i}", "folder", config.console_dir, "files",
                                                   (int)console_count(console)));

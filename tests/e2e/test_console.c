@@ -2,7 +2,8 @@
  * page and its modules unsigned with the right content types and a strict Content-Security-Policy,
  * nosniff, no cookie; traversal ('..', encoded, a slash, a hidden name) refused; an unknown name a
  * 404 problem; files outside the folder, of unserved kinds or changed after start never served;
- * other methods 405; a LEDGER_CONSOLE_DIR that cannot be served stops start-up. Raw requests. */
+ * other methods 405; a LEDGER_CONSOLE_DIR that cannot be served stops start-up, an empty one turns
+ * the console off. Raw requests. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,7 +16,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -318,6 +321,28 @@ static void test_bad_console_folder_stops_start(void **state)
     expect_refused_start(many_dir);
 }
 
+/* LEDGER_CONSOLE_DIR set empty: no console, the ledger still serves its API. */
+static void test_console_turned_off(void **state)
+{
+    (void)state;
+    test_env_t other = env;
+    other.pid = 0;
+    setenv("LEDGER_CONSOLE_DIR", "", 1);
+    assert_int_equal(test_ledgerd_spawn(&other), 0);
+    setenv("LEDGER_CONSOLE_DIR", folder, 1);
+    test_env_t saved = env;
+    env.port = other.port; /* get() talks to env's ledgerd */
+    int status = 0;
+    char *raw = get("/console/", &status);
+    assert_int_equal(status, 404);
+    assert_non_null(strstr(raw, "this ledgerd serves no console"));
+    free(raw);
+    env = saved;
+    kill(other.pid, SIGTERM);
+    waitpid(other.pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_files_held_in_memory),
         cmocka_unit_test(test_api_unchanged),
         cmocka_unit_test(test_bad_console_folder_stops_start),
+        cmocka_unit_test(test_console_turned_off),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
