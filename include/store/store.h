@@ -83,7 +83,8 @@ result_t store_instances_count(store_conn_t *conn, int *instances);
 result_t store_identity_check(store_conn_t *conn, const char *origin,
                               const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES], const char **why);
 
-store_pool_t *store_pool_create(const char *url, unsigned size);
+/* size sessions, connected on first use; first (taken, may be NULL) is one already connected. */
+store_pool_t *store_pool_create(const char *url, unsigned size, store_conn_t *first);
 void store_pool_destroy(store_pool_t *pool);
 /* Borrowed connection (reconnected if needed) or NULL when the database is unreachable. */
 store_conn_t *store_pool_acquire(store_pool_t *pool);

@@ -17,25 +17,27 @@
 
 /* Connects once and checks the schema, then that this instance is the ledger's (its origin and
  * key: a mismatched instance would sign checkpoints no export verifies). 0 when usable. */
-static int database_check(const char *url, const char *origin, const crypto_signer_t *ledger_key)
+/* The checked session, kept for the pool (one connection less before the first answer); NULL:
+ * refused (logged). */
+static store_conn_t *database_check(const char *url, const char *origin, const crypto_signer_t *ledger_key)
 {
     const char *why = NULL;
     uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES];
     store_conn_t *conn = store_connect(url);
     if (conn == NULL) {
         log_error("cannot reach the database (or refused it: see above)", NULL);
-        return -1;
+        return NULL;
     }
     crypto_signer_public_key(ledger_key, public_key);
     result_t check = store_migrations_check(conn, &why);
     if (check == RESULT_OK && why == NULL) check = store_identity_check(conn, origin, public_key, &why);
     if (check == RESULT_OK && why != NULL) check = RESULT_FORBIDDEN; /* refused below with why */
-    store_disconnect(conn);
     if (check != RESULT_OK) {
         log_error("refusing to start", json_pack("{s:s}", "reason", why ? why : "database check failed"));
-        return -1;
+        store_disconnect(conn);
+        return NULL;
     }
-    return 0;
+    return conn;
 }
 
 int main(void)
@@ -45,6 +47,7 @@ int main(void)
     int status = 1;
     crypto_signer_t *ledger_key = NULL;
     store_pool_t *pool = NULL;
+    store_conn_t *checked = NULL; /* the start-up check's session, then the pool's */
     store_keycache_t *keys = NULL;
     http_server_t *server = NULL;
     service_writer_t *writer = NULL;
@@ -66,8 +69,9 @@ int main(void)
         log_error("LEDGER_KEY_FILE must name the ledger's Ed25519 private key (PKCS#8 PEM; ledgerctl keygen)", NULL);
         goto out;
     }
-    if (database_check(config.database_url, config.origin, ledger_key) != 0) goto out;
-    pool = store_pool_create(config.database_url, config.http_threads);
+    checked = database_check(config.database_url, config.origin, ledger_key);
+    if (checked == NULL) goto out;
+    pool = store_pool_create(config.database_url, config.http_threads, checked);
     keys = store_keycache_start(config.database_url); /* NULL: keys are read per request */
     if (config.write_batch_max > 0) {
         writer = service_writer_start(config.database_url, config.write_batch_max);

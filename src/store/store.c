@@ -542,7 +542,7 @@ struct store_pool {
     unsigned idle_count;
 };
 
-store_pool_t *store_pool_create(const char *url, unsigned size)
+store_pool_t *store_pool_create(const char *url, unsigned size, store_conn_t *first)
 {
     ASSERT_ALWAYS(size >= 1);
     store_pool_t *pool = xcalloc(1, sizeof *pool);
@@ -552,6 +552,7 @@ store_pool_t *store_pool_create(const char *url, unsigned size)
     pool->size = size;
     pool->idle = xcalloc(size, sizeof *pool->idle);
     pool->idle_count = size;
+    pool->idle[size - 1] = first; /* taken first: the next acquire needs no new session */
     return pool;
 }
 
