@@ -112,6 +112,11 @@ result_t store_rollback_to_savepoint(store_conn_t *conn);
 /* Reads the outcome of statements sent without waiting (see store_exec_later); RESULT_OK or
  * the first failure, after which the transaction must be rolled back (to a savepoint). */
 result_t store_flush(store_conn_t *conn);
+/* Statements sent on the session so far (a mark taken before sending some), and the number of
+ * the first one that failed in the last flush (0: none failed): the statements after a mark up
+ * to that number ran, the rest were skipped. */
+uint64_t store_sent(const store_conn_t *conn);
+uint64_t store_failed_at(const store_conn_t *conn);
 /* The outer savepoint around one request of a group-commit batch: opened, kept, or undone. */
 result_t store_item_begin(store_conn_t *conn);
 result_t store_item_keep(store_conn_t *conn);
