@@ -79,9 +79,10 @@ result_t store_writer_lease_check(store_conn_t *conn, int *held);
 result_t store_instances_count(store_conn_t *conn, int *instances);
 /* Compares this instance's origin and ledger public key with the ledger's (the origin recorded
  * at genesis; the key recorded by the first instance that started on it): *why says what
- * differs, NULL when they agree or the ledger is not initialized yet. */
+ * differs, NULL when they agree or the ledger is not initialized yet (*initialized 0). */
 result_t store_identity_check(store_conn_t *conn, const char *origin,
-                              const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES], const char **why);
+                              const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES], const char **why,
+                              int *initialized);
 
 /* size sessions, connected on first use; first (taken, may be NULL) is one already connected. */
 store_pool_t *store_pool_create(const char *url, unsigned size, store_conn_t *first);

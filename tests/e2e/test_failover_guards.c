@@ -119,11 +119,11 @@ static void retry_until_applied(const char *reference)
 
 static void stop_instance(test_env_t *instance, int signal_number);
 
-static void log_contains(const char *needle)
+/* The ledgerd log of database name says needle. */
+static void log_of_contains(const char *name, const char *needle)
 {
     char path[512], line[2048];
-    snprintf(path, sizeof path, "%s/%s.ledgerd.log", getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp",
-             env.db_name);
+    snprintf(path, sizeof path, "%s/%s.ledgerd.log", getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp", name);
     FILE *log = fopen(path, "r");
     assert_non_null(log);
     int found = 0;
@@ -131,6 +131,11 @@ static void log_contains(const char *needle)
         found = strstr(line, needle) != NULL;
     fclose(log);
     if (!found) fail_msg("the ledgerd log does not say \"%s\"", needle);
+}
+
+static void log_contains(const char *needle)
+{
+    log_of_contains(env.db_name, needle);
 }
 
 static void test_refuses_unsafe_server(void **state)
@@ -174,6 +179,49 @@ static void test_refuses_mismatched_instance(void **state)
 }
 
 /* Polls until instance's /healthz/writer is 200; seconds, or -1 after limit_s. */
+/* A ledgerd on database name, migrated with no genesis yet (healthy), then the genesis written
+ * with origin; returns the instance, running or not. */
+static test_env_t instance_before_genesis(const char *name, const char *origin)
+{
+    test_env_t fresh;
+    int applied = 0;
+    int64_t seq = 0;
+    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES] = {0};
+    memset(&fresh, 0, sizeof fresh);
+    snprintf(fresh.db_name, sizeof fresh.db_name, "%s", name);
+    snprintf(fresh.key_file, sizeof fresh.key_file, "%s", env.key_file);
+    test_db_create(name, fresh.db_url, sizeof fresh.db_url);
+    store_conn_t *conn = store_connect(fresh.db_url);
+    assert_non_null(conn);
+    assert_int_equal(store_migrate(conn, &applied), RESULT_OK);
+    assert_int_equal(test_ledgerd_spawn(&fresh), 0); /* nothing to compare with yet */
+    assert_int_equal(store_genesis(conn, "KZT", origin, "operator-1", public_key, &seq), RESULT_OK);
+    store_disconnect(conn);
+    return fresh;
+}
+
+/* An instance started before the ledger's genesis is compared with it once it is written (within
+ * about a second) and stops when it differs, as it would have refused to start (decision 103). */
+static void test_refuses_mismatch_after_genesis(void **state)
+{
+    (void)state;
+    int status = 0, exited = 0;
+    test_env_t other = instance_before_genesis("failover_genesis_other", "another-origin.example");
+    for (int i = 0; i < 50 && !exited; i++) {
+        exited = waitpid(other.pid, &status, WNOHANG) == other.pid;
+        if (!exited) usleep(100000);
+    }
+    if (!exited) stop_instance(&other, SIGKILL);
+    assert_true(exited);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    log_of_contains("failover_genesis_other", "LEDGER_ORIGIN differs from the origin recorded at genesis");
+    test_env_t same = instance_before_genesis("failover_genesis_same", TEST_ORIGIN);
+    usleep(2500000);
+    assert_int_equal(waitpid(same.pid, &status, WNOHANG), 0); /* the ledger's own: still running */
+    assert_int_equal(health_status(&same, "/healthz"), 200);
+    stop_instance(&same, SIGTERM);
+}
+
 static double leads_within(const test_env_t *instance, double limit_s)
 {
     double start = test_now_s();
@@ -418,6 +466,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refuses_unsafe_server),
         cmocka_unit_test(test_refuses_mismatched_instance),
+        cmocka_unit_test(test_refuses_mismatch_after_genesis),
         cmocka_unit_test(test_one_writer_lease),
         cmocka_unit_test(test_lease_lost_with_its_session),
         cmocka_unit_test(test_identity_recorded_concurrently),
