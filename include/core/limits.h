@@ -190,6 +190,21 @@
 /* A point value's numerator and denominator (value_num / value_den): 1..1e9 each, so their products
  * with points (<= LIMIT_POINTS_MAX) stay far inside int64 and __int128 settlement math. */
 #define LIMIT_POINT_VALUE_TERM_MAX 1000000000LL
+/* Issue 19. An expected redemption rate in basis points: 10,000 bp is every point redeemed. */
+#define LIMIT_REDEMPTION_RATE_BP_MAX 10000
+/* The liability report's points and money lines and revenue: JSON (JCS) integers, like settlement
+ * amounts; beyond it, 422 report_overflow (nothing is signed). */
+#define LIMIT_REPORT_AMOUNT_MAX LIMIT_JSON_INTEGER_MAX
+/* GET /v1/admin/expiry-forecast?weeks=: 1..104 weeks (two years; the default lot validity is 26
+ * weeks, the longest allowed 10 years, whose tail a forecast by week does not need). */
+#define LIMIT_FORECAST_WEEKS_DEFAULT 26
+#define LIMIT_FORECAST_WEEKS_MAX     104
+#define LIMIT_WEEK_S                 (7 * 86400)
+/* The liability view's further expiring columns (expiring_60d, expiring_90d). */
+#define LIMIT_LIABILITY_EXPIRING_60D_S (60 * 86400)
+#define LIMIT_LIABILITY_EXPIRING_90D_S (90 * 86400)
+/* A query value naming a partner (?issuer=): the code and its NUL. */
+#define LIMIT_QUERY_PARTNER_TEXT_BYTES (LIMIT_PARTNER_CODE_MAX + 1)
 /* GET /v1/admin/reports/expiring without ?days: the next 30 days. */
 #define LIMIT_EXPIRING_DAYS_DEFAULT 30
 /* A member's read lists its points expiring per calendar day, for the first this-many days that
@@ -263,13 +278,13 @@
 #define LIMIT_BUF_BYTES_MAX ((size_t)1 << 40)
 
 /* ---- Fixed tables. ---- */
-/* Routes and statuses /metrics counts (the route table has ~35 rows; unknown paths share one). */
-#define LIMIT_METRICS_ROUTES_MAX   48
+/* Routes and statuses /metrics counts (the route table has ~40 rows; unknown paths share one). */
+#define LIMIT_METRICS_ROUTES_MAX   64
 #define LIMIT_METRICS_STATUSES_MAX 24
 /* LEDGER_RATE_LIMITS rules (one per partner, and the default "*"). */
 #define LIMIT_RATELIMIT_RULES_MAX 256
-/* Statements prepared on one session (each store_run name once; ~80 today). */
-#define LIMIT_STORE_PREPARED_MAX 96
+/* Statements prepared on one session (each store_run name once; ~90 today). */
+#define LIMIT_STORE_PREPARED_MAX 128
 /* Statements sent in one pipeline before their results are read (a full pipeline is read, then
  * sending goes on): a group written in chunks after a refusal sends about 8 per chunk. */
 #define LIMIT_STORE_PIPELINE_MAX 128
@@ -325,6 +340,9 @@ _Static_assert(LIMIT_PAGE_DEFAULT >= 1 && LIMIT_PAGE_DEFAULT <= LIMIT_PAGE_MAX,
                "the default page must lie within 1..max");
 _Static_assert(LIMIT_EXPIRING_DAYS_DEFAULT >= 1 && LIMIT_EXPIRING_DAYS_DEFAULT <= LIMIT_EXPIRING_DAYS_MAX,
                "the default expiring-report window must lie within 1..max");
+_Static_assert(LIMIT_FORECAST_WEEKS_DEFAULT >= 1 && LIMIT_FORECAST_WEEKS_DEFAULT <= LIMIT_FORECAST_WEEKS_MAX,
+               "the default forecast must lie within 1..max weeks");
+_Static_assert(LIMIT_REPORT_AMOUNT_MAX <= LIMIT_JSON_INTEGER_MAX, "report numbers are JSON (JCS) integers");
 _Static_assert(LIMIT_IDEMPOTENCY_KEEP_S >= 7 * 86400, "spec 8: idempotency keys are kept at least 7 days");
 
 _Static_assert(LIMIT_CLOCK_SKEW_DEFAULT_S >= 1 && LIMIT_CLOCK_SKEW_DEFAULT_S <= LIMIT_CLOCK_SKEW_MAX_S,

@@ -44,6 +44,8 @@ typedef enum {
     RESULT_PERIOD_END_IN_FUTURE,
     RESULT_PERIOD_END_BEFORE_PREVIOUS,
     RESULT_SETTLEMENT_OVERFLOW, /* an amount or total beyond LIMIT_SETTLEMENT_AMOUNT_MAX */
+    RESULT_REPORT_TO_IN_FUTURE, /* a liability report's period must have ended (issue 19) */
+    RESULT_REPORT_OVERFLOW,     /* a liability report number beyond LIMIT_REPORT_AMOUNT_MAX */
     /* operator rules */
     RESULT_PARTNER_EXISTS,
     RESULT_KEY_EXISTS,

@@ -60,6 +60,12 @@ typedef struct {
  * (*out untouched) when the result is outside int64. */
 int settlement_round_half_even(__int128 num, __int128 den, int64_t *out);
 
+/* The money of one line (spec 7): Σ points × value_num / value_den over flows[0..count) (each
+ * value_den >= 1), summed exactly and rounded once, half-to-even, into *amount. Returns 1, or 0
+ * (*amount untouched) when a sum or the result leaves ±LIMIT_SETTLEMENT_AMOUNT_MAX. Settlement
+ * pairs and the liability report's `allocated` are both valued by it (one rounding rule). */
+int settlement_value(const settlement_flow_t *flows, size_t count, int64_t *amount);
+
 /* Computes a settlement. partners: every partner code (sorted or not). fee_bp 0..10000.
  * RESULT_SETTLEMENT_OVERFLOW when a line's points or amount, a position's total or net would
  * leave ±LIMIT_SETTLEMENT_AMOUNT_MAX (computed wide, never wrapping); RESULT_INTERNAL when the

@@ -31,6 +31,16 @@
     X("GET", "/v1/admin/checkpoint", ROUTE_ADMIN, service_checkpoint)                                                  \
     X("GET", "/v1/admin/export", ROUTE_ADMIN, service_export)                                                          \
     X("GET", "/v1/journal/consistency", ROUTE_ANY, service_consistency_proof)                                          \
-    X("GET", "/v1/journal/:/proof", ROUTE_ANY, service_inclusion_proof)
+    X("GET", "/v1/journal/:/proof", ROUTE_ANY, service_inclusion_proof)                                                \
+    X("GET", "/v1/whoami", ROUTE_ANY, service_whoami)                                                                  \
+    X("GET", "/v1/admin/settlements", ROUTE_ADMIN, service_settlement_list)                                            \
+    X("GET", "/v1/settlements", ROUTE_PARTNER, service_settlement_list_own)                                            \
+    X("GET", "/v1/admin/expiry-runs", ROUTE_ADMIN, service_expiry_run_list)                                            \
+    X("GET", "/v1/admin/expiry-forecast", ROUTE_ADMIN, service_expiry_forecast)                                        \
+    X("GET", "/v1/liability", ROUTE_PARTNER, service_liability_own)                                                    \
+    X("GET", "/v1/admin/liability-report", ROUTE_ADMIN, service_liability_report)                                      \
+    X("GET", "/v1/liability-report", ROUTE_PARTNER, service_liability_report_own)                                      \
+    X("POST", "/v1/admin/redemption-rates", ROUTE_ADMIN, service_redemption_rate_create)                               \
+    X("GET", "/v1/admin/redemption-rates", ROUTE_ADMIN, service_redemption_rate_list)
 
 #endif

@@ -102,7 +102,21 @@ void service_consistency_proof(store_conn_t *conn, const service_request_t *requ
 
 /* The stored canonical text of one journal entry (auditors and operators). */
 void service_journal_entry(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+
+/* Issue 19: the console's reads (service_lists.c) */
+void service_whoami(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_settlement_list(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_settlement_list_own(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_expiry_run_list(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_expiry_forecast(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_liability(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_liability_own(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+/* Issue 19: the liability and breakage report, redemption rates (service_report.c) */
+void service_liability_report(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_liability_report_own(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_redemption_rate_create(store_conn_t *conn, const service_request_t *request,
+                                    service_response_t *response);
+void service_redemption_rate_list(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 
 /* The outcome of one operation inside the mutation transaction. */
 typedef struct {

@@ -30,6 +30,9 @@ static const char usage[] =
     "  export [--out FILE]              writes a full export (JSON Lines) for ledger-verify\n"
     "  call METHOD PATH [BODY] [--idempotency-key K]\n"
     "                                   signs and sends a request; prints the response body\n"
+    "  report liability --issuer X --from T --to T [--csv]\n"
+    "                                   the signed liability and breakage report (T: unix seconds or\n"
+    "                                   RFC 3339 UTC), through ledgerd like call\n"
     "options for call: --url URL (LEDGER_URL, default http://127.0.0.1:8080), --accept TYPE,\n"
     "  --key-id ID (LEDGERCTL_KEY_ID), --key-file FILE (LEDGERCTL_KEY_FILE)\n";
 
@@ -300,10 +303,11 @@ static int command_export(int argc, char **argv)
     return more == 0 ? 0 : 1;
 }
 
-static int command_call(int argc, char **argv)
+/* Signs and sends method target [body] with the --url/--key-id/--key-file options (or their
+ * variables), accepting accept (NULL: any); prints the body. 0 on 2xx, 1 otherwise, 2 on usage. */
+static int signed_call(int argc, char **argv, const char *method, const char *target, const char *body,
+                       const char *accept)
 {
-    const char *args[3] = {NULL, NULL, NULL};
-    int count = positional(argc, argv, args, 3);
     const char *url =
         option(argc, argv, "--url", getenv("LEDGER_URL") ? getenv("LEDGER_URL") : "http://127.0.0.1:8080");
     const char *key_id = option(argc, argv, "--key-id", getenv("LEDGERCTL_KEY_ID"));
@@ -312,8 +316,7 @@ static int command_call(int argc, char **argv)
     char host[LIMIT_URL_HOST_TEXT_BYTES],
         generated_key[LIMIT_HEX_TEXT_BYTES(LIMIT_CLIENT_IDEMPOTENCY_KEY_RANDOM_BYTES)];
     uint16_t port = 0;
-    if (count < 2 || count > 3 || key_id == NULL || key_file == NULL ||
-        client_parse_url(url, host, sizeof host, &port) != 0) {
+    if (key_id == NULL || key_file == NULL || client_parse_url(url, host, sizeof host, &port) != 0) {
         fputs(usage, stderr);
         return 2;
     }
@@ -322,8 +325,7 @@ static int command_call(int argc, char **argv)
         fprintf(stderr, "ledgerctl: cannot load key %s\n", key_file);
         return 2;
     }
-    const char *body = args[2];
-    if (body == NULL && strcmp(args[0], "POST") == 0) body = "{}";
+    if (body == NULL && strcmp(method, "POST") == 0) body = "{}";
     if (body != NULL && idempotency_key == NULL) {
         uint8_t random[LIMIT_CLIENT_IDEMPOTENCY_KEY_RANDOM_BYTES];
         crypto_random_bytes(random, sizeof random);
@@ -331,8 +333,7 @@ static int command_call(int argc, char **argv)
         idempotency_key = generated_key;
     }
     client_response_t response;
-    int sent = client_call_accept(host, port, key_id, signer, args[0], args[1], body, idempotency_key,
-                                  option(argc, argv, "--accept", NULL), &response);
+    int sent = client_call_accept(host, port, key_id, signer, method, target, body, idempotency_key, accept, &response);
     crypto_signer_free(signer);
     if (sent != 0) {
         fprintf(stderr, "ledgerctl: no response from %s\n", url);
@@ -344,6 +345,49 @@ static int command_call(int argc, char **argv)
     if (status) fprintf(stderr, "ledgerctl: HTTP %d\n", response.status);
     client_response_free(&response);
     return status;
+}
+
+static int command_call(int argc, char **argv)
+{
+    const char *args[3] = {NULL, NULL, NULL};
+    int count = positional(argc, argv, args, 3);
+    if (count < 2 || count > 3) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    return signed_call(argc, argv, args[0], args[1], args[2], option(argc, argv, "--accept", NULL));
+}
+
+/* A time option: unix seconds, or RFC 3339 UTC ("2026-12-01T00:00:00Z"). */
+static int time_option(int argc, char **argv, const char *name, int64_t *out)
+{
+    const char *text = option(argc, argv, name, NULL);
+    if (text == NULL) return -1;
+    if (strchr(text, 'T') != NULL) return ledger_time_parse(text, out);
+    char *end = NULL;
+    long long value = strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || value < 0) return -1;
+    *out = value;
+    return 0;
+}
+
+/* report liability --issuer X --from T --to T [--csv]: the signed liability and breakage report. */
+static int command_report(int argc, char **argv)
+{
+    const char *issuer = option(argc, argv, "--issuer", NULL);
+    int64_t from = 0, to = 0;
+    int csv = 0;
+    for (int i = 3; i < argc; i++)
+        if (strcmp(argv[i], "--csv") == 0) csv = 1;
+    if (argc < 3 || strcmp(argv[2], "liability") != 0 || issuer == NULL || !ledger_partner_code_valid(issuer) ||
+        time_option(argc, argv, "--from", &from) != 0 || time_option(argc, argv, "--to", &to) != 0) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    char target[LIMIT_HTTP_PATH_TEXT_BYTES];
+    snprintf(target, sizeof target, "/v1/admin/liability-report?issuer=%s&from=%lld&to=%lld", issuer, (long long)from,
+             (long long)to);
+    return signed_call(argc, argv, "GET", target, NULL, csv ? "text/csv" : NULL);
 }
 
 int main(int argc, char **argv)
@@ -358,6 +402,7 @@ int main(int argc, char **argv)
     if (strcmp(command, "migrate") == 0) return command_migrate();
     if (strcmp(command, "init") == 0) return command_init(argc, argv);
     if (strcmp(command, "call") == 0) return command_call(argc, argv);
+    if (strcmp(command, "report") == 0) return command_report(argc, argv);
     if (strcmp(command, "expire") == 0) return command_expire(argc, argv);
     if (strcmp(command, "settle") == 0) return command_settle(argc, argv);
     if (strcmp(command, "checkpoint") == 0) return command_checkpoint();

@@ -41,6 +41,8 @@ static const result_info_t result_table[RESULT_COUNT] = {
     [RESULT_PERIOD_END_BEFORE_PREVIOUS] = {422, "period_end_before_previous",
                                            "period_end before the previous settlement's"},
     [RESULT_SETTLEMENT_OVERFLOW] = {422, "settlement_overflow", "Settlement amount out of range"},
+    [RESULT_REPORT_TO_IN_FUTURE] = {422, "to_in_future", "The report period has not ended"},
+    [RESULT_REPORT_OVERFLOW] = {422, "report_overflow", "Report number out of range"},
     [RESULT_PARTNER_EXISTS] = {409, "partner_exists", "Partner exists"},
     [RESULT_KEY_EXISTS] = {409, "key_exists", "Key exists"},
     [RESULT_KEY_ALREADY_REVOKED] = {409, "key_already_revoked", "Key already revoked"},

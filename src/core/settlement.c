@@ -89,6 +89,19 @@ static int within_bound(int64_t value)
     return value <= LIMIT_SETTLEMENT_AMOUNT_MAX && value >= -LIMIT_SETTLEMENT_AMOUNT_MAX;
 }
 
+int settlement_value(const settlement_flow_t *flows, size_t count, int64_t *amount)
+{
+    __int128 num = 0, den = 1;
+    for (size_t i = 0; i < count; i++) {
+        ASSERT_ALWAYS(flows[i].value_den >= 1); /* callers check (point_values.value_den CHECKs >= 1) */
+        if (!rational_add(&num, &den, flows[i].points, flows[i].value_num, flows[i].value_den)) return 0;
+    }
+    int64_t rounded = 0;
+    if (!settlement_round_half_even(num, den, &rounded) || !within_bound(rounded)) return 0;
+    *amount = rounded;
+    return 1;
+}
+
 /* Greedy: the largest donor pays the largest recipient (ties by code) until all nets are 0. */
 static void settlement_payments(settlement_t *out)
 {
@@ -131,17 +144,14 @@ static result_t settlement_pairs(settlement_flow_t *flows, size_t flow_count, in
     out->pairs = xcalloc(flow_count, sizeof *out->pairs);
     out->same_brand = xcalloc(flow_count, sizeof *out->same_brand);
     for (size_t i = 0; i < flow_count;) {
-        __int128 num = 0, den = 1;
         int64_t points = 0, amount = 0, fee = 0;
         size_t j = i;
         for (; j < flow_count && flow_compare(&flows[i], &flows[j]) == 0; j++) {
             if (flows[j].value_den < 1) return RESULT_INTERNAL; /* point_values.value_den CHECKs >= 1 */
-            if (!add_bounded(&points, flows[j].points) ||
-                !rational_add(&num, &den, flows[j].points, flows[j].value_num, flows[j].value_den))
-                return RESULT_SETTLEMENT_OVERFLOW;
+            if (!add_bounded(&points, flows[j].points)) return RESULT_SETTLEMENT_OVERFLOW;
         }
         int same = strcmp(flows[i].redeemer, flows[i].issuer) == 0;
-        if (!settlement_round_half_even(num, den, &amount) || !within_bound(amount)) return RESULT_SETTLEMENT_OVERFLOW;
+        if (!settlement_value(&flows[i], j - i, &amount)) return RESULT_SETTLEMENT_OVERFLOW;
         /* |fee| <= |amount|: fee_bp <= LIMIT_FEE_BP_MAX */
         if (!same && !settlement_round_half_even((__int128)amount * fee_bp, LIMIT_FEE_BP_MAX, &fee))
             return RESULT_INTERNAL;

@@ -237,19 +237,6 @@ void service_trial_balance(store_conn_t *conn, const service_request_t *request,
         service_problem(response, result, NULL, NULL);
 }
 
-void service_liability(store_conn_t *conn, const service_request_t *request, service_response_t *response)
-{
-    json_t *report = NULL;
-    int64_t now_s = 0;
-    (void)request;
-    result_t result = store_now(conn, &now_s);
-    if (result == RESULT_OK) result = store_liability(conn, now_s, &report);
-    if (result == RESULT_OK)
-        service_json(response, 200, report);
-    else
-        service_problem(response, result, NULL, NULL);
-}
-
 void service_journal_entry(store_conn_t *conn, const service_request_t *request, service_response_t *response)
 {
     char *text = NULL;

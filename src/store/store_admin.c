@@ -274,24 +274,33 @@ result_t store_trial_balance(store_conn_t *conn, json_t **report)
 
 result_t store_liability(store_conn_t *conn, int64_t now_s, json_t **report)
 {
-    char now_text[LIMIT_INT64_TEXT_BYTES], window_text[LIMIT_INT64_TEXT_BYTES];
+    char now_text[LIMIT_INT64_TEXT_BYTES], window_text[LIMIT_INT64_TEXT_BYTES],
+        window60_text[LIMIT_INT64_TEXT_BYTES], window90_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res =
         store_run(conn, "liability",
                   "SELECT p.code, "
                   "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1), 0), "
                   "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1 AND l.expires_s <= $1 + $2), 0), "
-                  "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s <= $1), 0) "
+                  "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s <= $1), 0), "
+                  "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1 AND l.expires_s <= $1 + $3), 0), "
+                  "coalesce(sum(l.remaining) FILTER (WHERE l.expires_s > $1 AND l.expires_s <= $1 + $4), 0) "
                   "FROM partners p LEFT JOIN lots l ON l.issuer = p.code AND l.remaining > 0 "
                   "GROUP BY p.code ORDER BY p.code",
-                  2, P(store_i64(now_text, now_s), store_i64(window_text, LIMIT_LIABILITY_EXPIRING_WINDOW_S)), &result);
+                  4,
+                  P(store_i64(now_text, now_s), store_i64(window_text, LIMIT_LIABILITY_EXPIRING_WINDOW_S),
+                    store_i64(window60_text, LIMIT_LIABILITY_EXPIRING_60D_S),
+                    store_i64(window90_text, LIMIT_LIABILITY_EXPIRING_90D_S)),
+                  &result);
     if (res == NULL) return result;
     json_t *issuers = json_array();
     for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(issuers, json_pack("{s:s,s:I,s:I,s:I}", "issuer", PQgetvalue(res, i, 0), "outstanding",
-                                                 (json_int_t)store_get_i64(res, i, 1), "expiring_30d",
+        json_array_append_new(issuers, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "issuer", PQgetvalue(res, i, 0),
+                                                 "outstanding", (json_int_t)store_get_i64(res, i, 1), "expiring_30d",
                                                  (json_int_t)store_get_i64(res, i, 2), "past_due",
-                                                 (json_int_t)store_get_i64(res, i, 3)));
+                                                 (json_int_t)store_get_i64(res, i, 3), "expiring_60d",
+                                                 (json_int_t)store_get_i64(res, i, 4), "expiring_90d",
+                                                 (json_int_t)store_get_i64(res, i, 5)));
     PQclear(res);
     *report = json_pack("{s:o}", "issuers", issuers);
     return RESULT_OK;

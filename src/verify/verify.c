@@ -218,6 +218,8 @@ static int request_fits_type(const json_t *entry, const json_t *request)
         snprintf(want, sizeof want, "/v1/admin/keys/%s/revoke", entry_string(entry, "keyid"));
     else if (strcmp(type, "point_value") == 0)
         snprintf(want, sizeof want, "/v1/admin/point-values");
+    else if (strcmp(type, "redemption_rate") == 0)
+        snprintf(want, sizeof want, "/v1/admin/redemption-rates");
     else
         return 0;
     return strcmp(path, want) == 0;

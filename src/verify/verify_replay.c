@@ -146,6 +146,13 @@ static int replay_registry(vstate_t *state, const json_t *entry, const char *typ
         key->revoked_seq = seq;
         return 0;
     }
+    if (strcmp(type, "redemption_rate") == 0) { /* issue 19: an issuer's expected redemption rate */
+        const json_t *rate = json_object_get(entry, "rate_bp");
+        if (vstate_partner(state, str(entry, "issuer")) == NULL || !json_is_integer(rate) ||
+            json_integer_value(rate) < 0 || json_integer_value(rate) > LIMIT_REDEMPTION_RATE_BP_MAX)
+            FAIL("redemption rate of an unknown issuer or outside 0..10000 bp");
+        return 0;
+    }
     /* point_value */
     if (num(entry, "value_den") < 1 || num(entry, "value_num") < 0) FAIL("invalid point value");
     state->value_num = num(entry, "value_num");
@@ -465,7 +472,7 @@ int verify_replay(vstate_t *state, const json_t *entry, int64_t seq, int64_t tim
     const char *type = str(entry, "type");
     *has_expected = 1;
     if (strcmp(type, "genesis") == 0 || strcmp(type, "partner") == 0 || strcmp(type, "key") == 0 ||
-        strcmp(type, "key_revoke") == 0 || strcmp(type, "point_value") == 0)
+        strcmp(type, "key_revoke") == 0 || strcmp(type, "point_value") == 0 || strcmp(type, "redemption_rate") == 0)
         return replay_registry(state, entry, type, seq, why);
     if (strcmp(type, "earn") == 0) return replay_earn(state, entry, seq, time_s, expected, why);
     if (strcmp(type, "burn") == 0) return replay_burn(state, entry, seq, time_s, expected, why);

@@ -44,6 +44,16 @@ static const route_case_t cases[] = {
     {"GET", "/v1/admin/export", "/v1/admin/export", ""},
     {"GET", "/v1/journal/consistency", "/v1/journal/consistency", ""},
     {"GET", "/v1/journal/:/proof", "/v1/journal/12/proof", "12"},
+    {"GET", "/v1/whoami", "/v1/whoami", ""},
+    {"GET", "/v1/admin/settlements", "/v1/admin/settlements", ""},
+    {"GET", "/v1/settlements", "/v1/settlements", ""},
+    {"GET", "/v1/admin/expiry-runs", "/v1/admin/expiry-runs", ""},
+    {"GET", "/v1/admin/expiry-forecast", "/v1/admin/expiry-forecast", ""},
+    {"GET", "/v1/liability", "/v1/liability", ""},
+    {"GET", "/v1/admin/liability-report", "/v1/admin/liability-report", ""},
+    {"GET", "/v1/liability-report", "/v1/liability-report", ""},
+    {"POST", "/v1/admin/redemption-rates", "/v1/admin/redemption-rates", ""},
+    {"GET", "/v1/admin/redemption-rates", "/v1/admin/redemption-rates", ""},
 };
 #define CASE_COUNT (sizeof cases / sizeof cases[0])
 
@@ -87,8 +97,10 @@ static void test_wrong_method_is_405(void **state)
     static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "post", ""};
     for (size_t c = 0; c < CASE_COUNT; c++) {
         for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
-            int index = find(methods[m], cases[c].path, param, &known);
-            if (strcmp(methods[m], cases[c].method) == 0) {
+            int index = find(methods[m], cases[c].path, param, &known), routed = 0;
+            for (size_t other = 0; other < CASE_COUNT; other++) /* a path may take GET and POST (issue 19) */
+                routed |= strcmp(cases[other].path, cases[c].path) == 0 && strcmp(cases[other].method, methods[m]) == 0;
+            if (routed) {
                 assert_true(index >= 0);
             } else {
                 if (index >= 0) fail_msg("%s %s: found %s", methods[m], cases[c].path, router_routes[index].pattern);
