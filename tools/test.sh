@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make test`: dependencies, a -Werror build (plain and ASan+UBSan), a throwaway PostgreSQL, then
 # unit, integration and end-to-end tests. The end-to-end tests run against the plain ledgerd and
-# again against the sanitizer build. A failed build stops it; after that every step runs, a
-# failing step's log is printed as it fails, and the last line is "N passed, M failed" counting
-# every test case it ran (tools/test-count.sh); the exit status is non-zero when M > 0.
+# again against the sanitizer build; docs/openapi.json is linted, checked against the route table
+# and against every response the e2e suites received (tools/openapi/). A failed build stops it;
+# after that every step runs, a failing step's log is printed as it fails, and the last line is
+# "N passed, M failed" counting every test case it ran (tools/test-count.sh); the exit status is
+# non-zero when M > 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/test-count.sh
