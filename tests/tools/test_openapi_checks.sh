@@ -44,13 +44,17 @@ edit_doc() { # edit_doc JS: runs JS with `doc` bound to the copy's document, the
 # (the lint of the real document is its own step of make test)
 must_pass "route check of the tree" bash "$check" routes
 
-# lint: an unresolvable $ref, and two operations with one operationId
+# lint: an unresolvable $ref and two operations with one operationId, planted together (one lint
+# run: it takes seconds on the whole document); each must be reported by its rule
 copy
-edit_doc "doc.paths['/v1/earn'].post.responses['201'].content['application/json'].schema={\$ref:'#/components/schemas/Nowhere'}"
-must_fail "lint: unresolved \$ref" bash "$check" lint "$work/tree/docs/openapi.json"
-copy
-edit_doc "doc.paths['/v1/burn'].post.operationId='earn'"
-must_fail "lint: a duplicate operationId" bash "$check" lint "$work/tree/docs/openapi.json"
+edit_doc "doc.paths['/v1/earn'].post.responses['201'].content['application/json'].schema={\$ref:'#/components/schemas/Nowhere'};doc.paths['/v1/burn'].post.operationId='earn'"
+must_fail "lint: unresolved \$ref and a duplicate operationId" bash "$check" lint "$work/tree/docs/openapi.json"
+for rule in no-unresolved-refs operation-operationId-unique; do
+  if ! grep -q "$rule" "$work/out"; then
+    echo "openapi checks: the lint did not report $rule" >&2
+    failures=$((failures + 1))
+  fi
+done
 
 # routes: one missing from the document, one the document has that ledgerd does not serve
 copy
