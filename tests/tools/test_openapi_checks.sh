@@ -89,6 +89,8 @@ log '{"method":"GET","target":"/v1/members/m-1","status":418,"content_type":"app
 must_fail "responses: an undocumented status" bash "$check" responses "$work/log.jsonl"
 log '{"method":"GET","target":"/v1/members/m-1","status":200,"content_type":"text/html","body":"<p>"}'
 must_fail "responses: an undocumented content type" bash "$check" responses "$work/log.jsonl"
+log '{"method":"GET","target":"/v1/nowhere","status":200,"content_type":"application/json","body":"{}"}'
+must_fail "responses: a path no operation has, answered 200" bash "$check" responses "$work/log.jsonl"
 : >"$work/log.jsonl"
 must_fail "responses: an empty log (TEST_RESPONSE_LOG not set)" bash "$check" responses "$work/log.jsonl"
 

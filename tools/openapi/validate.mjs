@@ -70,7 +70,7 @@ function check(line) {
   const path = line.target.split('?')[0];
   const template = findPath(path);
   if (template === null) {
-    return line.status === 404 || line.status === 400 ? checkProblemOrFraming(line) : `no operation has this path, answered ${line.status}`;
+    return checkProblemOrFraming(line);
   }
   const method = line.method.toLowerCase();
   const operation = doc.paths[template][method];
@@ -101,10 +101,16 @@ function check(line) {
 
 // a path no operation has: a not_found problem, or a framing problem answered before routing
 function checkProblemOrFraming(line) {
-  const body = JSON.parse(line.body);
+  let body;
+  try {
+    body = JSON.parse(line.body);
+  } catch (error) {
+    return `a path no operation has answered ${line.status} with a body that is not JSON`;
+  }
   const valid = validator(['components', 'schemas', 'Problem']);
   if (!valid(body)) return ajv.errorsText(valid.errors, { dataVar: 'body' });
-  const allowed = ['not_found', 'invalid_request_target', 'malformed_request'];
+  // answered before routing: the target, the framing, the body's size, the bodies in flight
+  const allowed = ['not_found', 'invalid_request_target', 'malformed_request', 'body_too_large', 'server_busy'];
   return allowed.includes(body.code) ? null : `a path no operation has answered ${body.code}`;
 }
 
