@@ -44,12 +44,13 @@ edit_doc() { # edit_doc JS: runs JS with `doc` bound to the copy's document, the
 # (the lint of the real document is its own step of make test)
 must_pass "route check of the tree" bash "$check" routes
 
-# lint: an unresolvable $ref and two operations with one operationId, planted together (one lint
-# run: it takes seconds on the whole document); each must be reported by its rule
+# lint: an unresolvable $ref, two operations with one operationId and an example its schema refuses,
+# planted together (one lint run: it takes seconds on the whole document); each must be reported
+# by its rule
 copy
-edit_doc "doc.paths['/v1/earn'].post.responses['201'].content['application/json'].schema={\$ref:'#/components/schemas/Nowhere'};doc.paths['/v1/burn'].post.operationId='earn'"
-must_fail "lint: unresolved \$ref and a duplicate operationId" bash "$check" lint "$work/tree/docs/openapi.json"
-for rule in no-unresolved-refs operation-operationId-unique; do
+edit_doc "doc.paths['/v1/earn'].post.responses['201'].content['application/json'].schema={\$ref:'#/components/schemas/Nowhere'};doc.paths['/v1/burn'].post.operationId='earn';doc.paths['/v1/holds'].post.requestBody.content['application/json'].examples.captured.value.points=0"
+must_fail "lint: unresolved \$ref, duplicate operationId, invalid example" bash "$check" lint "$work/tree/docs/openapi.json"
+for rule in no-unresolved-refs operation-operationId-unique no-invalid-media-type-examples; do
   if ! grep -q "$rule" "$work/out"; then
     echo "openapi checks: the lint did not report $rule" >&2
     failures=$((failures + 1))
