@@ -1,6 +1,7 @@
 /* support.c — see support.h. */
 #include "support.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -233,6 +234,33 @@ void test_partner(test_env_t *env, const char *code, int64_t validity_s, test_ke
     test_reply_free(&reply);
 }
 
+/* TEST_RESPONSE_LOG names a file: each response test_call receives is appended to it as one JSON
+ * line {"method","target","request_body","status","content_type","body"}, which tools/openapi/validate.mjs then
+ * checks against docs/openapi.json (make test). */
+static void response_log(const char *method, const char *target, const char *request_body,
+                         const client_response_t *response)
+{
+    const char *path = getenv("TEST_RESPONSE_LOG");
+    if (path == NULL || path[0] == '\0') return;
+    json_t *line = json_pack("{s:s,s:s,s:s?,s:i,s:s,s:s}", "method", method, "target", target, "request_body",
+                             request_body, "status", response->status, "content_type",
+                             response->content_type ? response->content_type : "", "body",
+                             response->body ? response->body : "");
+    if (line == NULL) return; /* a body that is not UTF-8: nothing a JSON schema could check */
+    buf_t text = BUF_INIT;
+    char *dumped = json_dumps(line, JSON_COMPACT);
+    ASSERT_ALWAYS(dumped != NULL);
+    buf_printf(&text, "%s\n", dumped);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    ASSERT_ALWAYS(fd >= 0);
+    /* one write to an O_APPEND file: lines from concurrent callers never interleave */
+    ASSERT_ALWAYS(write(fd, text.data, text.len) == (ssize_t)text.len);
+    close(fd);
+    free(dumped);
+    buf_free(&text);
+    json_decref(line);
+}
+
 static test_reply_t reply_from(client_response_t *response, int sent)
 {
     test_reply_t reply = {0, NULL, NULL};
@@ -262,6 +290,7 @@ test_reply_t test_call(test_env_t *env, const test_key_t *key, const char *metho
     }
     int sent = client_call("127.0.0.1", env->port, key ? key->keyid : NULL, key ? key->signer : NULL, method, target,
                            body, idempotency_key, &response);
+    if (sent == 0) response_log(method, target, body, &response);
     return reply_from(&response, sent);
 }
 

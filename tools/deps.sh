@@ -6,6 +6,9 @@ packages=(gcc make pkg-config libc6-dev libpq-dev libmicrohttpd-dev libjansson-d
           postgresql-15 postgresql-client-15 curl)
 # the test command also fuzzes (clang's libFuzzer) and runs the unit tests under valgrind
 if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev valgrind); fi
+# and checks docs/openapi.json with npm packages pinned in tools/openapi/ (Debian's node and npm,
+# unless a node and npm are already on the PATH)
+if [ "${1:-}" = "--test" ] && ! { command -v node && command -v npm; } >/dev/null; then packages+=(nodejs npm); fi
 # the failover test (tools/ha-test.sh): pg_auto_failover (monitor + keepers) and haproxy
 if [ "${1:-}" = "--ha" ]; then packages+=(postgresql-15-auto-failover pg-auto-failover-cli haproxy); fi
 # `make test-containers` (tools/container-test.sh): Podman builds and runs docker/ with a base image
