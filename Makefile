@@ -28,7 +28,7 @@ CFLAGS += $(INCLUDES)
 # Each program: the layers it stands on, its own main in src/cmd/, and the cmd/ parts it shares.
 VERIFY_OBJS := $(call layer_objs,core verify)
 CTL_OBJS := $(call layer_objs,core verify store jobs) $(OBJ)/cmd/config.o $(OBJ)/cmd/client.o $(OBJ)/migrations_embedded.o
-SERVER_OBJS := $(call layer_objs,$(LAYERS)) $(OBJ)/cmd/config.o $(OBJ)/migrations_embedded.o
+SERVER_OBJS := $(call layer_objs,$(LAYERS)) $(OBJ)/cmd/config.o $(OBJ)/migrations_embedded.o $(OBJ)/openapi_embedded.o
 
 BINARIES := $(BIN)/ledgerd $(BIN)/ledgerctl $(BIN)/ledger-verify
 all: $(BINARIES)
@@ -47,6 +47,11 @@ $(OBJ)/migrations_embedded.o: $(OBJ)/migrations_embedded.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(OBJ)/migrations_embedded.c: tools/embed-migrations.sh $(wildcard migrations/*.sql) | $(OBJ)
 	sh tools/embed-migrations.sh migrations > $@
+# GET /openapi.json serves docs/openapi.json as it was at build time (docs/notes-openapi.md)
+$(OBJ)/openapi_embedded.o: $(OBJ)/openapi_embedded.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(OBJ)/openapi_embedded.c: tools/embed-openapi.sh docs/openapi.json | $(OBJ)
+	sh tools/embed-openapi.sh docs/openapi.json > $@
 
 bin/bench-expiry: tools/bench_expiry.c tools/bench_common.h $(CTL_OBJS) | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)

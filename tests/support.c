@@ -1,6 +1,7 @@
 /* support.c — see support.h. */
 #include "support.h"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -233,6 +234,33 @@ void test_partner(test_env_t *env, const char *code, int64_t validity_s, test_ke
     test_reply_free(&reply);
 }
 
+/* TEST_RESPONSE_LOG names a file: each response test_call receives is appended to it as one JSON
+ * line {"method","target","request_body","status","content_type","body"}, which tools/openapi/validate.mjs then
+ * checks against docs/openapi.json (make test). */
+static void response_log(const char *method, const char *target, const char *request_body,
+                         const client_response_t *response)
+{
+    const char *path = getenv("TEST_RESPONSE_LOG");
+    if (path == NULL || path[0] == '\0') return;
+    json_t *line = json_pack("{s:s,s:s,s:s?,s:i,s:s,s:s}", "method", method, "target", target, "request_body",
+                             request_body, "status", response->status, "content_type",
+                             response->content_type ? response->content_type : "", "body",
+                             response->body ? response->body : "");
+    if (line == NULL) return; /* a body that is not UTF-8: nothing a JSON schema could check */
+    buf_t text = BUF_INIT;
+    char *dumped = json_dumps(line, JSON_COMPACT);
+    ASSERT_ALWAYS(dumped != NULL);
+    buf_printf(&text, "%s\n", dumped);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    ASSERT_ALWAYS(fd >= 0);
+    /* one write to an O_APPEND file: lines from concurrent callers never interleave */
+    ASSERT_ALWAYS(write(fd, text.data, text.len) == (ssize_t)text.len);
+    close(fd);
+    free(dumped);
+    buf_free(&text);
+    json_decref(line);
+}
+
 static test_reply_t reply_from(client_response_t *response, int sent)
 {
     test_reply_t reply = {0, NULL, NULL};
@@ -262,6 +290,7 @@ test_reply_t test_call(test_env_t *env, const test_key_t *key, const char *metho
     }
     int sent = client_call("127.0.0.1", env->port, key ? key->keyid : NULL, key ? key->signer : NULL, method, target,
                            body, idempotency_key, &response);
+    if (sent == 0) response_log(method, target, body, &response);
     return reply_from(&response, sent);
 }
 
@@ -346,4 +375,78 @@ test_reply_t test_move(test_env_t *env, const test_key_t *key, const char *path,
     snprintf(body, sizeof body, "{\"member\":\"%s\",\"points\":%lld,\"reference\":\"%s\"}", member, (long long)points,
              reference);
     return test_call(env, key, "POST", path, body, NULL);
+}
+
+/* Calls made from threads --------------------------------------------------------------- */
+static void *async_main(void *arg)
+{
+    test_async_t *call = arg;
+    client_response_t response;
+    double start = test_now_s();
+    int sent = client_call("127.0.0.1", call->port, call->key->keyid, call->key->signer, call->method, call->target,
+                           call->body[0] ? call->body : NULL, call->idempotency_key[0] ? call->idempotency_key : NULL,
+                           &response);
+    call->took_s = test_now_s() - start;
+    if (sent != 0) return NULL;
+    call->status = response.status;
+    call->retry_after_s = response.retry_after_s;
+    const char *code = response.body ? strstr(response.body, "\"code\":\"") : NULL;
+    if (code != NULL) snprintf(call->code, sizeof call->code, "%.*s", (int)strcspn(code + 8, "\""), code + 8);
+    call->outcome_unknown = response.body != NULL && strstr(response.body, "outcome is unknown") != NULL;
+    client_response_free(&response);
+    return NULL;
+}
+
+static void async_prepare(test_async_t *call, const test_env_t *env, const test_key_t *key, const char *method,
+                          const char *target, const char *member, const char *reference)
+{
+    memset(call, 0, sizeof *call);
+    call->port = env->port;
+    call->key = key;
+    call->method = method;
+    call->target = target;
+    if (reference != NULL) {
+        snprintf(call->body, sizeof call->body, "{\"member\":\"%s\",\"points\":5,\"reference\":\"%s\"}", member,
+                 reference);
+        snprintf(call->idempotency_key, sizeof call->idempotency_key, "%s-key", reference);
+    }
+}
+
+void test_async_run(test_async_t *call, const test_env_t *env, const test_key_t *key, const char *method,
+                    const char *target, const char *member, const char *reference)
+{
+    async_prepare(call, env, key, method, target, member, reference);
+    async_main(call);
+}
+
+void test_async_start(test_async_t *call, const test_env_t *env, const test_key_t *key, const char *method,
+                      const char *target, const char *member, const char *reference)
+{
+    async_prepare(call, env, key, method, target, member, reference);
+    ASSERT_ALWAYS(pthread_create(&call->thread, NULL, async_main, call) == 0);
+}
+
+void test_async_join(test_async_t *call)
+{
+    ASSERT_ALWAYS(pthread_join(call->thread, NULL) == 0);
+}
+
+int64_t test_reference_count(test_env_t *env, const char *reference)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM transactions WHERE reference = '%s'", reference);
+    return test_sql_int(env, sql);
+}
+
+void test_retry_until_applied(test_env_t *env, const test_key_t *key, const char *member, const char *reference)
+{
+    test_async_t call = {.status = 503};
+    for (int attempt = 0; attempt < 60 && (call.status == 503 || call.status == 409 || call.status == 0); attempt++) {
+        if (attempt > 0) usleep(250000);
+        test_async_run(&call, env, key, "POST", "/v1/earn", member, reference);
+        if (call.status == 409) ASSERT_ALWAYS(strcmp(call.code, "request_in_progress") == 0); /* the first still commits */
+    }
+    if (call.status != 201) fprintf(stderr, "the retries of %s ended %d %s\n", reference, call.status, call.code);
+    ASSERT_ALWAYS(call.status == 201);
+    ASSERT_ALWAYS(test_reference_count(env, reference) == 1); /* exactly one effect */
 }

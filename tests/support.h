@@ -4,6 +4,7 @@
 #define LEDGER_TEST_SUPPORT_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -83,5 +84,33 @@ int64_t test_int(const json_t *json, const char *path);
 int64_t test_sql_int(test_env_t *env, const char *sql);
 /* Runs sql; returns 0 when it succeeded. */
 int test_sql_exec(test_env_t *env, const char *sql);
+
+/* One signed call, timed, made by test_async_run in this thread or by test_async_start in its
+ * own (then test_async_join). With a reference it is a POST of {"member","points":5,"reference"}
+ * under the Idempotency-Key "<reference>-key"; without, a bodiless call. */
+typedef struct {
+    uint16_t port;
+    const test_key_t *key;
+    const char *method, *target;
+    char body[160];
+    char idempotency_key[64];
+    int status; /* 0: no answer */
+    int retry_after_s;
+    char code[64];       /* the problem's code, or "" */
+    int outcome_unknown; /* the problem's detail says the outcome is unknown */
+    double took_s;
+    pthread_t thread;
+} test_async_t;
+
+void test_async_run(test_async_t *call, const test_env_t *env, const test_key_t *key, const char *method,
+                    const char *target, const char *member, const char *reference);
+void test_async_start(test_async_t *call, const test_env_t *env, const test_key_t *key, const char *method,
+                      const char *target, const char *member, const char *reference);
+void test_async_join(test_async_t *call);
+/* Transactions committed with reference. */
+int64_t test_reference_count(test_env_t *env, const char *reference);
+/* The retry a client makes after a 503 or 409: test_async_run's earn of member and reference again
+ * (same body and key) until it is neither; asserts it ends 201 with exactly one effect. */
+void test_retry_until_applied(test_env_t *env, const test_key_t *key, const char *member, const char *reference);
 
 #endif

@@ -6,14 +6,12 @@ packages=(gcc make pkg-config libc6-dev libpq-dev libmicrohttpd-dev libjansson-d
           postgresql-15 postgresql-client-15 curl)
 # the test command also fuzzes (clang's libFuzzer) and runs the unit tests under valgrind
 if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev valgrind); fi
+# and checks docs/openapi.json with npm packages pinned in tools/openapi/ (Debian's node and npm,
+# unless a node and npm are already on the PATH)
+if [ "${1:-}" = "--test" ] && ! { command -v node && command -v npm; } >/dev/null; then packages+=(nodejs npm); fi
 # the console's browser tests (tests/browser): Debian's chromium, driven by playwright-core from npm
-# (package-lock.json, `npm ci` below); Node.js and npm from Debian only when the machine has none
-# (a Node.js installed otherwise, with its own npm, is kept: Debian's npm would conflict with it)
-if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium)
-  command -v node >/dev/null 2>&1 || packages+=(nodejs)
-  command -v npm >/dev/null 2>&1 || packages+=(npm)
-fi
+# (package-lock.json at the top, `npm ci` below)
+if [ "${1:-}" = "--test" ]; then packages+=(chromium); fi
 # the failover test (tools/ha-test.sh): pg_auto_failover (monitor + keepers) and haproxy
 if [ "${1:-}" = "--ha" ]; then packages+=(postgresql-15-auto-failover pg-auto-failover-cli haproxy); fi
 # `make test-containers` (tools/container-test.sh): Podman builds and runs docker/ with a base image

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make test`: dependencies, a -Werror build (plain and ASan+UBSan), a throwaway PostgreSQL, then
 # unit, integration and end-to-end tests. The end-to-end tests run against the plain ledgerd and
-# again against the sanitizer build. A failed build stops it; after that every step runs, a
-# failing step's log is printed as it fails, and the last line is "N passed, M failed" counting
-# every test case it ran (tools/test-count.sh); the exit status is non-zero when M > 0.
+# again against the sanitizer build; docs/openapi.json is linted, checked against the route table
+# and against every response the e2e suites received (tools/openapi/). A failed build stops it;
+# after that every step runs, a failing step's log is printed as it fails, and the last line is
+# "N passed, M failed" counting every test case it ran (tools/test-count.sh); the exit status is
+# non-zero when M > 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/test-count.sh
@@ -27,6 +29,8 @@ bash tools/pg.sh start "$tmp/pg" --fast >/dev/null
 export LEDGER_UNSAFE_DURABILITY=test-cluster
 export TEST_PG_HOST=$tmp/pg TEST_LOG_DIR=$tmp/logs
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# every response the e2e harness receives (tests/support.c), checked against docs/openapi.json at the end
+export TEST_RESPONSE_LOG=$tmp/responses.jsonl
 
 passed=0
 failed=0
@@ -55,6 +59,12 @@ run() { # run LABEL COMMAND [ARGS...]: one step, counted; never stops the script
 run "layers (tools/check-layers.sh and its planted violations)" bash tests/layers/test_check_layers.sh
 run "limits (limits.h static asserts and planted violations)" bash tests/limits/test_limits_asserts.sh
 run "counting of make test (tools/test-count.sh)" bash tests/tools/test_count.sh
+# docs/openapi.json (docs/notes-openapi.md): the pinned linter and validator, the lint, the route
+# table against the document, and the planted faults each check must catch
+run "openapi: npm ci in tools/openapi (pinned Redocly CLI, Ajv)" bash tools/openapi/check.sh install
+run "openapi: lint docs/openapi.json (Redocly CLI)" bash tools/openapi/check.sh lint
+run "openapi: routes.h and http.c against docs/openapi.json" bash tools/openapi/check.sh routes
+run "openapi: the checks fail on planted faults" bash tests/tools/test_openapi_checks.sh
 for t in bin/test/unit_*; do run "unit $(basename "$t")" "$t"; done
 for t in build/san/bin/test/unit_*; do run "unit (asan) $(basename "$t")" "$t"; done
 for t in bin/test/unit_*; do
@@ -79,5 +89,6 @@ for t in build/san/bin/test/integration_*; do run "integration (asan) $(basename
 for t in build/san/bin/test/e2e_*; do
   run "e2e (asan) $(basename "$t")" env TEST_BIN_DIR=build/san/bin "$t"
 done
+run "openapi: every e2e response matches docs/openapi.json" bash tools/openapi/check.sh responses "$TEST_RESPONSE_LOG"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

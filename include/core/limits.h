@@ -114,6 +114,12 @@
  * Retry-After at once (the queue never grows without bound; each queued mutation also holds a
  * suspended connection). 16 full batches: at the measured ~3,000 writes/s, under 0.4 s of work. */
 #define LIMIT_WRITE_QUEUE_MAX 1024
+/* After the database refused a group's write (a row only it could see: a reference another
+ * instance took first), the next LIMIT_WRITE_CHUNKED_GROUPS groups are written in chunks of this
+ * many requests, each under its own savepoint in one pipeline: a refusal then costs its chunk,
+ * not the whole group, and is narrowed down within the chunk (decision 101). */
+#define LIMIT_WRITE_CHUNK_REQUESTS 4
+#define LIMIT_WRITE_CHUNKED_GROUPS 64
 /* A mutation still queued behind a busy writer after this long is answered 503 (never applied). */
 #define LIMIT_WRITE_QUEUE_WAIT_MS 3000
 /* /healthz reports the writer stuck when a batch has been in progress, or a mutation queued,
@@ -293,8 +299,9 @@
 #define LIMIT_RATELIMIT_RULES_MAX 256
 /* Statements prepared on one session (each store_run name once; ~90 today). */
 #define LIMIT_STORE_PREPARED_MAX 128
-/* Statements sent in one pipeline before their results are read. */
-#define LIMIT_STORE_PIPELINE_MAX 32
+/* Statements sent in one pipeline before their results are read (a full pipeline is read, then
+ * sending goes on): a group written in chunks after a refusal sends about 8 per chunk. */
+#define LIMIT_STORE_PIPELINE_MAX 128
 /* Key cache: open addressing, emptied when half full (a coalition has tens of keys). */
 #define LIMIT_KEYCACHE_SLOTS 1024
 /* A Merkle tree of up to 2^64 leaves has at most 64 levels: proofs and frontiers never exceed it. */
@@ -412,5 +419,8 @@ _Static_assert(LIMIT_ROUTER_PARAM_TEXT_BYTES > LIMIT_KEYID_MAX &&
 _Static_assert(LIMIT_QUERY_VALUE_TEXT_BYTES >= LIMIT_INT64_TEXT_BYTES, "a query value holds any int64");
 _Static_assert(LIMIT_LISTEN_HOST_MAX >= sizeof "255.255.255.255", "an IPv4 literal must fit LEDGER_LISTEN's host");
 _Static_assert(LIMIT_ORIGIN_MAX < LIMIT_NOTE_BYTES_MAX, "a checkpoint note holds its origin line");
+_Static_assert(LIMIT_WRITE_CHUNK_REQUESTS >= 1 && LIMIT_WRITE_CHUNK_REQUESTS < LIMIT_WRITE_BATCH_DEFAULT,
+               "a chunk is part of a default batch");
+_Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 8, "a pipeline holds two chunks' statements (savepoint, 6 writes, release)");
 
 #endif

@@ -79,11 +79,13 @@ result_t store_writer_lease_check(store_conn_t *conn, int *held);
 result_t store_instances_count(store_conn_t *conn, int *instances);
 /* Compares this instance's origin and ledger public key with the ledger's (the origin recorded
  * at genesis; the key recorded by the first instance that started on it): *why says what
- * differs, NULL when they agree or the ledger is not initialized yet. */
+ * differs, NULL when they agree or the ledger is not initialized yet (*initialized 0). */
 result_t store_identity_check(store_conn_t *conn, const char *origin,
-                              const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES], const char **why);
+                              const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES], const char **why,
+                              int *initialized);
 
-store_pool_t *store_pool_create(const char *url, unsigned size);
+/* size sessions, connected on first use; first (taken, may be NULL) is one already connected. */
+store_pool_t *store_pool_create(const char *url, unsigned size, store_conn_t *first);
 void store_pool_destroy(store_pool_t *pool);
 /* Borrowed connection (reconnected if needed) or NULL when the database is unreachable. */
 store_conn_t *store_pool_acquire(store_pool_t *pool);
@@ -111,6 +113,11 @@ result_t store_rollback_to_savepoint(store_conn_t *conn);
 /* Reads the outcome of statements sent without waiting (see store_exec_later); RESULT_OK or
  * the first failure, after which the transaction must be rolled back (to a savepoint). */
 result_t store_flush(store_conn_t *conn);
+/* Statements sent on the session so far (a mark taken before sending some), and the number of
+ * the first one that failed in the last flush (0: none failed): the statements after a mark up
+ * to that number ran, the rest were skipped. */
+uint64_t store_sent(const store_conn_t *conn);
+uint64_t store_failed_at(const store_conn_t *conn);
 /* The outer savepoint around one request of a group-commit batch: opened, kept, or undone. */
 result_t store_item_begin(store_conn_t *conn);
 result_t store_item_keep(store_conn_t *conn);

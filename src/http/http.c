@@ -30,6 +30,7 @@
 #include "limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "openapi.h"
 #include "query.h"
 #include "ratelimit.h"
 #include "service.h"
@@ -788,6 +789,11 @@ static enum MHD_Result http_dispatch(struct MHD_Connection *connection, http_ser
             store_pool_stats(server->pool, &database.pool_size, &database.pool_in_use, &database.pool_waits);
         response->body = metrics_render(&database);
         response->content_type = "text/plain; version=0.0.4";
+    } else if (strcmp(call->path, "/openapi.json") == 0 && strcmp(method, "GET") == 0) {
+        context->route_label = "/openapi.json"; /* docs/openapi.json, embedded at build time */
+        response->status = 200;
+        response->body = xstrdup((const char *)openapi_json);
+        response->content_type = "application/json";
     } else if (call->route == NULL && console_path_is_console(call->path)) {
         http_console(server, context, method, call->path, response);
     } else if (call->route != NULL || route_find(call, response)) {

@@ -290,6 +290,24 @@ static result_t group_write(group_t *g, size_t lo, size_t hi)
 
 static result_t group_bisect(group_t *g, size_t lo, size_t hi, int known_refused, int *refused);
 
+/* Groups still to be written in chunks since the database last refused one (the writer and the
+ * direct path's threads share it; a lost update only shortens or lengthens the run). */
+static int chunked_groups_left;
+
+static void refusal_noted(void)
+{
+    metrics_write_fallback();
+    __atomic_store_n(&chunked_groups_left, LIMIT_WRITE_CHUNKED_GROUPS, __ATOMIC_RELAXED);
+}
+
+/* Refusals are happening: this group is written in chunks (LIMIT_WRITE_CHUNKED_GROUPS). */
+static int chunked_group_take(void)
+{
+    int left = __atomic_load_n(&chunked_groups_left, __ATOMIC_RELAXED);
+    if (left > 0) __atomic_store_n(&chunked_groups_left, left - 1, __ATOMIC_RELAXED);
+    return left > 0;
+}
+
 /* The single request items[i] whose rows the database refused (result): answered with that
  * refusal when it is one of the ledger's rules (e.g. the reference another instance took first),
  * planned again as that refusal and recorded like any; else answered alone with its error. */
@@ -324,7 +342,7 @@ static result_t group_bisect(group_t *g, size_t lo, size_t hi, int known_refused
         if (result == RESULT_OK) result = store_flush(g->conn);
         if (result == RESULT_OK) return store_item_keep(g->conn);
         if (result == RESULT_DATABASE_UNAVAILABLE || (result == RESULT_DATABASE_BUSY && !g->isolated)) return result;
-        if (lo == g->first && hi == g->end) metrics_write_fallback(); /* the group as planned was refused */
+        if (lo == g->first && hi == g->end) refusal_noted(); /* the group as planned was refused */
         g->seq = seq;
         for (size_t i = lo; i < hi; i++) {
             g->deltas[i] = 0;
@@ -346,6 +364,58 @@ static result_t group_bisect(group_t *g, size_t lo, size_t hi, int known_refused
     result = group_bisect(g, lo, middle, 0, &left);
     if (result == RESULT_OK) result = group_bisect(g, middle, hi, !left, &right);
     return result;
+}
+
+/* Items lo..hi written in chunks of LIMIT_WRITE_CHUNK_REQUESTS, each under its own savepoint, in
+ * one pipeline. The first chunk the database refused (the ones after it were skipped) is undone
+ * and narrowed down by group_bisect; the chunks after it are planned and written again (decision
+ * 101). Returns RESULT_OK unless the batch failed. */
+static result_t group_chunked(group_t *g, size_t lo, size_t hi)
+{
+    enum { CHUNK = LIMIT_WRITE_CHUNK_REQUESTS, CHUNKS_MAX = LIMIT_WRITE_BATCH_MAX / LIMIT_WRITE_CHUNK_REQUESTS + 1 };
+    uint64_t marks[CHUNKS_MAX]; /* store_sent before each chunk */
+    int64_t seqs[CHUNKS_MAX];   /* g->seq before each chunk */
+    while (lo < hi) {
+        size_t count = 0, planned = lo;
+        result_t result = RESULT_OK;
+        while (planned < hi && result == RESULT_OK) {
+            size_t chunk_end = planned + CHUNK < hi ? planned + CHUNK : hi;
+            ASSERT_ALWAYS(count < CHUNKS_MAX);
+            marks[count] = store_sent(g->conn);
+            seqs[count++] = g->seq;
+            result = store_item_begin(g->conn);
+            if (result == RESULT_OK) result = group_write(g, planned, chunk_end);
+            if (result == RESULT_OK) result = store_item_keep(g->conn);
+            planned = chunk_end;
+        }
+        if (result == RESULT_OK) result = store_flush(g->conn);
+        if (result == RESULT_OK) return RESULT_OK;
+        if (result == RESULT_DATABASE_UNAVAILABLE || (result == RESULT_DATABASE_BUSY && !g->isolated)) return result;
+        uint64_t failed = store_failed_at(g->conn);
+        if (failed <= marks[0]) return result; /* none of these statements: the batch fails */
+        size_t k = 0;
+        while (k + 1 < count && marks[k + 1] < failed)
+            k++;
+        size_t start = lo + k * CHUNK, end = start + CHUNK < hi ? start + CHUNK : hi;
+        g->seq = seqs[k];
+        for (size_t i = start; i < planned; i++) {
+            g->deltas[i] = 0;
+            service_response_free(g->items[i].job->response);
+        }
+        result_t undone = store_item_undo(g->conn);
+        if (undone != RESULT_OK) return undone;
+        refusal_noted();
+        if (result == RESULT_DATABASE_BUSY) { /* not a row's fault: every one left may retry */
+            for (size_t i = start; i < hi; i++)
+                service_mutate_failed(g->items[i].job->request, result, g->items[i].job->response);
+            return RESULT_OK;
+        }
+        int refused = 0;
+        result = group_bisect(g, start, end, 1, &refused);
+        if (result != RESULT_OK) return result;
+        lo = end;
+    }
+    return RESULT_OK;
 }
 
 /* One round trip reads what items[first..end) need; one more writes their rows under a savepoint
@@ -374,7 +444,8 @@ static result_t group_apply(store_conn_t *conn, item_t *items, const service_gro
     if (result == RESULT_OK) result = store_bulk_read(conn, wanted, count, &g.seq, &g.time_s, g.reads);
     metrics_write_time(METRICS_WRITE_READ, started);
     int refused = 0;
-    if (result == RESULT_OK) result = group_bisect(&g, first, end, 0, &refused);
+    if (result == RESULT_OK)
+        result = chunked_group_take() ? group_chunked(&g, first, end) : group_bisect(&g, first, end, 0, &refused);
     if (isolated && result == RESULT_OK) result = store_item_keep(conn);
     if (isolated && result != RESULT_OK && result != RESULT_DATABASE_UNAVAILABLE &&
         store_item_undo(conn) == RESULT_OK) {

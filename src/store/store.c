@@ -341,9 +341,11 @@ result_t store_flush(store_conn_t *conn)
 {
     if (conn->pending_count == 0) return RESULT_OK;
     result_t first = RESULT_OK;
+    conn->failed_at = 0;
     if (PQpipelineSync(conn->pg) != 1) conn->broken = 1;
     for (size_t i = 0; i < conn->pending_count && !conn->broken; i++) {
         result_t result = store_read_pending(conn, &conn->pending[i]);
+        if (first == RESULT_OK && result != RESULT_OK) conn->failed_at = conn->pending[i].number;
         if (first == RESULT_OK) first = result;
     }
     conn->pending_count = 0;
@@ -371,21 +373,32 @@ static result_t store_send(store_conn_t *conn, const char *name, const char *sql
         conn->broken = 1;
         return RESULT_DATABASE_UNAVAILABLE;
     }
+    pending.number = ++conn->sent;
     conn->pending[conn->pending_count++] = pending;
     return RESULT_OK;
+}
+
+uint64_t store_sent(const store_conn_t *conn)
+{
+    return conn->sent;
+}
+
+uint64_t store_failed_at(const store_conn_t *conn)
+{
+    return conn->failed_at;
 }
 
 result_t store_exec_later(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
                           const char *constraint, result_t mapped)
 {
-    return store_send(conn, name, sql, count, params, (store_pending_t){name, constraint, mapped, NULL});
+    return store_send(conn, name, sql, count, params, (store_pending_t){name, constraint, mapped, NULL, 0});
 }
 
 result_t store_run_later(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
                          PGresult **keep)
 {
     *keep = NULL;
-    return store_send(conn, name, sql, count, params, (store_pending_t){name, NULL, RESULT_OK, keep});
+    return store_send(conn, name, sql, count, params, (store_pending_t){name, NULL, RESULT_OK, keep, 0});
 }
 
 PGresult *store_run(store_conn_t *conn, const char *name, const char *sql, int count, const char *const *params,
@@ -542,7 +555,7 @@ struct store_pool {
     unsigned idle_count;
 };
 
-store_pool_t *store_pool_create(const char *url, unsigned size)
+store_pool_t *store_pool_create(const char *url, unsigned size, store_conn_t *first)
 {
     ASSERT_ALWAYS(size >= 1);
     store_pool_t *pool = xcalloc(1, sizeof *pool);
@@ -552,6 +565,7 @@ store_pool_t *store_pool_create(const char *url, unsigned size)
     pool->size = size;
     pool->idle = xcalloc(size, sizeof *pool->idle);
     pool->idle_count = size;
+    pool->idle[size - 1] = first; /* taken first: the next acquire needs no new session */
     return pool;
 }
 

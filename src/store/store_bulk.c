@@ -375,7 +375,9 @@ typedef struct {
     int count;
 } write_t;
 
-/* In foreign-key order: journal, postings, transactions, lots, portions. */
+/* In foreign-key order: journal, then transactions before postings: a row the database refuses at
+ * write time (a reference another instance took first) is most often a transactions row, and a
+ * refused write then stops before the postings and their balance updates (decision 101). */
 static const write_t writes[] = {
     {"bulk_claims",
      "INSERT INTO signatures_seen (signature, principal, key, seen_s) "
@@ -386,14 +388,14 @@ static const write_t writes[] = {
      "INSERT INTO journal (seq, time_s, type, text) "
      "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS u(s, t, y, x) ORDER BY s",
      W_ENTRY_SEQ, 4},
-    {"bulk_postings",
-     "INSERT INTO postings (seq, account, amount) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])",
-     W_POSTING_SEQ, 3},
     {"bulk_transactions",
      "INSERT INTO transactions (seq, partner, type, member, points, reference, reference_key, original_seq) "
      "SELECT s, p, t, m, n, r, CASE WHEN q = 1 THEN t END, nullif(o, 0) FROM unnest($1::bigint[], $2::text[], "
      "$3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[], $8::bigint[]) AS u(s, p, t, m, n, r, q, o)",
      W_TX_SEQ, 8},
+    {"bulk_postings",
+     "INSERT INTO postings (seq, account, amount) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[])",
+     W_POSTING_SEQ, 3},
     {"bulk_lots",
      "INSERT INTO lots (id, issuer, member, points, remaining, expires_s) "
      "SELECT i, s, m, p, p, e FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) "

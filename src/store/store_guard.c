@@ -184,22 +184,26 @@ result_t store_writer_lease_check(store_conn_t *conn, int *held)
 
 /* The deployment's identity ------------------------------------------------------------------ */
 result_t store_identity_check(store_conn_t *conn, const char *origin,
-                              const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES], const char **why)
+                              const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES], const char **why,
+                              int *initialized)
 {
     char hex[LIMIT_BYTEA_TEXT_BYTES(CRYPTO_ED25519_PUBLIC_BYTES)];
     result_t result;
     *why = NULL;
+    *initialized = 0;
     store_bytea_text(ledger_key, CRYPTO_ED25519_PUBLIC_BYTES, hex);
     /* the first instance records its key; the row exists once the ledger is initialized. Two
      * statements: an instance recording its key at the same time makes this UPDATE wait and
      * then skip the row, and only a later statement's snapshot sees the key it recorded (one
      * statement's would still read NULL and refuse an instance with the same key) */
-    result = store_exec(conn, "identity_record", "UPDATE ledger_meta SET ledger_key = $1::bytea WHERE ledger_key IS NULL",
-                        1, (const char *const[]){hex});
+    result = store_exec(conn, "identity_record",
+                        "UPDATE ledger_meta SET ledger_key = $1::bytea WHERE ledger_key IS NULL AND origin = $2", 2,
+                        (const char *const[]){hex, origin}); /* an instance of another origin records nothing */
     if (result != RESULT_OK) return result;
     PGresult *res = store_run(conn, "identity_check", "SELECT origin, ledger_key = $1::bytea FROM ledger_meta", 1,
                               (const char *const[]){hex}, &result);
     if (res == NULL) return result;
+    *initialized = PQntuples(res) == 1;
     if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), origin) != 0) {
         *why = "LEDGER_ORIGIN differs from the origin recorded at genesis";
     } else if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "t") != 0) {

@@ -14,6 +14,7 @@ typedef struct {
     const char *constraint; /* a unique violation of this constraint ... */
     result_t mapped;        /* ... is reported as this result */
     PGresult **keep;        /* NULL, or receives the result (rows) when it succeeds */
+    uint64_t number;        /* its place among the statements sent on the session (store_sent) */
 } store_pending_t;
 
 struct store_conn {
@@ -22,6 +23,8 @@ struct store_conn {
     size_t prepared_count;
     store_pending_t pending[LIMIT_STORE_PIPELINE_MAX]; /* sent, not yet read (pipeline mode) */
     size_t pending_count;
+    uint64_t sent;      /* statements sent in pipeline mode on this session */
+    uint64_t failed_at; /* the number of the statement the last flush found failed first, 0: none */
     int broken;                                /* the protocol state is unknown: reconnect */
     int abandoned;                             /* a wait passed its bound: the socket was shut (the session is gone) */
     int wait_ms;                               /* the longest wait for one exchange (store_profile_t) */

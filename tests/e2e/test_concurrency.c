@@ -453,6 +453,55 @@ static void test_refused_write_narrowed_to_its_request(void **state)
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
 }
 
+/* After a refusal the next groups are written in chunks of LIMIT_WRITE_CHUNK_REQUESTS (decision
+ * 101): here ten of sixteen earns are refused by the database, so the batch of fifteen behind the
+ * first holds at least nine, in at least three chunks, each refused and narrowed down on its own
+ * (a group written whole counts one refusal however many it holds: at most two here). Every
+ * request is answered as it would be alone, and nothing of the refused ones is written. */
+static void test_refusals_narrowed_in_chunks(void **state)
+{
+    (void)state;
+    enum { JOBS = THREADS };
+    job_t jobs[JOBS];
+    assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION test_race() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                         "IF EXISTS (SELECT 1 FROM written WHERE reference LIKE 'rc-%' AND "
+                                         "substr(reference, 4)::int < 10) THEN "
+                                         "RAISE unique_violation USING CONSTRAINT = 'transactions_reference_unique'; "
+                                         "END IF; RETURN NULL; END $$; "
+                                         "CREATE TRIGGER test_race AFTER INSERT ON transactions REFERENCING NEW "
+                                         "TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION test_race()"),
+                     0);
+    test_reply_t arm = test_move(&env, &coffee, "/v1/earn", "rc-arm", 1, "rc-0"); /* refused: chunks from now */
+    assert_int_equal(arm.status, 409);
+    test_reply_free(&arm);
+    int64_t fallbacks = metric("ledger_write_batch_fallbacks_total");
+    for (int i = 0; i < JOBS; i++) {
+        char member[16], reference[16];
+        snprintf(member, sizeof member, "rc-m%d", i);
+        snprintf(reference, sizeof reference, "rc-%d", i < 10 ? i : 100 + i);
+        jobs[i] = bulk_job("/v1/earn", &coffee, member, 3, reference, NULL);
+    }
+    run_jobs_behind_held_head(jobs, JOBS);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_race ON transactions; DROP FUNCTION test_race()"), 0);
+    for (int i = 0; i < JOBS; i++) {
+        if (i == 0) { /* its reference was refused (and recorded) for the arming earn: 409 either way */
+            assert_int_equal(jobs[i].status[0], 409);
+        } else if (i < 10) {
+            assert_int_equal(jobs[i].status[0], 409);
+            assert_string_equal(test_code(&jobs[i].first), "duplicate_reference");
+        } else {
+            assert_int_equal(jobs[i].status[0], 201);
+        }
+        test_reply_free(&jobs[i].first);
+    }
+    assert_true(metric("ledger_write_batch_fallbacks_total") - fallbacks >= 3);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'rc-%'"), JOBS - 10);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM lots WHERE member LIKE 'rc-m%' AND points = 3"),
+                     JOBS - 10);
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_bulk_batch_answers_like_single_requests),
         cmocka_unit_test(test_bulk_failure_falls_back_per_request),
         cmocka_unit_test(test_refused_write_narrowed_to_its_request),
+        cmocka_unit_test(test_refusals_narrowed_in_chunks),
         cmocka_unit_test(test_concurrent_journal_verifies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -11,7 +11,6 @@
  *    within their bounds.
  * Every stopped process is continued in teardown, at exit and on the alarm that turns a hang
  * (the service before this fix) into a failure. */
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -87,55 +86,14 @@ static int teardown(void **state)
     return 0;
 }
 
-/* One signed call made from a thread, timed. */
-typedef struct {
-    const char *method;
-    const char *target;
-    char body[160];
-    char key[64];
-    int status;
-    int retry_after_s;
-    char code[64];
-    int outcome_unknown; /* the detail says so */
-    double took_s;
-    pthread_t thread;
-} call_t;
-
-static void *call_main(void *arg)
+static void call_start(test_async_t *call, const char *method, const char *target, const char *reference)
 {
-    call_t *call = arg;
-    client_response_t response;
-    double start = test_now_s();
-    int sent = client_call("127.0.0.1", env.port, shop.keyid, shop.signer, call->method, call->target,
-                           call->body[0] ? call->body : NULL, call->key[0] ? call->key : NULL, &response);
-    call->took_s = test_now_s() - start;
-    if (sent != 0) return NULL;
-    call->status = response.status;
-    call->retry_after_s = response.retry_after_s;
-    const char *code = response.body ? strstr(response.body, "\"code\":\"") : NULL;
-    if (code != NULL) snprintf(call->code, sizeof call->code, "%.*s", (int)strcspn(code + 8, "\""), code + 8);
-    call->outcome_unknown = response.body != NULL && strstr(response.body, "outcome is unknown") != NULL;
-    client_response_free(&response);
-    return NULL;
-}
-
-static void call_start(call_t *call, const char *method, const char *target, const char *reference)
-{
-    memset(call, 0, sizeof *call);
-    call->method = method;
-    call->target = target;
-    if (reference != NULL) {
-        snprintf(call->body, sizeof call->body, "{\"member\":\"s-1\",\"points\":5,\"reference\":\"%s\"}", reference);
-        snprintf(call->key, sizeof call->key, "%s-key", reference);
-    }
-    assert_int_equal(pthread_create(&call->thread, NULL, call_main, call), 0);
+    test_async_start(call, &env, &shop, method, target, "s-1", reference);
 }
 
 static int64_t count_reference(const char *reference)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM transactions WHERE reference = '%s'", reference);
-    return test_sql_int(&env, sql);
+    return test_reference_count(&env, reference);
 }
 
 /* Polls /healthz until its status is (or is not, when want_ok is 0) 200; seconds taken, or -1. */
@@ -153,22 +111,9 @@ static double health_until(int want_ok, double limit_s, char *body, size_t body_
     return -1;
 }
 
-/* The retry a client makes after a 503: the same body and key, until it is not 503. */
 static void retry_until_applied(const char *reference)
 {
-    char body[160], key[64];
-    snprintf(body, sizeof body, "{\"member\":\"s-1\",\"points\":5,\"reference\":\"%s\"}", reference);
-    snprintf(key, sizeof key, "%s-key", reference);
-    int status = 503;
-    for (int attempt = 0; attempt < 50 && (status == 503 || status == 409); attempt++) {
-        test_reply_t reply = test_call(&env, &shop, "POST", "/v1/earn", body, key);
-        status = reply.status;
-        if (status == 409) assert_string_equal(test_code(&reply), "request_in_progress"); /* the first still commits */
-        test_reply_free(&reply);
-        if (status == 503 || status == 409) usleep(200000);
-    }
-    assert_int_equal(status, 201);
-    assert_int_equal(count_reference(reference), 1); /* exactly one effect */
+    test_retry_until_applied(&env, &shop, "s-1", reference);
 }
 
 static pid_t writer_backend(void);
@@ -179,14 +124,14 @@ static void test_writer_backend_stopped(void **state)
     alarm(TEST_ALARM_S);
     test_expect(test_move(&env, &shop, "/v1/earn", "s-1", 5, "warm"), 201, NULL); /* key cached, writer connected */
     stop_process(writer_backend());
-    call_t first, queued;
+    test_async_t first, queued;
     call_start(&first, "POST", "/v1/earn", "stall-1");
     usleep(500000);
     call_start(&queued, "POST", "/v1/earn", "stall-2"); /* behind the stuck batch */
     char health[512] = "";
     double unhealthy_s = health_until(0, 8.0, health, sizeof health);
-    pthread_join(first.thread, NULL);
-    pthread_join(queued.thread, NULL);
+    test_async_join(&first);
+    test_async_join(&queued);
     /* answered within the writer's bounds, not when the database wakes up */
     assert_int_equal(first.status, 503);
     assert_string_equal(first.code, "database_unavailable");
@@ -362,14 +307,14 @@ static void test_commit_outcome_unknown(void **state)
     snprintf(in_commit, sizeof in_commit,
              "SELECT count(*) FROM pg_stat_activity WHERE pid = %d AND state = 'active' AND query = 'COMMIT'",
              (int)writer);
-    call_t earn;
+    test_async_t earn;
     call_start(&earn, "POST", "/v1/earn", "commit-stall");
     int caught = 0;
     for (double start = test_now_s(); !caught && test_now_s() - start < 5.0;)
         caught = test_sql_int(&env, in_commit) == 1;
     assert_true(caught);
     stop_process(writer); /* inside the COMMIT's deferred trigger */
-    pthread_join(earn.thread, NULL);
+    test_async_join(&earn);
     assert_int_equal(earn.status, 503);
     assert_true(earn.retry_after_s > 0);
     assert_true(earn.took_s < LIMIT_WRITE_BATCH_WAIT_MS / 1000.0 + 3.0);
@@ -422,7 +367,7 @@ static void test_every_backend_stopped(void **state)
     test_expect(test_move(&env, &shop, "/v1/earn", "s-2", 5, "before-freeze"), 201, NULL);
     test_expect(test_call(&env, &shop, "GET", "/v1/members/s-2", NULL, NULL), 200, NULL);
     stop_database();
-    call_t read;
+    test_async_t read;
     call_start(&read, "GET", "/v1/members/s-2", NULL);
     /* not in the same accept as the GET: an MHD thread answers the connections it accepted
      * together one after another, and the GET holds its thread for its whole bound */
@@ -430,7 +375,7 @@ static void test_every_backend_stopped(void **state)
     double start = test_now_s();
     test_reply_t health = test_call(&env, NULL, "GET", "/healthz", NULL, NULL);
     double health_s = test_now_s() - start;
-    pthread_join(read.thread, NULL);
+    test_async_join(&read);
     continue_all();
     assert_int_equal(health.status, 503);
     assert_true(health_s < (LIMIT_DB_CONNECT_MS + LIMIT_DB_HEALTH_WAIT_MS) / 1000.0 + 2.0);

@@ -85,61 +85,22 @@ static int teardown(void **state)
     return 0;
 }
 
-/* One signed earn from a thread, timed. */
-typedef struct {
-    char body[160];
-    char key[64];
-    int status;
-    int retry_after_s;
-    char code[64];
-    double took_s;
-    pthread_t thread;
-} call_t;
-
-static void *call_main(void *arg)
+/* The earn of reference (member f-1) sent now, answered. */
+static test_async_t earn_now(const char *reference)
 {
-    call_t *call = arg;
-    client_response_t response;
-    double start = test_now_s();
-    int sent = client_call("127.0.0.1", env.port, shop.keyid, shop.signer, "POST", "/v1/earn", call->body, call->key,
-                           &response);
-    call->took_s = test_now_s() - start;
-    if (sent != 0) return NULL;
-    call->status = response.status;
-    call->retry_after_s = response.retry_after_s;
-    const char *code = response.body ? strstr(response.body, "\"code\":\"") : NULL;
-    if (code != NULL) snprintf(call->code, sizeof call->code, "%.*s", (int)strcspn(code + 8, "\""), code + 8);
-    client_response_free(&response);
-    return NULL;
-}
-
-static void earn_prepare(call_t *call, const char *reference)
-{
-    memset(call, 0, sizeof *call);
-    snprintf(call->body, sizeof call->body, "{\"member\":\"f-1\",\"points\":5,\"reference\":\"%s\"}", reference);
-    snprintf(call->key, sizeof call->key, "%s-key", reference);
-}
-
-static void earn_start(call_t *call, const char *reference)
-{
-    earn_prepare(call, reference);
-    assert_int_equal(pthread_create(&call->thread, NULL, call_main, call), 0);
-}
-
-/* The earn of reference sent now, answered. */
-static call_t earn_now(const char *reference)
-{
-    call_t call;
-    earn_prepare(&call, reference);
-    call_main(&call);
+    test_async_t call;
+    test_async_run(&call, &env, &shop, "POST", "/v1/earn", "f-1", reference);
     return call;
+}
+
+static void earn_start(test_async_t *call, const char *reference)
+{
+    test_async_start(call, &env, &shop, "POST", "/v1/earn", "f-1", reference);
 }
 
 static int64_t count_reference(const char *reference)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM transactions WHERE reference = '%s'", reference);
-    return test_sql_int(&env, sql);
+    return test_reference_count(&env, reference);
 }
 
 static int health_status(const test_env_t *instance, const char *path)
@@ -151,26 +112,18 @@ static int health_status(const test_env_t *instance, const char *path)
     return status;
 }
 
-/* Retries the earn of reference (same key and body) until it is not 503/409; must end 201 once. */
 static void retry_until_applied(const char *reference)
 {
-    int status = 503;
-    for (int attempt = 0; attempt < 60 && (status == 503 || status == 409); attempt++) {
-        call_t call = earn_now(reference);
-        status = call.status;
-        if (status == 503 || status == 409) usleep(250000);
-    }
-    assert_int_equal(status, 201);
-    assert_int_equal(count_reference(reference), 1);
+    test_retry_until_applied(&env, &shop, "f-1", reference);
 }
 
 static void stop_instance(test_env_t *instance, int signal_number);
 
-static void log_contains(const char *needle)
+/* The ledgerd log of database name says needle. */
+static void log_of_contains(const char *name, const char *needle)
 {
     char path[512], line[2048];
-    snprintf(path, sizeof path, "%s/%s.ledgerd.log", getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp",
-             env.db_name);
+    snprintf(path, sizeof path, "%s/%s.ledgerd.log", getenv("TEST_LOG_DIR") ? getenv("TEST_LOG_DIR") : "/tmp", name);
     FILE *log = fopen(path, "r");
     assert_non_null(log);
     int found = 0;
@@ -178,6 +131,11 @@ static void log_contains(const char *needle)
         found = strstr(line, needle) != NULL;
     fclose(log);
     if (!found) fail_msg("the ledgerd log does not say \"%s\"", needle);
+}
+
+static void log_contains(const char *needle)
+{
+    log_of_contains(env.db_name, needle);
 }
 
 static void test_refuses_unsafe_server(void **state)
@@ -221,6 +179,49 @@ static void test_refuses_mismatched_instance(void **state)
 }
 
 /* Polls until instance's /healthz/writer is 200; seconds, or -1 after limit_s. */
+/* A ledgerd on database name, migrated with no genesis yet (healthy), then the genesis written
+ * with origin; returns the instance, running or not. */
+static test_env_t instance_before_genesis(const char *name, const char *origin)
+{
+    test_env_t fresh;
+    int applied = 0;
+    int64_t seq = 0;
+    uint8_t public_key[CRYPTO_ED25519_PUBLIC_BYTES] = {0};
+    memset(&fresh, 0, sizeof fresh);
+    snprintf(fresh.db_name, sizeof fresh.db_name, "%s", name);
+    snprintf(fresh.key_file, sizeof fresh.key_file, "%s", env.key_file);
+    test_db_create(name, fresh.db_url, sizeof fresh.db_url);
+    store_conn_t *conn = store_connect(fresh.db_url);
+    assert_non_null(conn);
+    assert_int_equal(store_migrate(conn, &applied), RESULT_OK);
+    assert_int_equal(test_ledgerd_spawn(&fresh), 0); /* nothing to compare with yet */
+    assert_int_equal(store_genesis(conn, "KZT", origin, "operator-1", public_key, &seq), RESULT_OK);
+    store_disconnect(conn);
+    return fresh;
+}
+
+/* An instance started before the ledger's genesis is compared with it once it is written (within
+ * about a second) and stops when it differs, as it would have refused to start (decision 103). */
+static void test_refuses_mismatch_after_genesis(void **state)
+{
+    (void)state;
+    int status = 0, exited = 0;
+    test_env_t other = instance_before_genesis("failover_genesis_other", "another-origin.example");
+    for (int i = 0; i < 50 && !exited; i++) {
+        exited = waitpid(other.pid, &status, WNOHANG) == other.pid;
+        if (!exited) usleep(100000);
+    }
+    if (!exited) stop_instance(&other, SIGKILL);
+    assert_true(exited);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    log_of_contains("failover_genesis_other", "LEDGER_ORIGIN differs from the origin recorded at genesis");
+    test_env_t same = instance_before_genesis("failover_genesis_same", TEST_ORIGIN);
+    usleep(2500000);
+    assert_int_equal(waitpid(same.pid, &status, WNOHANG), 0); /* the ledger's own: still running */
+    assert_int_equal(health_status(&same, "/healthz"), 200);
+    stop_instance(&same, SIGTERM);
+}
+
 static double leads_within(const test_env_t *instance, double limit_s)
 {
     double start = test_now_s();
@@ -368,17 +369,17 @@ static void test_no_ack_without_the_standby(void **state)
     test_expect(test_move(&env, &shop, "/v1/earn", "f-1", 5, "sync-warm"), 201, NULL);
     cluster_set("synchronous_commit", "local");
     cluster_set("synchronous_standby_names", "ghost_standby");
-    call_t first;
+    test_async_t first;
     earn_start(&first, "sync-1");
     int unhealthy = 0;
     for (int i = 0; i < 80 && !unhealthy; i++, usleep(100000))
         unhealthy = health_status(&env, "/healthz") == 503;
-    pthread_join(first.thread, NULL);
+    test_async_join(&first);
     assert_int_equal(first.status, 503); /* not 201: nothing acknowledged that the standby lacks */
     assert_true(first.retry_after_s > 0);
     assert_true(first.took_s < LIMIT_WRITE_BATCH_WAIT_MS / 1000.0 + 3.0);
     assert_true(unhealthy);
-    call_t again = earn_now("sync-1"); /* still no standby: still not acknowledged */
+    test_async_t again = earn_now("sync-1"); /* still no standby: still not acknowledged */
     assert_true(again.status == 503 || again.status == 409);
     cluster_restore();
     retry_until_applied("sync-1");
@@ -405,15 +406,15 @@ static void test_cancelled_standby_wait_not_acknowledged(void **state)
     (void)state;
     alarm(TEST_ALARM_S);
     cluster_set("synchronous_standby_names", "ghost_standby");
-    call_t first;
+    test_async_t first;
     earn_start(&first, "cancel-1");
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT pg_cancel_backend(%d)::int", (int)writer_backend_waiting_for_standby());
     assert_int_equal(test_sql_int(&env, sql), 1);
-    pthread_join(first.thread, NULL);
+    test_async_join(&first);
     assert_int_equal(first.status, 503);
     assert_int_equal(count_reference("cancel-1"), 1); /* committed here, not on the (absent) standby */
-    call_t replay = earn_now("cancel-1");
+    test_async_t replay = earn_now("cancel-1");
     assert_true(replay.status == 503 || replay.status == 409); /* the replay is no acknowledgement either */
     cluster_restore();
     retry_until_applied("cancel-1");
@@ -440,7 +441,7 @@ static void test_fenced_when_journal_behind(void **state)
         other_fenced = health_status(&other, "/healthz") == 503;
     assert_true(other_fenced);
     stop_instance(&other, SIGTERM);
-    call_t fenced = earn_now("fence-2");
+    test_async_t fenced = earn_now("fence-2");
     assert_int_equal(fenced.status, 503);
     assert_string_equal(fenced.code, "ledger_fenced");
     assert_int_equal(count_reference("fence-2"), 0);
@@ -451,7 +452,7 @@ static void test_fenced_when_journal_behind(void **state)
     assert_int_equal(test_sql_exec(&env, "SET session_replication_role = replica; "
                                          "UPDATE journal_head SET seq = seq + 1"),
                      0);
-    call_t still = earn_now("fence-3");
+    test_async_t still = earn_now("fence-3");
     assert_int_equal(still.status, 503);
     assert_string_equal(still.code, "ledger_fenced");
     env.damaged = 0;
@@ -465,6 +466,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refuses_unsafe_server),
         cmocka_unit_test(test_refuses_mismatched_instance),
+        cmocka_unit_test(test_refuses_mismatch_after_genesis),
         cmocka_unit_test(test_one_writer_lease),
         cmocka_unit_test(test_lease_lost_with_its_session),
         cmocka_unit_test(test_identity_recorded_concurrently),

@@ -142,7 +142,7 @@ static void test_multi_row_append_extends_the_tree_like_single_rows(void **state
 static void test_pool_reconnects(void **state)
 {
     (void)state;
-    store_pool_t *pool = store_pool_create(env.db_url, 1);
+    store_pool_t *pool = store_pool_create(env.db_url, 1, NULL);
     store_conn_t *conn = store_pool_acquire(pool);
     assert_non_null(conn);
     int64_t now = 0;

@@ -146,7 +146,7 @@ static void test_connect_to_a_silent_server(void **state)
     assert_null(store_connect(url));
     double took = now_s() - start;
     assert_true(took >= LIMIT_DB_CONNECT_MS / 1000.0 - 0.5 && took < LIMIT_DB_CONNECT_MS / 1000.0 + 1.0);
-    store_pool_t *pool = store_pool_create(url, 2);
+    store_pool_t *pool = store_pool_create(url, 2, NULL);
     start = now_s();
     assert_int_equal(store_pool_check(pool, LIMIT_DB_HEALTH_WAIT_MS), RESULT_DATABASE_UNAVAILABLE);
     assert_true(now_s() - start < LIMIT_DB_CONNECT_MS / 1000.0 + 1.0);
