@@ -17,7 +17,7 @@ import { startLedger } from './fixture.mjs';
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const shots = join(root, 'test-output', 'console');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-setTimeout(() => { console.error('browser tests: over 120 s, stopped'); process.exit(1); }, 120000).unref();
+setTimeout(() => { console.error('browser tests: over 240 s, stopped'); process.exit(1); }, 240000).unref();
 
 let ledger, browser;
 const foreign = []; // requests the page sent anywhere but the ledger
