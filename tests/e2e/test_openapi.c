@@ -1,6 +1,7 @@
 /* End-to-end: GET /openapi.json serves docs/openapi.json unsigned, and a tour that calls every
- * route of the document once with a successful request, so the response check of `make test`
- * (tools/openapi/validate.mjs over TEST_RESPONSE_LOG) sees a success of each route. */
+ * route of the document once with a successful request (issue 19's console routes included), so
+ * the response check of `make test` (tools/openapi/validate.mjs over TEST_RESPONSE_LOG) sees a
+ * success of each route. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "support.h"
@@ -41,6 +43,9 @@ static void test_document_is_served_unsigned(void **state)
     assert_non_null(reply.json); /* parses as JSON */
     assert_string_equal(json_string_value(json_object_get(reply.json, "openapi")), "3.1.0");
     assert_non_null(json_object_get(json_object_get(reply.json, "paths"), "/v1/earn"));
+    /* issue 19's routes are described too (the served document is the one built in) */
+    assert_non_null(json_object_get(json_object_get(reply.json, "paths"), "/v1/whoami"));
+    assert_non_null(json_object_get(json_object_get(reply.json, "paths"), "/v1/admin/liability-report"));
     test_reply_free(&reply);
     /* the document describes itself, and only GET is served */
     test_expect(test_call(&env, NULL, "POST", "/openapi.json", "{}", NULL), 404, "not_found");
@@ -121,6 +126,20 @@ static void test_operator_tour(void **state)
     op_ok("GET", target, NULL, 200);
     snprintf(target, sizeof target, "/v1/settlements/%s/statement", id);
     test_reply_free(&settlement);
+    partner_ok(&coffee, "GET", target, NULL, 200);
+    /* issue 19's console reads and the redemption rate */
+    partner_ok(&coffee, "GET", "/v1/whoami", NULL, 200);
+    op_ok("GET", "/v1/admin/settlements?limit=1", NULL, 200);
+    partner_ok(&coffee, "GET", "/v1/settlements?limit=1", NULL, 200);
+    op_ok("GET", "/v1/admin/expiry-runs?limit=1", NULL, 200);
+    op_ok("GET", "/v1/admin/expiry-forecast?weeks=30", NULL, 200);
+    partner_ok(&coffee, "GET", "/v1/liability", NULL, 200);
+    op_ok("POST", "/v1/admin/redemption-rates", "{\"issuer\":\"coffee\",\"rate_bp\":9500}", 201);
+    op_ok("GET", "/v1/admin/redemption-rates?issuer=coffee", NULL, 200);
+    long long now_s = (long long)time(NULL); /* a closed period: the last hour up to a second ago */
+    snprintf(target, sizeof target, "/v1/admin/liability-report?issuer=coffee&from=%lld&to=%lld", now_s - 3600, now_s - 1);
+    op_ok("GET", target, NULL, 200);
+    snprintf(target, sizeof target, "/v1/liability-report?from=%lld&to=%lld", now_s - 3600, now_s - 1);
     partner_ok(&coffee, "GET", target, NULL, 200);
     op_ok("GET", "/v1/admin/checkpoint", NULL, 200);
     op_ok("GET", "/v1/admin/export", NULL, 200);
