@@ -134,7 +134,12 @@ static void test_operator_tour(void **state)
     op_ok("GET", "/v1/admin/expiry-runs?limit=1", NULL, 200);
     op_ok("GET", "/v1/admin/expiry-forecast?weeks=30", NULL, 200);
     partner_ok(&coffee, "GET", "/v1/liability", NULL, 200);
-    op_ok("POST", "/v1/admin/redemption-rates", "{\"issuer\":\"coffee\",\"rate_bp\":9500}", 201);
+    test_reply_t rate =
+        test_call(&env, &env.operator_key, "POST", "/v1/admin/redemption-rates", "{\"issuer\":\"coffee\",\"rate_bp\":9500}", NULL);
+    assert_int_equal(rate.status, 201);
+    snprintf(target, sizeof target, "/v1/admin/journal/%lld", (long long)test_int(rate.json, "redemption_rate.seq"));
+    test_reply_free(&rate);
+    op_ok("GET", target, NULL, 200); /* the redemption_rate entry as stored */
     op_ok("GET", "/v1/admin/redemption-rates?issuer=coffee", NULL, 200);
     long long now_s = (long long)time(NULL); /* a closed period: the last hour up to a second ago */
     snprintf(target, sizeof target, "/v1/admin/liability-report?issuer=coffee&from=%lld&to=%lld", now_s - 3600, now_s - 1);
