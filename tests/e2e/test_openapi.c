@@ -1,7 +1,7 @@
 /* End-to-end: GET /openapi.json serves docs/openapi.json unsigned, and a tour that calls every
  * route of the document once with a successful request (issue 19's console routes included), so
  * the response check of `make test` (tools/openapi/validate.mjs over TEST_RESPONSE_LOG) sees a
- * success of each route. */
+ * success of each route, and each CSV answer (Accept: text/csv) once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,6 +49,16 @@ static void test_document_is_served_unsigned(void **state)
     test_reply_free(&reply);
     /* the document describes itself, and only GET is served */
     test_expect(test_call(&env, NULL, "POST", "/openapi.json", "{}", NULL), 404, "not_found");
+}
+
+/* A CSV answer (Accept: text/csv) of an operator route: 200 and CSV text, not JSON. */
+static void op_csv_ok(const char *target)
+{
+    test_reply_t reply = test_call_accept(&env, &env.operator_key, target, "text/csv");
+    assert_int_equal(reply.status, 200);
+    assert_null(reply.json);
+    assert_non_null(strchr(reply.body, ','));
+    test_reply_free(&reply);
 }
 
 static void op_ok(const char *method, const char *target, const char *body, int status)
@@ -117,6 +127,7 @@ static void test_operator_tour(void **state)
              json_string_value(json_object_get(json_object_get(run.json, "run"), "id")));
     test_reply_free(&run);
     op_ok("GET", target, NULL, 200);
+    op_csv_ok(target);
     op_ok("GET", "/v1/admin/expiring?days=400", NULL, 400);
     op_ok("GET", "/v1/admin/expiring?days=200", NULL, 200);
     test_reply_t settlement = test_call(&env, &env.operator_key, "POST", "/v1/admin/settlements", "{\"fee_bp\":150}", NULL);
@@ -124,6 +135,7 @@ static void test_operator_tour(void **state)
     const char *id = json_string_value(json_object_get(json_object_get(settlement.json, "settlement"), "id"));
     snprintf(target, sizeof target, "/v1/admin/settlements/%s", id);
     op_ok("GET", target, NULL, 200);
+    op_csv_ok(target);
     snprintf(target, sizeof target, "/v1/settlements/%s/statement", id);
     test_reply_free(&settlement);
     partner_ok(&coffee, "GET", target, NULL, 200);
@@ -144,6 +156,7 @@ static void test_operator_tour(void **state)
     long long now_s = (long long)time(NULL); /* a closed period: the last hour up to a second ago */
     snprintf(target, sizeof target, "/v1/admin/liability-report?issuer=coffee&from=%lld&to=%lld", now_s - 3600, now_s - 1);
     op_ok("GET", target, NULL, 200);
+    op_csv_ok(target);
     snprintf(target, sizeof target, "/v1/liability-report?from=%lld&to=%lld", now_s - 3600, now_s - 1);
     partner_ok(&coffee, "GET", target, NULL, 200);
     op_ok("GET", "/v1/admin/checkpoint", NULL, 200);
