@@ -234,7 +234,7 @@ void test_partner(test_env_t *env, const char *code, int64_t validity_s, test_ke
     test_reply_free(&reply);
 }
 
-/* TEST_RESPONSE_LOG names a file: each response test_call receives is appended to it as one JSON
+/* TEST_RESPONSE_LOG names a file: each response test_call and test_call_accept receive is appended to it as one JSON
  * line {"method","target","request_body","status","content_type","body"}, which tools/openapi/validate.mjs then
  * checks against docs/openapi.json (make test). */
 static void response_log(const char *method, const char *target, const char *request_body,
@@ -291,6 +291,15 @@ test_reply_t test_call(test_env_t *env, const test_key_t *key, const char *metho
     int sent = client_call("127.0.0.1", env->port, key ? key->keyid : NULL, key ? key->signer : NULL, method, target,
                            body, idempotency_key, &response);
     if (sent == 0) response_log(method, target, body, &response);
+    return reply_from(&response, sent);
+}
+
+test_reply_t test_call_accept(test_env_t *env, const test_key_t *key, const char *target, const char *accept)
+{
+    client_response_t response;
+    int sent = client_call_accept("127.0.0.1", env->port, key->keyid, key->signer, "GET", target, NULL, NULL, accept,
+                                  &response);
+    if (sent == 0) response_log("GET", target, NULL, &response);
     return reply_from(&response, sent);
 }
 

@@ -68,6 +68,8 @@ void test_partner(test_env_t *env, const char *code, int64_t validity_s, test_ke
 /* Signed call; idempotency_key NULL means a fresh random key for POST. */
 test_reply_t test_call(test_env_t *env, const test_key_t *key, const char *method, const char *target, const char *body,
                        const char *idempotency_key);
+/* Signed GET with an Accept header (e.g. "text/csv"), logged like test_call. */
+test_reply_t test_call_accept(test_env_t *env, const test_key_t *key, const char *target, const char *accept);
 /* Sends raw bytes to ledgerd. */
 test_reply_t test_raw(test_env_t *env, const char *request, size_t len);
 void test_reply_free(test_reply_t *reply);

@@ -1,6 +1,7 @@
 /* End-to-end: GET /openapi.json serves docs/openapi.json unsigned, and a tour that calls every
- * route of the document once with a successful request, so the response check of `make test`
- * (tools/openapi/validate.mjs over TEST_RESPONSE_LOG) sees a success of each route. */
+ * route of the document once with a successful request (issue 19's console routes included), so
+ * the response check of `make test` (tools/openapi/validate.mjs over TEST_RESPONSE_LOG) sees a
+ * success of each route, and each CSV answer (Accept: text/csv) once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "support.h"
@@ -41,9 +43,22 @@ static void test_document_is_served_unsigned(void **state)
     assert_non_null(reply.json); /* parses as JSON */
     assert_string_equal(json_string_value(json_object_get(reply.json, "openapi")), "3.1.0");
     assert_non_null(json_object_get(json_object_get(reply.json, "paths"), "/v1/earn"));
+    /* issue 19's routes are described too (the served document is the one built in) */
+    assert_non_null(json_object_get(json_object_get(reply.json, "paths"), "/v1/whoami"));
+    assert_non_null(json_object_get(json_object_get(reply.json, "paths"), "/v1/admin/liability-report"));
     test_reply_free(&reply);
     /* the document describes itself, and only GET is served */
     test_expect(test_call(&env, NULL, "POST", "/openapi.json", "{}", NULL), 404, "not_found");
+}
+
+/* A CSV answer (Accept: text/csv) of an operator route: 200 and CSV text, not JSON. */
+static void op_csv_ok(const char *target)
+{
+    test_reply_t reply = test_call_accept(&env, &env.operator_key, target, "text/csv");
+    assert_int_equal(reply.status, 200);
+    assert_null(reply.json);
+    assert_non_null(strchr(reply.body, ','));
+    test_reply_free(&reply);
 }
 
 static void op_ok(const char *method, const char *target, const char *body, int status)
@@ -112,6 +127,7 @@ static void test_operator_tour(void **state)
              json_string_value(json_object_get(json_object_get(run.json, "run"), "id")));
     test_reply_free(&run);
     op_ok("GET", target, NULL, 200);
+    op_csv_ok(target);
     op_ok("GET", "/v1/admin/expiring?days=400", NULL, 400);
     op_ok("GET", "/v1/admin/expiring?days=200", NULL, 200);
     test_reply_t settlement = test_call(&env, &env.operator_key, "POST", "/v1/admin/settlements", "{\"fee_bp\":150}", NULL);
@@ -119,8 +135,29 @@ static void test_operator_tour(void **state)
     const char *id = json_string_value(json_object_get(json_object_get(settlement.json, "settlement"), "id"));
     snprintf(target, sizeof target, "/v1/admin/settlements/%s", id);
     op_ok("GET", target, NULL, 200);
+    op_csv_ok(target);
     snprintf(target, sizeof target, "/v1/settlements/%s/statement", id);
     test_reply_free(&settlement);
+    partner_ok(&coffee, "GET", target, NULL, 200);
+    /* issue 19's console reads and the redemption rate */
+    partner_ok(&coffee, "GET", "/v1/whoami", NULL, 200);
+    op_ok("GET", "/v1/admin/settlements?limit=1", NULL, 200);
+    partner_ok(&coffee, "GET", "/v1/settlements?limit=1", NULL, 200);
+    op_ok("GET", "/v1/admin/expiry-runs?limit=1", NULL, 200);
+    op_ok("GET", "/v1/admin/expiry-forecast?weeks=30", NULL, 200);
+    partner_ok(&coffee, "GET", "/v1/liability", NULL, 200);
+    test_reply_t rate =
+        test_call(&env, &env.operator_key, "POST", "/v1/admin/redemption-rates", "{\"issuer\":\"coffee\",\"rate_bp\":9500}", NULL);
+    assert_int_equal(rate.status, 201);
+    snprintf(target, sizeof target, "/v1/admin/journal/%lld", (long long)test_int(rate.json, "redemption_rate.seq"));
+    test_reply_free(&rate);
+    op_ok("GET", target, NULL, 200); /* the redemption_rate entry as stored */
+    op_ok("GET", "/v1/admin/redemption-rates?issuer=coffee", NULL, 200);
+    long long now_s = (long long)time(NULL); /* a closed period: the last hour up to a second ago */
+    snprintf(target, sizeof target, "/v1/admin/liability-report?issuer=coffee&from=%lld&to=%lld", now_s - 3600, now_s - 1);
+    op_ok("GET", target, NULL, 200);
+    op_csv_ok(target);
+    snprintf(target, sizeof target, "/v1/liability-report?from=%lld&to=%lld", now_s - 3600, now_s - 1);
     partner_ok(&coffee, "GET", target, NULL, 200);
     op_ok("GET", "/v1/admin/checkpoint", NULL, 200);
     op_ok("GET", "/v1/admin/export", NULL, 200);
