@@ -43,7 +43,8 @@ for layer in "${layers[@]}"; do
       fi
       included=${header%.h}; included=${included%_internal}
       [ "$included" != "$module" ] && echo "$module $included" >>"$edges"
-    done < <(grep -n '^#include "' "$file" | sed -E 's/^([0-9]+):#include "([^"]+)".*/\1:\2/')
+    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" |
+      sed -E 's/^([0-9]+):[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1:\2/')
   done
 done
 
@@ -52,7 +53,7 @@ while IFS= read -r hit; do fail "$hit: libpq outside store/"; done < <(grep -rn 
 while IFS= read -r hit; do fail "$hit: libmicrohttpd outside http/"; done < <(grep -rn 'microhttpd.h' src include | grep -v '^src/http/' || true)
 while IFS= read -r hit; do fail "$hit: OpenSSL outside core/crypto.c"; done < <(grep -rn '<openssl/' src include | grep -v '^src/core/crypto.c:' || true)
 sql='"[^"]*\b(SELECT [a-z*(]|INSERT INTO |UPDATE [a-z_]+ SET |DELETE FROM |CREATE (TABLE|INDEX|FUNCTION) |LOCK TABLE )'
-while IFS= read -r hit; do fail "$hit: SQL outside store/"; done < <(grep -rnE "$sql" src include | grep -v '^src/store/\|^include/store/' || true)
+while IFS= read -r hit; do fail "$hit: SQL outside store/"; done < <(grep -rniE "$sql" src include | grep -v '^src/store/\|^include/store/' || true)
 
 # No circle: tsort reports any loop among the module edges.
 if ! tsort "$edges" >/dev/null 2>"$edges.err"; then
