@@ -502,6 +502,114 @@ static void test_refusals_narrowed_in_chunks(void **state)
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
 }
 
+
+/* review17: a chunked write (decision 101) longer than one pipeline (LIMIT_STORE_PIPELINE_MAX):
+ * 59 requests queue behind the writer's first, one group of 15 chunks of burns and earns, about 9
+ * statements each, so the pipeline is read mid-way; every seventh reference is refused by the
+ * database, so refusals fall in the first, middle and last chunks, before and after the
+ * pipeline's flush. The earns of five members are spread over the chunks: each answered balance
+ * must be one step of its member's running total (a delta of an undone chunk counted, or lost,
+ * shows as a repeated or missing step), nothing of a refused request is written or recorded
+ * 201, and the seq stays gapless. */
+enum { CHUNKED_JOBS = 100, CHUNKED_EARNERS = 5 };
+
+static void *chunked_worker(void *arg)
+{
+    job_t *job = arg;
+    job->first = test_call(&env, job->key, "POST", job->path, job->body, NULL);
+    job->status[0] = job->first.status;
+    return NULL;
+}
+
+static int chunked_bad(int i)
+{
+    return i % 13 == 5;
+}
+
+static void test_chunked_write_longer_than_a_pipeline(void **state)
+{
+    (void)state;
+    static job_t jobs[CHUNKED_JOBS];
+    pthread_t threads[CHUNKED_JOBS], holder;
+    for (int i = 0; i < CHUNKED_JOBS; i += 3) { /* every third job burns 10 of a seeded member's 50 */
+        char member[16], reference[24];
+        snprintf(member, sizeof member, "cx-b%d", i);
+        snprintf(reference, sizeof reference, "cx-seed-%d", i);
+        test_reply_t seed = test_move(&env, &coffee, "/v1/earn", member, 50, reference);
+        assert_int_equal(seed.status, 201);
+        test_reply_free(&seed);
+    }
+    assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION test_race() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                         "IF EXISTS (SELECT 1 FROM written WHERE reference LIKE 'cx-bad-%') THEN "
+                                         "RAISE unique_violation USING CONSTRAINT = 'transactions_reference_unique'; "
+                                         "END IF; RETURN NULL; END $$; "
+                                         "CREATE TRIGGER test_race AFTER INSERT ON transactions REFERENCING NEW "
+                                         "TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION test_race()"),
+                     0);
+    test_reply_t arm = test_move(&env, &coffee, "/v1/earn", "cx-arm", 1, "cx-bad-arm"); /* chunks from now */
+    assert_int_equal(arm.status, 409);
+    test_reply_free(&arm);
+    for (int i = 0; i < CHUNKED_JOBS; i++) {
+        char member[16], reference[24];
+        int burn = i % 3 == 0;
+        if (burn)
+            snprintf(member, sizeof member, "cx-b%d", i);
+        else
+            snprintf(member, sizeof member, "cx-e%d", i % CHUNKED_EARNERS);
+        snprintf(reference, sizeof reference, "cx-%s-%d", chunked_bad(i) ? "bad" : "ok", i);
+        jobs[i] = bulk_job(burn ? "/v1/burn" : "/v1/earn", burn ? &books : &coffee, member, burn ? 10 : 3, reference,
+                           NULL);
+    }
+    assert_int_equal(pthread_create(&holder, NULL, hold_journal_head, NULL), 0);
+    usleep(200000);
+    for (int i = 0; i < CHUNKED_JOBS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, chunked_worker, &jobs[i]), 0);
+    for (int i = 0; i < CHUNKED_JOBS; i++)
+        pthread_join(threads[i], NULL);
+    pthread_join(holder, NULL);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_race ON transactions; DROP FUNCTION test_race()"), 0);
+    int good_earns[CHUNKED_EARNERS] = {0};
+    int64_t seen[CHUNKED_EARNERS][CHUNKED_JOBS] = {{0}};
+    for (int i = 0; i < CHUNKED_JOBS; i++) {
+        if (chunked_bad(i)) {
+            assert_int_equal(jobs[i].status[0], 409);
+            assert_string_equal(test_code(&jobs[i].first), "duplicate_reference");
+        } else {
+            if (jobs[i].status[0] != 201) fail_msg("job %d (%s) answered %d: %s", i, jobs[i].body, jobs[i].status[0],
+                                                   jobs[i].first.body ? jobs[i].first.body : "");
+            int64_t available = test_int(jobs[i].first.json, "balance.available");
+            if (i % 3 == 0) {
+                assert_int_equal(available, 40);
+            } else {
+                int e = i % CHUNKED_EARNERS;
+                assert_true(available % 3 == 0 && available >= 3 && available / 3 <= CHUNKED_JOBS);
+                seen[e][available / 3 - 1]++;
+                good_earns[e]++;
+            }
+        }
+        test_reply_free(&jobs[i].first);
+    }
+    for (int e = 0; e < CHUNKED_EARNERS; e++) {
+        char sql[160];
+        for (int k = 0; k < good_earns[e]; k++) /* answered 3, 6, 9 ... each once */
+            if (seen[e][k] != 1) fail_msg("member cx-e%d: balance %d answered %lld times", e, 3 * (k + 1),
+                                          (long long)seen[e][k]);
+        snprintf(sql, sizeof sql, "SELECT balance FROM accounts WHERE account = 'member:cx-e%d'", e);
+        assert_int_equal(test_sql_int(&env, sql), 3 * good_earns[e]);
+    }
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'cx-bad-%'"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM idempotency WHERE status = 201 AND body LIKE '%cx-bad-%'"),
+                     0);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'cx-ok-%'"),
+                     test_sql_int(&env, "SELECT count(*) FROM idempotency WHERE status = 201 AND body LIKE '%cx-ok-%'"));
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+    assert_int_equal(
+        test_sql_int(&env, "SELECT count(*) FROM accounts a WHERE a.account LIKE 'member:cx-%' AND a.balance <> "
+                           "(SELECT coalesce(sum(remaining),0) FROM lots WHERE 'member:' || member = a.account)"),
+        0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_bulk_failure_falls_back_per_request),
         cmocka_unit_test(test_refused_write_narrowed_to_its_request),
         cmocka_unit_test(test_refusals_narrowed_in_chunks),
+        cmocka_unit_test(test_chunked_write_longer_than_a_pipeline),
         cmocka_unit_test(test_concurrent_journal_verifies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
