@@ -610,6 +610,62 @@ static void test_chunked_write_longer_than_a_pipeline(void **state)
         0);
 }
 
+
+/* review17: a busy database (lock_not_available, 55P03) inside a chunked write (decision 101):
+ * the batch fails and is applied again isolated, where the busy chunk and the ones after it are
+ * answered 503 database_busy with Retry-After and nothing of them is written; the chunks before
+ * it commit and answer 201. Sent again, every 503 one succeeds (it was never applied). */
+static void test_busy_chunk_answered_and_not_written(void **state)
+{
+    (void)state;
+    enum { JOBS = THREADS };
+    job_t jobs[JOBS];
+    assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION test_race() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                         "IF EXISTS (SELECT 1 FROM written WHERE reference LIKE 'cy-bad-%') THEN "
+                                         "RAISE unique_violation USING CONSTRAINT = 'transactions_reference_unique'; "
+                                         "END IF; "
+                                         "IF EXISTS (SELECT 1 FROM written WHERE reference LIKE 'cy-busy-%') THEN "
+                                         "RAISE lock_not_available; END IF; RETURN NULL; END $$; "
+                                         "CREATE TRIGGER test_race AFTER INSERT ON transactions REFERENCING NEW "
+                                         "TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION test_race()"),
+                     0);
+    test_reply_t arm = test_move(&env, &coffee, "/v1/earn", "cy-arm", 1, "cy-bad-arm"); /* chunks from now */
+    assert_int_equal(arm.status, 409);
+    test_reply_free(&arm);
+    for (int i = 0; i < JOBS; i++) {
+        char member[16], reference[24];
+        snprintf(member, sizeof member, "cy-m%d", i);
+        snprintf(reference, sizeof reference, "cy-%s-%d", i == JOBS / 2 ? "busy" : "ok", i);
+        jobs[i] = bulk_job("/v1/earn", &coffee, member, 2, reference, NULL);
+    }
+    run_jobs_behind_held_head(jobs, JOBS);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_race ON transactions; DROP FUNCTION test_race()"), 0);
+    int created = 0, busy = 0;
+    for (int i = 0; i < JOBS; i++) {
+        if (jobs[i].status[0] == 201) {
+            created++;
+        } else {
+            if (jobs[i].status[0] != 503) fail_msg("job %d answered %d: %s", i, jobs[i].status[0], jobs[i].first.body);
+            assert_string_equal(test_code(&jobs[i].first), "database_busy");
+            busy++;
+        }
+    }
+    assert_int_equal(jobs[JOBS / 2].status[0], 503);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'cy-%'"), created);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM idempotency WHERE body LIKE '%cy-%'"), created);
+    for (int i = 0; i < JOBS; i++) {
+        if (jobs[i].status[0] == 503) { /* never applied: the same earn succeeds now */
+            test_reply_t again = test_call(&env, &coffee, "POST", "/v1/earn", jobs[i].body, NULL);
+            assert_int_equal(again.status, 201);
+            test_reply_free(&again);
+        }
+        test_reply_free(&jobs[i].first);
+    }
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'cy-%'"), JOBS);
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -622,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_refused_write_narrowed_to_its_request),
         cmocka_unit_test(test_refusals_narrowed_in_chunks),
         cmocka_unit_test(test_chunked_write_longer_than_a_pipeline),
+        cmocka_unit_test(test_busy_chunk_answered_and_not_written),
         cmocka_unit_test(test_concurrent_journal_verifies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
