@@ -300,7 +300,7 @@
 /* Statements prepared on one session (each store_run name once; ~90 today). */
 #define LIMIT_STORE_PREPARED_MAX 128
 /* Statements sent in one pipeline before their results are read (a full pipeline is read, then
- * sending goes on): a group written in chunks after a refusal sends about 8 per chunk. */
+ * sending goes on): a group written in chunks after a refusal sends up to 9 per chunk. */
 #define LIMIT_STORE_PIPELINE_MAX 128
 /* Key cache: open addressing, emptied when half full (a coalition has tens of keys). */
 #define LIMIT_KEYCACHE_SLOTS 1024
@@ -421,6 +421,6 @@ _Static_assert(LIMIT_LISTEN_HOST_MAX >= sizeof "255.255.255.255", "an IPv4 liter
 _Static_assert(LIMIT_ORIGIN_MAX < LIMIT_NOTE_BYTES_MAX, "a checkpoint note holds its origin line");
 _Static_assert(LIMIT_WRITE_CHUNK_REQUESTS >= 1 && LIMIT_WRITE_CHUNK_REQUESTS < LIMIT_WRITE_BATCH_DEFAULT,
                "a chunk is part of a default batch");
-_Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 8, "a pipeline holds two chunks' statements (savepoint, 6 writes, release)");
+_Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 9, "a pipeline holds two chunks' statements (savepoint, 7 writes, release)");
 
 #endif

@@ -396,6 +396,7 @@ static result_t group_chunked(group_t *g, size_t lo, size_t hi)
         size_t k = 0;
         while (k + 1 < count && marks[k + 1] < failed)
             k++;
+        if (failed == marks[k] + 1) return result; /* the chunk's SAVEPOINT itself: nothing to undo to */
         size_t start = lo + k * CHUNK, end = start + CHUNK < hi ? start + CHUNK : hi;
         g->seq = seqs[k];
         for (size_t i = start; i < planned; i++) {
