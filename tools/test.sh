@@ -59,7 +59,7 @@ run() { # run LABEL COMMAND [ARGS...]: one step, counted; never stops the script
 run "layers (tools/check-layers.sh and its planted violations)" bash tests/layers/test_check_layers.sh
 run "limits (limits.h static asserts and planted violations)" bash tests/limits/test_limits_asserts.sh
 run "counting of make test (tools/test-count.sh)" bash tests/tools/test_count.sh
-# docs/openapi.json (docs/notes-openapi.md): the pinned linter and validator, the lint, the route
+# docs/openapi.json (README "The API document", decisions 129-136): the pinned linter and validator, the lint, the route
 # table against the document, and the planted faults each check must catch
 run "openapi: npm ci in tools/openapi (pinned Redocly CLI, Ajv)" bash tools/openapi/check.sh install
 run "openapi: lint docs/openapi.json (Redocly CLI)" bash tools/openapi/check.sh lint

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The OpenAPI checks of `make test` (docs/notes-openapi.md), each a step of tools/test.sh:
+# The OpenAPI checks of `make test` (README "The API document", decisions 129-136), each a step of tools/test.sh:
 #   check.sh install            npm ci of the pinned linter and validator (package-lock.json here)
 #   check.sh lint [DOC]         Redocly CLI lint with redocly.yaml (default DOC: docs/openapi.json)
 #   check.sh routes [ROOT]      the document has exactly the routes ledgerd serves (check-routes.mjs)
