@@ -12,6 +12,10 @@ if [ "${1:-}" = "--test" ] && ! { command -v node && command -v npm; } >/dev/nul
 # the console's browser tests (tests/browser): Debian's chromium, driven by playwright-core from npm
 # (package-lock.json at the top, `npm ci` below)
 if [ "${1:-}" = "--test" ]; then packages+=(chromium); fi
+# the reference clients' tests (tests/clients): the Python client runs on Debian's python3 with
+# Debian's python3-cryptography (Ed25519; PyPI is not used); the openssl CLI signs webhook samples
+# with the ledger's key file, independently of the clients' code
+if [ "${1:-}" = "--test" ]; then packages+=(python3 python3-cryptography openssl); fi
 # the failover test (tools/ha-test.sh): pg_auto_failover (monitor + keepers) and haproxy
 if [ "${1:-}" = "--ha" ]; then packages+=(postgresql-15-auto-failover pg-auto-failover-cli haproxy); fi
 # `make test-containers` (tools/container-test.sh): Podman builds and runs docker/ with a base image

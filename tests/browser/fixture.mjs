@@ -3,7 +3,8 @@
 // ephemeral loopback port serving the repo's console/, and a small coalition made through signed
 // calls: three brands, an operator, two auditors (one revoked), point value, earns and
 // cross-brand burns, three settlements, an expiry run. `node tests/browser/fixture.mjs` keeps one
-// running for a person to look at (it prints the URL and the key files).
+// running for a person to look at (it prints the URL and the key files). The reference clients'
+// tests (tests/clients) start it with { small: true }: the brands, their keys and a point value only.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,8 @@ function run(file, args, env = {}, input) {
   return execFileSync(file, args, { env: { ...process.env, ...env }, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 20000 });
 }
 
-export async function startLedger(name = 'browser_console') {
+// small: seed only the brands, their keys and a point value (no sleeps); env: more ledgerd settings.
+export async function startLedger(name = 'browser_console', { small = false, env: extraEnv = {} } = {}) {
   const pgHost = process.env.TEST_PG_HOST;
   if (!pgHost) throw new Error('TEST_PG_HOST must name the test PostgreSQL socket folder (tools/pg.sh start)');
   const dir = mkdtempSync(join(tmpdir(), 'console-browser-'));
@@ -45,7 +47,7 @@ export async function startLedger(name = 'browser_console') {
   const logFile = join(process.env.TEST_LOG_DIR || dir, `${name}.ledgerd.log`);
   const child = spawn(join(binDir, 'ledgerd'), [], {
     cwd: root,
-    env: { ...process.env, ...env, LEDGER_LISTEN: '127.0.0.1:0', LEDGER_EXPIRY_INTERVAL_S: '0', LEDGER_CONSOLE_DIR: join(root, 'console') },
+    env: { ...process.env, ...env, LEDGER_LISTEN: '127.0.0.1:0', LEDGER_EXPIRY_INTERVAL_S: '0', LEDGER_CONSOLE_DIR: join(root, 'console'), ...extraEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
@@ -83,7 +85,9 @@ export async function startLedger(name = 'browser_console') {
   };
   ledger.keys.operator = operator;
   try {
-    seed(ledger, key);
+    seedBrands(ledger, key);
+    if (small) ledger.call(operator, 'POST', '/v1/admin/point-values', { value_num: 1, value_den: 2 });
+    else seed(ledger, key);
   } catch (e) {
     await ledger.stop();
     throw new Error(`seeding failed: ${e.stderr || e.message}\n${log.slice(-2000)}`);
@@ -93,16 +97,22 @@ export async function startLedger(name = 'browser_console') {
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
+// Three brands with one key each (cinema's lots last 2 s).
+function seedBrands(ledger, key) {
+  const op = ledger.operator;
+  const brands = [['coffee', 'Coffee House', 0], ['books', 'Book Corner', 5184000], ['cinema', 'City Cinema', 2]];
+  for (const [code, name, validity] of brands) {
+    ledger.call(op, 'POST', '/v1/admin/partners', validity ? { code, name, validity_seconds: validity } : { code, name });
+    const k = key(`${code}-1`);
+    ledger.call(op, 'POST', `/v1/admin/partners/${code}/keys`, { keyid: k.id, public_key: k.pub });
+    ledger.keys[code] = k;
+  }
+}
+
+// The console's coalition on top: auditors (one revoked), earns, burns, settlements, an expiry run.
 function seed(ledger, key) {
   const op = ledger.operator;
   const call = (...a) => ledger.call(...a);
-  const brands = [['coffee', 'Coffee House', 0], ['books', 'Book Corner', 5184000], ['cinema', 'City Cinema', 2]];
-  for (const [code, name, validity] of brands) {
-    call(op, 'POST', '/v1/admin/partners', validity ? { code, name, validity_seconds: validity } : { code, name });
-    const k = key(`${code}-1`);
-    call(op, 'POST', `/v1/admin/partners/${code}/keys`, { keyid: k.id, public_key: k.pub });
-    ledger.keys[code] = k;
-  }
   for (const id of ['auditor-1', 'auditor-2']) {
     const k = key(id);
     call(op, 'POST', '/v1/admin/staff-keys', { keyid: k.id, public_key: k.pub, role: 'auditor' });
