@@ -84,6 +84,12 @@ done
 # the plain ledgerd on this PostgreSQL; node's test runner, counted from its TAP summary
 run "browser tests/browser/console.test.mjs (headless chromium)" env TEST_BIN_DIR=bin \
   node --test --test-reporter=tap tests/browser/console.test.mjs
+# the reference clients (issue 20 item 2, clients/): each against the plain ledgerd on this PostgreSQL
+# through tests/clients/harness.mjs; node's TAP summary, and the same summary printed by the Python tests
+run "clients: Node reference client (tests/clients/node_client.test.mjs)" env TEST_BIN_DIR=bin \
+  node --test --test-reporter=tap tests/clients/node_client.test.mjs
+run "clients: Python reference client (tests/clients/test_python_client.py)" env TEST_BIN_DIR=bin \
+  node tests/clients/run-python.mjs
 # the whole suite again built with ASan+UBSan: test drivers, ledgerd, ledgerctl, ledger-verify
 for t in build/san/bin/test/integration_*; do run "integration (asan) $(basename "$t")" "$t"; done
 for t in build/san/bin/test/e2e_*; do

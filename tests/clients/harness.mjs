@@ -9,6 +9,7 @@
 //   "pass"       forward (also what happens when the plan is empty);
 //   "503" / "503:N"  answer 503 database_busy with Retry-After: N (default 1) without forwarding;
 //   "500"        answer 500 internal without forwarding;
+//   "409"        answer 409 request_in_progress (the ledger still runs the same request) without forwarding;
 //   "delay:MS"   forward, and hold the ledger's answer MS milliseconds before passing it on (the
 //                client times out first: the effect happened, the answer is lost);
 //   "drop"       close the connection without an answer, without forwarding.
@@ -41,9 +42,9 @@ export function startProxy(target) {
       const step = steps.shift() || 'pass';
       seen.push({ method: req.method, path: req.url, idempotency_key: req.headers['idempotency-key'] ?? null, step });
       if (step === 'drop') { req.socket.destroy(); return; }
-      if (step.startsWith('503') || step === '500') {
+      if (step.startsWith('503') || step === '500' || step === '409') {
         const status = Number(step.slice(0, 3));
-        const code = status === 503 ? 'database_busy' : 'internal';
+        const code = { 503: 'database_busy', 500: 'internal', 409: 'request_in_progress' }[status];
         const headers = { 'Content-Type': 'application/problem+json' };
         if (status === 503) headers['Retry-After'] = step.split(':')[1] ?? '1';
         res.writeHead(status, headers).end(JSON.stringify({ type: 'about:blank', title: 'Injected', status, code, detail: `the test proxy answered ${step}` }));
@@ -82,10 +83,10 @@ export function opensslSign(keyFile, message) {
   }
 }
 
-// A sample delivery signed now by the ledger's key.
-export function webhookSample(ledger) {
+// A sample delivery signed by the ledger's key, its timestamp ageS seconds ago.
+export function webhookSample(ledger, ageS = 0) {
   const id = 'ev-42';
-  const timestamp = String(Math.floor(Date.now() / 1000));
+  const timestamp = String(Math.floor(Date.now() / 1000) - ageS);
   const body = '{"data":{"member":"card-1","points":500},"id":"ev-42","seq":42,"type":"earn"}';
   const signature = opensslSign(ledger.ledgerKey.file, `${id}.${timestamp}.${body}`);
   return { id, timestamp, body, signature };
@@ -100,7 +101,7 @@ export async function startHarness(name, env = {}) {
     async stop() { await proxy.close(); await ledger.stop(); },
     // what the Python tests need, as JSON
     describe() {
-      return JSON.stringify({ url: ledger.url, proxy: proxy.url, ledger_key: ledger.ledgerKey.pub, keys: ledger.keys, webhook: webhookSample(ledger) });
+      return JSON.stringify({ url: ledger.url, proxy: proxy.url, ledger_key: ledger.ledgerKey.pub, keys: ledger.keys, webhook: webhookSample(ledger), webhook_old: webhookSample(ledger, 301) });
     },
   };
 }

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { LedgerClient, LedgerError, WebhookVerificationError, verifyWebhook } from '../../clients/node/coalition_ledger.mjs';
-import { startHarness, webhookSample, opensslSign } from './harness.mjs';
+import { startHarness, webhookSample } from './harness.mjs';
 
 setTimeout(() => { console.error('node client tests: over 60 s, stopped'); process.exit(1); }, 60000).unref();
 
@@ -123,6 +123,17 @@ test('a 503 is retried after its Retry-After with the same key', async () => {
   assert.equal(requests[0].idempotency_key, requests[1].idempotency_key);
 });
 
+test('409 request_in_progress is retried with the same key; 409 duplicate_reference is not', async () => {
+  await plan('409');
+  assert.equal((await viaProxy().earn('n-running', 12, 'n-till-12')).balance.balance, 12);
+  const requests = await seen();
+  assert.deepEqual(requests.map((r) => r.step), ['409', 'pass']);
+  assert.equal(requests[0].idempotency_key, requests[1].idempotency_key);
+  await plan();
+  await rejects(viaProxy().earn('n-running', 12, 'n-till-12'), (e) => assert.deepEqual([e.status, e.code], [409, 'duplicate_reference']));
+  assert.equal((await seen()).length, 1);
+});
+
 test('a dropped connection is retried; a GET carries no Idempotency-Key', async () => {
   await coffee.earn('n-drop', 11, 'n-till-9');
   await plan('drop');
@@ -169,8 +180,8 @@ test('verifyWebhook accepts the ledger key\'s v1a signature and refuses tamperin
   refused({ ...headers, 'webhook-timestamp': String(Number(s.timestamp) - 1) }, s.body);
   refused({ ...headers, 'webhook-signature': `v1,${s.signature}` }, s.body);
   refused(headers, s.body, harness.ledger.keys.coffee.pub);
-  const old = String(Math.floor(Date.now() / 1000) - 301);
-  const oldSigned = { ...headers, 'webhook-timestamp': old, 'webhook-signature': `v1a,${opensslSign(ledger.ledgerKey.file, `${s.id}.${old}.${s.body}`)}` };
+  const old = webhookSample(ledger, 301);
+  const oldSigned = { ...headers, 'webhook-timestamp': old.timestamp, 'webhook-signature': `v1a,${old.signature}` };
   refused(oldSigned, s.body);
   assert.equal(verifyWebhook(oldSigned, s.body, ledger.ledgerKey.pub, { toleranceS: 600 }).seq, 42);
   refused({ 'webhook-id': s.id, 'webhook-timestamp': s.timestamp }, s.body);

@@ -1,0 +1,25 @@
+// run-python.mjs — runs the Python reference client's tests (test_python_client.py, Debian's
+// /usr/bin/python3 with python3-cryptography) against the ledger and proxy of harness.mjs, so the
+// ledger is set up once, in one place, for both clients. The Python tests print TAP summary lines
+// ("# pass N", "# fail M") that tools/test-count.sh counts. Exits with the tests' status.
+// Run by tools/test.sh: node tests/clients/run-python.mjs
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { startHarness } from './harness.mjs';
+
+const python = process.env.CLIENT_PYTHON || '/usr/bin/python3';
+const here = resolve(new URL('.', import.meta.url).pathname);
+const harness = await startHarness('clients_python');
+let status = 1;
+try {
+  const child = spawn(python, [resolve(here, 'test_python_client.py')], {
+    env: { ...process.env, CLIENT_TEST: harness.describe() },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const timer = setTimeout(() => { console.error('python client tests: over 60 s, stopped'); child.kill('SIGKILL'); }, 60000);
+  status = await new Promise((ok) => child.on('exit', (code) => ok(code ?? 1)));
+  clearTimeout(timer);
+} finally {
+  await harness.stop();
+}
+process.exit(status);
