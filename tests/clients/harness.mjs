@@ -18,8 +18,10 @@ import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startLedger } from '../browser/fixture.mjs';
+
+const binDir = resolve(new URL('../..', import.meta.url).pathname, process.env.TEST_BIN_DIR || 'bin');
 
 export function startProxy(target) {
   let steps = [];
@@ -90,6 +92,14 @@ export function webhookSample(ledger, ageS = 0) {
   const body = '{"data":{"member":"card-1","points":500},"id":"ev-42","seq":42,"type":"earn"}';
   const signature = opensslSign(ledger.ledgerKey.file, `${id}.${timestamp}.${body}`);
   return { id, timestamp, body, signature };
+}
+
+// The journal the clients wrote, exported by ledgerctl and checked offline by ledger-verify (every
+// partner signature re-verified): its report line; throws when the verifier refuses it.
+export function verifyExport(ledger) {
+  const file = join(ledger.dir, 'export.jsonl');
+  execFileSync(join(binDir, 'ledgerctl'), ['export', '--out', file], { env: { ...process.env, ...ledger.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return execFileSync(join(binDir, 'ledger-verify'), [file, '--ledger-key', ledger.ledgerKey.pub], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
 // The ledger (small seed, extra ledgerd settings in env) and the proxy in front of it.

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { LedgerClient, LedgerError, WebhookVerificationError, verifyWebhook } from '../../clients/node/coalition_ledger.mjs';
-import { startHarness, webhookSample } from './harness.mjs';
+import { startHarness, webhookSample, verifyExport } from './harness.mjs';
 
 setTimeout(() => { console.error('node client tests: over 60 s, stopped'); process.exit(1); }, 60000).unref();
 
@@ -185,4 +185,8 @@ test('verifyWebhook accepts the ledger key\'s v1a signature and refuses tamperin
   refused(oldSigned, s.body);
   assert.equal(verifyWebhook(oldSigned, s.body, ledger.ledgerKey.pub, { toleranceS: 600 }).seq, 42);
   refused({ 'webhook-id': s.id, 'webhook-timestamp': s.timestamp }, s.body);
+});
+
+test('the journal the client wrote verifies offline (ledger-verify)', () => {
+  assert.match(verifyExport(harness.ledger), /^ok: \d+ entries verified/);
 });
