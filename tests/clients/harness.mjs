@@ -12,7 +12,8 @@
 //   "409"        answer 409 request_in_progress (the ledger still runs the same request) without forwarding;
 //   "delay:MS"   forward, and hold the ledger's answer MS milliseconds before passing it on (the
 //                client times out first: the effect happened, the answer is lost);
-//   "drop"       close the connection without an answer, without forwarding.
+//   "drop"       close the connection without an answer, without forwarding;
+//   "302"        redirect to the same target on ledgerd (a client must not follow it).
 // GET /__proxy/seen lists {method, path, idempotency_key, step} of the requests since the last plan.
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
@@ -44,6 +45,7 @@ export function startProxy(target) {
       const step = steps.shift() || 'pass';
       seen.push({ method: req.method, path: req.url, idempotency_key: req.headers['idempotency-key'] ?? null, step });
       if (step === 'drop') { req.socket.destroy(); return; }
+      if (step === '302') { res.writeHead(302, { Location: target + req.url }).end(); return; }
       if (step.startsWith('503') || step === '500' || step === '409') {
         const status = Number(step.slice(0, 3));
         const code = { 503: 'database_busy', 500: 'internal', 409: 'request_in_progress' }[status];

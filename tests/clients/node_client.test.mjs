@@ -142,12 +142,15 @@ test('a dropped connection is retried; a GET carries no Idempotency-Key', async 
   assert.deepEqual(requests.map((r) => [r.step, r.idempotency_key]), [['drop', null], ['pass', null]]);
 });
 
-test('4xx and other 5xx are never retried', async () => {
+test('4xx, other 5xx and redirects are never retried or followed', async () => {
   await plan();
   await rejects(viaProxy().burn('n-never', 5, 'n-order-4'), (e) => assert.equal(e.code, 'insufficient_points'));
   assert.equal((await seen()).length, 1);
   await plan('500');
   await rejects(viaProxy().earn('n-never', 5, 'n-till-10'), (e) => assert.deepEqual([e.status, e.code], [500, 'internal']));
+  assert.equal((await seen()).length, 1);
+  await plan('302');
+  await rejects(viaProxy().earn('n-never', 5, 'n-till-10'), (e) => assert.deepEqual([e.status, e.code], [302, 'http_302']));
   assert.equal((await seen()).length, 1);
   assert.equal((await coffee.member('n-never')).balance, 0);
 });

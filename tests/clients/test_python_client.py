@@ -145,7 +145,7 @@ class LiveLedger(unittest.TestCase):
         self.assertEqual(via_proxy().member("p-drop")["balance"], 11)
         self.assertEqual([(r["step"], r["idempotency_key"]) for r in seen()], [("drop", None), ("pass", None)])
 
-    def test_4xx_and_500_not_retried(self):
+    def test_4xx_500_and_redirects_not_retried(self):
         plan()
         with self.assertRaises(LedgerError) as caught:
             via_proxy().burn("p-never", 5, "p-order-4")
@@ -155,6 +155,11 @@ class LiveLedger(unittest.TestCase):
         with self.assertRaises(LedgerError) as caught:
             via_proxy().earn("p-never", 5, "p-till-10")
         self.assertEqual((caught.exception.status, caught.exception.code), (500, "internal"))
+        self.assertEqual(len(seen()), 1)
+        plan("302")
+        with self.assertRaises(LedgerError) as caught:
+            via_proxy().earn("p-never", 5, "p-till-10")
+        self.assertEqual((caught.exception.status, caught.exception.code), (302, "http_302"))
         self.assertEqual(len(seen()), 1)
         self.assertEqual(self.coffee.member("p-never")["balance"], 0)
 
