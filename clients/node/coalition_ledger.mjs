@@ -82,12 +82,12 @@ export class LedgerClient {
   }
 
   // One attempt: { response } with { status, headers, text, json }, or { error } when nothing came back.
-  async send(method, target, body, idempotencyKey, accept) {
+  async send(method, target, body, idempotencyKey, accept, timeoutMs) {
     const headers = this.sign(method, target, body, idempotencyKey);
     if (accept) headers['Accept'] = accept;
     try {
       const answer = await fetch(this.url + target, {
-        method, headers, body: body ?? undefined, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs),
+        method, headers, body: body ?? undefined, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await answer.text();
       let json = null;
@@ -106,7 +106,8 @@ export class LedgerClient {
     if (body !== null && idempotencyKey === null) idempotencyKey = randomBytes(16).toString('hex');
     const deadline = Date.now() + this.maxTotalMs;
     for (let attempt = 1; ; attempt++) {
-      const { response, error } = await this.send(method, target, body, idempotencyKey, accept);
+      const timeoutMs = Math.max(1, Math.min(this.timeoutMs, deadline - Date.now()));
+      const { response, error } = await this.send(method, target, body, idempotencyKey, accept, timeoutMs);
       if (response && response.status >= 200 && response.status < 300) return response;
       let status = 0, problem, wait = null;
       if (!response) {

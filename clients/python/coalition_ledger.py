@@ -102,8 +102,8 @@ class LedgerClient:
     """A partner's (or operator's) signed session with one ledger.
 
     url: "http://host:port"; key_id: the id the operator registered; key_file: the PKCS#8 PEM
-    `ledgerctl keygen` wrote. timeout_s bounds each attempt, max_attempts and max_total_s the
-    retries of one call."""
+    `ledgerctl keygen` wrote. timeout_s bounds each wait of an attempt (connect, each read: what
+    urllib offers), max_attempts and max_total_s the retries of one call."""
 
     def __init__(self, url, key_id, key_file, timeout_s=15.0, max_attempts=5, max_total_s=60.0,
                  backoff_s=0.2, backoff_max_s=5.0):
@@ -138,7 +138,7 @@ class LedgerClient:
         headers["Signature"] = "sig1=:" + _b64(self._key.sign(base.encode("utf-8"))) + ":"
         return headers
 
-    def _send(self, method, target, body, idempotency_key, accept):
+    def _send(self, method, target, body, idempotency_key, accept, timeout_s):
         """One attempt: a Response, or None with the error when nothing usable came back."""
         headers = self.sign(method, target, body, idempotency_key)
         if accept:
@@ -146,7 +146,7 @@ class LedgerClient:
         request = urllib.request.Request(self.url + target, data=body, headers=headers, method=method)
         try:
             try:
-                answer = _opener.open(request, timeout=self.timeout_s)
+                answer = _opener.open(request, timeout=timeout_s)
             except urllib.error.HTTPError as refused:  # 3xx, 4xx, 5xx: still an answer
                 answer = refused
             with answer:
@@ -167,7 +167,8 @@ class LedgerClient:
         attempt = 0
         while True:
             attempt += 1
-            response, error = self._send(method, target, body, idempotency_key, accept)
+            timeout_s = max(0.001, min(self.timeout_s, deadline - time.monotonic()))
+            response, error = self._send(method, target, body, idempotency_key, accept, timeout_s)
             if response is not None and 200 <= response.status < 300:
                 return response
             wait = None

@@ -168,6 +168,14 @@ test('attempts and total time are bounded; the error gives the key to retry with
   assert.ok(Date.now() - started < 1000, 'a Retry-After beyond the total time ends the call at once');
   await plan();
   assert.equal((await viaProxy().earn('n-bound', 8, 'n-till-11', e.idempotencyKey)).balance.balance, 8);
+  // an attempt never outlives the call's total bound; the effect it had is found again by its key
+  await plan('delay:1500');
+  const slow = Date.now();
+  const lost = await rejects(viaProxy({ maxTotalMs: 500 }).earn('n-bound', 9, 'n-till-13'), (error) => assert.deepEqual([error.status, error.code], [0, 'no_answer']));
+  assert.ok(Date.now() - slow < 1200, 'the attempt was cut at the total bound');
+  await plan();
+  assert.equal((await viaProxy().earn('n-bound', 9, 'n-till-13', lost.idempotencyKey)).balance.balance, 17);
+  assert.equal((await coffee.transactions('n-bound')).transactions.length, 2);
 });
 
 test('verifyWebhook accepts the ledger key\'s v1a signature and refuses tampering', async () => {

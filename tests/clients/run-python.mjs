@@ -14,7 +14,7 @@ const harness = await startHarness('clients_python');
 let status = 1;
 try {
   const child = spawn(python, [resolve(here, 'test_python_client.py')], {
-    env: { ...process.env, CLIENT_TEST: harness.describe() },
+    env: { ...process.env, CLIENT_TEST: harness.describe(), PYTHONDONTWRITEBYTECODE: '1' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const timer = setTimeout(() => { console.error('python client tests: over 60 s, stopped'); child.kill('SIGKILL'); }, 60000);

@@ -178,6 +178,17 @@ class LiveLedger(unittest.TestCase):
         self.assertLess(time.monotonic() - started, 1.0)
         plan()
         self.assertEqual(via_proxy().earn("p-bound", 8, "p-till-11", idempotency_key=key)["balance"]["balance"], 8)
+        # an attempt never outlives the call's total bound; the effect it had is found again by its key
+        plan("delay:1500")
+        started = time.monotonic()
+        with self.assertRaises(LedgerError) as caught:
+            via_proxy(max_total_s=0.5).earn("p-bound", 9, "p-till-13")
+        self.assertEqual((caught.exception.status, caught.exception.code), (0, "no_answer"))
+        self.assertLess(time.monotonic() - started, 1.2)
+        plan()
+        again = via_proxy().earn("p-bound", 9, "p-till-13", idempotency_key=caught.exception.idempotency_key)
+        self.assertEqual(again["balance"]["balance"], 17)
+        self.assertEqual(len(self.coffee.transactions("p-bound")["transactions"]), 2)
 
 
 class Webhook(unittest.TestCase):
