@@ -33,6 +33,7 @@ typedef struct {
 extern const store_profile_t store_profile_default;     /* pool sessions, ledgerctl, exports */
 extern const store_profile_t store_profile_writer;      /* the group-commit writer */
 extern const store_profile_t store_profile_maintenance; /* the expiry scheduler and housekeeping */
+extern const store_profile_t store_profile_webhooks;    /* the webhook dispatcher's workers */
 /* Owned connection or NULL (reason logged). Applies session timeouts. */
 store_conn_t *store_connect(const char *url);
 store_conn_t *store_connect_profile(const char *url, const store_profile_t *profile);
