@@ -51,6 +51,12 @@
 #define LIMIT_PAGE_DEFAULT 50
 #define LIMIT_PAGE_MAX     200
 
+/* The partner event feed (GET /v1/events, issue 20): events per page, default and most. A page
+ * of the largest expiry chunk's events is LIMIT_EVENTS_PAGE_MAX entries of at most
+ * LIMIT_EXPIRY_CHUNK_LOTS lots each, so the bound is kept small. */
+#define LIMIT_EVENTS_PAGE_DEFAULT 50
+#define LIMIT_EVENTS_PAGE_MAX     200
+
 /* Spec 9: default clock skew window, seconds. */
 #define LIMIT_CLOCK_SKEW_DEFAULT_S 300
 /* Spec 10: an entry's time may follow its signature's `created` by the skew window plus this
@@ -350,6 +356,8 @@ _Static_assert(LIMIT_HOLD_TTL_MIN_S >= 1 && LIMIT_HOLD_TTL_MIN_S <= LIMIT_HOLD_T
                "the default hold ttl must lie within [min, max]");
 _Static_assert(LIMIT_VALIDITY_DEFAULT_S >= 1 && LIMIT_VALIDITY_DEFAULT_S <= LIMIT_VALIDITY_MAX_S,
                "the default lot validity must lie within 1..max");
+_Static_assert(LIMIT_EVENTS_PAGE_DEFAULT >= 1 && LIMIT_EVENTS_PAGE_DEFAULT <= LIMIT_EVENTS_PAGE_MAX,
+               "the feed's default page is a valid page");
 _Static_assert(LIMIT_PAGE_DEFAULT >= 1 && LIMIT_PAGE_DEFAULT <= LIMIT_PAGE_MAX,
                "the default page must lie within 1..max");
 _Static_assert(LIMIT_EXPIRING_DAYS_DEFAULT >= 1 && LIMIT_EXPIRING_DAYS_DEFAULT <= LIMIT_EXPIRING_DAYS_MAX,
@@ -421,7 +429,8 @@ _Static_assert(LIMIT_LISTEN_HOST_MAX >= sizeof "255.255.255.255", "an IPv4 liter
 _Static_assert(LIMIT_ORIGIN_MAX < LIMIT_NOTE_BYTES_MAX, "a checkpoint note holds its origin line");
 _Static_assert(LIMIT_WRITE_CHUNK_REQUESTS >= 1 && LIMIT_WRITE_CHUNK_REQUESTS < LIMIT_WRITE_BATCH_DEFAULT,
                "a chunk is part of a default batch");
-_Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 9, "a pipeline holds two chunks' statements (savepoint, 7 writes, release)");
+_Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 10,
+               "a pipeline holds two chunks' statements (savepoint, 8 writes with partner_events, release)");
 
 /* ---- Webhooks (issue 20 item 4; docs/decisions.md 155-174). ---- */
 /* A webhook URL: browsers and proxies handle 2048 characters everywhere; longer is refused. */
@@ -462,6 +471,6 @@ _Static_assert(LIMIT_WEBHOOK_BACKOFF_DEFAULT_MS <= LIMIT_WEBHOOK_BACKOFF_CAP_DEF
                    LIMIT_WEBHOOK_BACKOFF_CAP_DEFAULT_MS <= LIMIT_WEBHOOK_BACKOFF_MAX_MS,
                "the backoff's base is below its cap, within the bound");
 _Static_assert(LIMIT_WEBHOOK_CONNECT_MS < LIMIT_WEBHOOK_TIMEOUT_DEFAULT_MS, "connecting is part of the exchange");
-_Static_assert(LIMIT_WEBHOOK_PAGE_EVENTS <= LIMIT_PAGE_MAX, "a dispatcher page is a feed page");
+_Static_assert(LIMIT_WEBHOOK_PAGE_EVENTS <= LIMIT_EVENTS_PAGE_MAX, "a dispatcher page is a feed page");
 
 #endif

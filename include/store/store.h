@@ -209,6 +209,15 @@ result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t
 result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member, int64_t before_seq,
                                    int limit, json_t **views, int64_t *last_seq);
 
+/* The partner event feed (issue 20 item 3) ---------------------------------------------------- */
+/* One page of partner's events (core/events.h) after seq `after` (0: from the start), in seq
+ * order, at most limit (1..LIMIT_EVENTS_PAGE_MAX) of them: *events (owned) the exact JSON event
+ * objects GET /v1/events answers, *next the seq to resume after when the page is full (more may
+ * follow), else 0. The feed's one query; the webhook dispatcher calls it too. Reads the journal
+ * through partner_events (partner, seq), so a page costs the same on any journal length. */
+result_t store_events_page(store_conn_t *conn, const char *partner, int64_t after, int limit, json_t **events,
+                           int64_t *next);
+
 /* Partners ----------------------------------------------------------------------------------- */
 /* RESULT_UNKNOWN_PARTNER when absent. */
 result_t store_partner_validity(store_conn_t *conn, const char *code, int64_t *validity_s);
