@@ -12,7 +12,8 @@ WARNINGS := -Wall -Wextra -Werror -Wconversion -Wshadow -Wstrict-prototypes -Wfo
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_DEFAULT_SOURCE $(WARNINGS) -iquote $(OBJ) \
           -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -pthread -MMD -MP
-LDLIBS := -lpq -lmicrohttpd -ljansson -lcrypto -lsodium -lm -pthread
+# libcurl: the webhook dispatcher's HTTP client (jobs/webhook_dispatch.c; README "Dependencies")
+LDLIBS := -lpq -lmicrohttpd -ljansson -lcrypto -lsodium -lm -pthread $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)

@@ -5,7 +5,7 @@
 #   - a file includes a header of a higher layer (core includes nothing of ours above it; verify
 #     uses core only), or another layer's internal header (src/<layer>/*.h);
 #   - SQL or libpq appears outside store/, libmicrohttpd outside http/, OpenSSL outside
-#     core/crypto.c;
+#     core/crypto.c, libcurl (the webhook client) outside jobs/webhook_dispatch.c;
 #   - modules include each other in a circle (a module is x.c with its header x.h).
 # `tools/check-layers.sh ROOT` checks another tree (its own test plants violations in a copy).
 set -euo pipefail
@@ -52,6 +52,7 @@ done
 while IFS= read -r hit; do fail "$hit: libpq outside store/"; done < <(grep -rn 'libpq-fe.h' src include | grep -v '^src/store/\|^include/store/' || true)
 while IFS= read -r hit; do fail "$hit: libmicrohttpd outside http/"; done < <(grep -rn 'microhttpd.h' src include | grep -v '^src/http/' || true)
 while IFS= read -r hit; do fail "$hit: OpenSSL outside core/crypto.c"; done < <(grep -rn '<openssl/' src include | grep -v '^src/core/crypto.c:' || true)
+while IFS= read -r hit; do fail "$hit: libcurl outside jobs/webhook_dispatch.c"; done < <(grep -rn '<curl/' src include | grep -v '^src/jobs/webhook_dispatch.c:' || true)
 sql='"[^"]*\b(SELECT [a-z*(]|INSERT INTO |UPDATE [a-z_]+ SET |DELETE FROM |CREATE (TABLE|INDEX|FUNCTION) |LOCK TABLE )'
 while IFS= read -r hit; do fail "$hit: SQL outside store/"; done < <(grep -rniE "$sql" src include | grep -v '^src/store/\|^include/store/' || true)
 

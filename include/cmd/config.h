@@ -21,6 +21,13 @@ typedef struct {
     long long http_body_bytes_in_flight;   /* LEDGER_HTTP_BODY_BYTES_IN_FLIGHT, default 64 MiB */
     const char *console_dir; /* LEDGER_CONSOLE_DIR, default "console" (the working directory's); "" none */
     int console_required;    /* LEDGER_CONSOLE_DIR was set: a folder that cannot be served stops start-up */
+    /* webhooks (issue 20 item 4; README "Webhooks") */
+    int webhook_allow_private;      /* LEDGER_WEBHOOK_ALLOW_PRIVATE=1: private and loopback hosts allowed */
+    unsigned webhook_workers;       /* LEDGER_WEBHOOK_WORKERS, default 4; 0: this instance delivers nothing */
+    int64_t webhook_poll_ms;        /* LEDGER_WEBHOOK_POLL_MS, default 500 */
+    int64_t webhook_backoff_ms;     /* LEDGER_WEBHOOK_BACKOFF_MS, default 1000: the first retry's delay */
+    int64_t webhook_backoff_cap_ms; /* LEDGER_WEBHOOK_BACKOFF_CAP_MS, default 300000 */
+    int64_t webhook_timeout_ms;     /* LEDGER_WEBHOOK_TIMEOUT_MS, default 15000: one delivery, all told */
 } config_t;
 
 /* Returns 0 on success, else writes a reason to error (static text). */

@@ -51,6 +51,12 @@
 #define LIMIT_PAGE_DEFAULT 50
 #define LIMIT_PAGE_MAX     200
 
+/* The partner event feed (GET /v1/events, issue 20): events per page, default and most. A page
+ * of the largest expiry chunk's events is LIMIT_EVENTS_PAGE_MAX entries of at most
+ * LIMIT_EXPIRY_CHUNK_LOTS lots each, so the bound is kept small. */
+#define LIMIT_EVENTS_PAGE_DEFAULT 50
+#define LIMIT_EVENTS_PAGE_MAX     200
+
 /* Spec 9: default clock skew window, seconds. */
 #define LIMIT_CLOCK_SKEW_DEFAULT_S 300
 /* Spec 10: an entry's time may follow its signature's `created` by the skew window plus this
@@ -350,6 +356,8 @@ _Static_assert(LIMIT_HOLD_TTL_MIN_S >= 1 && LIMIT_HOLD_TTL_MIN_S <= LIMIT_HOLD_T
                "the default hold ttl must lie within [min, max]");
 _Static_assert(LIMIT_VALIDITY_DEFAULT_S >= 1 && LIMIT_VALIDITY_DEFAULT_S <= LIMIT_VALIDITY_MAX_S,
                "the default lot validity must lie within 1..max");
+_Static_assert(LIMIT_EVENTS_PAGE_DEFAULT >= 1 && LIMIT_EVENTS_PAGE_DEFAULT <= LIMIT_EVENTS_PAGE_MAX,
+               "the feed's default page is a valid page");
 _Static_assert(LIMIT_PAGE_DEFAULT >= 1 && LIMIT_PAGE_DEFAULT <= LIMIT_PAGE_MAX,
                "the default page must lie within 1..max");
 _Static_assert(LIMIT_EXPIRING_DAYS_DEFAULT >= 1 && LIMIT_EXPIRING_DAYS_DEFAULT <= LIMIT_EXPIRING_DAYS_MAX,
@@ -421,6 +429,48 @@ _Static_assert(LIMIT_LISTEN_HOST_MAX >= sizeof "255.255.255.255", "an IPv4 liter
 _Static_assert(LIMIT_ORIGIN_MAX < LIMIT_NOTE_BYTES_MAX, "a checkpoint note holds its origin line");
 _Static_assert(LIMIT_WRITE_CHUNK_REQUESTS >= 1 && LIMIT_WRITE_CHUNK_REQUESTS < LIMIT_WRITE_BATCH_DEFAULT,
                "a chunk is part of a default batch");
-_Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 9, "a pipeline holds two chunks' statements (savepoint, 7 writes, release)");
+_Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 10,
+               "a pipeline holds two chunks' statements (savepoint, 8 writes with partner_events, release)");
+
+/* ---- Webhooks (issue 20 item 4; docs/decisions.md 155-174). ---- */
+/* A webhook URL: browsers and proxies handle 2048 characters everywhere; longer is refused. */
+#define LIMIT_WEBHOOK_URL_MAX 2048
+/* Its host (a DNS name is at most 253 characters; an IPv6 literal 45 inside its brackets). */
+#define LIMIT_WEBHOOK_HOST_MAX 253
+/* A webhook's optional description (free text for the partner's operators). */
+#define LIMIT_WEBHOOK_DESCRIPTION_MAX 256
+/* Active endpoints per partner: each costs a dispatcher slot and a feed read per poll. */
+#define LIMIT_WEBHOOKS_PER_PARTNER_MAX 10
+/* Event types in one subscription: at most every type there is (duplicates are refused). */
+#define LIMIT_WEBHOOK_EVENT_TYPES_MAX 16
+/* Backoff after a failed delivery: base doubling per consecutive failure, capped (defaults;
+ * LEDGER_WEBHOOK_BACKOFF_MS and LEDGER_WEBHOOK_BACKOFF_CAP_MS set them, tests make them short). */
+#define LIMIT_WEBHOOK_BACKOFF_DEFAULT_MS 1000
+#define LIMIT_WEBHOOK_BACKOFF_CAP_DEFAULT_MS (5 * 60 * 1000)
+#define LIMIT_WEBHOOK_BACKOFF_MAX_MS (24 * 3600 * 1000)
+/* One delivery: connecting, and the whole exchange (Standard Webhooks recommends 15-30 s); a slow
+ * receiver holds only its own endpoint's worker this long. LEDGER_WEBHOOK_TIMEOUT_MS sets the total. */
+#define LIMIT_WEBHOOK_CONNECT_MS 5000
+#define LIMIT_WEBHOOK_TIMEOUT_DEFAULT_MS 15000
+#define LIMIT_WEBHOOK_TIMEOUT_MAX_MS 60000
+/* The receiver's answer is read up to this much (kept in the delivery record, truncated). */
+#define LIMIT_WEBHOOK_RESPONSE_KEEP_BYTES 256
+/* How often an idle dispatcher worker looks for due endpoints (LEDGER_WEBHOOK_POLL_MS). */
+#define LIMIT_WEBHOOK_POLL_DEFAULT_MS 500
+#define LIMIT_WEBHOOK_POLL_MAX_MS 60000
+/* Dispatcher workers per ledgerd (LEDGER_WEBHOOK_WORKERS; 0 disables delivery in that instance):
+ * a slow endpoint holds one worker, the others serve the rest. */
+#define LIMIT_WEBHOOK_WORKERS_DEFAULT 4
+#define LIMIT_WEBHOOK_WORKERS_MAX 32
+/* Events read from the feed per page while delivering one endpoint. */
+#define LIMIT_WEBHOOK_PAGE_EVENTS 50
+/* Delivery attempts are kept this long, then purged by the dispatcher. */
+#define LIMIT_WEBHOOK_DELIVERY_KEEP_S (8 * 86400)
+_Static_assert(LIMIT_WEBHOOK_EVENT_TYPES_MAX >= 11, "a subscription may name every event type there is");
+_Static_assert(LIMIT_WEBHOOK_BACKOFF_DEFAULT_MS <= LIMIT_WEBHOOK_BACKOFF_CAP_DEFAULT_MS &&
+                   LIMIT_WEBHOOK_BACKOFF_CAP_DEFAULT_MS <= LIMIT_WEBHOOK_BACKOFF_MAX_MS,
+               "the backoff's base is below its cap, within the bound");
+_Static_assert(LIMIT_WEBHOOK_CONNECT_MS < LIMIT_WEBHOOK_TIMEOUT_DEFAULT_MS, "connecting is part of the exchange");
+_Static_assert(LIMIT_WEBHOOK_PAGE_EVENTS <= LIMIT_EVENTS_PAGE_MAX, "a dispatcher page is a feed page");
 
 #endif

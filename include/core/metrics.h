@@ -25,6 +25,10 @@ typedef enum { METRICS_WRITE_READ, METRICS_WRITE_PLAN, METRICS_WRITE_COMMIT, MET
 void metrics_write_time(metrics_phase_t phase, uint64_t since_us);
 /* Microseconds of a monotonic clock (the since_us of metrics_write_time). */
 uint64_t metrics_clock_us(void);
+/* Webhooks (issue 20 item 4): one delivery attempt, and the endpoints as the dispatcher last
+ * counted them (active, and failing: waiting out a backoff). Labels are fixed: bounded. */
+void metrics_webhook_attempt(int ok);
+void metrics_webhook_endpoints(int64_t active, int64_t failing);
 /* The database gauges, read by the caller (the HTTP layer) from the pool and the store. */
 typedef struct {
     int has_pool;

@@ -46,6 +46,8 @@ typedef enum {
     RESULT_SETTLEMENT_OVERFLOW, /* an amount or total beyond LIMIT_SETTLEMENT_AMOUNT_MAX */
     RESULT_REPORT_TO_IN_FUTURE, /* a liability report's period must have ended (issue 19) */
     RESULT_REPORT_OVERFLOW,     /* a liability report number beyond LIMIT_REPORT_AMOUNT_MAX */
+    RESULT_WEBHOOK_LIMIT,       /* a partner's active webhooks are LIMIT_WEBHOOKS_PER_PARTNER_MAX already */
+    RESULT_WEBHOOK_DISABLED,    /* a disabled webhook is neither disabled again nor redelivered */
     /* operator rules */
     RESULT_PARTNER_EXISTS,
     RESULT_KEY_EXISTS,

@@ -24,6 +24,7 @@ typedef struct {
     unsigned http_connections_per_address; /* 0: no limit */
     long long http_body_bytes_in_flight;
     const console_t *console; /* borrowed, may be NULL: /console/ answers 404 */
+    int webhook_allow_private; /* LEDGER_WEBHOOK_ALLOW_PRIVATE: webhooks may name private hosts */
 } http_options_t;
 
 /* Starts listening; *bound_port receives the actual port. Returns owned server or NULL. */

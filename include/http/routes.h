@@ -41,6 +41,12 @@
     X("GET", "/v1/admin/liability-report", ROUTE_ADMIN, service_liability_report)                                      \
     X("GET", "/v1/liability-report", ROUTE_PARTNER, service_liability_report_own)                                      \
     X("POST", "/v1/admin/redemption-rates", ROUTE_ADMIN, service_redemption_rate_create)                               \
-    X("GET", "/v1/admin/redemption-rates", ROUTE_ADMIN, service_redemption_rate_list)
+    X("GET", "/v1/admin/redemption-rates", ROUTE_ADMIN, service_redemption_rate_list)                                 \
+    X("GET", "/v1/events", ROUTE_PARTNER, service_events)                                                              \
+    X("POST", "/v1/webhooks", ROUTE_PARTNER, service_webhook_create)                                                   \
+    X("GET", "/v1/webhooks", ROUTE_PARTNER, service_webhook_list)                                                      \
+    X("POST", "/v1/webhooks/:/disable", ROUTE_PARTNER, service_webhook_disable)                                        \
+    X("POST", "/v1/webhooks/:/redeliver", ROUTE_PARTNER, service_webhook_redeliver)                                    \
+    X("GET", "/v1/webhooks/:/deliveries", ROUTE_PARTNER, service_webhook_deliveries)
 
 #endif

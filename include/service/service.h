@@ -33,6 +33,7 @@ typedef struct {
     int wants_csv;                              /* Accept: text/csv */
     const char *keyid;                          /* the signing key */
     int64_t clock_skew_s;                       /* LEDGER_CLOCK_SKEW_S: the created window */
+    int webhook_allow_private;                  /* LEDGER_WEBHOOK_ALLOW_PRIVATE=1: private webhook hosts allowed */
     const char *database_url;                   /* for operations holding their own session (export) */
     const char *origin;                         /* LEDGER_ORIGIN: checkpoint origin and key name */
     const crypto_signer_t *ledger_key;          /* signs reports */
@@ -76,6 +77,8 @@ void service_reverse(store_conn_t *conn, const service_request_t *request, servi
 void service_transaction_get(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_member_get(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_member_history(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+/* The partner event feed (service_events.c) */
+void service_events(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 
 /* Operator API (service_admin.c) */
 void service_partner_create(store_conn_t *conn, const service_request_t *request, service_response_t *response);
@@ -117,6 +120,12 @@ void service_liability_report_own(store_conn_t *conn, const service_request_t *r
 void service_redemption_rate_create(store_conn_t *conn, const service_request_t *request,
                                     service_response_t *response);
 void service_redemption_rate_list(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+/* Issue 20 item 4: webhooks (service_webhooks.c) */
+void service_webhook_create(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_webhook_list(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_webhook_disable(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_webhook_redeliver(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+void service_webhook_deliveries(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 
 /* The outcome of one operation inside the mutation transaction. */
 typedef struct {

@@ -33,6 +33,7 @@ typedef struct {
 extern const store_profile_t store_profile_default;     /* pool sessions, ledgerctl, exports */
 extern const store_profile_t store_profile_writer;      /* the group-commit writer */
 extern const store_profile_t store_profile_maintenance; /* the expiry scheduler and housekeeping */
+extern const store_profile_t store_profile_webhooks;    /* the webhook dispatcher's workers */
 /* Owned connection or NULL (reason logged). Applies session timeouts. */
 store_conn_t *store_connect(const char *url);
 store_conn_t *store_connect_profile(const char *url, const store_profile_t *profile);
@@ -207,6 +208,15 @@ result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t
 /* Owned JSON array of the partner's transaction views for member, newest first, seq < before. */
 result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member, int64_t before_seq,
                                    int limit, json_t **views, int64_t *last_seq);
+
+/* The partner event feed (issue 20 item 3) ---------------------------------------------------- */
+/* One page of partner's events (core/events.h) after seq `after` (0: from the start), in seq
+ * order, at most limit (1..LIMIT_EVENTS_PAGE_MAX) of them: *events (owned) the exact JSON event
+ * objects GET /v1/events answers, *next the seq to resume after when the page is full (more may
+ * follow), else 0. The feed's one query; the webhook dispatcher calls it too. Reads the journal
+ * through partner_events (partner, seq), so a page costs the same on any journal length. */
+result_t store_events_page(store_conn_t *conn, const char *partner, int64_t after, int limit, json_t **events,
+                           int64_t *next);
 
 /* Partners ----------------------------------------------------------------------------------- */
 /* RESULT_UNKNOWN_PARTNER when absent. */

@@ -53,6 +53,48 @@ static int config_load_http(config_t *config, const char **error)
     return 0;
 }
 
+/* One optional integer setting within minimum..maximum into *out (left as is when unset). */
+static int config_integer(const char *name, long long minimum, long long maximum, int64_t *out)
+{
+    long long value = 0;
+    const char *text = getenv(name);
+    if (text == NULL) return 0;
+    if (parse_integer(text, minimum, maximum, &value) != 0) return -1;
+    *out = value;
+    return 0;
+}
+
+static int config_load_webhooks(config_t *config, const char **error)
+{
+    int64_t allow = 0, workers = LIMIT_WEBHOOK_WORKERS_DEFAULT;
+    config->webhook_poll_ms = LIMIT_WEBHOOK_POLL_DEFAULT_MS;
+    config->webhook_backoff_ms = LIMIT_WEBHOOK_BACKOFF_DEFAULT_MS;
+    config->webhook_backoff_cap_ms = LIMIT_WEBHOOK_BACKOFF_CAP_DEFAULT_MS;
+    config->webhook_timeout_ms = LIMIT_WEBHOOK_TIMEOUT_DEFAULT_MS;
+    *error = "LEDGER_WEBHOOK_ALLOW_PRIVATE must be 0 or 1";
+    if (config_integer("LEDGER_WEBHOOK_ALLOW_PRIVATE", 0, 1, &allow) != 0) return -1;
+    *error = "LEDGER_WEBHOOK_WORKERS must be 0.." LIMIT_TEXT(LIMIT_WEBHOOK_WORKERS_MAX);
+    if (config_integer("LEDGER_WEBHOOK_WORKERS", 0, LIMIT_WEBHOOK_WORKERS_MAX, &workers) != 0) return -1;
+    *error = "LEDGER_WEBHOOK_POLL_MS must be 10.." LIMIT_TEXT(LIMIT_WEBHOOK_POLL_MAX_MS);
+    if (config_integer("LEDGER_WEBHOOK_POLL_MS", 10, LIMIT_WEBHOOK_POLL_MAX_MS, &config->webhook_poll_ms) != 0)
+        return -1;
+    *error = "LEDGER_WEBHOOK_BACKOFF_MS must be 1.." LIMIT_TEXT(LIMIT_WEBHOOK_BACKOFF_MAX_MS);
+    if (config_integer("LEDGER_WEBHOOK_BACKOFF_MS", 1, LIMIT_WEBHOOK_BACKOFF_MAX_MS, &config->webhook_backoff_ms) != 0)
+        return -1;
+    *error = "LEDGER_WEBHOOK_BACKOFF_CAP_MS must be LEDGER_WEBHOOK_BACKOFF_MS.." LIMIT_TEXT(LIMIT_WEBHOOK_BACKOFF_MAX_MS);
+    if (config_integer("LEDGER_WEBHOOK_BACKOFF_CAP_MS", 1, LIMIT_WEBHOOK_BACKOFF_MAX_MS,
+                       &config->webhook_backoff_cap_ms) != 0 ||
+        config->webhook_backoff_cap_ms < config->webhook_backoff_ms)
+        return -1;
+    *error = "LEDGER_WEBHOOK_TIMEOUT_MS must be 100.." LIMIT_TEXT(LIMIT_WEBHOOK_TIMEOUT_MAX_MS);
+    if (config_integer("LEDGER_WEBHOOK_TIMEOUT_MS", 100, LIMIT_WEBHOOK_TIMEOUT_MAX_MS, &config->webhook_timeout_ms) != 0)
+        return -1;
+    *error = NULL;
+    config->webhook_allow_private = (int)allow;
+    config->webhook_workers = (unsigned)workers;
+    return 0;
+}
+
 int config_load(config_t *config, const char **error)
 {
     long long value = 0;
@@ -120,5 +162,6 @@ int config_load(config_t *config, const char **error)
         *error = "LEDGER_ORIGIN must be 1.." LIMIT_TEXT(LIMIT_ORIGIN_MAX) " characters on one line";
         return -1;
     }
-    return config_load_http(config, error);
+    if (config_load_http(config, error) != 0) return -1;
+    return config_load_webhooks(config, error);
 }

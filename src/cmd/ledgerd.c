@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "maintenance.h"
+#include "webhook_dispatch.h"
 #include "service.h"
 #include "service_writer.h"
 #include "store.h"
@@ -112,6 +113,7 @@ int main(void)
     console_t *console = NULL;
     service_writer_t *writer = NULL;
     maintenance_t *maintenance = NULL;
+    webhook_dispatch_t *webhooks = NULL;
     uint16_t port = 0;
     sigset_t stop_signals;
     /* Every thread inherits this mask; only the main thread takes SIGINT/SIGTERM, via sigwait. */
@@ -147,17 +149,24 @@ int main(void)
                               config.http_request_deadline_s,
                               config.http_connections_per_address,
                               config.http_body_bytes_in_flight,
-                              console};
+                              console,
+                              config.webhook_allow_private};
     server = http_start(&options, pool, keys, ledger_key, writer, &port);
     if (server == NULL) {
         log_error("cannot listen", json_pack("{s:s,s:i}", "host", config.listen_host, "port", config.listen_port));
         goto out;
     }
     maintenance = maintenance_start(config.database_url, ledger_key, config.expiry_interval_s, config.clock_skew_s);
+    webhook_dispatch_options_t webhook_options = {config.database_url,       ledger_key,
+                                                  config.webhook_workers,    config.webhook_poll_ms,
+                                                  config.webhook_backoff_ms, config.webhook_backoff_cap_ms,
+                                                  config.webhook_timeout_ms, config.webhook_allow_private};
+    webhooks = webhook_dispatch_start(&webhook_options);
     log_info("listening",
              json_pack("{s:s,s:i,s:i}", "host", config.listen_host, "port", port, "threads", (int)config.http_threads));
     status = wait_for_stop(&stop_signals, known, pool, config.origin, ledger_key);
 out:
+    webhook_dispatch_stop(webhooks);
     maintenance_stop(maintenance);
     http_stop(server); /* answers every request in flight, the writer's included */
     service_writer_free(writer);

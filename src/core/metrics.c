@@ -56,6 +56,26 @@ void metrics_request(const char *route, int status, uint64_t duration_us)
 static uint64_t metrics_batches, metrics_batch_requests, metrics_batch_fallbacks, metrics_bulk_requests;
 static uint64_t metrics_queue_timeouts;
 static uint64_t metrics_queue_full;
+static uint64_t metrics_webhook_ok, metrics_webhook_failed;
+static int64_t metrics_webhook_active, metrics_webhook_failing;
+
+void metrics_webhook_attempt(int ok)
+{
+    pthread_mutex_lock(&metrics_lock);
+    if (ok)
+        metrics_webhook_ok++;
+    else
+        metrics_webhook_failed++;
+    pthread_mutex_unlock(&metrics_lock);
+}
+
+void metrics_webhook_endpoints(int64_t active, int64_t failing)
+{
+    pthread_mutex_lock(&metrics_lock);
+    metrics_webhook_active = active;
+    metrics_webhook_failing = failing;
+    pthread_mutex_unlock(&metrics_lock);
+}
 
 void metrics_write_queue_timeouts(size_t requests)
 {
@@ -167,6 +187,17 @@ char *metrics_render(const metrics_database_t *database)
     for (size_t i = 0; i < sizeof metrics_phases / sizeof metrics_phases[0]; i++)
         buf_printf(&out, "ledger_write_seconds_total{phase=\"%s\"} %.6f\n", metrics_phases[i],
                    (double)metrics_phase_us[i] / 1e6);
+    buf_printf(&out,
+               "# HELP ledger_webhook_deliveries_total Webhook delivery attempts by outcome (ok: a 2xx answer).\n"
+               "# TYPE ledger_webhook_deliveries_total counter\n"
+               "ledger_webhook_deliveries_total{outcome=\"ok\"} %llu\n"
+               "ledger_webhook_deliveries_total{outcome=\"failed\"} %llu\n"
+               "# HELP ledger_webhook_endpoints Active webhook endpoints as the dispatcher last counted them.\n"
+               "# TYPE ledger_webhook_endpoints gauge\nledger_webhook_endpoints %lld\n"
+               "# HELP ledger_webhook_endpoints_failing Active endpoints waiting out a backoff after a failure.\n"
+               "# TYPE ledger_webhook_endpoints_failing gauge\nledger_webhook_endpoints_failing %lld\n",
+               (unsigned long long)metrics_webhook_ok, (unsigned long long)metrics_webhook_failed,
+               (long long)metrics_webhook_active, (long long)metrics_webhook_failing);
     pthread_mutex_unlock(&metrics_lock);
     if (database->has_pool) {
         buf_printf(&out,

@@ -53,6 +53,7 @@ struct http_server {
     const console_t *console;          /* borrowed; NULL: no console */
     store_keycache_t *keys;            /* borrowed; NULL: every request reads its key */
     int64_t clock_skew_s;
+    int webhook_allow_private;
     uint64_t request_deadline_us;
     long long body_bytes_in_flight_max;
     long long body_bytes_per_key_max; /* one key's share of body_bytes_in_flight_max */
@@ -635,6 +636,7 @@ static void http_call(struct MHD_Connection *connection, http_server_t *server, 
     request->query_days = http_query(call->query, "days", days, sizeof days);
     request->keyid = call->input.keyid;
     request->clock_skew_s = server->clock_skew_s;
+    request->webhook_allow_private = server->webhook_allow_private;
     request->database_url = server->database_url;
     request->origin = server->origin;
     request->signed_request.query = call->query;
@@ -1001,6 +1003,7 @@ http_server_t *http_start(const http_options_t *config, store_pool_t *pool, stor
         return NULL;
     }
     server->clock_skew_s = config->clock_skew_s;
+    server->webhook_allow_private = config->webhook_allow_private;
     server->request_deadline_us = (uint64_t)config->http_request_deadline_s * 1000000u;
     server->body_bytes_in_flight_max = config->http_body_bytes_in_flight;
     server->body_bytes_per_key_max = server->body_bytes_in_flight_max / LIMIT_HTTP_BODY_BYTES_KEY_SHARE_DIVISOR;

@@ -20,6 +20,8 @@ const store_profile_t store_profile_writer = {"ledger-writer", LIMIT_WRITE_STATE
                                               LIMIT_WRITE_LOCK_TIMEOUT_MS, LIMIT_WRITE_BATCH_WAIT_MS};
 const store_profile_t store_profile_maintenance = {"ledger-maintenance", LIMIT_DB_STATEMENT_TIMEOUT_MS,
                                                    LIMIT_DB_LOCK_TIMEOUT_MS, LIMIT_DB_WAIT_MS};
+const store_profile_t store_profile_webhooks = {"ledger-webhooks", LIMIT_DB_STATEMENT_TIMEOUT_MS,
+                                                LIMIT_DB_LOCK_TIMEOUT_MS, LIMIT_DB_WAIT_MS};
 
 static void store_notice_ignore(void *arg, const char *message)
 {

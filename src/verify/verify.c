@@ -220,6 +220,12 @@ static int request_fits_type(const json_t *entry, const json_t *request)
         snprintf(want, sizeof want, "/v1/admin/point-values");
     else if (strcmp(type, "redemption_rate") == 0)
         snprintf(want, sizeof want, "/v1/admin/redemption-rates");
+    else if (strcmp(type, "webhook") == 0)
+        snprintf(want, sizeof want, "/v1/webhooks");
+    else if (strcmp(type, "webhook_disable") == 0)
+        snprintf(want, sizeof want, "/v1/webhooks/%s/disable", entry_string(entry, "webhook"));
+    else if (strcmp(type, "webhook_redeliver") == 0)
+        snprintf(want, sizeof want, "/v1/webhooks/%s/redeliver", entry_string(entry, "webhook"));
     else
         return 0;
     return strcmp(path, want) == 0;

@@ -187,6 +187,7 @@ static void state_free(vstate_t *state)
     free(state->portions.items);
     free(state->burns.items);
     free(state->holds.items);
+    free(state->webhooks.items);
     free(state->flows.items);
     free(state->times.items);
     free(state->by_seq.items);

@@ -56,6 +56,12 @@ typedef struct {
     int open;
 } vhold_t;
 
+typedef struct { /* a webhook endpoint (issue 20 item 4) */
+    int64_t seq;      /* of its registration */
+    char partner[LIMIT_PARTNER_CODE_MAX + 1];
+    int disabled;
+} vwebhook_t;
+
 typedef struct {
     VEC(int64_t) lots;
     VEC(int64_t) holds;
@@ -77,6 +83,7 @@ typedef struct {
     VEC(vburn_t) burns;
     VEC(vhold_t) holds;
     VEC(vflow_t) flows;  /* redemptions since the last settlement's cutoff */
+    VEC(vwebhook_t) webhooks;
     VEC(int64_t) times;  /* entry time by seq (index seq) */
     VEC(int64_t) by_seq; /* seq -> index + 1 of the lot (earn), burn, or hold created there */
     int64_t value_num, value_den;

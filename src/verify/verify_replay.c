@@ -10,6 +10,7 @@
 #include "json.h"
 #include "limits.h"
 #include "verify_internal.h"
+#include "webhook.h"
 
 #define FAIL(text)                                                                                                     \
     do {                                                                                                               \
@@ -157,6 +158,51 @@ static int replay_registry(vstate_t *state, const json_t *entry, const char *typ
     if (num(entry, "value_den") < 1 || num(entry, "value_num") < 0) FAIL("invalid point value");
     state->value_num = num(entry, "value_num");
     state->value_den = num(entry, "value_den");
+    return 0;
+}
+
+static vwebhook_t *vstate_webhook(vstate_t *state, const char *id)
+{
+    int64_t seq = 0;
+    if (journal_id_parse(id, "whk", &seq) != 0) return NULL;
+    for (size_t i = 0; i < state->webhooks.count; i++)
+        if (state->webhooks.items[i].seq == seq) return &state->webhooks.items[i];
+    return NULL;
+}
+
+/* Issue 20 item 4: a partner's webhook registered (the URL and subscription as the write path
+ * checks them, a bounded number active), disabled once, redelivered from a cursor before it. */
+static int replay_webhook(vstate_t *state, const json_t *entry, const char *type, int64_t seq, const char **why)
+{
+    const char *partner = str(entry, "partner");
+    webhook_url_t url;
+    uint32_t mask = 0;
+    if (strcmp(type, "webhook") == 0) {
+        const json_t *description = json_object_get(entry, "description");
+        size_t active = 0;
+        for (size_t i = 0; i < state->webhooks.count; i++)
+            active += !state->webhooks.items[i].disabled && strcmp(state->webhooks.items[i].partner, partner) == 0;
+        if (vstate_partner(state, partner) == NULL || webhook_url_parse(str(entry, "url"), &url) != NULL ||
+            webhook_event_types_parse(json_object_get(entry, "event_types"), &mask) != NULL ||
+            (description != NULL &&
+             (!json_is_string(description) || json_string_length(description) > LIMIT_WEBHOOK_DESCRIPTION_MAX)) ||
+            active >= LIMIT_WEBHOOKS_PER_PARTNER_MAX)
+            FAIL("webhook of an unknown partner, with an invalid url, event_types or description, or one too many");
+        vwebhook_t webhook = {seq, "", 0};
+        snprintf(webhook.partner, sizeof webhook.partner, "%s", partner);
+        VEC_PUSH(state->webhooks, webhook);
+        return 0;
+    }
+    vwebhook_t *webhook = vstate_webhook(state, str(entry, "webhook"));
+    if (webhook == NULL || webhook->disabled || strcmp(webhook->partner, partner) != 0)
+        FAIL("webhook change of an unknown, disabled or another partner's webhook");
+    if (strcmp(type, "webhook_disable") == 0) {
+        webhook->disabled = 1;
+        return 0;
+    }
+    const json_t *after = json_object_get(entry, "after");
+    if (!json_is_integer(after) || json_integer_value(after) < 0 || json_integer_value(after) >= seq)
+        FAIL("redelivery from a cursor that is not an earlier seq");
     return 0;
 }
 
@@ -474,6 +520,8 @@ int verify_replay(vstate_t *state, const json_t *entry, int64_t seq, int64_t tim
     if (strcmp(type, "genesis") == 0 || strcmp(type, "partner") == 0 || strcmp(type, "key") == 0 ||
         strcmp(type, "key_revoke") == 0 || strcmp(type, "point_value") == 0 || strcmp(type, "redemption_rate") == 0)
         return replay_registry(state, entry, type, seq, why);
+    if (strcmp(type, "webhook") == 0 || strcmp(type, "webhook_disable") == 0 || strcmp(type, "webhook_redeliver") == 0)
+        return replay_webhook(state, entry, type, seq, why);
     if (strcmp(type, "earn") == 0) return replay_earn(state, entry, seq, time_s, expected, why);
     if (strcmp(type, "burn") == 0) return replay_burn(state, entry, seq, time_s, expected, why);
     if (strcmp(type, "hold") == 0 || strcmp(type, "hold_void") == 0)
