@@ -105,8 +105,9 @@ export function verifyExport(ledger) {
 }
 
 // The ledger (small seed, extra ledgerd settings in env) and the proxy in front of it.
+// Webhooks may reach the tests' loopback receivers, polled often so a delivery takes milliseconds.
 export async function startHarness(name, env = {}) {
-  const ledger = await startLedger(name, { small: true, env });
+  const ledger = await startLedger(name, { small: true, env: { LEDGER_WEBHOOK_ALLOW_PRIVATE: '1', LEDGER_WEBHOOK_POLL_MS: '50', ...env } });
   const proxy = await startProxy(ledger.url);
   return {
     ledger, proxy,

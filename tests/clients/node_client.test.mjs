@@ -2,10 +2,13 @@
 // ledgerd (tests/clients/harness.mjs): earn, burn, hold and capture, void, reversal, problems with
 // their code and field, a request replayed under its Idempotency-Key, a timeout and a 503 and a
 // dropped connection retried to exactly one effect, 4xx/500 never retried, bounded attempts, and
-// Standard Webhooks verification against a signature made with the ledger's key file.
+// Standard Webhooks verification against a signature made with the ledger's key file, then a live
+// webhook: an endpoint registered on a loopback receiver, an earn, the delivery verified (its id
+// is the event feed's), and the whole journal checked by ledger-verify.
 // Run by tools/test.sh: node --test --test-reporter=tap tests/clients/node_client.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { LedgerClient, LedgerError, WebhookVerificationError, verifyWebhook } from '../../clients/node/coalition_ledger.mjs';
 import { startHarness, webhookSample, verifyExport } from './harness.mjs';
 
@@ -196,6 +199,37 @@ test('verifyWebhook accepts the ledger key\'s v1a signature and refuses tamperin
   refused(oldSigned, s.body);
   assert.equal(verifyWebhook(oldSigned, s.body, ledger.ledgerKey.pub, { toleranceS: 600 }).seq, 42);
   refused({ 'webhook-id': s.id, 'webhook-timestamp': s.timestamp }, s.body);
+});
+
+test('a live webhook from ledgerd verifies; its id is the feed event\'s', async () => {
+  const deliveries = [];
+  const receiver = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => { deliveries.push({ headers: req.headers, body: Buffer.concat(chunks) }); res.writeHead(204).end(); });
+  });
+  await new Promise((ok) => receiver.listen(0, '127.0.0.1', ok));
+  try {
+    const url = `http://127.0.0.1:${receiver.address().port}/hooks`;
+    const registered = await coffee.call('POST', '/v1/webhooks', { url, event_types: ['earn.created'] });
+    assert.equal(registered.status, 201);
+    const earned = await coffee.earn('n-hook', 25, 'n-till-hook');
+    for (let waited = 0; deliveries.length === 0 && waited < 10000; waited += 50) await new Promise((ok) => setTimeout(ok, 50));
+    assert.equal(deliveries.length, 1, 'one delivery within 10 s');
+    const [delivery] = deliveries;
+    const event = verifyWebhook(delivery.headers, delivery.body, harness.ledger.ledgerKey.pub);
+    assert.equal(event.type, 'earn.created');
+    assert.equal(event.id, delivery.headers['webhook-id']);
+    assert.equal(event.seq, earned.transaction.seq);
+    const tampered = Buffer.from(delivery.body.toString().replace('"n-hook"', '"n-hoo0"'));
+    assert.throws(() => verifyWebhook(delivery.headers, tampered, harness.ledger.ledgerKey.pub), WebhookVerificationError);
+    const feed = await coffee.events({ after: earned.transaction.seq - 1, limit: 10 });
+    assert.equal(feed.events[0].id, event.id);
+    assert.equal(feed.events[0].type, 'earn.created');
+  } finally {
+    receiver.closeAllConnections();
+    await new Promise((ok) => receiver.close(ok));
+  }
 });
 
 test('the journal the client wrote verifies offline (ledger-verify)', () => {

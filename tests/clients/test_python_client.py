@@ -2,15 +2,18 @@
 live ledgerd: earn, burn, hold and capture, void, reversal, problems with their code and field, a
 request replayed under its Idempotency-Key, a timeout and a 503 and a dropped connection retried to
 exactly one effect, 4xx/500 never retried, bounded attempts, and Standard Webhooks verification
-against a signature made with the ledger's key file (openssl CLI).
+against a signature made with the ledger's key file (openssl CLI), and a live webhook: an endpoint
+registered on a loopback receiver, an earn, the delivery verified (its id is the event feed's).
 
 Started by tests/clients/run-python.mjs, which sets up the ledger and the misbehaving proxy
 (tests/clients/harness.mjs) and passes them in CLIENT_TEST. Prints TAP lines and the summary
 "# pass N" / "# fail M" that tools/test-count.sh counts."""
 
+import http.server
 import json
 import os
 import sys
+import threading
 import time
 import unittest
 import urllib.request
@@ -223,6 +226,47 @@ class Webhook(unittest.TestCase):
         headers = self.headers(webhook_timestamp=old["timestamp"], webhook_signature="v1a," + old["signature"])
         self.refused(headers, old["body"])
         self.assertEqual(verify_webhook(headers, old["body"], self.key, tolerance_s=600)["seq"], 42)
+
+
+class LiveWebhook(unittest.TestCase):
+    """A receiver on loopback, as a partner would run it: registered through the client, an earn,
+    the delivery verified with verify_webhook; its id is the feed event's."""
+
+    def test_live_delivery_verifies(self):
+        deliveries = []
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                deliveries.append((dict(self.headers.items()), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            coffee = client("coffee")
+            url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+            self.assertEqual(coffee.call("POST", "/v1/webhooks", {"url": url, "event_types": ["earn.created"]}).status, 201)
+            earned = coffee.earn("p-hook", 25, "p-till-hook")
+            deadline = time.monotonic() + 10
+            while not deliveries and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(len(deliveries), 1, "one delivery within 10 s")
+            headers, body = deliveries[0]
+            event = verify_webhook(headers, body, FIXTURE["ledger_key"])
+            self.assertEqual((event["type"], event["seq"]), ("earn.created", earned["transaction"]["seq"]))
+            self.assertEqual(event["id"], {k.lower(): v for k, v in headers.items()}["webhook-id"])
+            with self.assertRaises(WebhookVerificationError):
+                verify_webhook(headers, body.replace(b'"p-hook"', b'"p-hoo0"'), FIXTURE["ledger_key"])
+            feed = coffee.events(after=earned["transaction"]["seq"] - 1, limit=10)
+            self.assertEqual((feed["events"][0]["id"], feed["events"][0]["type"]), (event["id"], "earn.created"))
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 class TapResult(unittest.TextTestResult):
