@@ -114,7 +114,7 @@ export class LedgerClient {
         problem = { code: 'no_answer', title: 'No answer', detail: String(error?.cause?.message || error?.message || error) };
       } else {
         status = response.status;
-        problem = response.json && typeof response.json === 'object' ? response.json
+        problem = response.json && typeof response.json === 'object' && !Array.isArray(response.json) ? response.json
           : { code: `http_${status}`, title: 'Unexpected answer', detail: response.text.slice(0, 200) };
         wait = retryAfterS(response.headers.get('retry-after'));
       }
