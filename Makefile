@@ -66,6 +66,9 @@ bin/bench-export: tools/bench_export.c $(CTL_OBJS) | bin
 bin/bench-load: tools/bench_load.c $(VERIFY_OBJS) $(OBJ)/cmd/client.o | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium -pthread
 
+bin/bench-receiver: tools/bench_receiver.c | bin
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -lmicrohttpd -pthread
+
 bin/bench-idle: tools/bench_idle.c | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^
 
@@ -88,7 +91,7 @@ test-ha: all bin/ha-load bin/ha-check
 	  if [ $$rc -eq 3 ]; then echo "test-ha: the negative control detected the lost write, as it must"; \
 	  else echo "test-ha: FAILED: the negative control exited $$rc, not 3 (a lost write detected)"; exit 1; fi
 
-bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load bin/bench-idle bin/bench-verify
+bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load bin/bench-idle bin/bench-verify bin/bench-receiver
 
 # Fuzzing (clang + libFuzzer): `make fuzz` builds, `make fuzz-run FUZZ_SECONDS=N` runs each harness.
 FUZZ_SECONDS ?= 15
