@@ -57,6 +57,18 @@
 #define LIMIT_EVENTS_PAGE_DEFAULT 50
 #define LIMIT_EVENTS_PAGE_MAX     200
 
+/* points.expiring (issue 20): LEDGER_EXPIRING_THRESHOLDS_DAYS lists at most this many distinct
+ * thresholds of 1..LIMIT_EXPIRING_THRESHOLD_DAYS_MAX days (a year and a day, as the operator's
+ * expiring report; migration 0011 repeats the range); the default is a month and a week. One
+ * expiry_notice entry lists at most LIMIT_EXPIRY_NOTICE_LOTS (lot, threshold) lines, the size
+ * bound of an expiry chunk, for the same reasons (entry size, lock hold). */
+#define LIMIT_EXPIRING_THRESHOLDS_MAX      8
+#define LIMIT_EXPIRING_THRESHOLD_DAYS_MAX  366
+#define LIMIT_EXPIRING_THRESHOLDS_DEFAULT  "30,7"
+#define LIMIT_EXPIRING_THRESHOLDS_TEXT_MAX 64
+#define LIMIT_EXPIRY_NOTICE_LOTS           LIMIT_EXPIRY_CHUNK_LOTS
+#define LIMIT_DAY_S                        86400
+
 /* Spec 9: default clock skew window, seconds. */
 #define LIMIT_CLOCK_SKEW_DEFAULT_S 300
 /* Spec 10: an entry's time may follow its signature's `created` by the skew window plus this
@@ -356,6 +368,10 @@ _Static_assert(LIMIT_HOLD_TTL_MIN_S >= 1 && LIMIT_HOLD_TTL_MIN_S <= LIMIT_HOLD_T
                "the default hold ttl must lie within [min, max]");
 _Static_assert(LIMIT_VALIDITY_DEFAULT_S >= 1 && LIMIT_VALIDITY_DEFAULT_S <= LIMIT_VALIDITY_MAX_S,
                "the default lot validity must lie within 1..max");
+_Static_assert(LIMIT_EXPIRING_THRESHOLD_DAYS_MAX == LIMIT_EXPIRING_DAYS_MAX,
+               "a notice threshold and the operator's expiring report share the range (migration 0011's CHECK)");
+_Static_assert(LIMIT_EXPIRING_THRESHOLDS_TEXT_MAX >= LIMIT_EXPIRING_THRESHOLDS_MAX * 4,
+               "the thresholds variable holds its most thresholds of three digits and a comma each");
 _Static_assert(LIMIT_EVENTS_PAGE_DEFAULT >= 1 && LIMIT_EVENTS_PAGE_DEFAULT <= LIMIT_EVENTS_PAGE_MAX,
                "the feed's default page is a valid page");
 _Static_assert(LIMIT_PAGE_DEFAULT >= 1 && LIMIT_PAGE_DEFAULT <= LIMIT_PAGE_MAX,
