@@ -73,7 +73,7 @@ static void add_unique(json_t *partners, const char *code)
 {
     size_t i;
     json_t *item;
-    if (code[0] == '\0') return;
+    if (code[0] == '\0' || strcmp(code, "operator") == 0) return; /* the fee line of a settlement */
     json_array_foreach(partners, i, item)
     {
         if (strcmp(json_string_value(item), code) == 0) return;

@@ -143,7 +143,7 @@ static void test_feed_across_brands(void **state)
            test_now_s() < until)
         usleep(50 * 1000);
     post_ok(&env.operator_key, "/v1/admin/expiry-runs", "{}", 201);
-    post_ok(&env.operator_key, "/v1/admin/settlements", "{}", 201);
+    post_ok(&env.operator_key, "/v1/admin/settlements", "{\"fee_bp\":100}", 201); /* an operator fee line too */
 
     json_t *a = feed(&alpha, 0), *b = feed(&beta, 0), *g = feed(&gamma_key, 0);
     static const char *const alpha_types[] = {"earn.created", "points.redeemed", "points.reversed",
@@ -164,7 +164,7 @@ static void test_feed_across_brands(void **state)
     assert_string_equal(json_string_value(json_object_get(nth(a, 2), "original")), tx_id(&burn));
     assert_string_equal(json_string_value(json_object_get(json_object_get(nth(a, 3), "position"), "partner")),
                         "alpha");
-    assert_int_equal(test_int(nth(a, 3), "position.net"), -90); /* 100 redeemed at beta, 10 reversed */
+    assert_int_equal(test_int(nth(a, 3), "position.net"), -91); /* 100 redeemed at beta, 10 reversed, 1% fee */
     assert_int_equal(test_int(nth(g, 1), "points"), 5);
     /* beta's own burn: the transaction view GET /v1/transactions/{id} gives */
     assert_string_equal(json_string_value(json_object_get(json_object_get(nth(b, 1), "transaction"), "id")),

@@ -53,7 +53,8 @@ static const char *const settlement =
     "\"pairs\":[{\"redeemer\":\"brand-b\",\"issuer\":\"brand-a\",\"points\":4,\"amount\":40,\"fee\":0}],"
     "\"positions\":[{\"partner\":\"brand-a\",\"receivable\":0,\"payable\":40,\"fees\":0,\"net\":-40,\"role\":"
     "\"donor\"},{\"partner\":\"brand-b\",\"receivable\":40,\"payable\":0,\"fees\":0,\"net\":40,\"role\":"
-    "\"recipient\"}],\"payments\":[]},\"postings\":[]}";
+    "\"recipient\"},{\"partner\":\"operator\",\"receivable\":1,\"payable\":0,\"fees\":1,\"net\":1,"
+    "\"role\":\"recipient\"}],\"payments\":[]},\"postings\":[]}";
 static const char *const partner_entry = "{\"seq\":2,\"type\":\"partner\",\"partner\":\"operator\"," T
                                          ",\"code\":\"brand-a\",\"name\":\"A\",\"validity_seconds\":100,"
                                          "\"postings\":[]" REQ "}";
@@ -224,6 +225,9 @@ static void test_settlement_own_position(void **state)
     assert_null(json_object_get(data_of(a), "pairs"));
     assert_only_brands(a, "brand-a", "brand-a");
     assert_null(event_of(settlement, "brand-c")); /* not part of it */
+    json_t *partners = events_text_partners(settlement);
+    assert_int_equal(json_array_size(partners), 2); /* the operator's fee line is nobody's feed */
+    json_decref(partners);
     json_decref(a);
 }
 
