@@ -19,7 +19,7 @@
 # did not work). `make test-ha` runs both and passes only when the control exits 3.
 #
 # Authentication is `trust` and SSL is off: every socket is 127.0.0.1 and the cluster is thrown
-# away at the end (never do this beyond loopback; docs/notes-ha.md says what to use instead).
+# away at the end (never do this beyond loopback; README "Several instances" says what to use instead).
 # Bounded: the whole run is under HA_TEST_TIMEOUT_S (default 600, 300 for the control) and every
 # wait inside has its own bound; everything started is killed on exit.
 # usage: tools/ha-test.sh [--negative-control]
@@ -177,7 +177,7 @@ as_pg pg_autoctl create monitor --pgdata "$tmp/monitor" --pgport "${pg_port[moni
 monitor_pid=$!
 disown
 for i in $(seq 60); do [ "$(sql monitor pg_auto_failover "SELECT 1")" = 1 ] && break; sleep 0.25; done
-# Failure detection (defaults in brackets; docs/notes-ha.md says why):
+# Failure detection (defaults in brackets; README "Several instances" says why):
 #   health_check_period 1 s [5 s], health_check_timeout 1 s [5 s], max_retries 1 [2], retry_delay
 #   0.5 s [2 s]: a dead node's health check fails within ~2.5 s;
 #   node_considered_unhealthy_timeout 2 s [20 s]: and its keeper has not reported for 2 s;

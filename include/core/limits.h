@@ -117,7 +117,7 @@
 /* After the database refused a group's write (a row only it could see: a reference another
  * instance took first), the next LIMIT_WRITE_CHUNKED_GROUPS groups are written in chunks of this
  * many requests, each under its own savepoint in one pipeline: a refusal then costs its chunk,
- * not the whole group, and is narrowed down within the chunk (decision 101). */
+ * not the whole group; a refused chunk is sent again as single requests (decisions 101, 185). */
 #define LIMIT_WRITE_CHUNK_REQUESTS 4
 #define LIMIT_WRITE_CHUNKED_GROUPS 64
 /* A mutation still queued behind a busy writer after this long is answered 503 (never applied). */

@@ -632,6 +632,17 @@ void store_pool_stats(store_pool_t *pool, unsigned *size, unsigned *in_use, uint
     pthread_mutex_unlock(&pool->lock);
 }
 
+result_t store_now(store_conn_t *conn, int64_t *now_s)
+{
+    result_t result;
+    PGresult *res =
+        store_run(conn, "now", "SELECT floor(extract(epoch from clock_timestamp()))::bigint", 0, NULL, &result);
+    if (res == NULL) return result;
+    *now_s = store_get_i64(res, 0, 0);
+    PQclear(res);
+    return RESULT_OK;
+}
+
 result_t store_pool_check(store_pool_t *pool, int wait_ms)
 {
     int64_t now_s = 0;
