@@ -355,8 +355,34 @@ if [ $mode = negative ]; then
   exit 1
 fi
 
+# keepalive_check: the server probes each ledgerd's writer session after 5 s of silence (limits.h
+# LIMIT_DB_TCP_KEEPALIVE_*), so a dead machine's writer lease is freed within ~11 s, not the
+# kernel's default two hours: the server side of each session has a keepalive timer of at most 5 s
+keepalive_check() {
+  local p port line seconds checked=0
+  p=$(primary)
+  for port in $(sql "$p" postgres "SELECT client_port FROM pg_stat_activity
+                                   WHERE datname = 'ledger' AND application_name = 'ledger-writer'"); do
+    for i in $(seq 40); do # a session sending at this instant shows its retransmit timer: look again
+      line=$(ss -Htno state established "( sport = :${pg_port[$p]} and dport = :$port )")
+      seconds=$(sed -nE 's/.*timer:\(keepalive,([0-9.]+)(ms|sec|min).*/\1 \2/p' <<<"$line" |
+        awk '{ print $2 == "ms" ? $1 / 1000 : $2 == "min" ? $1 * 60 : $1 }')
+      [ -n "$seconds" ] && break
+      sleep 0.05
+    done
+    if [ -z "$seconds" ] || awk -v s="$seconds" 'BEGIN { exit !(s > 5) }'; then
+      log "CHECK keepalive: the writer session from port $port has no short keepalive timer: ${line:-none}"
+      return 1
+    fi
+    checked=$((checked + 1))
+  done
+  [ "$checked" -eq 2 ] || { log "CHECK keepalive: $checked writer sessions found on $p, expected 2"; return 1; }
+  log "check keepalive: both writer sessions probed by the server within 5 s of silence"
+}
+
 # --- events ---------------------------------------------------------------------------------------
 check start
+keepalive_check
 checker_selftest
 p=$(primary)
 log "EVENT switchover (primary $p)"

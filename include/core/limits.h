@@ -323,6 +323,16 @@
 #define LIMIT_KEYCACHE_LISTEN_WAIT_MS 1000
 /* A session idle inside a transaction this long is ended by the server (a leaked transaction). */
 #define LIMIT_DB_IDLE_IN_TRANSACTION_S 60
+/* The server ends a TCP session whose client machine stopped answering (dead, or cut off) after
+ * IDLE s of silence and COUNT unanswered probes INTERVAL s apart, and one whose sent bytes stay
+ * unacknowledged for USER_TIMEOUT: the writer lease (a session-level advisory lock) of a dead
+ * machine is then free within ~11 s instead of the kernel's default two hours (issue 18).
+ * PostgreSQL ignores them on unix-socket sessions. */
+#define LIMIT_DB_TCP_KEEPALIVE_IDLE_S     5
+#define LIMIT_DB_TCP_KEEPALIVE_INTERVAL_S 2
+#define LIMIT_DB_TCP_KEEPALIVE_COUNT      3
+#define LIMIT_DB_TCP_USER_TIMEOUT_MS                                                                       \
+    ((LIMIT_DB_TCP_KEEPALIVE_IDLE_S + LIMIT_DB_TCP_KEEPALIVE_INTERVAL_S * LIMIT_DB_TCP_KEEPALIVE_COUNT) * 1000)
 /* A settlement waits for the database clock to pass period_end, looking this often. */
 #define LIMIT_SETTLEMENT_CLOCK_POLL_MS 100
 /* ledgerctl call: the longest wait for the server's bytes. */
@@ -422,5 +432,7 @@ _Static_assert(LIMIT_ORIGIN_MAX < LIMIT_NOTE_BYTES_MAX, "a checkpoint note holds
 _Static_assert(LIMIT_WRITE_CHUNK_REQUESTS >= 1 && LIMIT_WRITE_CHUNK_REQUESTS < LIMIT_WRITE_BATCH_DEFAULT,
                "a chunk is part of a default batch");
 _Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 9, "a pipeline holds two chunks' statements (savepoint, 7 writes, release)");
+_Static_assert(LIMIT_DB_TCP_USER_TIMEOUT_MS < LIMIT_DB_IDLE_IN_TRANSACTION_S * 1000,
+               "a dead client's session ends before a leaked transaction's would");
 
 #endif
