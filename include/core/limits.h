@@ -135,7 +135,7 @@
 /* After the database refused a group's write (a row only it could see: a reference another
  * instance took first), the next LIMIT_WRITE_CHUNKED_GROUPS groups are written in chunks of this
  * many requests, each under its own savepoint in one pipeline: a refusal then costs its chunk,
- * not the whole group, and is narrowed down within the chunk (decision 101). */
+ * not the whole group; a refused chunk is sent again as single requests (decisions 101, 185). */
 #define LIMIT_WRITE_CHUNK_REQUESTS 4
 #define LIMIT_WRITE_CHUNKED_GROUPS 64
 /* A mutation still queued behind a busy writer after this long is answered 503 (never applied). */
@@ -341,6 +341,16 @@
 #define LIMIT_KEYCACHE_LISTEN_WAIT_MS 1000
 /* A session idle inside a transaction this long is ended by the server (a leaked transaction). */
 #define LIMIT_DB_IDLE_IN_TRANSACTION_S 60
+/* The server ends a TCP session whose client machine stopped answering (dead, or cut off) after
+ * IDLE s of silence and COUNT unanswered probes INTERVAL s apart, and one whose sent bytes stay
+ * unacknowledged for USER_TIMEOUT: the writer lease (a session-level advisory lock) of a dead
+ * machine is then free within ~11 s instead of the kernel's default two hours (issue 18).
+ * PostgreSQL ignores them on unix-socket sessions. */
+#define LIMIT_DB_TCP_KEEPALIVE_IDLE_S     5
+#define LIMIT_DB_TCP_KEEPALIVE_INTERVAL_S 2
+#define LIMIT_DB_TCP_KEEPALIVE_COUNT      3
+#define LIMIT_DB_TCP_USER_TIMEOUT_MS                                                                       \
+    ((LIMIT_DB_TCP_KEEPALIVE_IDLE_S + LIMIT_DB_TCP_KEEPALIVE_INTERVAL_S * LIMIT_DB_TCP_KEEPALIVE_COUNT) * 1000)
 /* A settlement waits for the database clock to pass period_end, looking this often. */
 #define LIMIT_SETTLEMENT_CLOCK_POLL_MS 100
 /* ledgerctl call: the longest wait for the server's bytes. */
@@ -447,5 +457,7 @@ _Static_assert(LIMIT_WRITE_CHUNK_REQUESTS >= 1 && LIMIT_WRITE_CHUNK_REQUESTS < L
                "a chunk is part of a default batch");
 _Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 10,
                "a pipeline holds two chunks' statements (savepoint, 8 writes with partner_events, release)");
+_Static_assert(LIMIT_DB_TCP_USER_TIMEOUT_MS < LIMIT_DB_IDLE_IN_TRANSACTION_S * 1000,
+               "a dead client's session ends before a leaked transaction's would");
 
 #endif

@@ -52,7 +52,7 @@ result_t store_write_probe(store_conn_t *conn);
 void store_disconnect(store_conn_t *conn);
 int store_conn_ok(store_conn_t *conn);
 
-/* Guarantees across failover (store_guard.c) ------------------------------------------------ */
+/* Guarantees across failover (store_guard.c; their statements: store_instances.c) ------------ */
 /* LEDGER_UNSAFE_DURABILITY, read once: every session refuses a server that cannot keep an
  * acknowledged commit unless relaxed (test clusters) or off (the failover test's control). */
 typedef enum {
@@ -139,7 +139,7 @@ typedef struct {
     int revoked;
     int64_t revoked_seq; /* the key_revoke entry's seq; 0: live */
 } store_key_t;
-/* RESULT_AUTH_UNKNOWN_KEY when absent. */
+/* RESULT_AUTH_UNKNOWN_KEY when absent (store_keycache.c). */
 result_t store_key_get(store_conn_t *conn, const char *keyid, store_key_t *key);
 /* Keys kept in memory, emptied on every change to the keys table (LISTEN/NOTIFY, by a thread
  * with its own session) and by store_keycache_clear; bypassed while that session is down
