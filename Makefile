@@ -20,7 +20,8 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 # The layers, lowest first: each is a folder of src/ (and of include/), built whole. A layer may
-# include the headers of layers below it only (tools/check-layers.sh, run by `make test`).
+# include the headers of layers below it only, and call their functions only (tools/check-layers.sh,
+# tools/check-calls.sh, run by `make test`).
 LAYERS := core verify store jobs service http
 layer_objs = $(patsubst src/%.c,$(OBJ)/%.o,$(wildcard $(addprefix src/,$(addsuffix /*.c,$(1)))))
 INCLUDES := $(addprefix -iquote include/,$(LAYERS) cmd)
@@ -48,7 +49,7 @@ $(OBJ)/migrations_embedded.o: $(OBJ)/migrations_embedded.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(OBJ)/migrations_embedded.c: tools/embed-migrations.sh $(wildcard migrations/*.sql) | $(OBJ)
 	sh tools/embed-migrations.sh migrations > $@
-# GET /openapi.json serves docs/openapi.json as it was at build time (docs/notes-openapi.md)
+# GET /openapi.json serves docs/openapi.json as it was at build time (README "The API document")
 $(OBJ)/openapi_embedded.o: $(OBJ)/openapi_embedded.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(OBJ)/openapi_embedded.c: tools/embed-openapi.sh docs/openapi.json | $(OBJ)
@@ -84,7 +85,7 @@ $(BIN)/ha-check: tools/ha_check.c $(VERIFY_OBJS) | $(BIN)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium
 
 # pg_auto_failover (monitor + two nodes), two ledgerd and haproxy on loopback, under failures;
-# then the negative control, which must detect a lost acknowledged write (docs/notes-ha.md)
+# then the negative control, which must detect a lost acknowledged write (README "The failover test")
 test-ha: all bin/ha-load bin/ha-check
 	bash tools/ha-test.sh
 	@rc=0; bash tools/ha-test.sh --negative-control || rc=$$?; \
@@ -141,8 +142,10 @@ test:
 test-containers:
 	bash tools/container-test.sh
 
-check-layers:
+# includes (source) and calls (the built objects): no upward dependency, no circle
+check-layers: all
 	bash tools/check-layers.sh
+	bash tools/check-calls.sh
 
 run:
 	bash tools/run.sh

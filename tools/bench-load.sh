@@ -5,7 +5,7 @@
 # figure is a ratio. Durable PostgreSQL settings (fsync, synchronous_commit on). After each run
 # it checks that the committed entries equal the unique 2xx count and that the books balance.
 # Also: the same earn load with one request in 16 refused by the database at write time (a
-# trigger), so that most batches fall back (isolated, bisected to the refused request), the same earn
+# trigger), so that most batches fall back (narrowed down to the refused request under savepoints), the same earn
 # load with group commit off (LEDGER_WRITE_BATCH=0, one transaction per request), idle latency (one client), start-up time, and memory for IDLE idle keep-alive
 # connections. Each load also reports the machine's CPU time per request (server, database,
 # generator, kernel) and the ceiling it implies with every core busy; the CEILING line sets each
@@ -127,7 +127,7 @@ run mixed alpha mixed 1000
 run hot alpha earn 1
 # the writer's fallback: a trigger refuses one earn in 16 at write time, as the database does when
 # another instance took the reference first (a unique violation the planner could not foresee);
-# a batch holding one is rolled back and applied again isolated, bisected down to the refused one
+# a group holding one is narrowed down in place to the refused one (decision 185)
 psql_ledger "CREATE FUNCTION bench_refuse_batch() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
   IF EXISTS (SELECT 1 FROM written WHERE reference LIKE 'fallback-%'
              AND substr(reference, 10)::bigint % 16 = 0) THEN

@@ -57,6 +57,7 @@ run() { # run LABEL COMMAND [ARGS...]: one step, counted; never stops the script
 }
 
 run "layers (tools/check-layers.sh and its planted violations)" bash tests/layers/test_check_layers.sh
+run "calls (tools/check-calls.sh on the build and its planted circles)" bash tests/layers/test_check_calls.sh
 run "limits (limits.h static asserts and planted violations)" bash tests/limits/test_limits_asserts.sh
 run "counting of make test (tools/test-count.sh)" bash tests/tools/test_count.sh
 # docs/openapi.json (README "The API document", decisions 129-136): the pinned linter and validator, the lint, the route

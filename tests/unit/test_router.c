@@ -54,7 +54,7 @@ static const route_case_t cases[] = {
     {"GET", "/v1/liability-report", "/v1/liability-report", ""},
     {"POST", "/v1/admin/redemption-rates", "/v1/admin/redemption-rates", ""},
     {"GET", "/v1/admin/redemption-rates", "/v1/admin/redemption-rates", ""},
-    {"GET", "/v1/events", "/v1/events", ""}, /* the events branch's route (issue 20 item 3) */
+    {"GET", "/v1/events", "/v1/events", ""},
     {"POST", "/v1/webhooks", "/v1/webhooks", ""},
     {"GET", "/v1/webhooks", "/v1/webhooks", ""},
     {"POST", "/v1/webhooks/:/disable", "/v1/webhooks/whk-3/disable", "whk-3"},
