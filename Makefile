@@ -20,7 +20,8 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 # The layers, lowest first: each is a folder of src/ (and of include/), built whole. A layer may
-# include the headers of layers below it only (tools/check-layers.sh, run by `make test`).
+# include the headers of layers below it only, and call their functions only (tools/check-layers.sh,
+# tools/check-calls.sh, run by `make test`).
 LAYERS := core verify store jobs service http
 layer_objs = $(patsubst src/%.c,$(OBJ)/%.o,$(wildcard $(addprefix src/,$(addsuffix /*.c,$(1)))))
 INCLUDES := $(addprefix -iquote include/,$(LAYERS) cmd)
@@ -48,7 +49,7 @@ $(OBJ)/migrations_embedded.o: $(OBJ)/migrations_embedded.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(OBJ)/migrations_embedded.c: tools/embed-migrations.sh $(wildcard migrations/*.sql) | $(OBJ)
 	sh tools/embed-migrations.sh migrations > $@
-# GET /openapi.json serves docs/openapi.json as it was at build time (docs/notes-openapi.md)
+# GET /openapi.json serves docs/openapi.json as it was at build time (README "The API document")
 $(OBJ)/openapi_embedded.o: $(OBJ)/openapi_embedded.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(OBJ)/openapi_embedded.c: tools/embed-openapi.sh docs/openapi.json | $(OBJ)
@@ -66,6 +67,9 @@ bin/bench-export: tools/bench_export.c $(CTL_OBJS) | bin
 bin/bench-load: tools/bench_load.c $(VERIFY_OBJS) $(OBJ)/cmd/client.o | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium -pthread
 
+bin/bench-receiver: tools/bench_receiver.c | bin
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -lmicrohttpd -pthread
+
 bin/bench-idle: tools/bench_idle.c | bin
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^
 
@@ -81,14 +85,14 @@ $(BIN)/ha-check: tools/ha_check.c $(VERIFY_OBJS) | $(BIN)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lcrypto -lsodium
 
 # pg_auto_failover (monitor + two nodes), two ledgerd and haproxy on loopback, under failures;
-# then the negative control, which must detect a lost acknowledged write (docs/notes-ha.md)
+# then the negative control, which must detect a lost acknowledged write (README "The failover test")
 test-ha: all bin/ha-load bin/ha-check
 	bash tools/ha-test.sh
 	@rc=0; bash tools/ha-test.sh --negative-control || rc=$$?; \
 	  if [ $$rc -eq 3 ]; then echo "test-ha: the negative control detected the lost write, as it must"; \
 	  else echo "test-ha: FAILED: the negative control exited $$rc, not 3 (a lost write detected)"; exit 1; fi
 
-bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load bin/bench-idle bin/bench-verify
+bench: bin/bench-expiry bin/bench-settlement bin/bench-export bin/bench-load bin/bench-idle bin/bench-verify bin/bench-receiver
 
 # Fuzzing (clang + libFuzzer): `make fuzz` builds, `make fuzz-run FUZZ_SECONDS=N` runs each harness.
 FUZZ_SECONDS ?= 15
@@ -138,8 +142,10 @@ test:
 test-containers:
 	bash tools/container-test.sh
 
-check-layers:
+# includes (source) and calls (the built objects): no upward dependency, no circle
+check-layers: all
 	bash tools/check-layers.sh
+	bash tools/check-calls.sh
 
 run:
 	bash tools/run.sh

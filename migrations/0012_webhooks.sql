@@ -6,7 +6,7 @@
 ALTER TABLE journal DROP CONSTRAINT journal_type_check;
 ALTER TABLE journal ADD CONSTRAINT journal_type_check CHECK (type IN ('genesis', 'partner', 'key', 'key_revoke',
     'point_value', 'earn', 'burn', 'hold', 'hold_void', 'reversal', 'expiry', 'settlement', 'redemption_rate',
-    'webhook', 'webhook_disable', 'webhook_redeliver'));
+    'expiry_notice', 'webhook', 'webhook_disable', 'webhook_redeliver'));
 
 CREATE TABLE webhooks (
     seq bigint PRIMARY KEY REFERENCES journal (seq), -- the registration entry; the id is whk-<seq>

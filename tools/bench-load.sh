@@ -5,25 +5,40 @@
 # figure is a ratio. Durable PostgreSQL settings (fsync, synchronous_commit on). After each run
 # it checks that the committed entries equal the unique 2xx count and that the books balance.
 # Also: the same earn load with one request in 16 refused by the database at write time (a
-# trigger), so that most batches fall back (isolated, bisected to the refused request), the same earn
+# trigger), so that most batches fall back (narrowed down to the refused request under savepoints), the same earn
 # load with group commit off (LEDGER_WRITE_BATCH=0, one transaction per request), idle latency (one client), start-up time, and memory for IDLE idle keep-alive
 # connections. Each load also reports the machine's CPU time per request (server, database,
 # generator, kernel) and the ceiling it implies with every core busy; the CEILING line sets each
 # target's required rate against it.
 # usage: tools/bench-load.sh [REQUESTS per run] [CLIENTS] [IDLE connections]
+#        tools/bench-load.sh webhooks [REQUESTS per run] [CLIENTS] [ENDPOINTS] [DELAY_MS]
+# The webhooks mode (issue 20 item 4): the earn load, then ENDPOINTS (default 4) webhooks of the
+# loading partner pointed at a slow loopback receiver (bin/bench-receiver, DELAY_MS per delivery,
+# default 200) and the same earn load again while they deliver; the ratio of the two is the cost
+# of deliveries to the write path (README "Webhooks"), and the run checks deliveries happened.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=load
+if [ "${1:-}" = webhooks ]; then
+  mode=webhooks
+  shift
+  endpoints=${3:-4}
+  delay_ms=${4:-200}
+  export LEDGER_WEBHOOK_ALLOW_PRIVATE=1 # the receiver is on loopback
+fi
 requests=${1:-20000}
 clients=${2:-32}
 idle=${3:-10000}
 bash tools/deps.sh
-make -j"$(nproc)" all bin/bench-load bin/bench-idle bin/bench-verify >/dev/null
-bin/bench-verify 10 # Ed25519: libsodium (used) against OpenSSL EVP, same run
+make -j"$(nproc)" all bin/bench-load bin/bench-idle bin/bench-verify bin/bench-receiver >/dev/null
+[ "$mode" = webhooks ] || bin/bench-verify 10 # Ed25519: libsodium (used) against OpenSSL EVP, same run
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 pid=
+receiver_pid=
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [ -n "$receiver_pid" ] && kill "$receiver_pid" 2>/dev/null && wait "$receiver_pid" 2>/dev/null
   bash tools/pg.sh stop "$tmp/pg"
   rm -rf "$tmp"
 }
@@ -89,12 +104,30 @@ run() { # run NAME PARTNER MODE MEMBERS
 # empty tables grow their first pages before anything is timed
 requests=2000 run warm alpha earn 1000 >/dev/null
 run earn alpha earn 1000
+if [ "$mode" = webhooks ]; then
+  bin/bench-receiver 18199 "$delay_ms" >"$tmp/receiver" &
+  receiver_pid=$!
+  for i in $(seq 1 "$endpoints"); do
+    bin/ledgerctl call POST /v1/webhooks "{\"url\":\"http://127.0.0.1:18199/hook/$i\",\"event_types\":[\"earn.created\"]}" \
+      --key-id alpha-1 --key-file "$tmp/alpha.pem" >/dev/null
+  done
+  run hooked alpha earn 1000
+  ok=$(curl -fs "$LEDGER_URL/metrics" | sed -n 's/^ledger_webhook_deliveries_total{outcome="ok"} //p')
+  pending=$(psql_ledger "SELECT coalesce(sum(e.n), 0) FROM webhooks w, LATERAL (SELECT count(*) AS n FROM partner_events pe
+    WHERE pe.partner = w.partner AND pe.seq > w.delivered_cursor) e WHERE w.disabled_seq IS NULL")
+  kill "$receiver_pid"; wait "$receiver_pid" || true; receiver_pid=
+  echo "webhooks: $endpoints endpoints, receiver ${delay_ms} ms per delivery: $ok delivered during the load," \
+       "$pending events still pending; $(cat "$tmp/receiver")"
+  [ "${ok:-0}" -gt 0 ] || { echo "CHECK FAILED: no webhook delivered" >&2; exit 1; }
+  awk "BEGIN { printf \"RATIO earn_with_webhooks/earn=%.2fx (within noise: about 0.9-1.1x)\n\", ${rest[hooked]} / ${rest[earn]} }"
+  exit 0
+fi
 run burn beta burn 1000
 run mixed alpha mixed 1000
 run hot alpha earn 1
 # the writer's fallback: a trigger refuses one earn in 16 at write time, as the database does when
 # another instance took the reference first (a unique violation the planner could not foresee);
-# a batch holding one is rolled back and applied again isolated, bisected down to the refused one
+# a group holding one is narrowed down in place to the refused one (decision 185)
 psql_ledger "CREATE FUNCTION bench_refuse_batch() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
   IF EXISTS (SELECT 1 FROM written WHERE reference LIKE 'fallback-%'
              AND substr(reference, 10)::bigint % 16 = 0) THEN

@@ -12,12 +12,13 @@ set -euo pipefail
 root=${1:-$(dirname "$0")/..}
 cd "$root"
 layers=(core verify store jobs service http cmd)
-rank() { local i; for i in "${!layers[@]}"; do [ "${layers[$i]}" = "$1" ] && { echo "$i"; return; }; done; echo 99; }
+declare -A rank
+for i in "${!layers[@]}"; do rank[${layers[$i]}]=$i; done
 
 declare -A header_layer header_internal
 for layer in "${layers[@]}"; do
-  for h in include/"$layer"/*.h; do [ -e "$h" ] && header_layer[$(basename "$h")]=$layer; done
-  for h in src/"$layer"/*.h; do [ -e "$h" ] && { header_layer[$(basename "$h")]=$layer; header_internal[$(basename "$h")]=1; }; done
+  for h in include/"$layer"/*.h; do [ -e "$h" ] && header_layer[${h##*/}]=$layer; done
+  for h in src/"$layer"/*.h; do [ -e "$h" ] && { header_layer[${h##*/}]=$layer; header_internal[${h##*/}]=1; }; done
 done
 
 failures=0
@@ -26,17 +27,17 @@ edges=$(mktemp)
 trap 'rm -f "$edges"' EXIT
 
 for layer in "${layers[@]}"; do
-  own=$(rank "$layer")
+  own=${rank[$layer]}
   for file in src/"$layer"/*.[ch] include/"$layer"/*.h; do
     [ -e "$file" ] || continue
-    module=$(basename "$file"); module=${module%.*}; module=${module%_internal} # x_internal.h is x's
+    module=${file##*/}; module=${module%.*}; module=${module%_internal} # x_internal.h is x's
     while IFS=: read -r line header; do
       target=${header_layer[$header]:-}
       if [ -z "$target" ]; then
         [ "$header" = migrations_embedded.h ] || fail "$file:$line includes \"$header\", which is in no layer"
         continue
       fi
-      if [ "$(rank "$target")" -gt "$own" ]; then
+      if [ "${rank[$target]}" -gt "$own" ]; then
         fail "$file:$line: $layer/ includes \"$header\" of $target/, a higher layer"
       elif [ -n "${header_internal[$header]:-}" ] && [ "$target" != "$layer" ]; then
         fail "$file:$line: $layer/ includes \"$header\", internal to $target/"

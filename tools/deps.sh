@@ -2,8 +2,9 @@
 # Installs the Debian packages the build, the tests and `make run` need (only when one is missing);
 # `--test` adds what `make test` needs, `--ha` what `make test-ha` needs.
 set -euo pipefail
+# libcurl4-openssl-dev: the webhook dispatcher's HTTP client (README "Webhooks", decision 160)
 packages=(gcc make pkg-config libc6-dev libpq-dev libmicrohttpd-dev libjansson-dev libssl-dev libsodium-dev libcmocka-dev
-          postgresql-15 postgresql-client-15 curl)
+          libcurl4-openssl-dev postgresql-15 postgresql-client-15 curl)
 # the test command also fuzzes (clang's libFuzzer) and runs the unit tests under valgrind
 if [ "${1:-}" = "--test" ]; then packages+=(clang libclang-rt-14-dev valgrind); fi
 # and checks docs/openapi.json with npm packages pinned in tools/openapi/ (Debian's node and npm,

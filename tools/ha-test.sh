@@ -19,7 +19,7 @@
 # did not work). `make test-ha` runs both and passes only when the control exits 3.
 #
 # Authentication is `trust` and SSL is off: every socket is 127.0.0.1 and the cluster is thrown
-# away at the end (never do this beyond loopback; docs/notes-ha.md says what to use instead).
+# away at the end (never do this beyond loopback; README "Several instances" says what to use instead).
 # Bounded: the whole run is under HA_TEST_TIMEOUT_S (default 600, 300 for the control) and every
 # wait inside has its own bound; everything started is killed on exit.
 # usage: tools/ha-test.sh [--negative-control]
@@ -177,7 +177,7 @@ as_pg pg_autoctl create monitor --pgdata "$tmp/monitor" --pgport "${pg_port[moni
 monitor_pid=$!
 disown
 for i in $(seq 60); do [ "$(sql monitor pg_auto_failover "SELECT 1")" = 1 ] && break; sleep 0.25; done
-# Failure detection (defaults in brackets; docs/notes-ha.md says why):
+# Failure detection (defaults in brackets; README "Several instances" says why):
 #   health_check_period 1 s [5 s], health_check_timeout 1 s [5 s], max_retries 1 [2], retry_delay
 #   0.5 s [2 s]: a dead node's health check fails within ~2.5 s;
 #   node_considered_unhealthy_timeout 2 s [20 s]: and its keeper has not reported for 2 s;
@@ -355,8 +355,34 @@ if [ $mode = negative ]; then
   exit 1
 fi
 
+# keepalive_check: the server probes each ledgerd's writer session after 5 s of silence (limits.h
+# LIMIT_DB_TCP_KEEPALIVE_*), so a dead machine's writer lease is freed within ~11 s, not the
+# kernel's default two hours: the server side of each session has a keepalive timer of at most 5 s
+keepalive_check() {
+  local p port line seconds checked=0
+  p=$(primary)
+  for port in $(sql "$p" postgres "SELECT client_port FROM pg_stat_activity
+                                   WHERE datname = 'ledger' AND application_name = 'ledger-writer'"); do
+    for i in $(seq 40); do # a session sending at this instant shows its retransmit timer: look again
+      line=$(ss -Htno state established "( sport = :${pg_port[$p]} and dport = :$port )")
+      seconds=$(sed -nE 's/.*timer:\(keepalive,([0-9.]+)(ms|sec|min).*/\1 \2/p' <<<"$line" |
+        awk '{ print $2 == "ms" ? $1 / 1000 : $2 == "min" ? $1 * 60 : $1 }')
+      [ -n "$seconds" ] && break
+      sleep 0.05
+    done
+    if [ -z "$seconds" ] || awk -v s="$seconds" 'BEGIN { exit !(s > 5) }'; then
+      log "CHECK keepalive: the writer session from port $port has no short keepalive timer: ${line:-none}"
+      return 1
+    fi
+    checked=$((checked + 1))
+  done
+  [ "$checked" -eq 2 ] || { log "CHECK keepalive: $checked writer sessions found on $p, expected 2"; return 1; }
+  log "check keepalive: both writer sessions probed by the server within 5 s of silence"
+}
+
 # --- events ---------------------------------------------------------------------------------------
 check start
+keepalive_check
 checker_selftest
 p=$(primary)
 log "EVENT switchover (primary $p)"

@@ -57,6 +57,7 @@ run() { # run LABEL COMMAND [ARGS...]: one step, counted; never stops the script
 }
 
 run "layers (tools/check-layers.sh and its planted violations)" bash tests/layers/test_check_layers.sh
+run "calls (tools/check-calls.sh on the build and its planted circles)" bash tests/layers/test_check_calls.sh
 run "limits (limits.h static asserts and planted violations)" bash tests/limits/test_limits_asserts.sh
 run "counting of make test (tools/test-count.sh)" bash tests/tools/test_count.sh
 # docs/openapi.json (README "The API document", decisions 129-136): the pinned linter and validator, the lint, the route
@@ -77,7 +78,7 @@ for t in bin/test/integration_*; do run "integration $(basename "$t")" "$t"; don
 for t in bin/test/e2e_*; do run "e2e $(basename "$t")" env TEST_BIN_DIR=bin "$t"; done
 # no writer (LEDGER_WRITE_BATCH=0): every mutation a batch of one on the HTTP thread's session,
 # through the same planning code and SQL (the writer's own tests need the writer)
-for t in partner_api auth_input expiry settlement verify_on_commit hostile_state events; do
+for t in partner_api auth_input expiry settlement verify_on_commit hostile_state events webhooks; do
   run "e2e (no writer) test_$t" env LEDGER_WRITE_BATCH=0 TEST_BIN_DIR=bin "bin/test/e2e_test_$t"
 done
 # the console in a real browser (issue 19): headless Debian chromium driven by playwright-core against

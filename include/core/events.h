@@ -13,8 +13,8 @@
  *     "original", "redeemer", "member", "points", "lots":[{"lot","points"}]};
  *   an expiry chunk expiring its lots: points.expired, data {"run","as_of","points","lots":
  *     [{"lot","member","points"}]};
- *   an expiry notice naming its lots: points.expiring, data {"points","lots":[{"lot","member",
- *     "points","expires_at","threshold_days"}]};
+ *   an expiry notice naming its lots: points.expiring, data {"lots":[{"lot","member","points",
+ *     "expires_at","threshold_days"}]} (one line per lot and threshold entered);
  *   a settlement with a position of its own: settlement.completed, data {"settlement",
  *     "period_end","from_seq","cutoff_seq","currency","position"} (its own position only).
  * Never another brand's member data beyond the opaque member reference, never another brand's
@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "event_types.h"
+#include "limits.h"
 
 /* The partners that see an event for entry (a parsed stored entry), each once, in the order they
  * are first named. Exactly the partners p for which events_entry_event(entry, p) is not NULL.
@@ -34,6 +35,11 @@ json_t *events_entry_partners(const json_t *entry);
 /* The event partner sees for entry: {"id","seq","type","time","data"}, owned; NULL when it sees
  * none. entry and partner borrowed. */
 json_t *events_entry_event(const json_t *entry, const char *partner);
+
+/* LEDGER_EXPIRING_THRESHOLDS_DAYS: "d1,d2,..." decimal days, 1..LIMIT_EXPIRING_THRESHOLD_DAYS_MAX,
+ * distinct, 1..LIMIT_EXPIRING_THRESHOLDS_MAX of them, no spaces. Fills days[] widest first and
+ * *count; returns 0, or -1 (days untouched) when text is not such a list. */
+int events_thresholds_parse(const char *text, int days[LIMIT_EXPIRING_THRESHOLDS_MAX], size_t *count);
 
 /* As events_entry_partners, from the stored text; NULL when text is not a JSON object. */
 json_t *events_text_partners(const char *text);

@@ -70,7 +70,7 @@ typedef struct {
 /* Spec 4: a lot is spendable at now_s iff remaining > 0 and expires_s > now_s. */
 int ledger_lot_spendable(const ledger_lot_t *lot, int64_t now_s);
 
-/* Spec 4 and docs/notes-crash.md D1: available = max(0, balance - past_due - held), computed
+/* Spec 4 and docs/decisions.md 68: available = max(0, balance - past_due - held), computed
  * wide so any int64 inputs give an answer. past_due: remaining points of lots past expires_s;
  * held: points of active, unexpired holds (for a capture, without the captured hold's own).
  * The raw figure is negative when a hold outlives the lots it reserved (they expired before

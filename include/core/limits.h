@@ -57,6 +57,18 @@
 #define LIMIT_EVENTS_PAGE_DEFAULT 50
 #define LIMIT_EVENTS_PAGE_MAX     200
 
+/* points.expiring (issue 20): LEDGER_EXPIRING_THRESHOLDS_DAYS lists at most this many distinct
+ * thresholds of 1..LIMIT_EXPIRING_THRESHOLD_DAYS_MAX days (a year and a day, as the operator's
+ * expiring report; migration 0011 repeats the range); the default is a month and a week. One
+ * expiry_notice entry lists at most LIMIT_EXPIRY_NOTICE_LOTS (lot, threshold) lines, the size
+ * bound of an expiry chunk, for the same reasons (entry size, lock hold). */
+#define LIMIT_EXPIRING_THRESHOLDS_MAX      8
+#define LIMIT_EXPIRING_THRESHOLD_DAYS_MAX  366
+#define LIMIT_EXPIRING_THRESHOLDS_DEFAULT  "30,7"
+#define LIMIT_EXPIRING_THRESHOLDS_TEXT_MAX 64
+#define LIMIT_EXPIRY_NOTICE_LOTS           LIMIT_EXPIRY_CHUNK_LOTS
+#define LIMIT_DAY_S                        86400
+
 /* Spec 9: default clock skew window, seconds. */
 #define LIMIT_CLOCK_SKEW_DEFAULT_S 300
 /* Spec 10: an entry's time may follow its signature's `created` by the skew window plus this
@@ -123,7 +135,7 @@
 /* After the database refused a group's write (a row only it could see: a reference another
  * instance took first), the next LIMIT_WRITE_CHUNKED_GROUPS groups are written in chunks of this
  * many requests, each under its own savepoint in one pipeline: a refusal then costs its chunk,
- * not the whole group, and is narrowed down within the chunk (decision 101). */
+ * not the whole group; a refused chunk is sent again as single requests (decisions 101, 185). */
 #define LIMIT_WRITE_CHUNK_REQUESTS 4
 #define LIMIT_WRITE_CHUNKED_GROUPS 64
 /* A mutation still queued behind a busy writer after this long is answered 503 (never applied). */
@@ -329,6 +341,16 @@
 #define LIMIT_KEYCACHE_LISTEN_WAIT_MS 1000
 /* A session idle inside a transaction this long is ended by the server (a leaked transaction). */
 #define LIMIT_DB_IDLE_IN_TRANSACTION_S 60
+/* The server ends a TCP session whose client machine stopped answering (dead, or cut off) after
+ * IDLE s of silence and COUNT unanswered probes INTERVAL s apart, and one whose sent bytes stay
+ * unacknowledged for USER_TIMEOUT: the writer lease (a session-level advisory lock) of a dead
+ * machine is then free within ~11 s instead of the kernel's default two hours (issue 18).
+ * PostgreSQL ignores them on unix-socket sessions. */
+#define LIMIT_DB_TCP_KEEPALIVE_IDLE_S     5
+#define LIMIT_DB_TCP_KEEPALIVE_INTERVAL_S 2
+#define LIMIT_DB_TCP_KEEPALIVE_COUNT      3
+#define LIMIT_DB_TCP_USER_TIMEOUT_MS                                                                       \
+    ((LIMIT_DB_TCP_KEEPALIVE_IDLE_S + LIMIT_DB_TCP_KEEPALIVE_INTERVAL_S * LIMIT_DB_TCP_KEEPALIVE_COUNT) * 1000)
 /* A settlement waits for the database clock to pass period_end, looking this often. */
 #define LIMIT_SETTLEMENT_CLOCK_POLL_MS 100
 /* ledgerctl call: the longest wait for the server's bytes. */
@@ -356,6 +378,10 @@ _Static_assert(LIMIT_HOLD_TTL_MIN_S >= 1 && LIMIT_HOLD_TTL_MIN_S <= LIMIT_HOLD_T
                "the default hold ttl must lie within [min, max]");
 _Static_assert(LIMIT_VALIDITY_DEFAULT_S >= 1 && LIMIT_VALIDITY_DEFAULT_S <= LIMIT_VALIDITY_MAX_S,
                "the default lot validity must lie within 1..max");
+_Static_assert(LIMIT_EXPIRING_THRESHOLD_DAYS_MAX == LIMIT_EXPIRING_DAYS_MAX,
+               "a notice threshold and the operator's expiring report share the range (migration 0011's CHECK)");
+_Static_assert(LIMIT_EXPIRING_THRESHOLDS_TEXT_MAX >= LIMIT_EXPIRING_THRESHOLDS_MAX * 4,
+               "the thresholds variable holds its most thresholds of three digits and a comma each");
 _Static_assert(LIMIT_EVENTS_PAGE_DEFAULT >= 1 && LIMIT_EVENTS_PAGE_DEFAULT <= LIMIT_EVENTS_PAGE_MAX,
                "the feed's default page is a valid page");
 _Static_assert(LIMIT_PAGE_DEFAULT >= 1 && LIMIT_PAGE_DEFAULT <= LIMIT_PAGE_MAX,
@@ -431,6 +457,8 @@ _Static_assert(LIMIT_WRITE_CHUNK_REQUESTS >= 1 && LIMIT_WRITE_CHUNK_REQUESTS < L
                "a chunk is part of a default batch");
 _Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 10,
                "a pipeline holds two chunks' statements (savepoint, 8 writes with partner_events, release)");
+_Static_assert(LIMIT_DB_TCP_USER_TIMEOUT_MS < LIMIT_DB_IDLE_IN_TRANSACTION_S * 1000,
+               "a dead client's session ends before a leaked transaction's would");
 
 /* ---- Webhooks (issue 20 item 4; docs/decisions.md 155-174). ---- */
 /* A webhook URL: browsers and proxies handle 2048 characters everywhere; longer is refused. */

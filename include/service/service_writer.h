@@ -20,8 +20,9 @@ void service_mutate(store_conn_t *conn, const service_request_t *request, const 
 service_writer_t *service_writer_start(const char *database_url, size_t max_batch);
 void service_writer_stop(service_writer_t *writer);
 void service_writer_free(service_writer_t *writer);
-/* /healthz (spec 12): NULL while the writer can take writes (or there is no writer), else why
- * not (static text): a batch in progress or a mutation queued longer than LIMIT_WRITE_STUCK_MS,
+/* /healthz (spec 12): NULL while the writer (or, with none, the direct path) can take writes,
+ * else why not (static text): a batch in progress or a mutation queued longer than
+ * LIMIT_WRITE_STUCK_MS (without a writer: mutations in progress that long with none committed),
  * or no working database session (reconnected and probed every LIMIT_WRITE_PROBE_MS), or this
  * process fenced (store_fenced; with or without a writer). */
 const char *service_writer_trouble(service_writer_t *writer);

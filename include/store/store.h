@@ -53,7 +53,7 @@ result_t store_write_probe(store_conn_t *conn);
 void store_disconnect(store_conn_t *conn);
 int store_conn_ok(store_conn_t *conn);
 
-/* Guarantees across failover (store_guard.c) ------------------------------------------------ */
+/* Guarantees across failover (store_guard.c; their statements: store_instances.c) ------------ */
 /* LEDGER_UNSAFE_DURABILITY, read once: every session refuses a server that cannot keep an
  * acknowledged commit unless relaxed (test clusters) or off (the failover test's control). */
 typedef enum {
@@ -140,7 +140,7 @@ typedef struct {
     int revoked;
     int64_t revoked_seq; /* the key_revoke entry's seq; 0: live */
 } store_key_t;
-/* RESULT_AUTH_UNKNOWN_KEY when absent. */
+/* RESULT_AUTH_UNKNOWN_KEY when absent (store_keycache.c). */
 result_t store_key_get(store_conn_t *conn, const char *keyid, store_key_t *key);
 /* Keys kept in memory, emptied on every change to the keys table (LISTEN/NOTIFY, by a thread
  * with its own session) and by store_keycache_clear; bypassed while that session is down
@@ -217,6 +217,23 @@ result_t store_member_transactions(store_conn_t *conn, const char *partner, cons
  * through partner_events (partner, seq), so a page costs the same on any journal length. */
 result_t store_events_page(store_conn_t *conn, const char *partner, int64_t after, int limit, json_t **events,
                            int64_t *next);
+
+/* One line of an expiry_notice entry: a live lot that entered a threshold (points.expiring). */
+typedef struct {
+    int64_t lot_id;
+    char issuer[LIMIT_PARTNER_CODE_MAX + 1];
+    char member[LIMIT_MEMBER_REF_MAX + 1];
+    int64_t points, expires_s;
+    int threshold_days;
+} store_notice_t;
+/* The (lot, threshold) pairs not yet announced of lots live at time_s (remaining > 0, expires_s >
+ * time_s) that expire within threshold_days of time_s, at most limit, by lot id then widest
+ * threshold first: *lines owned (free). Call with the journal head locked: lots and notices are
+ * then exactly as of the entry being written. */
+result_t store_notice_candidates(store_conn_t *conn, int64_t time_s, const int *days, size_t day_count, size_t limit,
+                                 store_notice_t **lines, size_t *count);
+/* Records lines as announced by entry seq (the primary key (lot, threshold) refuses a repeat). */
+result_t store_notices_insert(store_conn_t *conn, int64_t seq, const store_notice_t *lines, size_t count);
 
 /* Partners ----------------------------------------------------------------------------------- */
 /* RESULT_UNKNOWN_PARTNER when absent. */

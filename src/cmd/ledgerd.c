@@ -156,7 +156,8 @@ int main(void)
         log_error("cannot listen", json_pack("{s:s,s:i}", "host", config.listen_host, "port", config.listen_port));
         goto out;
     }
-    maintenance = maintenance_start(config.database_url, ledger_key, config.expiry_interval_s, config.clock_skew_s);
+    maintenance = maintenance_start(config.database_url, ledger_key, config.expiry_interval_s, config.clock_skew_s,
+                                    config.expiring_thresholds_days, config.expiring_threshold_count);
     webhook_dispatch_options_t webhook_options = {config.database_url,       ledger_key,
                                                   config.webhook_workers,    config.webhook_poll_ms,
                                                   config.webhook_backoff_ms, config.webhook_backoff_cap_ms,

@@ -1,6 +1,7 @@
 /* events.c — the events a partner sees for one journal entry (include/core/events.h). */
 #include "events.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "journal.h"
@@ -72,7 +73,7 @@ static void add_unique(json_t *partners, const char *code)
 {
     size_t i;
     json_t *item;
-    if (code[0] == '\0') return;
+    if (code[0] == '\0' || strcmp(code, "operator") == 0) return; /* the fee line of a settlement */
     json_array_foreach(partners, i, item)
     {
         if (strcmp(json_string_value(item), code) == 0) return;
@@ -153,6 +154,8 @@ static json_t *issuer_data(const json_t *entry, const char *partner, event_type_
         json_decref(data);
         return NULL;
     }
+    /* a lot entering two thresholds at once has two lines: a total would count it twice */
+    if (event == EVENT_POINTS_EXPIRING) json_object_del(data, "points");
     return data;
 }
 
@@ -189,4 +192,35 @@ json_t *events_entry_event(const json_t *entry, const char *partner)
     journal_id_format(id, sizeof id, "evt", seq);
     return json_pack("{s:s,s:I,s:s,s:O,s:o}", "id", id, "seq", (json_int_t)seq, "type", event_type_name(event), "time",
                      json_object_get(entry, "time"), "data", data);
+}
+
+static int days_descending(const void *left, const void *right)
+{
+    int a = *(const int *)left, b = *(const int *)right;
+    return (a < b) - (a > b);
+}
+
+int events_thresholds_parse(const char *text, int days[LIMIT_EXPIRING_THRESHOLDS_MAX], size_t *count)
+{
+    int parsed[LIMIT_EXPIRING_THRESHOLDS_MAX];
+    size_t n = 0;
+    const char *s = text;
+    if (text == NULL || strlen(text) > LIMIT_EXPIRING_THRESHOLDS_TEXT_MAX) return -1;
+    for (;;) {
+        int value = 0, digits = 0;
+        for (; *s >= '0' && *s <= '9' && digits < 4; s++, digits++)
+            value = value * 10 + (*s - '0');
+        if (digits == 0 || (digits > 1 && s[-digits] == '0') || value < 1 ||
+            value > LIMIT_EXPIRING_THRESHOLD_DAYS_MAX || n == LIMIT_EXPIRING_THRESHOLDS_MAX)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (parsed[i] == value) return -1;
+        parsed[n++] = value;
+        if (*s == '\0') break;
+        if (*s++ != ',') return -1;
+    }
+    qsort(parsed, n, sizeof parsed[0], days_descending);
+    memcpy(days, parsed, n * sizeof parsed[0]);
+    *count = n;
+    return 0;
 }

@@ -3,6 +3,7 @@
  * of jobs with one savepoint per request. The writer thread and the direct path both run here. */
 #include "service_batch.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,12 +259,48 @@ result_t service_batch_commit(store_conn_t *conn, service_job_t *const *jobs, si
     return result;
 }
 
+/* Direct mutations in progress, and when one last committed (or the first of a run began):
+ * /healthz reports writes stuck, as for the writer, when some have been in progress
+ * LIMIT_WRITE_STUCK_MS and none committed meanwhile (a COMMIT waiting for an absent standby). */
+static pthread_mutex_t direct_lock = PTHREAD_MUTEX_INITIALIZER;
+static int direct_in_progress;
+static int64_t direct_progress_us;
+
+static void direct_begin(void)
+{
+    pthread_mutex_lock(&direct_lock);
+    if (direct_in_progress++ == 0) direct_progress_us = store_clock_us();
+    pthread_mutex_unlock(&direct_lock);
+}
+
+static void direct_end(int committed)
+{
+    pthread_mutex_lock(&direct_lock);
+    direct_in_progress--;
+    if (committed) direct_progress_us = store_clock_us();
+    pthread_mutex_unlock(&direct_lock);
+}
+
+int service_batch_direct_stuck(void)
+{
+    pthread_mutex_lock(&direct_lock);
+    int stuck = direct_in_progress > 0 && store_clock_us() - direct_progress_us >= (int64_t)LIMIT_WRITE_STUCK_MS * 1000;
+    pthread_mutex_unlock(&direct_lock);
+    return stuck;
+}
+
+/* A batch of one, within the writer's bound for a batch (LIMIT_WRITE_BATCH_WAIT_MS, retries
+ * included): past it 503, and a retry with the same Idempotency-Key has one effect. */
 void service_batch_direct(store_conn_t *conn, service_job_t *job)
 {
     result_t result = RESULT_DATABASE_BUSY;
+    direct_begin();
+    store_deadline_set(conn, store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
     for (int attempt = 0; attempt < LIMIT_DB_RETRIES && result == RESULT_DATABASE_BUSY; attempt++) {
         result = service_batch_commit(conn, &job, 1, 0); /* busy: the whole transaction again */
         if (result != RESULT_OK) service_response_free(job->response);
     }
+    store_deadline_set(conn, 0);
+    direct_end(result == RESULT_OK);
     if (result != RESULT_OK) service_mutate_failed(job->request, result, job->response);
 }

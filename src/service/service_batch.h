@@ -29,8 +29,11 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
  * answered for its jobs. RESULT_OK when committed (the operations' effects then applied);
  * otherwise rolled back, responses to discard. */
 result_t service_batch_commit(store_conn_t *conn, service_job_t *const *jobs, size_t count, int isolated);
-/* One job in its own transaction on conn (no writer), retried while the database is busy. */
+/* One job in its own transaction on conn (no writer), retried while the database is busy, all
+ * within LIMIT_WRITE_BATCH_WAIT_MS. */
 void service_batch_direct(store_conn_t *conn, service_job_t *job);
+/* 1 when direct jobs have been in progress LIMIT_WRITE_STUCK_MS with none committed (/healthz). */
+int service_batch_direct_stuck(void);
 
 /* Idempotency around operations that span several transactions (expiry, settlement): look up
  * first (1 when a response was written: replay, 409 or 422), record the response after (a

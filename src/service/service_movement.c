@@ -6,7 +6,7 @@
  * writer, or the writer's fallback) is a batch of one: the same code and the same SQL. Every
  * database constraint and trigger still checks every row: a group is written under a savepoint,
  * and rows the database refuses are narrowed down in place to the requests they belong to
- * (group_bisect), each answered alone, from the same reads. */
+ * (group_units), each answered alone, from the same reads. */
 #include "service_movement.h"
 
 #include <stdlib.h>
@@ -288,8 +288,6 @@ static result_t group_write(group_t *g, size_t lo, size_t hi)
     return result;
 }
 
-static result_t group_bisect(group_t *g, size_t lo, size_t hi, int known_refused, int *refused);
-
 /* Groups still to be written in chunks since the database last refused one (the writer and the
  * direct path's threads share it; a lost update only shortens or lengthens the run). */
 static int chunked_groups_left;
@@ -308,85 +306,38 @@ static int chunked_group_take(void)
     return left > 0;
 }
 
-/* The single request items[i] whose rows the database refused (result): answered with that
- * refusal when it is one of the ledger's rules (e.g. the reference another instance took first),
- * planned again as that refusal and recorded like any; else answered alone with its error. */
-static result_t item_refused(group_t *g, size_t i, result_t result)
+/* Items lo..hi written in units, each under its own savepoint, all sent in one pipeline: the
+ * items before singles_end one per unit, the rest in units of `unit` items. When the database
+ * refuses a unit (store_failed_at names its statement; the units after it were skipped), the
+ * units before it are kept, it is undone, and the next pipeline starts at its first item, cut
+ * finer: a unit of more than LIMIT_WRITE_CHUNK_REQUESTS items into chunks of that many, a chunk
+ * into single requests. A single request refused for one of the ledger's rules (the reference
+ * another instance took first) is planned again as that refusal and recorded like any answer;
+ * refused for anything else it is answered alone, with nothing written. Every entry holds its
+ * seq, so the items after a refused one are planned again (decisions 74, 101, 185). A busy
+ * database (a lock, a deadlock: no row's fault) fails the batch, to be retried whole; when
+ * g->isolated (already the retry) the items left are answered 503 database_busy instead.
+ * Returns RESULT_OK unless the batch failed. */
+static result_t group_units(group_t *g, size_t lo, size_t hi, size_t unit)
 {
-    item_t *item = &g->items[i];
-    if (item->refused == RESULT_OK && service_result_stored(result)) {
-        item->refused = result;
-        int again = 0;
-        return group_bisect(g, i, i + 1, 0, &again);
-    }
-    service_mutate_failed(item->job->request, result, item->job->response);
-    return RESULT_OK;
-}
-
-/* Items lo..hi written under a savepoint. Refused by the database, they are undone and written
- * again in halves, planned from the same reads (what earlier halves committed is in deltas and
- * seq), down to the requests refused: k refused among n cost O(k log n) writes and no read
- * (decision 74). A half after a refused whole whose first half passed is refused for sure: it is
- * split without being tried (known_refused). A busy database (a lock or deadlock: no row's fault)
- * fails the batch, to be retried whole; when g->isolated (already the retry) the range is
- * answered 503 database_busy instead. *refused: the range held a refused request. Returns
- * RESULT_OK unless the batch failed. */
-static result_t group_bisect(group_t *g, size_t lo, size_t hi, int known_refused, int *refused)
-{
-    result_t result = RESULT_OK;
-    *refused = 0;
-    if (!known_refused || hi - lo == 1) {
-        int64_t seq = g->seq;
-        result = store_item_begin(g->conn);
-        if (result == RESULT_OK) result = group_write(g, lo, hi);
-        if (result == RESULT_OK) result = store_flush(g->conn);
-        if (result == RESULT_OK) return store_item_keep(g->conn);
-        if (result == RESULT_DATABASE_UNAVAILABLE || (result == RESULT_DATABASE_BUSY && !g->isolated)) return result;
-        if (lo == g->first && hi == g->end) refusal_noted(); /* the group as planned was refused */
-        g->seq = seq;
-        for (size_t i = lo; i < hi; i++) {
-            g->deltas[i] = 0;
-            service_response_free(g->items[i].job->response);
-        }
-        result_t undone = store_item_undo(g->conn);
-        if (undone != RESULT_OK) return undone;
-        if (result == RESULT_DATABASE_BUSY) { /* not a row's fault: no bisection, every one may retry */
-            for (size_t i = lo; i < hi; i++)
-                service_mutate_failed(g->items[i].job->request, result, g->items[i].job->response);
-            *refused = 1;
-            return RESULT_OK;
-        }
-    }
-    *refused = 1;
-    if (hi - lo == 1) return item_refused(g, lo, result);
-    size_t middle = lo + (hi - lo) / 2;
-    int left = 0, right = 0;
-    result = group_bisect(g, lo, middle, 0, &left);
-    if (result == RESULT_OK) result = group_bisect(g, middle, hi, !left, &right);
-    return result;
-}
-
-/* Items lo..hi written in chunks of LIMIT_WRITE_CHUNK_REQUESTS, each under its own savepoint, in
- * one pipeline. The first chunk the database refused (the ones after it were skipped) is undone
- * and narrowed down by group_bisect; the chunks after it are planned and written again (decision
- * 101). Returns RESULT_OK unless the batch failed. */
-static result_t group_chunked(group_t *g, size_t lo, size_t hi)
-{
-    enum { CHUNK = LIMIT_WRITE_CHUNK_REQUESTS, CHUNKS_MAX = LIMIT_WRITE_BATCH_MAX / LIMIT_WRITE_CHUNK_REQUESTS + 1 };
-    uint64_t marks[CHUNKS_MAX]; /* store_sent before each chunk */
-    int64_t seqs[CHUNKS_MAX];   /* g->seq before each chunk */
+    enum { UNITS_MAX = LIMIT_WRITE_BATCH_MAX + 1 };
+    uint64_t marks[UNITS_MAX]; /* store_sent before each unit */
+    int64_t seqs[UNITS_MAX];   /* g->seq before each unit */
+    size_t starts[UNITS_MAX];  /* each unit's first item */
+    size_t singles_end = lo;
     while (lo < hi) {
         size_t count = 0, planned = lo;
         result_t result = RESULT_OK;
         while (planned < hi && result == RESULT_OK) {
-            size_t chunk_end = planned + CHUNK < hi ? planned + CHUNK : hi;
-            ASSERT_ALWAYS(count < CHUNKS_MAX);
+            size_t size = planned < singles_end ? 1 : unit, end = planned + size < hi ? planned + size : hi;
+            ASSERT_ALWAYS(count < UNITS_MAX);
             marks[count] = store_sent(g->conn);
-            seqs[count++] = g->seq;
+            seqs[count] = g->seq;
+            starts[count++] = planned;
             result = store_item_begin(g->conn);
-            if (result == RESULT_OK) result = group_write(g, planned, chunk_end);
+            if (result == RESULT_OK) result = group_write(g, planned, end);
             if (result == RESULT_OK) result = store_item_keep(g->conn);
-            planned = chunk_end;
+            planned = end;
         }
         if (result == RESULT_OK) result = store_flush(g->conn);
         if (result == RESULT_OK) return RESULT_OK;
@@ -396,8 +347,8 @@ static result_t group_chunked(group_t *g, size_t lo, size_t hi)
         size_t k = 0;
         while (k + 1 < count && marks[k + 1] < failed)
             k++;
-        if (failed == marks[k] + 1) return result; /* the chunk's SAVEPOINT itself: nothing to undo to */
-        size_t start = lo + k * CHUNK, end = start + CHUNK < hi ? start + CHUNK : hi;
+        if (failed == marks[k] + 1) return result; /* the unit's SAVEPOINT itself: nothing to undo to */
+        size_t start = starts[k], end = k + 1 < count ? starts[k + 1] : planned;
         g->seq = seqs[k];
         for (size_t i = start; i < planned; i++) {
             g->deltas[i] = 0;
@@ -405,22 +356,31 @@ static result_t group_chunked(group_t *g, size_t lo, size_t hi)
         }
         result_t undone = store_item_undo(g->conn);
         if (undone != RESULT_OK) return undone;
-        refusal_noted();
         if (result == RESULT_DATABASE_BUSY) { /* not a row's fault: every one left may retry */
             for (size_t i = start; i < hi; i++)
                 service_mutate_failed(g->items[i].job->request, result, g->items[i].job->response);
             return RESULT_OK;
         }
-        int refused = 0;
-        result = group_bisect(g, start, end, 1, &refused);
-        if (result != RESULT_OK) return result;
-        lo = end;
+        lo = start;
+        if (end - start > 1) { /* cut finer */
+            refusal_noted();
+            if (end - start <= LIMIT_WRITE_CHUNK_REQUESTS) singles_end = end;
+            unit = LIMIT_WRITE_CHUNK_REQUESTS;
+            continue;
+        }
+        item_t *item = &g->items[start];
+        if (item->refused == RESULT_OK && service_result_stored(result)) {
+            item->refused = result; /* planned again as that refusal */
+        } else {
+            service_mutate_failed(item->job->request, result, item->job->response);
+            lo = start + 1;
+        }
     }
     return RESULT_OK;
 }
 
 /* One round trip reads what items[first..end) need; one more writes their rows under a savepoint
- * (group_bisect narrows a refusal down to the requests it concerns). */
+ * (group_units narrows a refusal down to the requests it concerns). */
 static result_t group_apply(store_conn_t *conn, item_t *items, const service_group_item_t *group, int64_t *deltas,
                             size_t first, size_t end, int isolated)
 {
@@ -444,9 +404,8 @@ static result_t group_apply(store_conn_t *conn, item_t *items, const service_gro
     result_t result = isolated ? store_item_begin(conn) : RESULT_OK; /* isolated: a failed read is answered */
     if (result == RESULT_OK) result = store_bulk_read(conn, wanted, count, &g.seq, &g.time_s, g.reads);
     metrics_write_time(METRICS_WRITE_READ, started);
-    int refused = 0;
-    if (result == RESULT_OK)
-        result = chunked_group_take() ? group_chunked(&g, first, end) : group_bisect(&g, first, end, 0, &refused);
+    if (result == RESULT_OK) /* whole, or in chunks while refusals are happening */
+        result = group_units(&g, first, end, chunked_group_take() ? LIMIT_WRITE_CHUNK_REQUESTS : count);
     if (isolated && result == RESULT_OK) result = store_item_keep(conn);
     if (isolated && result != RESULT_OK && result != RESULT_DATABASE_UNAVAILABLE &&
         store_item_undo(conn) == RESULT_OK) {

@@ -312,7 +312,8 @@ const char *service_writer_trouble(service_writer_t *writer)
     if (store_fenced(&head, &acknowledged))
         return "fenced: the database's journal is behind what this instance acknowledged; it writes no more "
                "(restart it once the database is the primary again)";
-    if (writer == NULL) return NULL;
+    if (writer == NULL)
+        return service_batch_direct_stuck() ? "writes are stuck: mutations have waited on the database too long" : NULL;
     const char *why = NULL;
     int64_t stuck_us = store_clock_us() - (int64_t)LIMIT_WRITE_STUCK_MS * 1000;
     pthread_mutex_lock(&writer->lock);

@@ -145,12 +145,15 @@ store_conn_t *store_connect_profile(const char *url, const store_profile_t *prof
     int64_t deadline_us = store_clock_us() + (int64_t)LIMIT_DB_CONNECT_MS * 1000; /* the settings included */
     PGconn *pg = store_pg_connect_until(url, profile->application_name, deadline_us);
     if (pg == NULL) return NULL;
-    /* session limits: a slow statement or lock wait ends on the server before the client's bound */
+    /* session limits: a slow statement or lock wait ends on the server before the client's bound;
+     * the server notices a dead client machine within seconds (its writer lease freed) */
     int length = snprintf(sql, sizeof sql,
              "SET statement_timeout = %d; SET lock_timeout = %d; SET idle_in_transaction_session_timeout = '%ds'; "
-             "SET TIME ZONE 'UTC'; SET jit = off; %s",
+             "SET tcp_keepalives_idle = %d; SET tcp_keepalives_interval = %d; SET tcp_keepalives_count = %d; "
+             "SET tcp_user_timeout = %d; SET TIME ZONE 'UTC'; SET jit = off; %s",
              profile->statement_timeout_ms, profile->lock_timeout_ms, LIMIT_DB_IDLE_IN_TRANSACTION_S,
-             store_session_durability_sql());
+             LIMIT_DB_TCP_KEEPALIVE_IDLE_S, LIMIT_DB_TCP_KEEPALIVE_INTERVAL_S, LIMIT_DB_TCP_KEEPALIVE_COUNT,
+             LIMIT_DB_TCP_USER_TIMEOUT_MS, store_session_durability_sql());
     ASSERT_ALWAYS(length > 0 && (size_t)length < sizeof sql); /* fixed text: a bug if it does not fit */
     /* the last result is the settings a commit's durability depends on (store_guard.c) */
     PGresult *res = PQsendQuery(pg, sql) == 1 ? pg_receive(pg, deadline_us, &timed_out) : NULL;
@@ -632,6 +635,17 @@ void store_pool_stats(store_pool_t *pool, unsigned *size, unsigned *in_use, uint
     *in_use = pool->in_use;
     *waits = pool->waits;
     pthread_mutex_unlock(&pool->lock);
+}
+
+result_t store_now(store_conn_t *conn, int64_t *now_s)
+{
+    result_t result;
+    PGresult *res =
+        store_run(conn, "now", "SELECT floor(extract(epoch from clock_timestamp()))::bigint", 0, NULL, &result);
+    if (res == NULL) return result;
+    *now_s = store_get_i64(res, 0, 0);
+    PQclear(res);
+    return RESULT_OK;
 }
 
 result_t store_pool_check(store_pool_t *pool, int wait_ms)

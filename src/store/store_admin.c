@@ -101,41 +101,6 @@ int store_journal_empty(store_conn_t *conn, result_t *result)
     return empty;
 }
 
-result_t store_key_row(const PGresult *res, int row, int first, store_key_t *key)
-{
-    const char *role = PQgetvalue(res, row, first);
-    const char *hex = PQgetvalue(res, row, first + 2);
-    size_t hex_len = strlen(hex);
-    memset(key, 0, sizeof *key);
-    key->role = strcmp(role, "partner") == 0    ? STORE_ROLE_PARTNER
-                : strcmp(role, "operator") == 0 ? STORE_ROLE_OPERATOR
-                                                : STORE_ROLE_AUDITOR;
-    snprintf(key->partner, sizeof key->partner, "%s", PQgetvalue(res, row, first + 1));
-    /* bytea in hex output: "\\x" + 64 digits (the schema's CHECK keeps it 32 bytes) */
-    if (hex_len != 2 + 2 * CRYPTO_ED25519_PUBLIC_BYTES || hex[0] != '\\' || hex[1] != 'x') return RESULT_INTERNAL;
-    for (size_t i = 0; i < CRYPTO_ED25519_PUBLIC_BYTES; i++) {
-        unsigned byte = 0;
-        if (sscanf(hex + 2 + 2 * i, "%2x", &byte) != 1) return RESULT_INTERNAL;
-        key->public_key[i] = (uint8_t)byte;
-    }
-    key->revoked_seq = store_get_i64(res, row, first + 3);
-    key->revoked = key->revoked_seq != 0;
-    return RESULT_OK;
-}
-
-result_t store_key_get(store_conn_t *conn, const char *keyid, store_key_t *key)
-{
-    result_t result;
-    PGresult *res = store_run(conn, "key_get",
-                              "SELECT role, coalesce(partner, ''), public_key, coalesce(revoked_seq, 0) "
-                              "FROM keys WHERE keyid = $1",
-                              1, P(keyid), &result);
-    if (res == NULL) return result;
-    result = PQntuples(res) == 1 ? store_key_row(res, 0, 0, key) : RESULT_AUTH_UNKNOWN_KEY;
-    PQclear(res);
-    return result;
-}
-
 static const char *role_name(store_role_t role)
 {
     return role == STORE_ROLE_PARTNER ? "partner" : role == STORE_ROLE_OPERATOR ? "operator" : "auditor";

@@ -366,14 +366,3 @@ result_t store_hold_close(store_conn_t *conn, int64_t seq, const char *status, i
                               store_i64(closed_text, closed_seq)),
                             NULL, RESULT_OK);
 }
-
-result_t store_now(store_conn_t *conn, int64_t *now_s)
-{
-    result_t result;
-    PGresult *res =
-        store_run(conn, "now", "SELECT floor(extract(epoch from clock_timestamp()))::bigint", 0, NULL, &result);
-    if (res == NULL) return result;
-    *now_s = store_get_i64(res, 0, 0);
-    PQclear(res);
-    return RESULT_OK;
-}

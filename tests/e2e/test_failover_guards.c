@@ -8,6 +8,8 @@
  *    earn is not acknowledged (the session forces synchronous_commit on): 503 with Retry-After
  *    within the writer's bound, /healthz 503, a retry is not 2xx while the standby is missing,
  *    and once it is back the retry applies exactly once;
+ *  - the same without a writer (LEDGER_WRITE_BATCH=0): the earn answered 503 within the writer's
+ *    bound for a batch, /healthz 503 while it waits;
  *  - a COMMIT whose wait for the standby is cancelled (committed here, not replicated) is not
  *    acknowledged, nor is a replay of it until the standby confirms it;
  *  - a database whose journal head is behind what the instance acknowledged (an old primary)
@@ -387,6 +389,49 @@ static void test_no_ack_without_the_standby(void **state)
     alarm(0);
 }
 
+/* Without a writer (LEDGER_WRITE_BATCH=0) the same bounds hold (issue 18): an earn whose COMMIT
+ * waits for an absent standby is answered 503 with Retry-After within the writer's bound for a
+ * batch, /healthz says writes are stuck while it waits, and the retry applies exactly once when
+ * the standby is back. Failed before the fix: /healthz stayed 200, and the earn waited for the
+ * session's bound (LIMIT_DB_WAIT_MS, 12 s). */
+static void test_no_writer_bounded_and_reported(void **state)
+{
+    (void)state;
+    alarm(TEST_ALARM_S);
+    test_env_t direct = env;
+    char kept[32] = "";
+    if (getenv("LEDGER_WRITE_BATCH") != NULL) snprintf(kept, sizeof kept, "%s", getenv("LEDGER_WRITE_BATCH"));
+    setenv("LEDGER_WRITE_BATCH", "0", 1);
+    int spawned = test_ledgerd_spawn(&direct);
+    if (kept[0] != '\0') setenv("LEDGER_WRITE_BATCH", kept, 1);
+    else unsetenv("LEDGER_WRITE_BATCH");
+    assert_int_equal(spawned, 0);
+    test_async_t warm;
+    test_async_run(&warm, &direct, &shop, "POST", "/v1/earn", "f-3", "direct-warm");
+    cluster_set("synchronous_standby_names", "ghost_standby");
+    test_async_t first;
+    test_async_start(&first, &direct, &shop, "POST", "/v1/earn", "f-3", "direct-1");
+    int unhealthy = 0;
+    for (int i = 0; i < 80 && !unhealthy; i++, usleep(100000))
+        unhealthy = health_status(&direct, "/healthz") == 503;
+    test_async_join(&first);
+    cluster_restore();
+    int healthy_again = 0;
+    for (int i = 0; i < 100 && !healthy_again; i++, usleep(100000))
+        healthy_again = health_status(&direct, "/healthz") == 200;
+    test_retry_until_applied(&direct, &shop, "f-3", "direct-1");
+    stop_instance(&direct, SIGTERM);
+    assert_int_equal(warm.status, 201);
+    assert_int_equal(first.status, 503); /* not 201, and not after the session's own 12 s */
+    assert_true(first.retry_after_s > 0);
+    assert_true(first.took_s < LIMIT_WRITE_BATCH_WAIT_MS / 1000.0 + 3.0);
+    assert_true(unhealthy);
+    assert_true(healthy_again);
+    assert_int_equal(count_reference("direct-1"), 1);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+    alarm(0);
+}
+
 static pid_t writer_backend_waiting_for_standby(void)
 {
     const char *sql = "SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE datname = current_database() "
@@ -472,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_identity_recorded_concurrently),
         cmocka_unit_test(test_rate_limit_shared_by_instances),
         cmocka_unit_test(test_no_ack_without_the_standby),
+        cmocka_unit_test(test_no_writer_bounded_and_reported),
         cmocka_unit_test(test_cancelled_standby_wait_not_acknowledged),
         cmocka_unit_test(test_fenced_when_journal_behind),
     };

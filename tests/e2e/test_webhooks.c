@@ -47,6 +47,7 @@ static struct {
     int fail_next;    /* answer 500 to this many requests */
     int delay_ms;     /* wait this long before answering */
     int stopping;
+    int inflight, inflight_max; /* requests being answered at once, and the most seen */
     uint8_t ledger_public[CRYPTO_ED25519_PUBLIC_BYTES];
 } receiver = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -75,6 +76,7 @@ static enum MHD_Result receive(void *cls, struct MHD_Connection *connection, con
         receiver.fail_next--;
         status = 500;
     }
+    if (++receiver.inflight > receiver.inflight_max) receiver.inflight_max = receiver.inflight;
     /* recorded on arrival, in the order deliveries were sent */
     if (receiver.count < RECEIVED_MAX) {
         received_t *item = &receiver.items[receiver.count++];
@@ -94,6 +96,9 @@ static enum MHD_Result receive(void *cls, struct MHD_Connection *connection, con
         if (release) break;
         usleep(10000);
     }
+    pthread_mutex_lock(&receiver.lock);
+    receiver.inflight--;
+    pthread_mutex_unlock(&receiver.lock);
     struct MHD_Response *response = MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
     enum MHD_Result result = MHD_queue_response(connection, (unsigned)status, response);
     MHD_destroy_response(response);
@@ -491,6 +496,14 @@ static void test_killed_mid_delivery(void **state)
         usleep(20000);
     }
     assert_int_equal(distinct, 3); /* nothing lost */
+    /* the one duplicate is the event that was in flight: the same id and the same bytes */
+    assert_int_equal(json_array_size(bodies), 4);
+    json_t *first = json_array_get(bodies, 0), *again = json_array_get(bodies, 1);
+    assert_string_equal(json_string_value(json_object_get(first, "id")),
+                        json_string_value(json_object_get(again, "id")));
+    pthread_mutex_lock(&receiver.lock);
+    assert_string_equal(receiver.items[before].body, receiver.items[before + 1].body);
+    pthread_mutex_unlock(&receiver.lock);
     /* in order of first arrival; a repeat is only ever the event just before (the one in flight) */
     int64_t last = 0;
     for (size_t i = 0; i < json_array_size(bodies); i++) {
@@ -572,6 +585,37 @@ static void test_redeliver_and_disable(void **state)
     test_reply_free(&reply);
 }
 
+/* Two ledgerd on one database: each endpoint is delivered by one worker of one instance at a
+ * time (the advisory lock), so deliveries never overlap and keep their order, none twice. */
+static void test_two_instances_one_dispatcher(void **state)
+{
+    (void)state;
+    test_env_t second = env;
+    assert_int_equal(test_ledgerd_spawn(&second), 0);
+    test_reply_t reply = register_webhook(&beta, receiver_url, "[\"earn.created\"]");
+    assert_int_equal(reply.status, 201);
+    test_reply_free(&reply);
+    pthread_mutex_lock(&receiver.lock);
+    receiver.inflight_max = 0;
+    pthread_mutex_unlock(&receiver.lock);
+    receiver_set(0, 50);
+    int accepted = receiver_accepted(), before = receiver_count();
+    for (int i = 0; i < 10; i++) {
+        char reference[32];
+        snprintf(reference, sizeof reference, "two-%d", i);
+        test_expect(test_move(i % 2 ? &second : &env, &beta, "/v1/earn", "m-7", 10, reference), 201, NULL);
+    }
+    await_accepted(accepted + 10);
+    assert_in_order(before, 10);
+    assert_int_equal(receiver_count(), before + 10); /* none twice */
+    pthread_mutex_lock(&receiver.lock);
+    assert_int_equal(receiver.inflight_max, 1);
+    pthread_mutex_unlock(&receiver.lock);
+    receiver_set(0, 0);
+    kill(second.pid, SIGTERM);
+    waitpid(second.pid, NULL, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -583,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_killed_mid_delivery),
         cmocka_unit_test(test_hung_receiver_does_not_slow_earns),
         cmocka_unit_test(test_redeliver_and_disable),
+        cmocka_unit_test(test_two_instances_one_dispatcher),
     };
     signal(SIGPIPE, SIG_IGN);
     receiver.port = 0;

@@ -53,7 +53,8 @@ static const char *const settlement =
     "\"pairs\":[{\"redeemer\":\"brand-b\",\"issuer\":\"brand-a\",\"points\":4,\"amount\":40,\"fee\":0}],"
     "\"positions\":[{\"partner\":\"brand-a\",\"receivable\":0,\"payable\":40,\"fees\":0,\"net\":-40,\"role\":"
     "\"donor\"},{\"partner\":\"brand-b\",\"receivable\":40,\"payable\":0,\"fees\":0,\"net\":40,\"role\":"
-    "\"recipient\"}],\"payments\":[]},\"postings\":[]}";
+    "\"recipient\"},{\"partner\":\"operator\",\"receivable\":1,\"payable\":0,\"fees\":1,\"net\":1,"
+    "\"role\":\"recipient\"}],\"payments\":[]},\"postings\":[]}";
 static const char *const partner_entry = "{\"seq\":2,\"type\":\"partner\",\"partner\":\"operator\"," T
                                          ",\"code\":\"brand-a\",\"name\":\"A\",\"validity_seconds\":100,"
                                          "\"postings\":[]" REQ "}";
@@ -206,6 +207,7 @@ static void test_expiring_by_issuer(void **state)
     assert_int_equal(int_at(lot, "threshold_days"), 30);
     assert_string_equal(json_string_value(json_object_get(lot, "expires_at")), "2026-12-20T10:00:00Z");
     assert_null(json_object_get(lot, "issuer"));
+    assert_null(json_object_get(data_of(a), "points")); /* a lot in two thresholds would count twice */
     assert_int_equal(int_at(json_array_get(json_object_get(data_of(c), "lots"), 0), "threshold_days"), 7);
     assert_only_brands(a, "brand-a", "brand-a");
     assert_null(event_of(notice, "brand-b"));
@@ -223,6 +225,9 @@ static void test_settlement_own_position(void **state)
     assert_null(json_object_get(data_of(a), "pairs"));
     assert_only_brands(a, "brand-a", "brand-a");
     assert_null(event_of(settlement, "brand-c")); /* not part of it */
+    json_t *partners = events_text_partners(settlement);
+    assert_int_equal(json_array_size(partners), 2); /* the operator's fee line is nobody's feed */
+    json_decref(partners);
     json_decref(a);
 }
 
@@ -240,6 +245,31 @@ static void test_unseen_entries(void **state)
     json_decref(partners);
 }
 
+static void test_thresholds_parse(void **state)
+{
+    (void)state;
+    int days[LIMIT_EXPIRING_THRESHOLDS_MAX] = {0};
+    size_t count = 0;
+    assert_int_equal(events_thresholds_parse("30,7", days, &count), 0);
+    assert_int_equal(count, 2);
+    assert_int_equal(days[0], 30);
+    assert_int_equal(days[1], 7);
+    assert_int_equal(events_thresholds_parse("7,30,1,366", days, &count), 0); /* widest first */
+    assert_int_equal(count, 4);
+    assert_int_equal(days[0], 366);
+    assert_int_equal(days[3], 1);
+    assert_int_equal(events_thresholds_parse("1,2,3,4,5,6,7,8", days, &count), 0);
+    assert_int_equal(count, LIMIT_EXPIRING_THRESHOLDS_MAX);
+    static const char *const bad[] = {"",     "0",    "367", "1000", "30,",  ",30",  "30,,7",   "30 ,7", "07",
+                                      "30,30", "-1",   "x",   "1.5",  "1,2,3,4,5,6,7,8,9", "99999999999", NULL};
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        count = 99;
+        assert_int_equal(events_thresholds_parse(bad[i], days, &count), -1);
+        assert_int_equal(count, 99);
+    }
+    assert_int_equal(events_thresholds_parse(NULL, days, &count), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_reversal_seen_by_issuers), cmocka_unit_test(test_holds_not_seen_by_others),
         cmocka_unit_test(test_expiry_by_issuer),       cmocka_unit_test(test_expiring_by_issuer),
         cmocka_unit_test(test_settlement_own_position), cmocka_unit_test(test_unseen_entries),
+        cmocka_unit_test(test_thresholds_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

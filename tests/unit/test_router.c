@@ -54,6 +54,12 @@ static const route_case_t cases[] = {
     {"GET", "/v1/liability-report", "/v1/liability-report", ""},
     {"POST", "/v1/admin/redemption-rates", "/v1/admin/redemption-rates", ""},
     {"GET", "/v1/admin/redemption-rates", "/v1/admin/redemption-rates", ""},
+    {"GET", "/v1/events", "/v1/events", ""},
+    {"POST", "/v1/webhooks", "/v1/webhooks", ""},
+    {"GET", "/v1/webhooks", "/v1/webhooks", ""},
+    {"POST", "/v1/webhooks/:/disable", "/v1/webhooks/whk-3/disable", "whk-3"},
+    {"POST", "/v1/webhooks/:/redeliver", "/v1/webhooks/whk-3/redeliver", "whk-3"},
+    {"GET", "/v1/webhooks/:/deliveries", "/v1/webhooks/whk-4/deliveries", "whk-4"},
 };
 #define CASE_COUNT (sizeof cases / sizeof cases[0])
 
