@@ -78,7 +78,7 @@ for t in bin/test/integration_*; do run "integration $(basename "$t")" "$t"; don
 for t in bin/test/e2e_*; do run "e2e $(basename "$t")" env TEST_BIN_DIR=bin "$t"; done
 # no writer (LEDGER_WRITE_BATCH=0): every mutation a batch of one on the HTTP thread's session,
 # through the same planning code and SQL (the writer's own tests need the writer)
-for t in partner_api auth_input expiry settlement verify_on_commit hostile_state; do
+for t in partner_api auth_input expiry settlement verify_on_commit hostile_state events; do
   run "e2e (no writer) test_$t" env LEDGER_WRITE_BATCH=0 TEST_BIN_DIR=bin "bin/test/e2e_test_$t"
 done
 # the console in a real browser (issue 19): headless Debian chromium driven by playwright-core against

@@ -2,6 +2,7 @@
 #ifndef LEDGER_CONFIG_H
 #define LEDGER_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "limits.h"
@@ -19,6 +20,8 @@ typedef struct {
     unsigned http_request_deadline_s;      /* LEDGER_HTTP_REQUEST_DEADLINE_S, default 10 */
     unsigned http_connections_per_address; /* LEDGER_HTTP_CONNECTIONS_PER_ADDRESS, default 512; 0: no limit */
     long long http_body_bytes_in_flight;   /* LEDGER_HTTP_BODY_BYTES_IN_FLIGHT, default 64 MiB */
+    int expiring_thresholds_days[LIMIT_EXPIRING_THRESHOLDS_MAX]; /* LEDGER_EXPIRING_THRESHOLDS_DAYS, widest */
+    size_t expiring_threshold_count;                             /* first; default 30,7 (points.expiring) */
     const char *console_dir; /* LEDGER_CONSOLE_DIR, default "console" (the working directory's); "" none */
     int console_required;    /* LEDGER_CONSOLE_DIR was set: a folder that cannot be served stops start-up */
 } config_t;

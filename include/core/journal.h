@@ -41,5 +41,7 @@ int journal_id_parse(const char *text, const char *prefix, int64_t *seq);
 /* The transaction object of spec 8 from a stored entry text: the entry without `request`,
  * `time` renamed `created_at`, plus `id`. Returns owned object or NULL if text is not JSON. */
 json_t *journal_transaction_view(const char *entry_text);
+/* The same view of an already parsed entry (borrowed). Returns an owned object. */
+json_t *journal_transaction_view_of(const json_t *entry);
 
 #endif

@@ -51,6 +51,24 @@
 #define LIMIT_PAGE_DEFAULT 50
 #define LIMIT_PAGE_MAX     200
 
+/* The partner event feed (GET /v1/events, issue 20): events per page, default and most. A page
+ * of the largest expiry chunk's events is LIMIT_EVENTS_PAGE_MAX entries of at most
+ * LIMIT_EXPIRY_CHUNK_LOTS lots each, so the bound is kept small. */
+#define LIMIT_EVENTS_PAGE_DEFAULT 50
+#define LIMIT_EVENTS_PAGE_MAX     200
+
+/* points.expiring (issue 20): LEDGER_EXPIRING_THRESHOLDS_DAYS lists at most this many distinct
+ * thresholds of 1..LIMIT_EXPIRING_THRESHOLD_DAYS_MAX days (a year and a day, as the operator's
+ * expiring report; migration 0011 repeats the range); the default is a month and a week. One
+ * expiry_notice entry lists at most LIMIT_EXPIRY_NOTICE_LOTS (lot, threshold) lines, the size
+ * bound of an expiry chunk, for the same reasons (entry size, lock hold). */
+#define LIMIT_EXPIRING_THRESHOLDS_MAX      8
+#define LIMIT_EXPIRING_THRESHOLD_DAYS_MAX  366
+#define LIMIT_EXPIRING_THRESHOLDS_DEFAULT  "30,7"
+#define LIMIT_EXPIRING_THRESHOLDS_TEXT_MAX 64
+#define LIMIT_EXPIRY_NOTICE_LOTS           LIMIT_EXPIRY_CHUNK_LOTS
+#define LIMIT_DAY_S                        86400
+
 /* Spec 9: default clock skew window, seconds. */
 #define LIMIT_CLOCK_SKEW_DEFAULT_S 300
 /* Spec 10: an entry's time may follow its signature's `created` by the skew window plus this
@@ -360,6 +378,12 @@ _Static_assert(LIMIT_HOLD_TTL_MIN_S >= 1 && LIMIT_HOLD_TTL_MIN_S <= LIMIT_HOLD_T
                "the default hold ttl must lie within [min, max]");
 _Static_assert(LIMIT_VALIDITY_DEFAULT_S >= 1 && LIMIT_VALIDITY_DEFAULT_S <= LIMIT_VALIDITY_MAX_S,
                "the default lot validity must lie within 1..max");
+_Static_assert(LIMIT_EXPIRING_THRESHOLD_DAYS_MAX == LIMIT_EXPIRING_DAYS_MAX,
+               "a notice threshold and the operator's expiring report share the range (migration 0011's CHECK)");
+_Static_assert(LIMIT_EXPIRING_THRESHOLDS_TEXT_MAX >= LIMIT_EXPIRING_THRESHOLDS_MAX * 4,
+               "the thresholds variable holds its most thresholds of three digits and a comma each");
+_Static_assert(LIMIT_EVENTS_PAGE_DEFAULT >= 1 && LIMIT_EVENTS_PAGE_DEFAULT <= LIMIT_EVENTS_PAGE_MAX,
+               "the feed's default page is a valid page");
 _Static_assert(LIMIT_PAGE_DEFAULT >= 1 && LIMIT_PAGE_DEFAULT <= LIMIT_PAGE_MAX,
                "the default page must lie within 1..max");
 _Static_assert(LIMIT_EXPIRING_DAYS_DEFAULT >= 1 && LIMIT_EXPIRING_DAYS_DEFAULT <= LIMIT_EXPIRING_DAYS_MAX,
@@ -431,7 +455,8 @@ _Static_assert(LIMIT_LISTEN_HOST_MAX >= sizeof "255.255.255.255", "an IPv4 liter
 _Static_assert(LIMIT_ORIGIN_MAX < LIMIT_NOTE_BYTES_MAX, "a checkpoint note holds its origin line");
 _Static_assert(LIMIT_WRITE_CHUNK_REQUESTS >= 1 && LIMIT_WRITE_CHUNK_REQUESTS < LIMIT_WRITE_BATCH_DEFAULT,
                "a chunk is part of a default batch");
-_Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 9, "a pipeline holds two chunks' statements (savepoint, 7 writes, release)");
+_Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 10,
+               "a pipeline holds two chunks' statements (savepoint, 8 writes with partner_events, release)");
 _Static_assert(LIMIT_DB_TCP_USER_TIMEOUT_MS < LIMIT_DB_IDLE_IN_TRANSACTION_S * 1000,
                "a dead client's session ends before a leaked transaction's would");
 

@@ -41,6 +41,7 @@
     X("GET", "/v1/admin/liability-report", ROUTE_ADMIN, service_liability_report)                                      \
     X("GET", "/v1/liability-report", ROUTE_PARTNER, service_liability_report_own)                                      \
     X("POST", "/v1/admin/redemption-rates", ROUTE_ADMIN, service_redemption_rate_create)                               \
-    X("GET", "/v1/admin/redemption-rates", ROUTE_ADMIN, service_redemption_rate_list)
+    X("GET", "/v1/admin/redemption-rates", ROUTE_ADMIN, service_redemption_rate_list)                                \
+    X("GET", "/v1/events", ROUTE_PARTNER, service_events)
 
 #endif

@@ -76,6 +76,8 @@ void service_reverse(store_conn_t *conn, const service_request_t *request, servi
 void service_transaction_get(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_member_get(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 void service_member_history(store_conn_t *conn, const service_request_t *request, service_response_t *response);
+/* The partner event feed (service_events.c) */
+void service_events(store_conn_t *conn, const service_request_t *request, service_response_t *response);
 
 /* Operator API (service_admin.c) */
 void service_partner_create(store_conn_t *conn, const service_request_t *request, service_response_t *response);

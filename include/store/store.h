@@ -215,6 +215,32 @@ result_t store_transaction_add_reversed(store_conn_t *conn, int64_t seq, int64_t
 result_t store_member_transactions(store_conn_t *conn, const char *partner, const char *member, int64_t before_seq,
                                    int limit, json_t **views, int64_t *last_seq);
 
+/* The partner event feed (issue 20 item 3) ---------------------------------------------------- */
+/* One page of partner's events (core/events.h) after seq `after` (0: from the start), in seq
+ * order, at most limit (1..LIMIT_EVENTS_PAGE_MAX) of them: *events (owned) the exact JSON event
+ * objects GET /v1/events answers, *next the seq to resume after when the page is full (more may
+ * follow), else 0. The feed's one query; the webhook dispatcher calls it too. Reads the journal
+ * through partner_events (partner, seq), so a page costs the same on any journal length. */
+result_t store_events_page(store_conn_t *conn, const char *partner, int64_t after, int limit, json_t **events,
+                           int64_t *next);
+
+/* One line of an expiry_notice entry: a live lot that entered a threshold (points.expiring). */
+typedef struct {
+    int64_t lot_id;
+    char issuer[LIMIT_PARTNER_CODE_MAX + 1];
+    char member[LIMIT_MEMBER_REF_MAX + 1];
+    int64_t points, expires_s;
+    int threshold_days;
+} store_notice_t;
+/* The (lot, threshold) pairs not yet announced of lots live at time_s (remaining > 0, expires_s >
+ * time_s) that expire within threshold_days of time_s, at most limit, by lot id then widest
+ * threshold first: *lines owned (free). Call with the journal head locked: lots and notices are
+ * then exactly as of the entry being written. */
+result_t store_notice_candidates(store_conn_t *conn, int64_t time_s, const int *days, size_t day_count, size_t limit,
+                                 store_notice_t **lines, size_t *count);
+/* Records lines as announced by entry seq (the primary key (lot, threshold) refuses a repeat). */
+result_t store_notices_insert(store_conn_t *conn, int64_t seq, const store_notice_t *lines, size_t count);
+
 /* Partners ----------------------------------------------------------------------------------- */
 /* RESULT_UNKNOWN_PARTNER when absent. */
 result_t store_partner_validity(store_conn_t *conn, const char *code, int64_t *validity_s);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "limits.h"
 
 static int parse_integer(const char *text, long long minimum, long long maximum, long long *out)
@@ -98,6 +99,14 @@ int config_load(config_t *config, const char **error)
             return -1;
         }
         config->expiry_interval_s = value;
+    }
+    const char *thresholds = getenv("LEDGER_EXPIRING_THRESHOLDS_DAYS");
+    if (events_thresholds_parse(thresholds ? thresholds : LIMIT_EXPIRING_THRESHOLDS_DEFAULT,
+                                config->expiring_thresholds_days, &config->expiring_threshold_count) != 0) {
+        *error = "LEDGER_EXPIRING_THRESHOLDS_DAYS must list 1.." LIMIT_TEXT(
+            LIMIT_EXPIRING_THRESHOLDS_MAX) " distinct day counts 1.." LIMIT_TEXT(LIMIT_EXPIRING_THRESHOLD_DAYS_MAX) ", "
+                                           "comma-separated (default " LIMIT_EXPIRING_THRESHOLDS_DEFAULT ")";
+        return -1;
     }
     const char *threads = getenv("LEDGER_HTTP_THREADS");
     if (threads != NULL) {

@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "checkpoint.h"
 #include "expiry.h"
+#include "notice.h"
 #include "limits.h"
 #include "settle.h"
 #include "ledger.h"
@@ -25,6 +26,8 @@ static const char usage[] =
     "                                   writes the genesis entry (refused unless the journal is empty)\n"
     "  expire [--as-of T] [--chunk N]      runs expiry directly on the database (LEDGER_KEY_FILE signs\n"
     "                                   the report); resumes an interrupted run first\n"
+    "  expiry-notices                   writes the expiry notices due now (points.expiring) for\n"
+    "                                   LEDGER_EXPIRING_THRESHOLDS_DAYS (default 30,7), as ledgerd's scheduler\n"
     "  settle [--period-end T] [--fee-bp N]  runs a settlement directly on the database\n"
     "  checkpoint                       prints a signed checkpoint of the journal (C2SP note)\n"
     "  export [--out FILE]              writes a full export (JSON Lines) for ledger-verify\n"
@@ -226,6 +229,25 @@ static int command_expire(int argc, char **argv)
     return result == RESULT_OK ? 0 : 1;
 }
 
+static int command_expiry_notices(void)
+{
+    config_t config;
+    crypto_signer_t *key = NULL;
+    store_conn_t *conn = NULL;
+    int64_t entries = 0, lines = 0;
+    int status = direct_setup(&config, &key, &conn);
+    if (status != 0) return status;
+    result_t result = expiry_notice_run(conn, config.expiring_thresholds_days, config.expiring_threshold_count,
+                                        &entries, &lines);
+    if (result == RESULT_OK)
+        printf("{\"entries\":%lld,\"lines\":%lld}\n", (long long)entries, (long long)lines);
+    else
+        fprintf(stderr, "ledgerctl: expiry-notices: %s\n", result_info(result)->code);
+    store_disconnect(conn);
+    crypto_signer_free(key);
+    return result == RESULT_OK ? 0 : 1;
+}
+
 static int command_settle(int argc, char **argv)
 {
     config_t config;
@@ -404,6 +426,7 @@ int main(int argc, char **argv)
     if (strcmp(command, "call") == 0) return command_call(argc, argv);
     if (strcmp(command, "report") == 0) return command_report(argc, argv);
     if (strcmp(command, "expire") == 0) return command_expire(argc, argv);
+    if (strcmp(command, "expiry-notices") == 0) return command_expiry_notices();
     if (strcmp(command, "settle") == 0) return command_settle(argc, argv);
     if (strcmp(command, "checkpoint") == 0) return command_checkpoint();
     if (strcmp(command, "export") == 0) return command_export(argc, argv);

@@ -153,7 +153,8 @@ int main(void)
         log_error("cannot listen", json_pack("{s:s,s:i}", "host", config.listen_host, "port", config.listen_port));
         goto out;
     }
-    maintenance = maintenance_start(config.database_url, ledger_key, config.expiry_interval_s, config.clock_skew_s);
+    maintenance = maintenance_start(config.database_url, ledger_key, config.expiry_interval_s, config.clock_skew_s,
+                                    config.expiring_thresholds_days, config.expiring_threshold_count);
     log_info("listening",
              json_pack("{s:s,s:i,s:i}", "host", config.listen_host, "port", port, "threads", (int)config.http_threads));
     status = wait_for_stop(&stop_signals, known, pool, config.origin, ledger_key);

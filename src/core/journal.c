@@ -98,3 +98,8 @@ json_t *journal_transaction_view(const char *entry_text)
     json_t *entry = json_loads(entry_text, 0, NULL);
     return entry != NULL ? transaction_view_of(entry) : NULL;
 }
+
+json_t *journal_transaction_view_of(const json_t *entry)
+{
+    return transaction_view_of(json_deep_copy(entry));
+}

@@ -10,6 +10,7 @@
 #include "expiry.h"
 #include "limits.h"
 #include "log.h"
+#include "notice.h"
 #include "store.h"
 
 struct maintenance {
@@ -21,6 +22,8 @@ struct maintenance {
     const crypto_signer_t *ledger_key;
     int64_t interval_s;
     int64_t clock_skew_s;
+    const int *thresholds_days;
+    size_t threshold_count;
 };
 
 static void maintenance_tick(struct maintenance *m, store_conn_t *conn)
@@ -36,6 +39,13 @@ static void maintenance_tick(struct maintenance *m, store_conn_t *conn)
         if (result != RESULT_OK && result != RESULT_REQUEST_IN_PROGRESS)
             log_error("scheduled expiry run failed", json_pack("{s:s}", "code", result_info(result)->code));
         expiry_result_free(&out);
+    }
+    /* points.expiring: after the expiry run, so a lot it expired is no longer announced */
+    int64_t entries = 0, lines = 0;
+    if (m->interval_s > 0 && m->threshold_count > 0) {
+        result_t result = expiry_notice_run(conn, m->thresholds_days, m->threshold_count, &entries, &lines);
+        if (result != RESULT_OK)
+            log_error("scheduled expiry notices failed", json_pack("{s:s}", "code", result_info(result)->code));
     }
     /* signatures are remembered for twice the skew window at least (spec 9); we keep a day more */
     if (store_housekeeping(conn, LIMIT_IDEMPOTENCY_KEEP_S, 2 * m->clock_skew_s + LIMIT_SIGNATURE_KEEP_EXTRA_S) !=
@@ -69,7 +79,7 @@ static void *maintenance_main(void *arg)
 }
 
 maintenance_t *maintenance_start(const char *database_url, const crypto_signer_t *ledger_key, int64_t interval_s,
-                                 int64_t clock_skew_s)
+                                 int64_t clock_skew_s, const int *thresholds_days, size_t threshold_count)
 {
     struct maintenance *m = xcalloc(1, sizeof *m);
     pthread_mutex_init(&m->lock, NULL);
@@ -78,6 +88,8 @@ maintenance_t *maintenance_start(const char *database_url, const crypto_signer_t
     m->ledger_key = ledger_key;
     m->interval_s = interval_s;
     m->clock_skew_s = clock_skew_s;
+    m->thresholds_days = thresholds_days;
+    m->threshold_count = threshold_count;
     ASSERT_ALWAYS(pthread_create(&m->thread, NULL, maintenance_main, m) == 0);
     return m;
 }

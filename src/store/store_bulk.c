@@ -9,6 +9,7 @@
 
 #include "assert_always.h"
 #include "buf.h"
+#include "events.h"
 #include "log.h"
 #include "pg_array.h"
 #include "store_internal.h"
@@ -273,6 +274,8 @@ enum {
     W_PORTION_ISSUER,
     W_PORTION_REDEEMER,
     W_PORTION_POINTS,
+    W_EVENT_PARTNER,
+    W_EVENT_SEQ,
     W_IDEM_PRINCIPAL,
     W_IDEM_KEY,
     W_IDEM_HASH,
@@ -313,6 +316,18 @@ void store_bulk_entry(store_bulk_rows_t *rows, int64_t seq, int64_t time_s, cons
     pg_array_i64(&rows->a[W_ENTRY_TIME], time_s);
     pg_array_text(&rows->a[W_ENTRY_TYPE], type);
     pg_array_text(&rows->a[W_ENTRY_TEXT], text);
+    /* the feed's index (decision 141): the partners that see an event for this entry, by the
+     * feed's own rule (core/events.c), written with the entry */
+    json_t *partners = events_text_partners(text);
+    ASSERT_ALWAYS(partners != NULL); /* the service built text as a JSON object */
+    size_t index;
+    json_t *partner;
+    json_array_foreach(partners, index, partner)
+    {
+        pg_array_text(&rows->a[W_EVENT_PARTNER], json_string_value(partner));
+        pg_array_i64(&rows->a[W_EVENT_SEQ], seq);
+    }
+    json_decref(partners);
     for (size_t i = 0; i < postings->count; i++) {
         pg_array_i64(&rows->a[W_POSTING_SEQ], seq);
         pg_array_text(&rows->a[W_POSTING_ACCOUNT], postings->lines[i].account);
@@ -414,6 +429,9 @@ static const write_t writes[] = {
      "SELECT p, k, h, s, b, floor(extract(epoch from now()))::bigint "
      "FROM unnest($1::text[], $2::text[], $3::bytea[], $4::int[], $5::text[]) AS u(p, k, h, s, b)",
      W_IDEM_PRINCIPAL, 5},
+    /* last: the feed's index refuses nothing a well-formed entry can hold */
+    {"bulk_events",
+     "INSERT INTO partner_events (partner, seq) SELECT * FROM unnest($1::text[], $2::bigint[])", W_EVENT_PARTNER, 2},
 };
 
 result_t store_bulk_write(store_conn_t *conn, store_bulk_rows_t *rows)

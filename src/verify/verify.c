@@ -236,7 +236,8 @@ result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, i
 {
     const json_t *request = json_object_get(entry, "request");
     const char *type = entry_string(entry, "type");
-    int unsigned_type = strcmp(type, "genesis") == 0 || strcmp(type, "expiry") == 0 || strcmp(type, "settlement") == 0;
+    int unsigned_type = strcmp(type, "genesis") == 0 || strcmp(type, "expiry") == 0 || strcmp(type, "settlement") == 0 ||
+                        strcmp(type, "expiry_notice") == 0;
     if (request == NULL) {
         if (unsigned_type) return RESULT_OK;
         REFUSE(RESULT_INTERNAL, "a partner or operator entry without its request");

@@ -176,6 +176,7 @@ static void state_free(vstate_t *state)
 {
     map_free(&state->accounts);
     map_free(&state->members);
+    map_free(&state->notices);
     for (size_t i = 0; i < state->member_list.count; i++) {
         free(state->member_list.items[i].lots.items);
         free(state->member_list.items[i].holds.items);

@@ -69,6 +69,7 @@ typedef struct {
 typedef struct {
     map_t accounts; /* account -> balance */
     map_t members;  /* member ref -> index + 1 */
+    map_t notices;  /* "<lot seq>:<threshold days>" announced by an expiry_notice -> 1 */
     VEC(vmember_t) member_list;
     VEC(verify_key_t) keys;
     VEC(vpartner_t) partners;

@@ -406,6 +406,42 @@ static int replay_expiry(vstate_t *state, const json_t *entry, int64_t time_s, l
     return 0;
 }
 
+/* An expiry notice (points.expiring, decision 148): every line a lot live at the entry's time,
+ * of that issuer and member, with exactly its remaining points, expiring within its threshold,
+ * the threshold one the entry lists, and no (lot, threshold) announced twice. Moves no point. */
+static int replay_expiry_notice(vstate_t *state, const json_t *entry, int64_t time_s, const char **why)
+{
+    const json_t *thresholds = json_object_get(entry, "thresholds_days"), *lots = json_object_get(entry, "lots");
+    size_t i, j;
+    json_t *item, *listed;
+    if (!json_is_array(thresholds) || json_array_size(thresholds) < 1 ||
+        json_array_size(thresholds) > LIMIT_EXPIRING_THRESHOLDS_MAX || !json_is_array(lots) ||
+        json_array_size(lots) < 1 || json_array_size(lots) > LIMIT_EXPIRY_NOTICE_LOTS ||
+        json_array_size(json_object_get(entry, "postings")) != 0)
+        FAIL("an expiry notice without thresholds or lots, or with postings");
+    json_array_foreach(lots, i, item)
+    {
+        int64_t lot_seq = 0, expires_s = 0, days = num(item, "threshold_days");
+        int listed_days = 0;
+        json_array_foreach(thresholds, j, listed) listed_days |= json_integer_value(listed) == days;
+        int64_t index =
+            journal_id_parse(str(item, "lot"), "lot", &lot_seq) == 0 ? by_seq_get(state, lot_seq, KIND_LOT) : -1;
+        vlot_t *lot = index >= 0 ? &state->lots.items[index] : NULL;
+        if (lot == NULL || !listed_days || days < 1 || days > LIMIT_EXPIRING_THRESHOLD_DAYS_MAX ||
+            strcmp(lot->issuer, str(item, "issuer")) != 0 || member_of(state, str(item, "member")) != lot->member ||
+            lot->remaining <= 0 || num(item, "points") != lot->remaining ||
+            ledger_time_parse(str(item, "expires_at"), &expires_s) != 0 || expires_s != lot->expires_s ||
+            lot->expires_s <= time_s || lot->expires_s > time_s + days * LIMIT_DAY_S)
+            FAIL("an expiry notice of a lot that is not live, not of these points, or not within its threshold");
+        char key[LIMIT_INT64_TEXT_BYTES * 2];
+        snprintf(key, sizeof key, "%lld:%lld", (long long)lot_seq, (long long)days);
+        int64_t *seen = map_slot(&state->notices, key);
+        if (*seen) FAIL("an expiry notice announces a lot and threshold a second time");
+        *seen = 1;
+    }
+    return 0;
+}
+
 static int64_t time_at(const vstate_t *state, int64_t seq)
 {
     return state->times.items[seq];
@@ -481,5 +517,6 @@ int verify_replay(vstate_t *state, const json_t *entry, int64_t seq, int64_t tim
     if (strcmp(type, "reversal") == 0) return replay_reversal(state, entry, seq, time_s, expected, why);
     if (strcmp(type, "expiry") == 0) return replay_expiry(state, entry, time_s, expected, why);
     if (strcmp(type, "settlement") == 0) return replay_settlement(state, entry, seq, time_s, expected, why);
+    if (strcmp(type, "expiry_notice") == 0) return replay_expiry_notice(state, entry, time_s, why); /* no postings */
     FAIL("unknown entry type");
 }

@@ -54,6 +54,7 @@ static const route_case_t cases[] = {
     {"GET", "/v1/liability-report", "/v1/liability-report", ""},
     {"POST", "/v1/admin/redemption-rates", "/v1/admin/redemption-rates", ""},
     {"GET", "/v1/admin/redemption-rates", "/v1/admin/redemption-rates", ""},
+    {"GET", "/v1/events", "/v1/events", ""},
 };
 #define CASE_COUNT (sizeof cases / sizeof cases[0])
 
