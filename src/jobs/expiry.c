@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer.h"
 #include "assert_always.h"
 #include "buf.h"
 #include "journal.h"
@@ -63,8 +64,8 @@ static result_t finish_run(store_conn_t *conn, const crypto_signer_t *key, const
 }
 
 /* One chunk: one transaction, one journal entry. Sets *final when the run is complete. */
-static result_t expiry_chunk(store_conn_t *conn, const crypto_signer_t *key, size_t chunk_lots, int *final,
-                             expiry_result_t *out)
+static result_t expiry_chunk(store_conn_t *conn, const crypto_signer_t *key, size_t chunk_lots,
+                             const store_idempotency_claim_t *claim, int *final, expiry_result_t *out)
 {
     store_expiry_run_t run;
     ledger_expiring_t *candidates = NULL, *lots = NULL;
@@ -108,11 +109,14 @@ static result_t expiry_chunk(store_conn_t *conn, const crypto_signer_t *key, siz
     int64_t first_seq = 0;
     if (result == RESULT_OK) result = store_expiry_run_progress(conn, run.id, seq, &first_seq);
     if (result == RESULT_OK && *final) result = finish_run(conn, key, &run, first_seq, seq, time_s, out);
+    if (result == RESULT_OK && *final && claim != NULL)
+        result = jobs_answer_save(conn, claim, expiry_response, out->report, out->signature);
     if (result == RESULT_OK) result = store_commit(conn);
 out:
     if (result != RESULT_OK) {
         store_rollback(conn);
         *final = 0;
+        expiry_result_free(out); /* a report built for a commit that did not happen */
     }
     json_decref(fields);
     ledger_postings_free(&postings);
@@ -125,11 +129,11 @@ out:
 
 /* Runs chunks of the current 'running' run until it is final (or stop_after chunks). */
 static result_t run_to_end(store_conn_t *conn, const crypto_signer_t *key, size_t chunk_lots, int *stop_after,
-                           expiry_result_t *out)
+                           const store_idempotency_claim_t *claim, expiry_result_t *out)
 {
     int final = 0, busy = 0;
     while (!final) {
-        result_t result = expiry_chunk(conn, key, chunk_lots, &final, out);
+        result_t result = expiry_chunk(conn, key, chunk_lots, claim, &final, out);
         if (result == RESULT_DATABASE_BUSY && ++busy < LIMIT_DB_RETRIES) continue;
         if (result != RESULT_OK) return result;
         busy = 0;
@@ -139,25 +143,31 @@ static result_t run_to_end(store_conn_t *conn, const crypto_signer_t *key, size_
 }
 
 result_t expiry_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int64_t as_of_s, const char *requested_by,
-                    size_t chunk_lots, int stop_after_chunks, expiry_result_t *out)
+                    size_t chunk_lots, int stop_after_chunks, const store_idempotency_claim_t *claim,
+                    expiry_result_t *out)
 {
     store_expiry_run_t run;
     result_t result = RESULT_OK;
     memset(out, 0, sizeof *out);
     if (chunk_lots == 0 || chunk_lots > LIMIT_EXPIRY_CHUNK_LOTS) chunk_lots = LIMIT_EXPIRY_CHUNK_LOTS;
     if (!store_expiry_lock(conn, &result)) return result != RESULT_OK ? result : RESULT_REQUEST_IN_PROGRESS;
-    /* 1. an interrupted run is finished first, with its own as_of */
+    /* 1. an interrupted run is finished first, with its own as_of; when this request started it
+     * (a retry with the same Idempotency-Key), it is this request's run, and its answer */
+    int own = 0;
     result = store_expiry_run_running(conn, &run);
     if (result == RESULT_OK) {
-        log_info("resuming interrupted expiry run", json_pack("{s:I}", "run", (json_int_t)run.id));
-        result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, out);
-        expiry_result_free(out);
+        own = claim != NULL && strcmp(run.claim_principal, claim->principal) == 0 &&
+              strcmp(run.claim_key, claim->key) == 0;
+        log_info("resuming interrupted expiry run", json_pack("{s:I,s:b}", "run", (json_int_t)run.id, "own", own));
+        result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, own ? claim : NULL, out);
+        if (!own) expiry_result_free(out);
     } else if (result == RESULT_NOT_FOUND) {
         result = RESULT_OK;
     }
     /* 2. the requested run */
-    if (result == RESULT_OK) result = store_expiry_run_create(conn, as_of_s, requested_by, &run);
-    if (result == RESULT_OK) result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, out);
+    if (result == RESULT_OK && !own) result = store_expiry_run_create(conn, as_of_s, requested_by, claim, &run);
+    if (result == RESULT_OK && !own)
+        result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, claim, out);
     if (result == RESULT_OK)
         log_info("expiry run done",
                  json_pack("{s:I,s:s}", "run", (json_int_t)out->run_id, "requested_by", requested_by));

@@ -157,26 +157,6 @@ int service_idempotency_replayed(store_conn_t *conn, const service_request_t *re
     return 1;
 }
 
-result_t service_idempotency_record(store_conn_t *conn, const service_request_t *request,
-                                    const service_response_t *response)
-{
-    store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
-    int status = 0;
-    char *body = NULL;
-    result_t result = idempotency_open(conn, request, &state, &status, &body);
-    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW)
-        result = store_idempotency_save(conn, request->principal, request->signed_request.idempotency_key,
-                                        request->request_hash, response->status, response->body);
-    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW) result = store_commit(conn);
-    store_rollback(conn);
-    free(body);
-    if (result != RESULT_OK) /* the work is committed and answered; a retry would run it again */
-        log_error("the answer could not be recorded under its Idempotency-Key",
-                  json_pack("{s:s,s:s,s:s,s:i}", "path", request->signed_request.path, "principal", request->principal,
-                            "key", request->signed_request.idempotency_key, "code", result_info(result)->code));
-    return result;
-}
-
 /* Batches ---------------------------------------------------------------------------------- */
 /* An apply job alone under its own savepoint: a busy database retried, any failure answered
  * for this job alone. RESULT_OK unless the session itself failed. */

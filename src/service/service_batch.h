@@ -36,10 +36,8 @@ void service_batch_direct(store_conn_t *conn, service_job_t *job);
 int service_batch_direct_stuck(void);
 
 /* Idempotency around operations that span several transactions (expiry, settlement): look up
- * first (1 when a response was written: replay, 409 or 422), record the response after (a
- * failure to record is logged: the work is committed and answered). */
+ * first (1 when a response was written: replay, 409 or 422); the answer is then saved with the
+ * work, in the transaction that commits it (jobs_answer_save). */
 int service_idempotency_replayed(store_conn_t *conn, const service_request_t *request, service_response_t *response);
-result_t service_idempotency_record(store_conn_t *conn, const service_request_t *request,
-                                    const service_response_t *response);
 
 #endif

@@ -32,6 +32,8 @@ static void run_from_row(const PGresult *res, store_expiry_run_t *run)
     run->as_of_s = store_get_i64(res, 0, 1);
     run->chunks = store_get_i64(res, 0, 2);
     snprintf(run->requested_by, sizeof run->requested_by, "%s", PQgetvalue(res, 0, 3));
+    snprintf(run->claim_principal, sizeof run->claim_principal, "%s", PQgetvalue(res, 0, 4));
+    snprintf(run->claim_key, sizeof run->claim_key, "%s", PQgetvalue(res, 0, 5));
 }
 
 result_t store_expiry_run_running(store_conn_t *conn, store_expiry_run_t *run)
@@ -39,7 +41,8 @@ result_t store_expiry_run_running(store_conn_t *conn, store_expiry_run_t *run)
     result_t result;
     PGresult *res =
         store_run(conn, "expiry_running",
-                  "SELECT id, as_of_s, chunks, requested_by FROM expiry_runs WHERE status = 'running' FOR UPDATE", 0,
+                  "SELECT id, as_of_s, chunks, requested_by, coalesce(claim_principal, ''), coalesce(claim_key, '') "
+                  "FROM expiry_runs WHERE status = 'running' FOR UPDATE", 0,
                   NULL, &result);
     if (res == NULL) return result;
     result = PQntuples(res) == 1 ? RESULT_OK : RESULT_NOT_FOUND;
@@ -48,15 +51,20 @@ result_t store_expiry_run_running(store_conn_t *conn, store_expiry_run_t *run)
     return result;
 }
 
-result_t store_expiry_run_create(store_conn_t *conn, int64_t as_of_s, const char *requested_by, store_expiry_run_t *run)
+result_t store_expiry_run_create(store_conn_t *conn, int64_t as_of_s, const char *requested_by,
+                                 const store_idempotency_claim_t *claim, store_expiry_run_t *run)
 {
     char as_of_text[LIMIT_INT64_TEXT_BYTES];
     result_t result;
     PGresult *res = store_run(conn, "expiry_create",
-                              "INSERT INTO expiry_runs (as_of_s, requested_by, started_s) "
-                              "VALUES ($1, $2, floor(extract(epoch from clock_timestamp()))::bigint) "
-                              "RETURNING id, as_of_s, chunks, requested_by",
-                              2, P(store_i64(as_of_text, as_of_s), requested_by), &result);
+                              "INSERT INTO expiry_runs (as_of_s, requested_by, started_s, claim_principal, claim_key) "
+                              "VALUES ($1, $2, floor(extract(epoch from clock_timestamp()))::bigint, $3, $4) "
+                              "RETURNING id, as_of_s, chunks, requested_by, coalesce(claim_principal, ''), "
+                              "coalesce(claim_key, '')",
+                              4,
+                              P(store_i64(as_of_text, as_of_s), requested_by, claim ? claim->principal : NULL,
+                                claim ? claim->key : NULL),
+                              &result);
     if (res == NULL) return result;
     run_from_row(res, run);
     PQclear(res);

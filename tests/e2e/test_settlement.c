@@ -488,6 +488,58 @@ static void test_ledgerctl_settle(void **state)
     assert_int_equal(test_sql_int(&env, "SELECT fee_bp FROM settlements ORDER BY id DESC LIMIT 1"), 10);
 }
 
+/* issue 18: the answers to a settlement and an expiry run are saved with them, in the transaction
+ * that commits them. The database fails that save once (a trigger raising a serialization failure
+ * on the idempotency row): no entry is written, the request is answered 503 database_busy, and
+ * the retry with the same Idempotency-Key makes exactly one settlement (resumes and finishes its
+ * one run) and a third call replays it byte for byte. Failed before the fix: the work committed in its own transaction, its
+ * answer was not recorded (only logged), and the retry made a second settlement. */
+static void test_answer_saved_with_the_run(void **state)
+{
+    (void)state;
+    assert_int_equal(test_sql_exec(&env, "CREATE TABLE test_fail_once (key text PRIMARY KEY); "
+                                         "INSERT INTO test_fail_once VALUES ('stl-once'), ('exp-once'); "
+                                         "CREATE FUNCTION test_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                                         "BEGIN IF EXISTS (SELECT 1 FROM test_fail_once WHERE key = NEW.key) THEN "
+                                         "RAISE EXCEPTION 'test: refused' USING ERRCODE = '40001'; END IF; "
+                                         "RETURN NEW; END $$; "
+                                         "CREATE TRIGGER test_fail_once BEFORE INSERT ON idempotency "
+                                         "FOR EACH ROW EXECUTE FUNCTION test_fail_once()"),
+                     0);
+    const char *keys[] = {"stl-once", "exp-once"}, *targets[] = {"/v1/admin/settlements", "/v1/admin/expiry-runs"};
+    const char *tables[] = {"settlements", "expiry_runs"};
+    for (int i = 0; i < 2; i++) {
+        char count_sql[96], clear_sql[96];
+        snprintf(count_sql, sizeof count_sql, "SELECT count(*) FROM %s", tables[i]);
+        snprintf(clear_sql, sizeof clear_sql, "DELETE FROM test_fail_once WHERE key = '%s'", keys[i]);
+        int64_t before = test_sql_int(&env, count_sql), seq = test_sql_int(&env, "SELECT max(seq) FROM journal");
+        test_reply_t failed = test_call(&env, &env.operator_key, "POST", targets[i], "{}", keys[i]);
+        int64_t after_failure = test_sql_int(&env, count_sql);
+        int64_t seq_after_failure = test_sql_int(&env, "SELECT max(seq) FROM journal");
+        assert_int_equal(test_sql_exec(&env, clear_sql), 0);
+        test_reply_t retried = test_call(&env, &env.operator_key, "POST", targets[i], "{}", keys[i]);
+        test_reply_t replayed = test_call(&env, &env.operator_key, "POST", targets[i], "{}", keys[i]);
+        int64_t after = test_sql_int(&env, count_sql);
+        if (failed.status != 503) fprintf(stderr, "%s: %d %s\n", targets[i], failed.status, failed.body);
+        assert_int_equal(failed.status, 503);
+        assert_string_equal(test_code(&failed), "database_busy");
+        /* nothing of it written; an expiry run is recorded 'running' before its chunks, and the retry
+         * resumes that same run (its own: started under this key) rather than starting another */
+        assert_int_equal(after_failure, before + i);
+        assert_int_equal(seq_after_failure, seq);
+        assert_int_equal(retried.status, 201);
+        assert_int_equal(after, before + 1); /* one settlement (one run), not two */
+        assert_int_equal(replayed.status, 201);
+        assert_string_equal(replayed.body, retried.body);
+        test_reply_free(&failed);
+        test_reply_free(&retried);
+        test_reply_free(&replayed);
+    }
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_fail_once ON idempotency; DROP FUNCTION test_fail_once(); "
+                                         "DROP TABLE test_fail_once"),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_random_traffic_matches_independent_recomputation),
         cmocka_unit_test(test_traffic_during_settlement_counted_once),
         cmocka_unit_test(test_ledgerctl_settle),
+        cmocka_unit_test(test_answer_saved_with_the_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
