@@ -278,7 +278,7 @@ static void test_registration_refused(void **state)
     test_expect(register_webhook(&env.operator_key, "https://example.com/h", earn), 403, "forbidden");
     /* at most LIMIT_WEBHOOKS_PER_PARTNER_MAX active endpoints (delta never earns: nothing is sent) */
     for (int i = 0; i < LIMIT_WEBHOOKS_PER_PARTNER_MAX; i++) {
-        snprintf(url, sizeof url, "https://example.com/delta/%d", i);
+        snprintf(url, sizeof url, i == 0 ? "https://example.com/@delta/%d?x=a@b" : "https://example.com/delta/%d", i);
         test_expect(register_webhook(&delta, url, earn), 201, NULL);
     }
     test_expect(register_webhook(&delta, "https://example.com/delta/x", earn), 422, "webhook_limit");
