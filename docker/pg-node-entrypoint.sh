@@ -4,30 +4,38 @@
 # ledgerd's own database role in place beside it — a role that is not a superuser.
 #
 # pg_autoctl creates its `--username` (`ledger`) as a superuser and needs it so (decision 99), and
-# its `--pg-hba-lan` opens the LAN to that user only. With LEDGER_DB_ROLE set (compose: node1,
-# node2; unset for the monitor, which then runs its command untouched), a background loop
-# (every LEDGER_DB_ROLE_CHECK_SECONDS, default 2) does, idempotently:
+# its `--pg-hba-lan` opens the LAN to that user only. With LEDGER_DB_ROLE and LEDGER_DB_OWNER set
+# (compose: node1, node2; unset for the monitor, which then runs its command untouched), a
+# background loop (every LEDGER_DB_ROLE_CHECK_SECONDS, default 2) does, idempotently:
 #   1. pg_hba.conf: for each line pg_autoctl wrote for `--username` on `--dbname` from the LAN,
-#      the same line for LEDGER_DB_ROLE, appended if missing, then `pg_ctl reload`. The file is per
-#      node and is replaced when pg_autoctl clones or rewinds a node (it is then the primary's
-#      copy): the loop puts the line back within one period, on every node, on every start.
-#   2. on the primary only (roles and grants replicate): the role, LOGIN and nothing more
-#      (NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS), CONNECT and TEMPORARY on
-#      `--dbname`, USAGE and CREATE on its schema `public` (PostgreSQL 15 grants CREATE there to
-#      the database owner only): `ledgerctl migrate`, run as the role, creates and so owns every
-#      ledger table. A database migrated before the role existed (objects owned by `--username`)
-#      has them handed over once (REASSIGN OWNED, the database itself given back).
+#      the same line for each of the two roles, appended if missing, then `pg_ctl reload`. The file
+#      is per node and is replaced when pg_autoctl clones or rewinds a node (it is then the
+#      primary's copy): the loop puts the lines back within one period, on every node, every start.
+#   2. on the primary only (roles and grants replicate), two roles, LOGIN and nothing more
+#      (NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS):
+#        LEDGER_DB_OWNER  USAGE and CREATE on `--dbname`'s schema `public` (PostgreSQL 15 gives
+#                         CREATE there to the database owner only): `ledgerctl migrate` runs as it,
+#                         so it owns every ledger table, trigger and function;
+#        LEDGER_DB_ROLE   ledgerd's: SELECT, INSERT, UPDATE, DELETE on the owner's tables and USAGE,
+#                         SELECT, UPDATE on its sequences (now and, by default privileges, those of
+#                         later migrations). Not an owner: it cannot TRUNCATE, DROP, ALTER or
+#                         disable a trigger (the append-only rules stay in force; decision 194).
+#      A ledger migrated before the roles existed (objects owned by `--username`) has its objects
+#      handed to LEDGER_DB_OWNER once (REASSIGN OWNED, the database itself given back).
 # The loop is a child of the shell that then execs the command: pg_autoctl stays the container's
 # main process (signals, exit status and restarts exactly as without this script). The loop never
 # exits on its own; it ends with the container.
 set -eu
 
-if [ -z "${LEDGER_DB_ROLE:-}" ]; then exec "$@"; fi
+if [ -z "${LEDGER_DB_ROLE:-}" ] && [ -z "${LEDGER_DB_OWNER:-}" ]; then exec "$@"; fi
 
-role=$LEDGER_DB_ROLE
-case $role in
-  *[!a-z0-9_]* | [!a-z_]*) echo "pg-node-entrypoint: LEDGER_DB_ROLE must be a lower-case SQL name" >&2; exit 2 ;;
-esac
+role=${LEDGER_DB_ROLE:-} owner=${LEDGER_DB_OWNER:-}
+for name in "$role" "$owner"; do
+  case $name in
+    '' | *[!a-z0-9_]* | [!a-z_]*)
+      echo "pg-node-entrypoint: LEDGER_DB_ROLE and LEDGER_DB_OWNER must both be lower-case SQL names" >&2; exit 2 ;;
+  esac
+done
 # --username and --dbname from pg_autoctl's own arguments (one source for both)
 admin="" dbname=""
 prev=
@@ -42,13 +50,13 @@ for arg in "$@"; do
   esac
   prev=$arg
 done
-if [ -z "$admin" ] || [ -z "$dbname" ] || [ "$admin" = "$role" ]; then
-  echo "pg-node-entrypoint: the command must name --username and --dbname, and --username must differ from LEDGER_DB_ROLE" >&2
+if [ -z "$admin" ] || [ -z "$dbname" ] || [ "$admin" = "$role" ] || [ "$admin" = "$owner" ] || [ "$role" = "$owner" ]; then
+  echo "pg-node-entrypoint: the command must name --username and --dbname; --username, LEDGER_DB_OWNER and LEDGER_DB_ROLE must differ" >&2
   exit 2
 fi
 period=${LEDGER_DB_ROLE_CHECK_SECONDS:-2}
 hba=$PGDATA/pg_hba.conf
-mark="# ledgerd's role (docker/pg-node-entrypoint.sh)"
+mark="# ledger roles (docker/pg-node-entrypoint.sh)"
 
 log() { echo "pg-node-entrypoint: $*" >&2; }
 unquote() { printf '%s' "$1" | tr -d '"'; }
@@ -60,10 +68,11 @@ sql() { psql -X -q -w -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PGPORT:-5432}" -U po
 ensure_hba() {
   [ -f "$hba" ] || return 0
   # pg_autoctl's --pg-hba-lan lines: host* "<dbname>" "<admin>" <cidr> <method> # Auto-generated...
-  wanted=$(awk -v db="$dbname" -v user="$admin" -v role="$role" -v mark="$mark" '
+  wanted=$(awk -v db="$dbname" -v user="$admin" -v roles="$owner $role" -v mark="$mark" '
     function bare(s) { gsub(/"/, "", s); return s }
+    BEGIN { n = split(roles, r, " ") }
     $1 ~ /^host/ && bare($2) == db && bare($3) == user && $4 ~ /\// && $0 ~ /Auto-generated by pg_auto_failover/ {
-      print $1 " \"" db "\" \"" role "\" " $4 " " $5 " " mark
+      for (i = 1; i <= n; i++) print $1 " \"" db "\" \"" r[i] "\" " $4 " " $5 " " mark
     }' "$hba" | sort -u)
   [ -n "$wanted" ] || return 0
   echo "$wanted" | while IFS= read -r line; do
@@ -78,34 +87,41 @@ ensure_hba() {
 
 ensure_role() {
   # a standby (or a node still starting) answers nothing here: roles are made on the primary only
-  state=$(sql -d "$dbname" -At -v role="$role" -v admin="$admin" 2>/dev/null <<'EOF'
+  state=$(sql -d "$dbname" -At -v role="$role" -v owner="$owner" -v admin="$admin" 2>/dev/null <<'EOF'
 SELECT CASE WHEN pg_is_in_recovery() THEN 'standby'
-            WHEN NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role' AND rolcanlogin AND NOT rolsuper
-                               AND NOT rolcreatedb AND NOT rolcreaterole AND NOT rolreplication AND NOT rolbypassrls)
+            WHEN (SELECT count(*) FROM pg_roles WHERE rolname IN (:'role', :'owner') AND rolcanlogin AND NOT rolsuper
+                    AND NOT rolcreatedb AND NOT rolcreaterole AND NOT rolreplication AND NOT rolbypassrls) <> 2
             THEN 'todo'
-            WHEN has_database_privilege(:'role', current_database(), 'CONNECT')
-                 AND has_database_privilege(:'role', current_database(), 'TEMPORARY')
+            WHEN has_schema_privilege(:'owner', 'public', 'USAGE') AND has_schema_privilege(:'owner', 'public', 'CREATE')
                  AND has_schema_privilege(:'role', 'public', 'USAGE')
-                 AND has_schema_privilege(:'role', 'public', 'CREATE')
+                 AND EXISTS (SELECT 1 FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace
+                             WHERE n.nspname = 'public' AND d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = :'owner'))
                  AND NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                                  WHERE n.nspname = 'public' AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = :'admin'))
             THEN 'ready' ELSE 'todo' END
 EOF
   ) || return 0
   [ "$state" = todo ] || return 0
-  if sql -d "$dbname" -v role="$role" -v admin="$admin" -v db="$dbname" <<'EOF'
+  if sql -d "$dbname" -v role="$role" -v owner="$owner" -v admin="$admin" -v db="$dbname" <<'EOF'
 BEGIN;
-SELECT format('CREATE ROLE %I', :'role') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY[:'owner', :'role']) AS r
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
+ALTER ROLE :"owner" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
 ALTER ROLE :"role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT;
-GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO :"role";
-GRANT USAGE, CREATE ON SCHEMA public TO :"role";
--- a ledger migrated as the admin before this role existed: its objects change hands once
-SELECT format('REASSIGN OWNED BY %I TO %I', :'admin', :'role'), format('ALTER DATABASE %I OWNER TO %I', :'db', :'admin')
+GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO :"owner", :"role";
+GRANT USAGE, CREATE ON SCHEMA public TO :"owner";
+GRANT USAGE ON SCHEMA public TO :"role";
+-- a ledger migrated as the admin before these roles existed: its objects change hands once
+SELECT format('REASSIGN OWNED BY %I TO %I', :'admin', :'owner'), format('ALTER DATABASE %I OWNER TO %I', :'db', :'admin')
  WHERE EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                WHERE n.nspname = 'public' AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = :'admin')) \gexec
+ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"role";
+ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO :"role";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"role";
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO :"role";
 COMMIT;
 EOF
-  then log "role $role ready on the primary (not a superuser)"; fi
+  then log "roles $owner (owner) and $role (ledgerd) ready on the primary (neither a superuser)"; fi
 }
 
 (

@@ -4,7 +4,7 @@
 # both nodes in the formation (primary + secondary), `ledgerctl init`, one partner and one signed
 # earn through haproxy, a switchover and one more earn on the new primary, /healthz of both
 # ledgerd; before and after the switchover, that every session of ledgerd's on the primary is its
-# own role's (LEDGER_DB_ROLE), not a superuser's (decision 193). Tears everything down on exit (trap). Every step is bounded (`timeout`); the only
+# own role's (LEDGER_DB_ROLE), not a superuser's, with row privileges only (decisions 193, 194). Tears everything down on exit (trap). Every step is bounded (`timeout`); the only
 # published port is haproxy's, on 127.0.0.1.
 #
 # No image registry is needed: the Debian 12 base image is made here with debootstrap and
@@ -152,10 +152,12 @@ curl_ok() { curl -fsS -m 5 -o /dev/null "$1"; }
 wait_for 60 "haproxy" curl_ok "http://127.0.0.1:$port/healthz"
 phase "ledgerd1, ledgerd2, haproxy healthy"
 
-# ledgerd's database role (decision 193): every session from a ledgerd container, on the primary,
-# is LEDGER_DB_ROLE's and not a superuser's, both writer sessions among them; both nodes' pg_hba.conf
-# carry the role's lines (the standby's too: it serves after a switchover).
-DB_ROLE=ledger_app
+# ledgerd's database role (decisions 193, 194): every session from a ledgerd container, on the
+# primary, is LEDGER_DB_ROLE's and not a superuser's, both writer sessions among them; the role owns
+# nothing (the tables are LEDGER_DB_OWNER's, who ran the migrations) and is refused a TRUNCATE of
+# the journal; both nodes' pg_hba.conf carry the roles' lines (the standby's too: it serves after a
+# switchover).
+DB_ROLE=ledger_app DB_OWNER=ledger_owner
 node_sql() { timeout 20 podman exec "$(ctr "$1")" psql -X -At -h 127.0.0.1 -U postgres -d ledger -c "$2"; }
 primary() { local n; for n in node1 node2; do [ "$(node_sql "$n" 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ] && { echo "$n"; return 0; }; done; return 1; }
 ledgerd_ips=$(for s in ledgerd1 ledgerd2; do
@@ -173,17 +175,27 @@ check_db_role() {
   read -r writers bad total <<<"$got"
   echo "ledgerd's sessions on the primary ($(primary)): $total, writers $writers, not $DB_ROLE or superuser $bad"
   [ "$writers" = 2 ] && [ "$bad" = 0 ] || fail "ledgerd's sessions: want 2 writers and none but $DB_ROLE's (not a superuser)"
-  [ "$(node_sql "$(primary)" "SELECT rolsuper FROM pg_roles WHERE rolname = '$DB_ROLE'")" = f ] \
-    || fail "$DB_ROLE is missing or a superuser"
+  got=$(node_sql "$(primary)" "SELECT string_agg(rolname || ':' || rolsuper, ' ' ORDER BY rolname) FROM pg_roles
+                                 WHERE rolname IN ('$DB_ROLE', '$DB_OWNER')")
+  [ "$got" = "$DB_OWNER:false $DB_ROLE:false" ] || fail "roles (want both, neither a superuser): $got"
+  got=$(node_sql "$(primary)" "SELECT (SELECT count(*) FROM pg_class WHERE relowner = '$DB_ROLE'::regrole) || ' ' ||
+                                      pg_get_userbyid((SELECT relowner FROM pg_class WHERE oid = 'journal'::regclass))")
+  [ "$got" = "0 $DB_OWNER" ] || fail "$DB_ROLE must own nothing and $DB_OWNER the journal: $got"
+  got=$(timeout 20 podman exec "$(ctr "$(primary)")" psql -X -h 127.0.0.1 -U "$DB_ROLE" -d ledger \
+          -v ON_ERROR_STOP=1 -c 'BEGIN' -c 'TRUNCATE journal' -c 'ROLLBACK' 2>&1) \
+    && fail "$DB_ROLE may TRUNCATE the journal"
+  grep -q 'permission denied' <<<"$got" || fail "TRUNCATE as $DB_ROLE: $got"
   for n in node1 node2; do
-    timeout 20 podman exec "$(ctr "$n")" grep -q "\"$DB_ROLE\"" /var/lib/postgresql/pgaf/data/pg_hba.conf \
-      || fail "$n: no pg_hba.conf line for $DB_ROLE"
+    for r in "$DB_ROLE" "$DB_OWNER"; do
+      timeout 20 podman exec "$(ctr "$n")" grep -q "\"$r\"" /var/lib/postgresql/pgaf/data/pg_hba.conf \
+        || fail "$n: no pg_hba.conf line for $r"
+    done
   done
 }
 writers_on_primary() { local got; got=$(ledgerd_sessions 2>/dev/null) && [ "${got%% *}" = 2 ]; }
 wait_for 60 "both ledgerd writer sessions on the primary" writers_on_primary
 check_db_role
-phase "ledgerd's database role: $DB_ROLE, not a superuser"
+phase "ledgerd's database role: $DB_ROLE (rows only, not a superuser)"
 
 # The operator's one-time init, then one partner and one signed earn, all through haproxy.
 operator_pub=$(bin/ledgerctl pubkey --key-file "$work/keys/operator.pem")
