@@ -59,7 +59,6 @@ hba=$PGDATA/pg_hba.conf
 mark="# ledger roles (docker/pg-node-entrypoint.sh)"
 
 log() { echo "pg-node-entrypoint: $*" >&2; }
-unquote() { printf '%s' "$1" | tr -d '"'; }
 
 # The local superuser session: `postgres` (initdb's bootstrap superuser) on the loopback, where the
 # node's `--auth` applies (trust in compose; the image's HEALTHCHECK connects the same way).
