@@ -45,7 +45,7 @@ void service_expiry_run(store_conn_t *conn, const service_request_t *request, se
         service_problem(response, result, NULL, NULL);
         return;
     }
-    /* the same answer as the one saved with the run's final chunk (jobs_answer_save) */
+    /* the same answer as the one saved with the run's final chunk (store_expiry_answer_save) */
     service_report_answer(response, "expiry", 201, expiry_response(out.report, out.signature));
     expiry_result_free(&out);
 }
