@@ -173,6 +173,8 @@ typedef struct {
     const char *principal, *key;
     const uint8_t *request_hash; /* CRYPTO_SHA256_BYTES */
 } store_idempotency_claim_t;
+/* 1 when (principal, key) has an answer (committed), 0 when not or on failure (*result). */
+int store_idempotency_answered(store_conn_t *conn, const char *principal, const char *key, result_t *result);
 result_t store_idempotency_save(store_conn_t *conn, const char *principal, const char *key,
                                 const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body);
 /* Claims the signature for (principal, key), sent without waiting: after the next flush,

@@ -158,7 +158,11 @@ result_t expiry_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int64
     /* 1. an interrupted run is finished first, with its own as_of; when this request started it
      * (a retry with the same Idempotency-Key), it is this request's run, and its answer */
     int own = 0;
-    result = store_expiry_run_running(conn, &run);
+    /* the key answered since the request looked (the same request twice at once, the first now
+     * done): nothing to run; the service answers from the key (decision 189) */
+    if (claim != NULL && store_idempotency_answered(conn, claim->principal, claim->key, &result))
+        result = RESULT_IDEMPOTENCY_KEY_REUSED;
+    if (result == RESULT_OK) result = store_expiry_run_running(conn, &run);
     if (result == RESULT_OK) {
         own = claim != NULL && strcmp(run.claim_principal, claim->principal) == 0 &&
               strcmp(run.claim_key, claim->key) == 0;

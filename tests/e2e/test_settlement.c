@@ -603,6 +603,54 @@ static void test_interrupted_run_owner(void **state)
                      0);
 }
 
+/* review13: one Idempotency-Key used by two run requests at once (a settlement, an expiry run):
+ * the one that finishes second finds the key answered; it answers as the key's second use would
+ * (422), with nothing of it written, never 500. */
+typedef struct {
+    const char *target, *key;
+    client_response_t response;
+    int sent;
+} same_key_call_t;
+
+static void *same_key_main(void *arg)
+{
+    same_key_call_t *call = arg;
+    call->sent = client_call("127.0.0.1", env.port, env.operator_key.keyid, env.operator_key.signer, "POST",
+                             call->target, "{}", call->key, &call->response);
+    return NULL;
+}
+
+static void test_same_key_two_runs_at_once(void **state)
+{
+    (void)state;
+    /* the expiry run's chunk sleeps after its journal entry, holding the journal head */
+    assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION test_slow() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                                         "BEGIN PERFORM pg_sleep(1.5); RETURN NEW; END $$; "
+                                         "CREATE TRIGGER test_slow BEFORE UPDATE ON expiry_runs "
+                                         "FOR EACH ROW WHEN (NEW.status = 'running') EXECUTE FUNCTION test_slow()"),
+                     0);
+    int64_t settlements = test_sql_int(&env, "SELECT count(*) FROM settlements");
+    same_key_call_t expiry = {"/v1/admin/expiry-runs", "same-key-runs", {0}, -1};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, same_key_main, &expiry), 0);
+    for (int i = 0; i < 200 && test_sql_int(&env, "SELECT count(*) FROM pg_stat_activity "
+                                                   "WHERE wait_event = 'PgSleep' AND query LIKE '%expiry_runs%'") == 0;
+         i++)
+        usleep(20 * 1000);
+    /* the settlement finds the key unused, then waits for the journal head the run holds */
+    test_reply_t settle = test_call(&env, &env.operator_key, "POST", "/v1/admin/settlements", "{}", "same-key-runs");
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(expiry.sent, 0);
+    assert_int_equal(expiry.response.status, 201);
+    if (settle.status != 422) fprintf(stderr, "settlement: %d %s\n", settle.status, settle.body);
+    assert_int_equal(settle.status, 422);
+    assert_string_equal(test_code(&settle), "idempotency_key_reused");
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM settlements"), settlements);
+    client_response_free(&expiry.response);
+    test_reply_free(&settle);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_slow ON expiry_runs; DROP FUNCTION test_slow()"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_ledgerctl_settle),
         cmocka_unit_test(test_answer_saved_with_the_run),
         cmocka_unit_test(test_interrupted_run_owner),
+        cmocka_unit_test(test_same_key_two_runs_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
