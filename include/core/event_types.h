@@ -14,7 +14,6 @@ typedef enum {
     EVENT_HOLD_VOIDED,          /* a void of the partner's hold */
     EVENT_REVERSAL_CREATED,     /* a reversal the partner signed */
     EVENT_POINTS_REDEEMED,      /* another brand's burn consumed lots the partner issued */
-    EVENT_POINTS_HELD,          /* another brand's hold over a member holding the partner's lots */
     EVENT_POINTS_REVERSED,      /* another brand's reversal touched lots the partner issued */
     EVENT_POINTS_EXPIRED,       /* an expiry run expired lots the partner issued */
     EVENT_POINTS_EXPIRING,      /* lots the partner issued expire within a configured threshold */

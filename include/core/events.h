@@ -18,7 +18,7 @@
  *   a settlement with a position of its own: settlement.completed, data {"settlement",
  *     "period_end","from_seq","cutoff_seq","currency","position"} (its own position only).
  * Never another brand's member data beyond the opaque member reference, never another brand's
- * points by brand (spec 8). points.held is not emitted: a hold touches no lot (decision 142). */
+ * points by brand (spec 8). another brand's hold is no event: a hold touches no lot (decision 142). */
 #ifndef LEDGER_EVENTS_H
 #define LEDGER_EVENTS_H
 

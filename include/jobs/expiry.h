@@ -22,9 +22,12 @@ void expiry_result_free(expiry_result_t *result);
 
 /* Runs expiry as of as_of_s (caller checks as_of_s <= now). chunk_lots 0 means the default.
  * stop_after_chunks > 0 stops early (leaves the run 'running', as a crash would) — for tests.
+ * claim (may be NULL): the requester's Idempotency-Key, saved with the answer (expiry_response,
+ * 201) in the transaction of the requested run's final chunk.
  * RESULT_REQUEST_IN_PROGRESS when another runner holds the expiry lock. */
 result_t expiry_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int64_t as_of_s, const char *requested_by,
-                    size_t chunk_lots, int stop_after_chunks, expiry_result_t *out);
+                    size_t chunk_lots, int stop_after_chunks, const store_idempotency_claim_t *claim,
+                    expiry_result_t *out);
 
 /* Parses "exp-<n>". */
 int expiry_run_id_parse(const char *text, int64_t *run_id);

@@ -18,10 +18,11 @@ typedef struct {
 
 void settle_result_free(settle_result_t *result);
 
-/* period_end_s is used when has_period_end, else now. fee_bp 0..10000.
- * RESULT_REQUEST_IN_PROGRESS when another settlement is running. */
+/* period_end_s is used when has_period_end, else now. fee_bp 0..10000. claim (may be NULL): the
+ * requester's Idempotency-Key, saved with the answer (settle_response, 201) in the transaction
+ * that writes the settlement. RESULT_REQUEST_IN_PROGRESS when another settlement is running. */
 result_t settle_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int has_period_end, int64_t period_end_s,
-                    int64_t fee_bp, settle_result_t *out);
+                    int64_t fee_bp, const store_idempotency_claim_t *claim, settle_result_t *out);
 
 int settle_id_parse(const char *text, int64_t *id);
 /* The three below read a stored report: NULL when it does not parse (a row altered outside the

@@ -218,7 +218,7 @@ static int command_expire(int argc, char **argv)
     result_t result = store_now(conn, &now_s);
     if (result == RESULT_OK && as_of_text == NULL) as_of_s = now_s;
     if (result == RESULT_OK && as_of_s > now_s) result = RESULT_AS_OF_IN_FUTURE;
-    if (result == RESULT_OK) result = expiry_run(conn, key, as_of_s, "ledgerctl", (size_t)chunk, stop_after, &out);
+    if (result == RESULT_OK) result = expiry_run(conn, key, as_of_s, "ledgerctl", (size_t)chunk, stop_after, NULL, &out);
     if (result == RESULT_OK)
         print_report(expiry_response(out.report, out.signature));
     else
@@ -266,7 +266,7 @@ static int command_settle(int argc, char **argv)
     }
     int status = direct_setup(&config, &key, &conn);
     if (status != 0) return status;
-    result_t result = settle_run(conn, key, end_text != NULL, period_end_s, fee_bp, &out);
+    result_t result = settle_run(conn, key, end_text != NULL, period_end_s, fee_bp, NULL, &out);
     if (result == RESULT_OK)
         print_report(settle_response(out.report, out.signature));
     else

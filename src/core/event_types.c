@@ -12,7 +12,6 @@ static const char *const names[EVENT_TYPE_COUNT] = {
     [EVENT_HOLD_VOIDED] = "hold.voided",
     [EVENT_REVERSAL_CREATED] = "reversal.created",
     [EVENT_POINTS_REDEEMED] = "points.redeemed",
-    [EVENT_POINTS_HELD] = "points.held",
     [EVENT_POINTS_REVERSED] = "points.reversed",
     [EVENT_POINTS_EXPIRED] = "points.expired",
     [EVENT_POINTS_EXPIRING] = "points.expiring",

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "answer.h"
 #include "assert_always.h"
 #include "buf.h"
 #include "journal.h"
@@ -108,11 +109,18 @@ static result_t expiry_chunk(store_conn_t *conn, const crypto_signer_t *key, siz
     int64_t first_seq = 0;
     if (result == RESULT_OK) result = store_expiry_run_progress(conn, run.id, seq, &first_seq);
     if (result == RESULT_OK && *final) result = finish_run(conn, key, &run, first_seq, seq, time_s, out);
+    /* the answer of the request that started the run, whoever finishes it (decision 188) */
+    if (result == RESULT_OK && *final) {
+        char *answer = jobs_answer_text(expiry_response, out->report, out->signature);
+        result = answer == NULL ? RESULT_INTERNAL : store_expiry_answer_save(conn, run.id, answer);
+        free(answer);
+    }
     if (result == RESULT_OK) result = store_commit(conn);
 out:
     if (result != RESULT_OK) {
         store_rollback(conn);
         *final = 0;
+        expiry_result_free(out); /* a report built for a commit that did not happen */
     }
     json_decref(fields);
     ledger_postings_free(&postings);
@@ -139,25 +147,41 @@ static result_t run_to_end(store_conn_t *conn, const crypto_signer_t *key, size_
 }
 
 result_t expiry_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int64_t as_of_s, const char *requested_by,
-                    size_t chunk_lots, int stop_after_chunks, expiry_result_t *out)
+                    size_t chunk_lots, int stop_after_chunks, const store_idempotency_claim_t *claim,
+                    expiry_result_t *out)
 {
     store_expiry_run_t run;
     result_t result = RESULT_OK;
     memset(out, 0, sizeof *out);
     if (chunk_lots == 0 || chunk_lots > LIMIT_EXPIRY_CHUNK_LOTS) chunk_lots = LIMIT_EXPIRY_CHUNK_LOTS;
     if (!store_expiry_lock(conn, &result)) return result != RESULT_OK ? result : RESULT_REQUEST_IN_PROGRESS;
-    /* 1. an interrupted run is finished first, with its own as_of */
-    result = store_expiry_run_running(conn, &run);
+    /* 1. an interrupted run is finished first, with its own as_of; when this request started it
+     * (a retry with the same Idempotency-Key), it is this request's run, and its answer */
+    int own = 0;
+    /* the key answered since the request looked (the same request twice at once, the first now
+     * done): nothing to run; the service answers from the key (decision 189) */
+    if (claim != NULL && store_idempotency_answered(conn, claim->principal, claim->key, &result))
+        result = RESULT_IDEMPOTENCY_KEY_REUSED;
+    if (result == RESULT_OK) result = store_expiry_run_running(conn, &run);
     if (result == RESULT_OK) {
-        log_info("resuming interrupted expiry run", json_pack("{s:I}", "run", (json_int_t)run.id));
+        own = claim != NULL && strcmp(run.claim_principal, claim->principal) == 0 &&
+              strcmp(run.claim_key, claim->key) == 0;
+        char hash[LIMIT_HEX_TEXT_BYTES(CRYPTO_SHA256_BYTES)] = "";
+        if (own) crypto_hex(claim->request_hash, CRYPTO_SHA256_BYTES, hash);
+        /* the same key with another body is not that request: the key is reused (decision 188) */
+        if (own && strcmp(run.claim_hash, hash) != 0) result = RESULT_IDEMPOTENCY_KEY_REUSED;
+    }
+    if (result == RESULT_OK) {
+        log_info("resuming interrupted expiry run", json_pack("{s:I,s:b}", "run", (json_int_t)run.id, "own", own));
         result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, out);
-        expiry_result_free(out);
+        if (!own) expiry_result_free(out);
     } else if (result == RESULT_NOT_FOUND) {
         result = RESULT_OK;
     }
     /* 2. the requested run */
-    if (result == RESULT_OK) result = store_expiry_run_create(conn, as_of_s, requested_by, &run);
-    if (result == RESULT_OK) result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, out);
+    if (result == RESULT_OK && !own) result = store_expiry_run_create(conn, as_of_s, requested_by, claim, &run);
+    if (result == RESULT_OK && !own)
+        result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, out);
     if (result == RESULT_OK)
         log_info("expiry run done",
                  json_pack("{s:I,s:s}", "run", (json_int_t)out->run_id, "requested_by", requested_by));

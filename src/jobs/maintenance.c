@@ -35,7 +35,7 @@ static void maintenance_tick(struct maintenance *m, store_conn_t *conn)
     /* the scheduler writes a run only when there is something to do: a due lot or a run to resume */
     if (m->interval_s > 0 && store_now(conn, &now_s) == RESULT_OK &&
         (store_due_exists(conn, now_s, &pending) || store_expiry_run_running(conn, &interrupted) == RESULT_OK)) {
-        result_t result = expiry_run(conn, m->ledger_key, now_s, "scheduler", 0, 0, &out);
+        result_t result = expiry_run(conn, m->ledger_key, now_s, "scheduler", 0, 0, NULL, &out);
         if (result != RESULT_OK && result != RESULT_REQUEST_IN_PROGRESS)
             log_error("scheduled expiry run failed", json_pack("{s:s}", "code", result_info(result)->code));
         expiry_result_free(&out);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "assert_always.h"
 #include "buf.h"
 #include "journal.h"
@@ -35,7 +36,7 @@ typedef struct {
 
 /* Writes the entry and the immutable settlement row in one transaction. */
 static result_t settle_write(store_conn_t *conn, const crypto_signer_t *key, const period_t *period,
-                             const settlement_t *s, settle_result_t *out)
+                             const settlement_t *s, const store_idempotency_claim_t *claim, settle_result_t *out)
 {
     int64_t seq = 0, time_s = 0;
     char id_text[LIMIT_ID_TEXT_BYTES], period_end[LIMIT_TIME_TEXT_BYTES], created_at[LIMIT_TIME_TEXT_BYTES],
@@ -68,6 +69,7 @@ static result_t settle_write(store_conn_t *conn, const crypto_signer_t *key, con
     if (result == RESULT_OK)
         result = store_settlement_insert(conn, out->id, seq, period->period_end_s, period->from_seq, period->cutoff_seq,
                                          period->fee_bp, out->report, out->signature);
+    if (result == RESULT_OK && claim != NULL) result = jobs_answer_save(conn, claim, settle_response, out->report, out->signature);
     if (result == RESULT_OK) result = store_commit(conn);
 out:
     if (result != RESULT_OK) {
@@ -114,7 +116,7 @@ static result_t settle_period(store_conn_t *conn, int has_period_end, int64_t pe
 }
 
 result_t settle_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int has_period_end, int64_t period_end_s,
-                    int64_t fee_bp, settle_result_t *out)
+                    int64_t fee_bp, const store_idempotency_claim_t *claim, settle_result_t *out)
 {
     period_t period;
     settlement_flow_t *flows = NULL;
@@ -131,7 +133,7 @@ result_t settle_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int h
     if (result == RESULT_OK) result = store_partner_codes(conn, period.cutoff_seq, &codes, &code_count);
     if (result == RESULT_OK)
         result = settlement_compute(flows, flow_count, (const char *const *)codes, code_count, fee_bp, &settlement);
-    if (result == RESULT_OK) result = settle_write(conn, ledger_key, &period, &settlement, out);
+    if (result == RESULT_OK) result = settle_write(conn, ledger_key, &period, &settlement, claim, out);
     if (result == RESULT_OK)
         log_info("settlement done",
                  json_pack("{s:I,s:I,s:I}", "settlement", (json_int_t)out->id, "from_seq", (json_int_t)period.from_seq,

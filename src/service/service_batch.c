@@ -157,26 +157,6 @@ int service_idempotency_replayed(store_conn_t *conn, const service_request_t *re
     return 1;
 }
 
-result_t service_idempotency_record(store_conn_t *conn, const service_request_t *request,
-                                    const service_response_t *response)
-{
-    store_idempotency_t state = STORE_IDEMPOTENCY_NEW;
-    int status = 0;
-    char *body = NULL;
-    result_t result = idempotency_open(conn, request, &state, &status, &body);
-    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW)
-        result = store_idempotency_save(conn, request->principal, request->signed_request.idempotency_key,
-                                        request->request_hash, response->status, response->body);
-    if (result == RESULT_OK && state == STORE_IDEMPOTENCY_NEW) result = store_commit(conn);
-    store_rollback(conn);
-    free(body);
-    if (result != RESULT_OK) /* the work is committed and answered; a retry would run it again */
-        log_error("the answer could not be recorded under its Idempotency-Key",
-                  json_pack("{s:s,s:s,s:s,s:i}", "path", request->signed_request.path, "principal", request->principal,
-                            "key", request->signed_request.idempotency_key, "code", result_info(result)->code));
-    return result;
-}
-
 /* Batches ---------------------------------------------------------------------------------- */
 /* An apply job alone under its own savepoint: a busy database retried, any failure answered
  * for this job alone. RESULT_OK unless the session itself failed. */
@@ -289,14 +269,15 @@ int service_batch_direct_stuck(void)
     return stuck;
 }
 
-/* A batch of one, within the writer's bound for a batch (LIMIT_WRITE_BATCH_WAIT_MS, retries
- * included): past it 503, and a retry with the same Idempotency-Key has one effect. */
+/* A batch of one: each attempt within the writer's bound for a batch (LIMIT_WRITE_BATCH_WAIT_MS),
+ * a busy database (a deadlock, a lock timeout) retried as a new batch, at most LIMIT_DB_RETRIES
+ * times: past the bound 503, and a retry with the same Idempotency-Key has one effect. */
 void service_batch_direct(store_conn_t *conn, service_job_t *job)
 {
     result_t result = RESULT_DATABASE_BUSY;
     direct_begin();
-    store_deadline_set(conn, store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
     for (int attempt = 0; attempt < LIMIT_DB_RETRIES && result == RESULT_DATABASE_BUSY; attempt++) {
+        store_deadline_set(conn, store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
         result = service_batch_commit(conn, &job, 1, 0); /* busy: the whole transaction again */
         if (result != RESULT_OK) service_response_free(job->response);
     }

@@ -29,17 +29,15 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
  * answered for its jobs. RESULT_OK when committed (the operations' effects then applied);
  * otherwise rolled back, responses to discard. */
 result_t service_batch_commit(store_conn_t *conn, service_job_t *const *jobs, size_t count, int isolated);
-/* One job in its own transaction on conn (no writer), retried while the database is busy, all
- * within LIMIT_WRITE_BATCH_WAIT_MS. */
+/* One job in its own transaction on conn (no writer), retried while the database is busy; each
+ * attempt within LIMIT_WRITE_BATCH_WAIT_MS. */
 void service_batch_direct(store_conn_t *conn, service_job_t *job);
 /* 1 when direct jobs have been in progress LIMIT_WRITE_STUCK_MS with none committed (/healthz). */
 int service_batch_direct_stuck(void);
 
 /* Idempotency around operations that span several transactions (expiry, settlement): look up
- * first (1 when a response was written: replay, 409 or 422), record the response after (a
- * failure to record is logged: the work is committed and answered). */
+ * first (1 when a response was written: replay, 409 or 422); the answer is then saved with the
+ * work, in the transaction that commits it (jobs_answer_save). */
 int service_idempotency_replayed(store_conn_t *conn, const service_request_t *request, service_response_t *response);
-result_t service_idempotency_record(store_conn_t *conn, const service_request_t *request,
-                                    const service_response_t *response);
 
 #endif

@@ -28,7 +28,13 @@ void service_settlement_run(store_conn_t *conn, const service_request_t *request
         return;
     }
     if (service_idempotency_replayed(conn, request, response)) return;
-    result_t result = settle_run(conn, request->ledger_key, period_end_text != NULL, period_end_s, fee_bp, &out);
+    store_idempotency_claim_t claim = {request->principal, request->signed_request.idempotency_key,
+                                       request->request_hash};
+    result_t result =
+        settle_run(conn, request->ledger_key, period_end_text != NULL, period_end_s, fee_bp, &claim, &out);
+    /* the key answered meanwhile (the same key used by a concurrent request, whose answer made
+     * this one's fail and roll back): answered as its later use (decision 189) */
+    if (result != RESULT_OK && service_idempotency_replayed(conn, request, response)) return;
     if (result != RESULT_OK) {
         const char *detail = result == RESULT_REQUEST_IN_PROGRESS ? "another settlement is in progress"
                              : result == RESULT_SETTLEMENT_OVERFLOW
@@ -41,9 +47,9 @@ void service_settlement_run(store_conn_t *conn, const service_request_t *request
         service_problem(response, result, detail, extra);
         return;
     }
+    /* the same answer as the one saved with the settlement (jobs_answer_save) */
     service_report_answer(response, "settlement", 201, settle_response(out.report, out.signature));
     settle_result_free(&out);
-    service_idempotency_record(conn, request, response);
 }
 
 static result_t settlement_load(store_conn_t *conn, const char *param, char **report, char **signature)
