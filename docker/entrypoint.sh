@@ -1,6 +1,9 @@
 #!/bin/sh
 # ledgerd's container entrypoint: makes the mounted ledger key readable by `ledger` only, applies
 # migrations (idempotent, one migrator at a time), then runs ledgerd in the foreground.
+# Migrations run as LEDGER_MIGRATE_DATABASE_URL's role when it is set (compose: the owner of the
+# ledger's tables), ledgerd as LEDGER_DATABASE_URL's (compose: a role with row privileges only;
+# decision 194); without it, both use LEDGER_DATABASE_URL.
 #
 # The key arrives as a bind mount (compose secret, or -v) that keeps the host file's owner and mode
 # (0600, owned by whoever made it): the image's `ledger` user cannot read it. Started as root, this
@@ -25,7 +28,7 @@ fi
 # The database may still be starting (or failing over): retry for a bounded time, then exit
 # non-zero and let the restart policy start the container again.
 tries=${LEDGER_MIGRATE_TRIES:-60}
-until ledgerctl migrate; do
+until LEDGER_DATABASE_URL=${LEDGER_MIGRATE_DATABASE_URL:-${LEDGER_DATABASE_URL:-}} ledgerctl migrate; do
   tries=$((tries - 1))
   if [ "$tries" -le 0 ]; then
     echo "ledger-entrypoint: migrations failed; giving up (the restart policy retries)" >&2
@@ -33,4 +36,5 @@ until ledgerctl migrate; do
   fi
   sleep 2
 done
+unset LEDGER_MIGRATE_DATABASE_URL   # ledgerd needs only its own role's conninfo
 exec ledgerd "$@"

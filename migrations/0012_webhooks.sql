@@ -11,7 +11,8 @@ ALTER TABLE journal ADD CONSTRAINT journal_type_check CHECK (type IN ('genesis',
 CREATE TABLE webhooks (
     seq bigint PRIMARY KEY REFERENCES journal (seq), -- the registration entry; the id is whk-<seq>
     partner text NOT NULL REFERENCES partners (code),
-    url text NOT NULL CHECK (char_length(url) BETWEEN 1 AND 2048 AND url ~ '^https?://[^@#[:space:]]+$'),
+    -- absolute http(s), no userinfo in the authority, no fragment, no spaces (core/webhook.c has the full rule)
+    url text NOT NULL CHECK (char_length(url) BETWEEN 1 AND 2048 AND url ~ '^https?://[^/?@#[:space:]]+([/?][^#[:space:]]*)?$'),
     event_types text[] NOT NULL CHECK (cardinality(event_types) BETWEEN 1 AND 16),
     description text CHECK (char_length(description) <= 256),
     created_s bigint NOT NULL,

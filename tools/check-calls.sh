@@ -15,7 +15,8 @@ for i in "${!layers[@]}"; do rank[${layers[$i]}]=$i; done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# "symbol module layer" for every function or object defined, "module symbol" for every use
+# "symbol module layer" for every function or object defined (weak ones too), "module symbol"
+# for every use
 # (a module is named layer/x)
 for layer in "${layers[@]}"; do
   for object in "$root/$layer"/*.o; do
@@ -23,11 +24,15 @@ for layer in "${layers[@]}"; do
     module=${object##*/}; module=$layer/${module%.o}
     echo "$module $layer" >>"$tmp/module_layer"
     nm "$object" | awk -v m="$module" -v l="$layer" '
-      NF == 3 && $2 ~ /^[TDBR]$/ { print $3, m, l >> "'"$tmp/defined"'" }
+      NF == 3 && $2 ~ /^[TDBRVW]$/ { print $3, m, l >> "'"$tmp/defined"'" }
       NF == 2 && $1 == "U" { print m, $2 >> "'"$tmp/used"'" }'
   done
 done
 touch "$tmp/defined" "$tmp/used" "$tmp/module_layer"
+if [ ! -s "$tmp/module_layer" ]; then # a wrong OBJROOT or no build: nothing checked is no pass
+  echo "check-calls: no objects under $root/{$(IFS=,; echo "${layers[*]}")}" >&2
+  exit 1
+fi
 # module -> module edges, with the layers of both ends
 awk 'NR == FNR { module[$1] = $2; layer[$1] = $3; next }
      ($2 in module) && module[$2] != $1 { print $1, module[$2], layer[$2], $2 }' "$tmp/defined" "$tmp/used" |

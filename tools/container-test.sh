@@ -3,7 +3,8 @@
 # pg_auto_failover monitor + two PostgreSQL nodes, two ledgerd, haproxy — then checks it end to end:
 # both nodes in the formation (primary + secondary), `ledgerctl init`, one partner and one signed
 # earn through haproxy, a switchover and one more earn on the new primary, /healthz of both
-# ledgerd. Tears everything down on exit (trap). Every step is bounded (`timeout`); the only
+# ledgerd; before and after the switchover, that every session of ledgerd's on the primary is its
+# own role's (LEDGER_DB_ROLE), not a superuser's, with row privileges only (decisions 193, 194). Tears everything down on exit (trap). Every step is bounded (`timeout`); the only
 # published port is haproxy's, on 127.0.0.1.
 #
 # No image registry is needed: the Debian 12 base image is made here with debootstrap and
@@ -151,6 +152,51 @@ curl_ok() { curl -fsS -m 5 -o /dev/null "$1"; }
 wait_for 60 "haproxy" curl_ok "http://127.0.0.1:$port/healthz"
 phase "ledgerd1, ledgerd2, haproxy healthy"
 
+# ledgerd's database role (decisions 193, 194): every session from a ledgerd container, on the
+# primary, is LEDGER_DB_ROLE's and not a superuser's, both writer sessions among them; the role owns
+# nothing (the tables are LEDGER_DB_OWNER's, who ran the migrations) and is refused a TRUNCATE of
+# the journal; both nodes' pg_hba.conf carry the roles' lines (the standby's too: it serves after a
+# switchover).
+DB_ROLE=ledger_app DB_OWNER=ledger_owner
+node_sql() { timeout 20 podman exec "$(ctr "$1")" psql -X -At -h 127.0.0.1 -U postgres -d ledger -c "$2"; }
+primary() { local n; for n in node1 node2; do [ "$(node_sql "$n" 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ] && { echo "$n"; return 0; }; done; return 1; }
+ledgerd_ips=$(for s in ledgerd1 ledgerd2; do
+  podman inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(ctr "$s")"; done | paste -sd, -)
+ledgerd_sessions() { # writer sessions, sessions not LEDGER_DB_ROLE's or a superuser's, all sessions
+  local p; p=$(primary) || return 1
+  node_sql "$p" "SELECT count(*) FILTER (WHERE a.application_name = 'ledger-writer') || ' ' ||
+                        count(*) FILTER (WHERE a.usename IS DISTINCT FROM '$DB_ROLE' OR coalesce(r.rolsuper, true)) || ' ' || count(*)
+                   FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
+                  WHERE a.client_addr = ANY ('{$ledgerd_ips}'::inet[])"
+}
+check_db_role() {
+  local got writers bad total
+  got=$(ledgerd_sessions) || fail "ledgerd's sessions on the primary: $got"
+  read -r writers bad total <<<"$got"
+  echo "ledgerd's sessions on the primary ($(primary)): $total, writers $writers, not $DB_ROLE or superuser $bad"
+  [ "$writers" = 2 ] && [ "$bad" = 0 ] || fail "ledgerd's sessions: want 2 writers and none but $DB_ROLE's (not a superuser)"
+  got=$(node_sql "$(primary)" "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = '$DB_OWNER') || ' ' ||
+                                      (SELECT rolsuper FROM pg_roles WHERE rolname = '$DB_ROLE')")
+  [ "$got" = "false false" ] || fail "$DB_OWNER, $DB_ROLE: want both, neither a superuser (rolsuper: $got)"
+  got=$(node_sql "$(primary)" "SELECT (SELECT count(*) FROM pg_class WHERE relowner = '$DB_ROLE'::regrole) || ' ' ||
+                                      pg_get_userbyid((SELECT relowner FROM pg_class WHERE oid = 'journal'::regclass))")
+  [ "$got" = "0 $DB_OWNER" ] || fail "$DB_ROLE must own nothing and $DB_OWNER the journal: $got"
+  got=$(timeout 20 podman exec "$(ctr "$(primary)")" psql -X -h 127.0.0.1 -U "$DB_ROLE" -d ledger \
+          -v ON_ERROR_STOP=1 -c 'BEGIN' -c 'TRUNCATE journal' -c 'ROLLBACK' 2>&1) \
+    && fail "$DB_ROLE may TRUNCATE the journal"
+  grep -q 'permission denied' <<<"$got" || fail "TRUNCATE as $DB_ROLE: $got"
+  for n in node1 node2; do
+    for r in "$DB_ROLE" "$DB_OWNER"; do
+      timeout 20 podman exec "$(ctr "$n")" grep -q "\"$r\"" /var/lib/postgresql/pgaf/data/pg_hba.conf \
+        || fail "$n: no pg_hba.conf line for $r"
+    done
+  done
+}
+writers_on_primary() { local got; got=$(ledgerd_sessions 2>/dev/null) && [ "${got%% *}" = 2 ]; }
+wait_for 60 "both ledgerd writer sessions on the primary" writers_on_primary
+check_db_role
+phase "ledgerd's database role: $DB_ROLE (rows only, not a superuser)"
+
 # The operator's one-time init, then one partner and one signed earn, all through haproxy.
 operator_pub=$(bin/ledgerctl pubkey --key-file "$work/keys/operator.pem")
 timeout 60 podman exec "$(ctr ledgerd1)" ledgerctl init --operator-key-id operator-1 \
@@ -187,6 +233,9 @@ member=$(call GET /v1/members/card-1001 --key-id coffee-1 --key-file "$work/keys
   || fail "member read: $member"
 grep -q '"balance": *1000' <<<"$member" || fail "member balance is not 1000 after the switchover: $member"
 phase "switchover, signed earn on the new primary (balance 1000)"
+wait_for 60 "both ledgerd writer sessions on the new primary" writers_on_primary
+check_db_role
+phase "ledgerd's database role on the new primary"
 
 # Each ledgerd answers /healthz itself (inside its container: no port of theirs is published).
 for s in ledgerd1 ledgerd2; do

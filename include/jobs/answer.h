@@ -16,4 +16,8 @@ result_t jobs_answer_save(store_conn_t *conn, const store_idempotency_claim_t *c
                           json_t *(*response)(const char *report, const char *signature), const char *report,
                           const char *signature);
 
+/* The canonical text of response(report, signature) (owned; NULL when the report does not parse). */
+char *jobs_answer_text(json_t *(*response)(const char *report, const char *signature), const char *report,
+                       const char *signature);
+
 #endif

@@ -174,6 +174,8 @@ typedef struct {
     const char *principal, *key;
     const uint8_t *request_hash; /* CRYPTO_SHA256_BYTES */
 } store_idempotency_claim_t;
+/* 1 when (principal, key) has an answer (committed), 0 when not or on failure (*result). */
+int store_idempotency_answered(store_conn_t *conn, const char *principal, const char *key, result_t *result);
 result_t store_idempotency_save(store_conn_t *conn, const char *principal, const char *key,
                                 const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body);
 /* Claims the signature for (principal, key), sent without waiting: after the next flush,
@@ -316,10 +318,14 @@ typedef struct {
     /* the Idempotency-Key of the request that started it ("" for both: none; migration 0013) */
     char claim_principal[LIMIT_PARTNER_CODE_MAX + 1];
     char claim_key[LIMIT_IDEMPOTENCY_KEY_MAX + 1];
+    char claim_hash[LIMIT_HEX_TEXT_BYTES(CRYPTO_SHA256_BYTES)]; /* its request hash, hex ("": none; 0014) */
 } store_expiry_run_t;
 
 /* One expiry runner at a time (session advisory lock). Returns 1 when taken, 0 when busy. */
 int store_expiry_lock(store_conn_t *conn, result_t *result);
+/* Saves 201 with body under the claim run_id was started with, if any and if that key has no
+ * answer yet (decision 188), in conn's open transaction. */
+result_t store_expiry_answer_save(store_conn_t *conn, int64_t run_id, const char *body);
 void store_expiry_unlock(store_conn_t *conn);
 /* The interrupted run, if any (RESULT_NOT_FOUND when none). */
 result_t store_expiry_run_running(store_conn_t *conn, store_expiry_run_t *run);

@@ -64,8 +64,8 @@ static result_t finish_run(store_conn_t *conn, const crypto_signer_t *key, const
 }
 
 /* One chunk: one transaction, one journal entry. Sets *final when the run is complete. */
-static result_t expiry_chunk(store_conn_t *conn, const crypto_signer_t *key, size_t chunk_lots,
-                             const store_idempotency_claim_t *claim, int *final, expiry_result_t *out)
+static result_t expiry_chunk(store_conn_t *conn, const crypto_signer_t *key, size_t chunk_lots, int *final,
+                             expiry_result_t *out)
 {
     store_expiry_run_t run;
     ledger_expiring_t *candidates = NULL, *lots = NULL;
@@ -109,8 +109,12 @@ static result_t expiry_chunk(store_conn_t *conn, const crypto_signer_t *key, siz
     int64_t first_seq = 0;
     if (result == RESULT_OK) result = store_expiry_run_progress(conn, run.id, seq, &first_seq);
     if (result == RESULT_OK && *final) result = finish_run(conn, key, &run, first_seq, seq, time_s, out);
-    if (result == RESULT_OK && *final && claim != NULL)
-        result = jobs_answer_save(conn, claim, expiry_response, out->report, out->signature);
+    /* the answer of the request that started the run, whoever finishes it (decision 188) */
+    if (result == RESULT_OK && *final) {
+        char *answer = jobs_answer_text(expiry_response, out->report, out->signature);
+        result = answer == NULL ? RESULT_INTERNAL : store_expiry_answer_save(conn, run.id, answer);
+        free(answer);
+    }
     if (result == RESULT_OK) result = store_commit(conn);
 out:
     if (result != RESULT_OK) {
@@ -129,11 +133,11 @@ out:
 
 /* Runs chunks of the current 'running' run until it is final (or stop_after chunks). */
 static result_t run_to_end(store_conn_t *conn, const crypto_signer_t *key, size_t chunk_lots, int *stop_after,
-                           const store_idempotency_claim_t *claim, expiry_result_t *out)
+                           expiry_result_t *out)
 {
     int final = 0, busy = 0;
     while (!final) {
-        result_t result = expiry_chunk(conn, key, chunk_lots, claim, &final, out);
+        result_t result = expiry_chunk(conn, key, chunk_lots, &final, out);
         if (result == RESULT_DATABASE_BUSY && ++busy < LIMIT_DB_RETRIES) continue;
         if (result != RESULT_OK) return result;
         busy = 0;
@@ -154,12 +158,22 @@ result_t expiry_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int64
     /* 1. an interrupted run is finished first, with its own as_of; when this request started it
      * (a retry with the same Idempotency-Key), it is this request's run, and its answer */
     int own = 0;
-    result = store_expiry_run_running(conn, &run);
+    /* the key answered since the request looked (the same request twice at once, the first now
+     * done): nothing to run; the service answers from the key (decision 189) */
+    if (claim != NULL && store_idempotency_answered(conn, claim->principal, claim->key, &result))
+        result = RESULT_IDEMPOTENCY_KEY_REUSED;
+    if (result == RESULT_OK) result = store_expiry_run_running(conn, &run);
     if (result == RESULT_OK) {
         own = claim != NULL && strcmp(run.claim_principal, claim->principal) == 0 &&
               strcmp(run.claim_key, claim->key) == 0;
+        char hash[LIMIT_HEX_TEXT_BYTES(CRYPTO_SHA256_BYTES)] = "";
+        if (own) crypto_hex(claim->request_hash, CRYPTO_SHA256_BYTES, hash);
+        /* the same key with another body is not that request: the key is reused (decision 188) */
+        if (own && strcmp(run.claim_hash, hash) != 0) result = RESULT_IDEMPOTENCY_KEY_REUSED;
+    }
+    if (result == RESULT_OK) {
         log_info("resuming interrupted expiry run", json_pack("{s:I,s:b}", "run", (json_int_t)run.id, "own", own));
-        result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, own ? claim : NULL, out);
+        result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, out);
         if (!own) expiry_result_free(out);
     } else if (result == RESULT_NOT_FOUND) {
         result = RESULT_OK;
@@ -167,7 +181,7 @@ result_t expiry_run(store_conn_t *conn, const crypto_signer_t *ledger_key, int64
     /* 2. the requested run */
     if (result == RESULT_OK && !own) result = store_expiry_run_create(conn, as_of_s, requested_by, claim, &run);
     if (result == RESULT_OK && !own)
-        result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, claim, out);
+        result = run_to_end(conn, ledger_key, chunk_lots, &stop_after_chunks, out);
     if (result == RESULT_OK)
         log_info("expiry run done",
                  json_pack("{s:I,s:s}", "run", (json_int_t)out->run_id, "requested_by", requested_by));

@@ -54,6 +54,7 @@ static int stopping(struct webhook_dispatch *d)
 
 /* One delivery's outcome. */
 typedef struct {
+    struct webhook_dispatch *dispatch;
     int status;                 /* the receiver's HTTP status, 0 when none */
     char error[256];            /* why, when it failed */
     int address_refused;        /* the open-socket callback refused the address */
@@ -77,6 +78,16 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
     return socket(address->family, address->socktype, address->protocol);
 }
 
+/* Stop does not wait out a slow receiver: the transfer in flight is abandoned (and retried by
+ * whichever worker takes the endpoint next). */
+static int transfer_progress(void *arg, curl_off_t download_total, curl_off_t downloaded, curl_off_t upload_total,
+                             curl_off_t uploaded)
+{
+    delivery_t *delivery = arg;
+    (void)download_total, (void)downloaded, (void)upload_total, (void)uploaded;
+    return stopping(delivery->dispatch);
+}
+
 static size_t answer_drop(char *data, size_t size, size_t count, void *arg)
 {
     delivery_t *delivery = arg;
@@ -86,7 +97,7 @@ static size_t answer_drop(char *data, size_t size, size_t count, void *arg)
 }
 
 /* POSTs body to url with the Standard Webhooks headers; fills *delivery. */
-static void deliver(const struct webhook_dispatch *d, const char *url, const char *id, const char *body,
+static void deliver(struct webhook_dispatch *d, const char *url, const char *id, const char *body,
                     delivery_t *delivery)
 {
     struct curl_slist *headers = NULL;
@@ -94,6 +105,7 @@ static void deliver(const struct webhook_dispatch *d, const char *url, const cha
     int64_t timestamp_s = (int64_t)time(NULL);
     char *signature = webhook_signature(d->options.ledger_key, id, timestamp_s, body);
     memset(delivery, 0, sizeof *delivery);
+    delivery->dispatch = d;
     delivery->allow_private = d->options.allow_private;
     CURL *curl = curl_easy_init();
     if (curl == NULL) {
@@ -123,6 +135,9 @@ static void deliver(const struct webhook_dispatch *d, const char *url, const cha
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "coalition-ledger-webhooks/1");
     curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, delivery);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, transfer_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, delivery);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, answer_drop);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, delivery);
     CURLcode code = curl_easy_perform(curl);

@@ -269,14 +269,15 @@ int service_batch_direct_stuck(void)
     return stuck;
 }
 
-/* A batch of one, within the writer's bound for a batch (LIMIT_WRITE_BATCH_WAIT_MS, retries
- * included): past it 503, and a retry with the same Idempotency-Key has one effect. */
+/* A batch of one: each attempt within the writer's bound for a batch (LIMIT_WRITE_BATCH_WAIT_MS),
+ * a busy database (a deadlock, a lock timeout) retried as a new batch, at most LIMIT_DB_RETRIES
+ * times: past the bound 503, and a retry with the same Idempotency-Key has one effect. */
 void service_batch_direct(store_conn_t *conn, service_job_t *job)
 {
     result_t result = RESULT_DATABASE_BUSY;
     direct_begin();
-    store_deadline_set(conn, store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
     for (int attempt = 0; attempt < LIMIT_DB_RETRIES && result == RESULT_DATABASE_BUSY; attempt++) {
+        store_deadline_set(conn, store_clock_us() + (int64_t)LIMIT_WRITE_BATCH_WAIT_MS * 1000);
         result = service_batch_commit(conn, &job, 1, 0); /* busy: the whole transaction again */
         if (result != RESULT_OK) service_response_free(job->response);
     }

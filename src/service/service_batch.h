@@ -29,8 +29,8 @@ result_t service_mutate_in_transaction(store_conn_t *conn, const service_request
  * answered for its jobs. RESULT_OK when committed (the operations' effects then applied);
  * otherwise rolled back, responses to discard. */
 result_t service_batch_commit(store_conn_t *conn, service_job_t *const *jobs, size_t count, int isolated);
-/* One job in its own transaction on conn (no writer), retried while the database is busy, all
- * within LIMIT_WRITE_BATCH_WAIT_MS. */
+/* One job in its own transaction on conn (no writer), retried while the database is busy; each
+ * attempt within LIMIT_WRITE_BATCH_WAIT_MS. */
 void service_batch_direct(store_conn_t *conn, service_job_t *job);
 /* 1 when direct jobs have been in progress LIMIT_WRITE_STUCK_MS with none committed (/healthz). */
 int service_batch_direct_stuck(void);

@@ -37,6 +37,8 @@ void service_expiry_run(store_conn_t *conn, const service_request_t *request, se
     store_idempotency_claim_t claim = {request->principal, request->signed_request.idempotency_key,
                                        request->request_hash};
     result = expiry_run(conn, request->ledger_key, as_of_s, request->keyid, 0, 0, &claim, &out);
+    /* the key answered meanwhile by a concurrent request: answered as its later use (decision 189) */
+    if (result != RESULT_OK && service_idempotency_replayed(conn, request, response)) return;
     if (result == RESULT_REQUEST_IN_PROGRESS) {
         service_problem(response, result, "another expiry run is in progress", NULL);
         return;
@@ -45,7 +47,7 @@ void service_expiry_run(store_conn_t *conn, const service_request_t *request, se
         service_problem(response, result, NULL, NULL);
         return;
     }
-    /* the same answer as the one saved with the run's final chunk (jobs_answer_save) */
+    /* the same answer as the one saved with the run's final chunk (store_expiry_answer_save) */
     service_report_answer(response, "expiry", 201, expiry_response(out.report, out.signature));
     expiry_result_free(&out);
 }

@@ -32,6 +32,9 @@ void service_settlement_run(store_conn_t *conn, const service_request_t *request
                                        request->request_hash};
     result_t result =
         settle_run(conn, request->ledger_key, period_end_text != NULL, period_end_s, fee_bp, &claim, &out);
+    /* the key answered meanwhile (the same key used by a concurrent request, whose answer made
+     * this one's fail and roll back): answered as its later use (decision 189) */
+    if (result != RESULT_OK && service_idempotency_replayed(conn, request, response)) return;
     if (result != RESULT_OK) {
         const char *detail = result == RESULT_REQUEST_IN_PROGRESS ? "another settlement is in progress"
                              : result == RESULT_SETTLEMENT_OVERFLOW

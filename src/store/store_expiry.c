@@ -21,6 +21,17 @@ int store_expiry_lock(store_conn_t *conn, result_t *result)
     return taken;
 }
 
+result_t store_expiry_answer_save(store_conn_t *conn, int64_t run_id, const char *body)
+{
+    char id_text[LIMIT_INT64_TEXT_BYTES];
+    /* nothing when the key was answered already: its owner used it for another request meanwhile */
+    return store_exec(conn, "expiry_answer_save",
+                      "INSERT INTO idempotency (principal, key, request_hash, status, body, created_s) "
+                      "SELECT claim_principal, claim_key, claim_hash, 201, $2, floor(extract(epoch from now()))::bigint "
+                      "FROM expiry_runs WHERE id = $1 AND claim_hash IS NOT NULL ON CONFLICT DO NOTHING",
+                      2, P(store_i64(id_text, run_id), body));
+}
+
 void store_expiry_unlock(store_conn_t *conn)
 {
     (void)store_exec(conn, "expiry_unlock", "SELECT pg_advisory_unlock(" STORE_EXPIRY_LOCK_KEY ")", 0, NULL);
@@ -34,6 +45,7 @@ static void run_from_row(const PGresult *res, store_expiry_run_t *run)
     snprintf(run->requested_by, sizeof run->requested_by, "%s", PQgetvalue(res, 0, 3));
     snprintf(run->claim_principal, sizeof run->claim_principal, "%s", PQgetvalue(res, 0, 4));
     snprintf(run->claim_key, sizeof run->claim_key, "%s", PQgetvalue(res, 0, 5));
+    snprintf(run->claim_hash, sizeof run->claim_hash, "%s", PQgetvalue(res, 0, 6));
 }
 
 result_t store_expiry_run_running(store_conn_t *conn, store_expiry_run_t *run)
@@ -41,8 +53,8 @@ result_t store_expiry_run_running(store_conn_t *conn, store_expiry_run_t *run)
     result_t result;
     PGresult *res =
         store_run(conn, "expiry_running",
-                  "SELECT id, as_of_s, chunks, requested_by, coalesce(claim_principal, ''), coalesce(claim_key, '') "
-                  "FROM expiry_runs WHERE status = 'running' FOR UPDATE", 0,
+                  "SELECT id, as_of_s, chunks, requested_by, coalesce(claim_principal, ''), coalesce(claim_key, ''), "
+                  "coalesce(encode(claim_hash, 'hex'), '') FROM expiry_runs WHERE status = 'running' FOR UPDATE", 0,
                   NULL, &result);
     if (res == NULL) return result;
     result = PQntuples(res) == 1 ? RESULT_OK : RESULT_NOT_FOUND;
@@ -54,16 +66,17 @@ result_t store_expiry_run_running(store_conn_t *conn, store_expiry_run_t *run)
 result_t store_expiry_run_create(store_conn_t *conn, int64_t as_of_s, const char *requested_by,
                                  const store_idempotency_claim_t *claim, store_expiry_run_t *run)
 {
-    char as_of_text[LIMIT_INT64_TEXT_BYTES];
+    char as_of_text[LIMIT_INT64_TEXT_BYTES], hash_text[LIMIT_BYTEA_TEXT_BYTES(CRYPTO_SHA256_BYTES)];
     result_t result;
+    if (claim != NULL) store_bytea_text(claim->request_hash, CRYPTO_SHA256_BYTES, hash_text);
     PGresult *res = store_run(conn, "expiry_create",
-                              "INSERT INTO expiry_runs (as_of_s, requested_by, started_s, claim_principal, claim_key) "
-                              "VALUES ($1, $2, floor(extract(epoch from clock_timestamp()))::bigint, $3, $4) "
+                              "INSERT INTO expiry_runs (as_of_s, requested_by, started_s, claim_principal, claim_key, claim_hash) "
+                              "VALUES ($1, $2, floor(extract(epoch from clock_timestamp()))::bigint, $3, $4, $5) "
                               "RETURNING id, as_of_s, chunks, requested_by, coalesce(claim_principal, ''), "
-                              "coalesce(claim_key, '')",
-                              4,
+                              "coalesce(claim_key, ''), coalesce(encode(claim_hash, 'hex'), '')",
+                              5,
                               P(store_i64(as_of_text, as_of_s), requested_by, claim ? claim->principal : NULL,
-                                claim ? claim->key : NULL),
+                                claim ? claim->key : NULL, claim ? hash_text : NULL),
                               &result);
     if (res == NULL) return result;
     run_from_row(res, run);

@@ -55,6 +55,17 @@ result_t store_idempotency_begin(store_conn_t *conn, const char *principal, cons
     return RESULT_OK;
 }
 
+int store_idempotency_answered(store_conn_t *conn, const char *principal, const char *key, result_t *result)
+{
+    PGresult *res = store_run(conn, "idem_answered",
+                              "SELECT EXISTS (SELECT 1 FROM idempotency WHERE principal = $1 AND key = $2)", 2,
+                              P(principal, key), result);
+    if (res == NULL) return 0;
+    int answered = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return answered;
+}
+
 result_t store_idempotency_save(store_conn_t *conn, const char *principal, const char *key,
                                 const uint8_t hash[CRYPTO_SHA256_BYTES], int status, const char *body)
 {

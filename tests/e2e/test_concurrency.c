@@ -740,6 +740,63 @@ static void test_refusal_after_mid_pipeline_flush(void **state)
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
 }
 
+/* review13: a refused request whose refusal record fails too (its Idempotency-Key refused by a
+ * trigger), followed in the same group by a request of the same member: the refused one is
+ * answered alone with nothing written (a retry later commits it once), its member's next request
+ * sees the balance without it, the journal stays gapless. */
+static void test_refusal_record_refused(void **state)
+{
+    (void)state;
+    enum { JOBS = 8 };
+    job_t jobs[JOBS];
+    assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION test_race() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                         "IF EXISTS (SELECT 1 FROM written WHERE reference IN ('rr-2', 'rr-5')) THEN "
+                                         "RAISE unique_violation USING CONSTRAINT = 'transactions_reference_unique'; "
+                                         "END IF; RETURN NULL; END $$; "
+                                         "CREATE TRIGGER test_race AFTER INSERT ON transactions REFERENCING NEW "
+                                         "TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION test_race(); "
+                                         "CREATE FUNCTION test_record() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                         "IF NEW.key = 'rr-key-2' THEN RAISE EXCEPTION 'test: record refused'; END IF; "
+                                         "RETURN NEW; END $$; "
+                                         "CREATE TRIGGER test_record BEFORE INSERT ON idempotency "
+                                         "FOR EACH ROW EXECUTE FUNCTION test_record()"),
+                     0);
+    char keys[JOBS][16];
+    for (int i = 0; i < JOBS; i++) {
+        char member[16], reference[16];
+        snprintf(member, sizeof member, "rr-m%d", i == 3 ? 2 : i); /* 3: the member of refused 2 */
+        snprintf(reference, sizeof reference, "rr-%d", i);
+        snprintf(keys[i], sizeof keys[i], "rr-key-%d", i);
+        jobs[i] = bulk_job("/v1/earn", &coffee, member, 3, reference, keys[i]);
+    }
+    run_jobs_behind_held_head(jobs, JOBS);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_race ON transactions; DROP FUNCTION test_race(); "
+                                         "DROP TRIGGER test_record ON idempotency; DROP FUNCTION test_record()"),
+                     0);
+    for (int i = 0; i < JOBS; i++) {
+        if (i == 2) {
+            assert_true(jobs[i].status[0] >= 500);
+        } else if (i == 5) {
+            assert_int_equal(jobs[i].status[0], 409);
+        } else {
+            assert_int_equal(jobs[i].status[0], 201);
+        }
+        if (i == 3) { /* rr-m2's balance without the refused 2 */
+            assert_int_equal(test_int(jobs[i].first.json, "balance.balance"), 3);
+        }
+        test_reply_free(&jobs[i].first);
+    }
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'rr-%'"), JOBS - 2);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM idempotency WHERE key = 'rr-key-2'"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    /* nothing recorded: the retry commits it, once */
+    test_reply_t again = test_call(&env, &coffee, "POST", "/v1/earn", jobs[2].body, keys[2]);
+    assert_int_equal(again.status, 201);
+    test_reply_free(&again);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference = 'rr-2'"), 1);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -754,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_chunked_write_longer_than_a_pipeline),
         cmocka_unit_test(test_busy_chunk_answered_and_not_written),
         cmocka_unit_test(test_refusal_after_mid_pipeline_flush),
+        cmocka_unit_test(test_refusal_record_refused),
         cmocka_unit_test(test_concurrent_journal_verifies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

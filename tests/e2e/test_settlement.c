@@ -540,6 +540,117 @@ static void test_answer_saved_with_the_run(void **state)
                      0);
 }
 
+/* review13: an interrupted expiry run belongs to the request that started it, body included: the
+ * same key with another body is a reused key (422), not the owner of that run; and when another
+ * runner (another key, the scheduler, ledgerctl) finishes the run, the owner's retry gets that
+ * run's answer rather than starting a second run. */
+static void test_interrupted_run_owner(void **state)
+{
+    (void)state;
+    assert_int_equal(test_sql_exec(&env, "CREATE TABLE test_fail_own (key text PRIMARY KEY); "
+                                         "INSERT INTO test_fail_own VALUES ('exp-body'), ('exp-other'); "
+                                         "CREATE FUNCTION test_fail_own() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                                         "BEGIN IF EXISTS (SELECT 1 FROM test_fail_own WHERE key = NEW.key) THEN "
+                                         "RAISE EXCEPTION 'test: refused' USING ERRCODE = '40001'; END IF; "
+                                         "RETURN NEW; END $$; "
+                                         "CREATE TRIGGER test_fail_own BEFORE INSERT ON idempotency "
+                                         "FOR EACH ROW EXECUTE FUNCTION test_fail_own()"),
+                     0);
+    char body[64], as_of[32];
+    time_t t = (time_t)(test_sql_int(&env, "SELECT floor(extract(epoch from now()))::bigint") - 5);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(as_of, sizeof as_of, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(body, sizeof body, "{\"as_of\":\"%s\"}", as_of);
+    /* 1. same key, another body */
+    test_reply_t failed = test_call(&env, &env.operator_key, "POST", "/v1/admin/expiry-runs", body, "exp-body");
+    assert_int_equal(failed.status, 503);
+    assert_int_equal(test_sql_exec(&env, "DELETE FROM test_fail_own WHERE key = 'exp-body'"), 0);
+    int64_t runs = test_sql_int(&env, "SELECT count(*) FROM expiry_runs");
+    test_reply_t other = test_call(&env, &env.operator_key, "POST", "/v1/admin/expiry-runs", "{}", "exp-body");
+    if (other.status != 422) fprintf(stderr, "same key, other body: %d %s\n", other.status, other.body);
+    test_expect(other, 422, "idempotency_key_reused");
+    test_reply_t own = test_call(&env, &env.operator_key, "POST", "/v1/admin/expiry-runs", body, "exp-body");
+    assert_int_equal(own.status, 201);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM expiry_runs"), runs);
+    test_reply_free(&failed);
+    test_reply_free(&own);
+    /* 2. the run finished by another request; the owner's retry answers with it */
+    failed = test_call(&env, &env.operator_key, "POST", "/v1/admin/expiry-runs", body, "exp-other");
+    assert_int_equal(failed.status, 503);
+    assert_int_equal(test_sql_exec(&env, "DELETE FROM test_fail_own WHERE key = 'exp-other'"), 0);
+    int64_t started = test_sql_int(&env, "SELECT max(id) FROM expiry_runs");
+    test_reply_t by_other = test_call(&env, &env.operator_key, "POST", "/v1/admin/expiry-runs", "{}", "exp-other-2");
+    assert_int_equal(by_other.status, 201);
+    runs = test_sql_int(&env, "SELECT count(*) FROM expiry_runs");
+    int64_t seq = test_sql_int(&env, "SELECT max(seq) FROM journal");
+    test_reply_t retried = test_call(&env, &env.operator_key, "POST", "/v1/admin/expiry-runs", body, "exp-other");
+    if (retried.status != 201) fprintf(stderr, "owner's retry: %d %s\n", retried.status, retried.body);
+    assert_int_equal(retried.status, 201);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM expiry_runs"), runs); /* no second run */
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) FROM journal"), seq);
+    json_t *answer = json_loads(retried.body, 0, NULL);
+    assert_non_null(answer);
+    char started_id[LIMIT_ID_TEXT_BYTES];
+    journal_id_format(started_id, sizeof started_id, "exp", started);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(answer, "run"), "id")), started_id);
+    json_decref(answer);
+    test_reply_free(&failed);
+    test_reply_free(&by_other);
+    test_reply_free(&retried);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_fail_own ON idempotency; DROP FUNCTION test_fail_own(); "
+                                         "DROP TABLE test_fail_own"),
+                     0);
+}
+
+/* review13: one Idempotency-Key used by two run requests at once (a settlement, an expiry run):
+ * the one that finishes second finds the key answered; it answers as the key's second use would
+ * (422), with nothing of it written, never 500. */
+typedef struct {
+    const char *target, *key;
+    client_response_t response;
+    int sent;
+} same_key_call_t;
+
+static void *same_key_main(void *arg)
+{
+    same_key_call_t *call = arg;
+    call->sent = client_call("127.0.0.1", env.port, env.operator_key.keyid, env.operator_key.signer, "POST",
+                             call->target, "{}", call->key, &call->response);
+    return NULL;
+}
+
+static void test_same_key_two_runs_at_once(void **state)
+{
+    (void)state;
+    /* the expiry run's chunk sleeps after its journal entry, holding the journal head */
+    assert_int_equal(test_sql_exec(&env, "CREATE FUNCTION test_slow() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                                         "BEGIN PERFORM pg_sleep(1.5); RETURN NEW; END $$; "
+                                         "CREATE TRIGGER test_slow BEFORE UPDATE ON expiry_runs "
+                                         "FOR EACH ROW WHEN (NEW.status = 'running') EXECUTE FUNCTION test_slow()"),
+                     0);
+    int64_t settlements = test_sql_int(&env, "SELECT count(*) FROM settlements");
+    same_key_call_t expiry = {"/v1/admin/expiry-runs", "same-key-runs", {0}, -1};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, same_key_main, &expiry), 0);
+    for (int i = 0; i < 200 && test_sql_int(&env, "SELECT count(*) FROM pg_stat_activity "
+                                                   "WHERE wait_event = 'PgSleep' AND query LIKE '%expiry_runs%'") == 0;
+         i++)
+        usleep(20 * 1000);
+    /* the settlement finds the key unused, then waits for the journal head the run holds */
+    test_reply_t settle = test_call(&env, &env.operator_key, "POST", "/v1/admin/settlements", "{}", "same-key-runs");
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(expiry.sent, 0);
+    assert_int_equal(expiry.response.status, 201);
+    if (settle.status != 422) fprintf(stderr, "settlement: %d %s\n", settle.status, settle.body);
+    assert_int_equal(settle.status, 422);
+    assert_string_equal(test_code(&settle), "idempotency_key_reused");
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM settlements"), settlements);
+    client_response_free(&expiry.response);
+    test_reply_free(&settle);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_slow ON expiry_runs; DROP FUNCTION test_slow()"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +661,8 @@ int main(void)
         cmocka_unit_test(test_traffic_during_settlement_counted_once),
         cmocka_unit_test(test_ledgerctl_settle),
         cmocka_unit_test(test_answer_saved_with_the_run),
+        cmocka_unit_test(test_interrupted_run_owner),
+        cmocka_unit_test(test_same_key_two_runs_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -278,7 +278,7 @@ static void test_registration_refused(void **state)
     test_expect(register_webhook(&env.operator_key, "https://example.com/h", earn), 403, "forbidden");
     /* at most LIMIT_WEBHOOKS_PER_PARTNER_MAX active endpoints (delta never earns: nothing is sent) */
     for (int i = 0; i < LIMIT_WEBHOOKS_PER_PARTNER_MAX; i++) {
-        snprintf(url, sizeof url, "https://example.com/delta/%d", i);
+        snprintf(url, sizeof url, i == 0 ? "https://example.com/@delta/%d?x=a@b" : "https://example.com/delta/%d", i);
         test_expect(register_webhook(&delta, url, earn), 201, NULL);
     }
     test_expect(register_webhook(&delta, "https://example.com/delta/x", earn), 422, "webhook_limit");
@@ -527,6 +527,14 @@ static void test_hung_receiver_does_not_slow_earns(void **state)
         test_expect(test_move(&env, &alpha, "/v1/earn", "m-5", 10, reference), 201, NULL);
         assert_true(test_now_s() - started < 1.0);
     }
+    /* a stop does not wait out the hung delivery (5 s here, LEDGER_WEBHOOK_TIMEOUT_MS 10 s) */
+    assert_true(receiver_count() > 0);
+    double stopping = test_now_s();
+    kill(env.pid, SIGTERM);
+    waitpid(env.pid, NULL, 0);
+    env.pid = 0;
+    assert_true(test_now_s() - stopping < 2.0);
+    assert_int_equal(test_ledgerd_spawn(&env), 0);
     receiver_set(0, 0);
 }
 

@@ -34,3 +34,10 @@ object core one 'int two_f(void); int one_f(void) { return two_f(); }'
 object core two 'int three_f(void); int two_f(void) { return three_f(); }'
 object core three 'int one_f(void); int three_f(void) { return one_f(); }'
 expect "a circle of three" fail "circle"
+# review13: a tree without objects (a wrong OBJROOT, a build not made) checks nothing: refused,
+# not "no circle"; and a weak definition is a definition (a circle through one is a circle)
+mkdir -p "$tmp/tree/store"
+expect "a tree without objects" fail "no objects"
+object store store_a 'int store_b(void); __attribute__((weak)) int store_a(void) { return store_b(); }'
+object store store_b 'int store_a(void); int store_b(void) { return store_a() + 1; }'
+expect "a circle through a weak definition" fail "circle"

@@ -37,6 +37,7 @@ static void test_url_shape(void **state)
     assert_true(url.host_is_address);
     assert_null(parse("http://a:65535/"));
     assert_null(parse("http://a:1/"));
+    assert_null(parse("https://example.com/@x?y=a@b")); /* an @ after the authority is the path's */
     const char *bad[] = {
         "",                          /* empty */
         "ftp://example.com/",        /* scheme */
