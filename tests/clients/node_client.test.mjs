@@ -213,16 +213,18 @@ test('a live webhook from ledgerd verifies; its id is the feed event\'s', async 
     const url = `http://127.0.0.1:${receiver.address().port}/hooks`;
     const registered = await coffee.call('POST', '/v1/webhooks', { url, event_types: ['earn.created'] });
     assert.equal(registered.status, 201);
+    const signingKey = registered.json.signing_key; // the ledger key as a partner is given it
+    assert.equal(signingKey, `whpk_${harness.ledger.ledgerKey.pub}`);
     const earned = await coffee.earn('n-hook', 25, 'n-till-hook');
     for (let waited = 0; deliveries.length === 0 && waited < 10000; waited += 50) await new Promise((ok) => setTimeout(ok, 50));
     assert.equal(deliveries.length, 1, 'one delivery within 10 s');
     const [delivery] = deliveries;
-    const event = verifyWebhook(delivery.headers, delivery.body, harness.ledger.ledgerKey.pub);
+    const event = verifyWebhook(delivery.headers, delivery.body, signingKey);
     assert.equal(event.type, 'earn.created');
     assert.equal(event.id, delivery.headers['webhook-id']);
     assert.equal(event.seq, earned.transaction.seq);
     const tampered = Buffer.from(delivery.body.toString().replace('"n-hook"', '"n-hoo0"'));
-    assert.throws(() => verifyWebhook(delivery.headers, tampered, harness.ledger.ledgerKey.pub), WebhookVerificationError);
+    assert.throws(() => verifyWebhook(delivery.headers, tampered, signingKey), WebhookVerificationError);
     const feed = await coffee.events({ after: earned.transaction.seq - 1, limit: 10 });
     assert.equal(feed.events[0].id, event.id);
     assert.equal(feed.events[0].type, 'earn.created');

@@ -250,18 +250,21 @@ class LiveWebhook(unittest.TestCase):
         try:
             coffee = client("coffee")
             url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-            self.assertEqual(coffee.call("POST", "/v1/webhooks", {"url": url, "event_types": ["earn.created"]}).status, 201)
+            registered = coffee.call("POST", "/v1/webhooks", {"url": url, "event_types": ["earn.created"]})
+            self.assertEqual(registered.status, 201)
+            signing_key = registered.json["signing_key"]  # the ledger key as a partner is given it
+            self.assertEqual(signing_key, "whpk_" + FIXTURE["ledger_key"])
             earned = coffee.earn("p-hook", 25, "p-till-hook")
             deadline = time.monotonic() + 10
             while not deliveries and time.monotonic() < deadline:
                 time.sleep(0.05)
             self.assertEqual(len(deliveries), 1, "one delivery within 10 s")
             headers, body = deliveries[0]
-            event = verify_webhook(headers, body, FIXTURE["ledger_key"])
+            event = verify_webhook(headers, body, signing_key)
             self.assertEqual((event["type"], event["seq"]), ("earn.created", earned["transaction"]["seq"]))
             self.assertEqual(event["id"], {k.lower(): v for k, v in headers.items()}["webhook-id"])
             with self.assertRaises(WebhookVerificationError):
-                verify_webhook(headers, body.replace(b'"p-hook"', b'"p-hoo0"'), FIXTURE["ledger_key"])
+                verify_webhook(headers, body.replace(b'"p-hook"', b'"p-hoo0"'), signing_key)
             feed = coffee.events(after=earned["transaction"]["seq"] - 1, limit=10)
             self.assertEqual((feed["events"][0]["id"], feed["events"][0]["type"]), (event["id"], "earn.created"))
         finally:
