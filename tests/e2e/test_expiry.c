@@ -334,6 +334,7 @@ static void test_killed_run_resumes_exactly(void **state)
 typedef struct {
     int member_count;
     int ok;
+    int unexpected; /* answers other than 201 and 409 */
 } burner_t;
 
 static void *burner(void *arg)
@@ -344,9 +345,19 @@ static void *burner(void *arg)
             char member[32], reference[48];
             snprintf(member, sizeof member, "m-conc-%d", m);
             snprintf(reference, sizeof reference, "cb-%d-%d-%ld", round, m, (long)pthread_self() % 100000);
-            test_reply_t reply = test_move(&env, &books, "/v1/burn", member, 1, reference);
-            assert_true(reply.status == 201 || reply.status == 409);
+            char body[160], key[64];
+            snprintf(body, sizeof body, "{\"member\":\"%s\",\"points\":1,\"reference\":\"%s\"}", member, reference);
+            snprintf(key, sizeof key, "%s-key", reference);
+            /* a 503 (a bound passed on a loaded machine) is retried with the same key, as a client must;
+             * no cmocka assert here: this is not the test's thread */
+            test_reply_t reply = test_call(&env, &books, "POST", "/v1/burn", body, key);
+            for (int tries = 0; reply.status == 503 && tries < 20; tries++) {
+                test_reply_free(&reply);
+                usleep(200000);
+                reply = test_call(&env, &books, "POST", "/v1/burn", body, key);
+            }
             b->ok += reply.status == 201;
+            b->unexpected += reply.status != 201 && reply.status != 409;
             test_reply_free(&reply);
         }
     return NULL;
@@ -367,7 +378,7 @@ static void test_concurrent_burns_during_chunked_run(void **state)
     wait_until(last);
     int64_t before = test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts WHERE account LIKE 'expired:%'");
     int64_t due = due_points();
-    burner_t burners[3] = {{12, 0}, {12, 0}, {12, 0}};
+    burner_t burners[3] = {{12, 0, 0}, {12, 0, 0}, {12, 0, 0}};
     pthread_t threads[3];
     for (int i = 0; i < 3; i++)
         pthread_create(&threads[i], NULL, burner, &burners[i]);
@@ -376,6 +387,7 @@ static void test_concurrent_burns_during_chunked_run(void **state)
         pthread_join(threads[i], NULL);
     int64_t after = test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts WHERE account LIKE 'expired:%'");
     assert_int_equal(after - before, due); /* burns never touch due lots; expiry never touches live ones */
+    assert_int_equal(burners[0].unexpected + burners[1].unexpected + burners[2].unexpected, 0);
     int burned = burners[0].ok + burners[1].ok + burners[2].ok;
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(remaining),0) FROM lots WHERE member LIKE 'm-conc-%'"),
                      12 * 100 - burned);
