@@ -19,37 +19,15 @@
 #include "crypto.h"
 #include "journal.h"
 #include "verify.h"
+#include "verify_key_fixture.h"
 
 #define CREATED 1764547200
 #define SKEW    300
 
-static crypto_signer_t *signer;
-static verify_key_t key;
-
-static const verify_key_t *find(void *context, const char *keyid)
-{
-    (void)context;
-    return strcmp(keyid, key.keyid) == 0 ? &key : NULL;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    char *pem = NULL;
-    signer = crypto_signer_generate(&pem);
-    free(pem);
-    memset(&key, 0, sizeof key);
-    snprintf(key.keyid, sizeof key.keyid, "beta-1");
-    snprintf(key.owner, sizeof key.owner, "beta");
-    key.role = VERIFY_ROLE_PARTNER;
-    crypto_signer_public_key(signer, key.public_key);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    crypto_signer_free(signer);
+    fixture_key_new("beta-1", "beta");
     return 0;
 }
 
