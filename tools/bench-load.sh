@@ -82,9 +82,9 @@ writer_metrics() {
 writer_line() { # writer_line NAME BEFORE AFTER
   awk -v name="$1" 'FNR == NR { before[$1] = $2; next } { d[$1] = $2 - before[$1] }
     END { b = d["batches_total"]; if (b == 0) exit;
-          printf "WRITER mode=%s batches=%d requests_per_batch=%.1f ms_per_batch: read=%.2f plan=%.2f commit=%.2f answer=%.2f\n",
+          printf "WRITER mode=%s batches=%d requests_per_batch=%.1f ms_per_batch: read=%.2f plan=%.2f write=%.2f commit=%.2f answer=%.2f wait=%.2f\n",
                  name, b, d["batch_requests_total"] / b, 1000 * d["read"] / b, 1000 * d["plan"] / b,
-                 1000 * d["commit"] / b, 1000 * d["answer"] / b }' <(echo "$2") <(echo "$3")
+                 1000 * d["write"] / b, 1000 * d["commit"] / b, 1000 * d["answer"] / b, 1000 * d["wait"] / b }' <(echo "$2") <(echo "$3")
 }
 run() { # run NAME PARTNER MODE MEMBERS
   local out before

@@ -19,9 +19,17 @@ void metrics_write_queue_timeouts(size_t requests);
 void metrics_write_queue_full(void);
 
 /* Where the group-commit writer's time goes (ledger_write_seconds_total{phase}): reading what
- * a group of earns and burns needs, applying the rules and building its rows, the round trip
- * of the batch's writes and COMMIT, and handing the answers back to the HTTP threads. */
-typedef enum { METRICS_WRITE_READ, METRICS_WRITE_PLAN, METRICS_WRITE_COMMIT, METRICS_WRITE_ANSWER } metrics_phase_t;
+ * a group of earns and burns needs, applying the rules and building its rows, the round trips
+ * sending a group's rows, the round trip of COMMIT, handing the answers back to the HTTP
+ * threads, and waiting for work (an idle writer: the database is not the bottleneck). */
+typedef enum {
+    METRICS_WRITE_READ,
+    METRICS_WRITE_PLAN,
+    METRICS_WRITE_WRITE,
+    METRICS_WRITE_COMMIT,
+    METRICS_WRITE_ANSWER,
+    METRICS_WRITE_WAIT
+} metrics_phase_t;
 void metrics_write_time(metrics_phase_t phase, uint64_t since_us);
 /* Microseconds of a monotonic clock (the since_us of metrics_write_time). */
 uint64_t metrics_clock_us(void);

@@ -105,9 +105,9 @@ void metrics_write_bulk(size_t requests, int written)
     pthread_mutex_unlock(&metrics_lock);
 }
 
-static const char *const metrics_phases[] = {"read", "plan", "commit", "answer"};
+static const char *const metrics_phases[] = {"read", "plan", "write", "commit", "answer", "wait"};
 static uint64_t metrics_phase_us[sizeof metrics_phases / sizeof metrics_phases[0]];
-_Static_assert(sizeof metrics_phases / sizeof metrics_phases[0] == METRICS_WRITE_ANSWER + 1,
+_Static_assert(sizeof metrics_phases / sizeof metrics_phases[0] == METRICS_WRITE_WAIT + 1,
                "one label per metrics_phase_t, in its order");
 
 uint64_t metrics_clock_us(void)

@@ -339,7 +339,9 @@ static result_t group_units(group_t *g, size_t lo, size_t hi, size_t unit)
             if (result == RESULT_OK) result = store_item_keep(g->conn);
             planned = end;
         }
+        uint64_t started = metrics_clock_us();
         if (result == RESULT_OK) result = store_flush(g->conn);
+        metrics_write_time(METRICS_WRITE_WRITE, started);
         if (result == RESULT_OK) return RESULT_OK;
         if (result == RESULT_DATABASE_UNAVAILABLE || (result == RESULT_DATABASE_BUSY && !g->isolated)) return result;
         uint64_t failed = store_failed_at(g->conn);

@@ -250,8 +250,10 @@ static void *writer_main(void *arg)
     (void)prctl(PR_SET_NAME, "ledger-writer"); /* operators find the group-commit thread in top -H */
     service_job_t **jobs = xcalloc(writer->max_batch, sizeof *jobs);
     for (;;) {
+        uint64_t waited = metrics_clock_us();
         pthread_mutex_lock(&writer->lock);
         writer_wait(writer);
+        metrics_write_time(METRICS_WRITE_WAIT, waited);
         size_t count = writer_take(writer, jobs, writer->max_batch, INT64_MAX);
         if (count == 0) {
             pthread_mutex_unlock(&writer->lock);

@@ -215,7 +215,7 @@ static int64_t metric(const char *name)
     return (int64_t)metric_value(name);
 }
 
-static const char *const writer_phases[] = {"read", "plan", "commit", "answer"};
+static const char *const writer_phases[] = {"read", "plan", "write", "commit", "answer", "wait"};
 enum { WRITER_PHASES = sizeof writer_phases / sizeof writer_phases[0] };
 
 /* The writer's seconds so far in each phase (ledger_write_seconds_total{phase}). */
