@@ -5,9 +5,10 @@
 # figure is a ratio. Durable PostgreSQL settings (fsync, synchronous_commit on). After each run
 # it checks that the committed entries equal the unique 2xx count and that the books balance.
 # Also: the same earn load with one request in 16 refused by the database at write time (a
-# trigger), so that most batches fall back (narrowed down to the refused request under savepoints),
-# right after the plain earn load once more on the same tables (earn2: the fallback's own
-# baseline, decision 191), the same earn load with group commit off (LEDGER_WRITE_BATCH=0, one transaction per request), idle latency (one client), start-up time, and memory for IDLE idle keep-alive
+# trigger raising the unique violation PostgreSQL raises when another instance took the reference:
+# the request is named, decision 197), right after the plain earn load once more on the same
+# tables (earn2: the fallback's own baseline, decision 191); the same with a refusal that names no
+# request (anonymous: narrowed down in chunks under savepoints, decision 185), the same earn load with group commit off (LEDGER_WRITE_BATCH=0, one transaction per request), idle latency (one client), start-up time, and memory for IDLE idle keep-alive
 # connections. Each load also reports the machine's CPU time per request (server, database,
 # generator, kernel) and the ceiling it implies with every core busy; the CEILING line sets each
 # target's required rate against it.
@@ -130,19 +131,37 @@ run hot alpha earn 1
 # the fallback's ratio is also given against it (same tables, same moment; decision 191)
 run earn2 alpha earn 1000
 # the writer's fallback: a trigger refuses one earn in 16 at write time, as the database does when
-# another instance took the reference first (a unique violation the planner could not foresee);
-# a group holding one is narrowed down in place to the refused one (decision 185)
+# another instance took the reference first: a unique violation the planner could not foresee,
+# raised with PostgreSQL's own words (its DETAIL names the key), so the refused request is known
+# and planned again as the refusal with the rest of its group (decision 197)
+psql_ledger "CREATE FUNCTION bench_refuse_row() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+  IF NEW.reference LIKE 'fallback-%' AND substr(NEW.reference, 10)::bigint % 16 = 0 THEN
+    RAISE unique_violation USING CONSTRAINT = 'transactions_reference_unique',
+      MESSAGE = 'duplicate key value violates unique constraint \"transactions_reference_unique\"',
+      DETAIL = format('Key (partner, reference_key, reference)=(%s, %s, %s) already exists.',
+                      NEW.partner, NEW.reference_key, NEW.reference);
+  END IF; RETURN NEW; END \$\$;
+  CREATE TRIGGER bench_refuse_row BEFORE INSERT ON transactions FOR EACH ROW EXECUTE FUNCTION bench_refuse_row()" >/dev/null
+fallbacks() { curl -fs "$LEDGER_URL/metrics" | sed -n 's/^ledger_write_batch_fallbacks_total //p'; }
+fallbacks_before=$(fallbacks)
+run fallback alpha earn 1000
+fallbacks_after=$(fallbacks)
+echo "fallback: $((fallbacks_after - fallbacks_before)) refusals named by the database, each planned again with its group"
+[ "$fallbacks_after" -gt "$fallbacks_before" ] || { echo "CHECK FAILED: no batch fell back" >&2; exit 1; }
+psql_ledger "DROP TRIGGER bench_refuse_row ON transactions; DROP FUNCTION bench_refuse_row()" >/dev/null
+# the same with a refusal that names no request (one statement's check, no DETAIL): a group
+# holding one is narrowed down in place, in chunks, to the refused one (decision 185)
 psql_ledger "CREATE FUNCTION bench_refuse_batch() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
-  IF EXISTS (SELECT 1 FROM written WHERE reference LIKE 'fallback-%'
-             AND substr(reference, 10)::bigint % 16 = 0) THEN
+  IF EXISTS (SELECT 1 FROM written WHERE reference LIKE 'anonymous-%'
+             AND substr(reference, 11)::bigint % 16 = 0) THEN
     RAISE unique_violation USING CONSTRAINT = 'transactions_reference_unique', MESSAGE = 'bench: refused';
   END IF; RETURN NULL; END \$\$;
   CREATE TRIGGER bench_refuse_batch AFTER INSERT ON transactions REFERENCING NEW TABLE AS written
   FOR EACH STATEMENT EXECUTE FUNCTION bench_refuse_batch()" >/dev/null
-fallbacks_before=$(curl -fs "$LEDGER_URL/metrics" | sed -n 's/^ledger_write_batch_fallbacks_total //p')
-run fallback alpha earn 1000
-fallbacks_after=$(curl -fs "$LEDGER_URL/metrics" | sed -n 's/^ledger_write_batch_fallbacks_total //p')
-echo "fallback: $((fallbacks_after - fallbacks_before)) batches refused and applied again isolated"
+fallbacks_before=$(fallbacks)
+run anonymous alpha earn 1000
+fallbacks_after=$(fallbacks)
+echo "anonymous: $((fallbacks_after - fallbacks_before)) refused writes narrowed down"
 [ "$fallbacks_after" -gt "$fallbacks_before" ] || { echo "CHECK FAILED: no batch fell back" >&2; exit 1; }
 psql_ledger "DROP TRIGGER bench_refuse_batch ON transactions; DROP FUNCTION bench_refuse_batch()" >/dev/null
 # idle means idle: the maintenance the loads above left due (autovacuum, checkpoint) is done first
@@ -182,4 +201,5 @@ echo "CEILING earn: 1.5x needs $(( base_earn * 3 / 2 ))/s, CPU allows ${ceiling[
      "p99 < 10 ms at $clients connections needs a mean under 10 ms: more than $(( clients * 100 ))/s (Little's law)"
 echo "RATIO group_commit_earn/per_request_earn=$(ratio "${rest[earn]}" "${rest[direct]}")x" \
      "fallback_earn/set_based_earn=$(ratio "${rest[fallback]}" "${rest[earn]}")x (target >= 0.5x)" \
-     "fallback_earn/set_based_earn_just_before=$(ratio "${rest[fallback]}" "${rest[earn2]}")x"
+     "fallback_earn/set_based_earn_just_before=$(ratio "${rest[fallback]}" "${rest[earn2]}")x" \
+     "anonymous_refusal_earn/set_based_earn=$(ratio "${rest[anonymous]}" "${rest[earn]}")x"

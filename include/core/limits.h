@@ -276,6 +276,9 @@
 #define LIMIT_SESSION_SETTINGS_TEXT_BYTES 512
 /* A PostgreSQL name (constraint): NAMEDATALEN - 1 = 63 bytes. */
 #define LIMIT_PG_NAME_TEXT_BYTES 64
+/* A PostgreSQL error's DETAIL as kept: long enough for a unique violation of a transaction's
+ * reference, "Key (partner, reference_key, reference)=(P, T, R) already exists." (decision 197). */
+#define LIMIT_PG_DETAIL_TEXT_BYTES 256
 /* Short words read back from the database: an entry type ("settlement"), a hold status ("captured"). */
 #define LIMIT_WORD_TEXT_BYTES 16
 /* ledger-verify: the reason it names with the first failing seq (truncated beyond). */
@@ -453,6 +456,8 @@ _Static_assert(LIMIT_ROUTER_PARAM_TEXT_BYTES > LIMIT_KEYID_MAX &&
 _Static_assert(LIMIT_QUERY_VALUE_TEXT_BYTES >= LIMIT_INT64_TEXT_BYTES, "a query value holds any int64");
 _Static_assert(LIMIT_LISTEN_HOST_MAX >= sizeof "255.255.255.255", "an IPv4 literal must fit LEDGER_LISTEN's host");
 _Static_assert(LIMIT_ORIGIN_MAX < LIMIT_NOTE_BYTES_MAX, "a checkpoint note holds its origin line");
+_Static_assert(LIMIT_PG_DETAIL_TEXT_BYTES > 64 + LIMIT_PARTNER_CODE_MAX + LIMIT_REFERENCE_MAX + LIMIT_WORD_TEXT_BYTES,
+               "a reference's unique violation, as PostgreSQL words it, fits its buffer whole");
 _Static_assert(LIMIT_WRITE_CHUNK_REQUESTS >= 1 && LIMIT_WRITE_CHUNK_REQUESTS < LIMIT_WRITE_BATCH_DEFAULT,
                "a chunk is part of a default batch");
 _Static_assert(LIMIT_STORE_PIPELINE_MAX >= 2 * 10,

@@ -13,6 +13,8 @@ void metrics_write_bulk(size_t requests, int written);
 void metrics_write_batch(size_t requests, int committed);
 /* A set-based write the database refused, narrowed down in place to the refused requests. */
 void metrics_write_fallback(void);
+/* A fallback whose refused request the database named (decision 197): counted as a fallback too. */
+void metrics_write_refusal_named(void);
 /* Mutations answered 503 because they waited in the writer's queue past its bound. */
 void metrics_write_queue_timeouts(size_t requests);
 /* A mutation answered 503 at once because the writer's queue was full (LIMIT_WRITE_QUEUE_MAX). */

@@ -448,5 +448,10 @@ void store_bulk_idempotency(store_bulk_rows_t *rows, const char *principal, cons
 /* Sends the rows without waiting: the next statement, store_flush or store_commit_flush reads
  * the outcome (and reports the first failure). */
 result_t store_bulk_write(store_conn_t *conn, store_bulk_rows_t *rows);
+/* After a write refused as RESULT_DUPLICATE_REFERENCE: whether the database's report names this
+ * transaction's reference (a unique violation's DETAIL names the key it found taken), so the
+ * refusal is known to be this request's without narrowing it down (decision 197). */
+int store_bulk_refused_reference(const store_conn_t *conn, const char *partner, const char *type,
+                                 const char *reference);
 
 #endif

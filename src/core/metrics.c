@@ -54,6 +54,7 @@ void metrics_request(const char *route, int status, uint64_t duration_us)
 }
 
 static uint64_t metrics_batches, metrics_batch_requests, metrics_batch_fallbacks, metrics_bulk_requests;
+static uint64_t metrics_refusals_named;
 static uint64_t metrics_queue_timeouts;
 static uint64_t metrics_queue_full;
 static uint64_t metrics_webhook_ok, metrics_webhook_failed;
@@ -81,6 +82,14 @@ void metrics_write_queue_timeouts(size_t requests)
 {
     pthread_mutex_lock(&metrics_lock);
     metrics_queue_timeouts += requests;
+    pthread_mutex_unlock(&metrics_lock);
+}
+
+void metrics_write_refusal_named(void)
+{
+    pthread_mutex_lock(&metrics_lock);
+    metrics_batch_fallbacks++;
+    metrics_refusals_named++;
     pthread_mutex_unlock(&metrics_lock);
 }
 
@@ -167,6 +176,9 @@ char *metrics_render(const metrics_database_t *database)
                "(narrowed down in place to the refused requests), or a batch that could not commit (applied again "
                "isolated).\n"
                "# TYPE ledger_write_batch_fallbacks_total counter\nledger_write_batch_fallbacks_total %llu\n"
+               "# HELP ledger_write_refusals_named_total Refused writes whose request the database's report named "
+               "(a reference taken first): planned again as that refusal, without narrowing down.\n"
+               "# TYPE ledger_write_refusals_named_total counter\nledger_write_refusals_named_total %llu\n"
                "# HELP ledger_write_bulk_requests_total Earns and burns applied set-based (multi-row statements).\n"
                "# TYPE ledger_write_bulk_requests_total counter\nledger_write_bulk_requests_total %llu\n"
                "# HELP ledger_write_queue_timeouts_total Mutations answered 503 after waiting in the writer's "
@@ -179,7 +191,8 @@ char *metrics_render(const metrics_database_t *database)
                "bound (a hung database).\n"
                "# TYPE ledger_db_sessions_abandoned_total counter\nledger_db_sessions_abandoned_total %llu\n",
                (unsigned long long)metrics_batches, (unsigned long long)metrics_batch_requests,
-               (unsigned long long)metrics_batch_fallbacks, (unsigned long long)metrics_bulk_requests,
+               (unsigned long long)metrics_batch_fallbacks, (unsigned long long)metrics_refusals_named,
+               (unsigned long long)metrics_bulk_requests,
                (unsigned long long)metrics_queue_timeouts, (unsigned long long)metrics_queue_full,
                (unsigned long long)database->sessions_abandoned);
     buf_append_str(&out, "# HELP ledger_write_seconds_total Time of the group-commit writer by phase.\n"

@@ -306,12 +306,32 @@ static int chunked_group_take(void)
     return left > 0;
 }
 
+/* The one item of start..end, not yet refused, whose reference the database's refusal names
+ * (a unique violation names the key it found taken), or end when none or several do. */
+static size_t refusal_named(const group_t *g, size_t start, size_t end, result_t result)
+{
+    size_t named = end;
+    if (result != RESULT_DUPLICATE_REFERENCE) return end;
+    for (size_t i = start; i < end; i++) {
+        const item_t *item = &g->items[i];
+        if (!item->parsed || item->refused != RESULT_OK ||
+            !store_bulk_refused_reference(g->conn, item->job->request->principal, item->burn ? "burn" : "earn",
+                                          item->movement.reference))
+            continue;
+        if (named != end) return end;
+        named = i;
+    }
+    return named;
+}
+
 /* Items lo..hi written in units, each under its own savepoint, all sent in one pipeline: the
  * items before singles_end one per unit, the rest in units of `unit` items. When the database
  * refuses a unit (store_failed_at names its statement; the units after it were skipped), the
- * units before it are kept, it is undone, and the next pipeline starts at its first item, cut
- * finer: a unit of more than LIMIT_WRITE_CHUNK_REQUESTS items into chunks of that many, a chunk
- * into single requests. A single request refused for one of the ledger's rules (the reference
+ * units before it are kept, it is undone, and the next pipeline starts at its first item. When
+ * the database's report names the request (a reference another instance took first: the unique
+ * violation names its key), that request is planned again as the refusal and the units keep
+ * their size (decision 197); otherwise the unit is cut finer: a unit of more than
+ * LIMIT_WRITE_CHUNK_REQUESTS items into chunks of that many, a chunk into single requests. A single request refused for one of the ledger's rules (the reference
  * another instance took first) is planned again as that refusal and recorded like any answer;
  * refused for anything else it is answered alone, with nothing written. Every entry holds its
  * seq, so the items after a refused one are planned again (decisions 74, 101, 185). A busy
@@ -364,6 +384,12 @@ static result_t group_units(group_t *g, size_t lo, size_t hi, size_t unit)
             return RESULT_OK;
         }
         lo = start;
+        size_t named = end - start > 1 ? refusal_named(g, start, end, result) : end;
+        if (named < end) { /* planned again as that refusal, with the rest, in units as before */
+            metrics_write_refusal_named();
+            g->items[named].refused = result;
+            continue;
+        }
         if (end - start > 1) { /* cut finer */
             refusal_noted();
             if (end - start <= LIMIT_WRITE_CHUNK_REQUESTS) singles_end = end;

@@ -280,6 +280,8 @@ static result_t store_classify(store_conn_t *conn, const PGresult *res, const ch
     const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
     snprintf(conn->sqlstate, sizeof conn->sqlstate, "%s", state ? state : "");
     snprintf(conn->constraint, sizeof conn->constraint, "%s", constraint ? constraint : "");
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    snprintf(conn->detail, sizeof conn->detail, "%s", detail ? detail : "");
     /* connection lost, server shutting down or starting, out of resources: retry later */
     if (PQstatus(conn->pg) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
         strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0 || strncmp(state, "58", 2) == 0)

@@ -34,6 +34,7 @@ struct store_conn {
     int warned;                                /* a WARNING arrived since the COMMIT was queued */
     char sqlstate[6];                          /* of the last failed statement */
     char constraint[LIMIT_PG_NAME_TEXT_BYTES]; /* of the last failed statement, if any */
+    char detail[LIMIT_PG_DETAIL_TEXT_BYTES];   /* its DETAIL, if any (cut: does not match) */
 };
 
 /* Opens a libpq session for application_name within LIMIT_DB_CONNECT_MS (unix socket or TCP,

@@ -422,6 +422,7 @@ static void test_refused_write_narrowed_to_its_request(void **state)
                                          "TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION test_race()"),
                      0);
     int64_t fallbacks = metric("ledger_write_batch_fallbacks_total");
+    int64_t named = metric("ledger_write_refusals_named_total");
     char keys[JOBS][16];
     for (int i = 0; i < JOBS; i++) {
         char member[16], reference[16];
@@ -447,8 +448,63 @@ static void test_refused_write_narrowed_to_its_request(void **state)
         test_reply_free(&jobs[i].first);
     }
     assert_true(metric("ledger_write_batch_fallbacks_total") > fallbacks);
+    assert_int_equal(metric("ledger_write_refusals_named_total"), named); /* no DETAIL: narrowed down */
     assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'rw-%'"), JOBS - 2);
     assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM lots WHERE member IN ('rw-m2', 'rw-m5')"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
+    assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
+}
+
+/* The same refusal as PostgreSQL itself reports it (a row's unique violation whose DETAIL names
+ * the key it found taken, raised here by a test trigger for two of eight requests): the two named
+ * requests are planned again as that refusal with the rest of their group, without narrowing
+ * down (decision 197), and every answer is the one a request alone would get. A DETAIL that names
+ * a key of no request in the group (a third reference refused, its DETAIL naming another) is not
+ * trusted: that refusal is narrowed down, and answered the same. */
+static void test_named_refusal_planned_again(void **state)
+{
+    (void)state;
+    enum { JOBS = 8 };
+    job_t jobs[JOBS];
+    assert_int_equal(
+        test_sql_exec(&env, "CREATE FUNCTION test_race() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                            "IF NEW.reference IN ('rn-2', 'rn-5', 'rn-7') THEN "
+                            "RAISE unique_violation USING CONSTRAINT = 'transactions_reference_unique', "
+                            "MESSAGE = 'duplicate key value violates unique constraint', "
+                            "DETAIL = format('Key (partner, reference_key, reference)=(%s, %s, %s) already exists.', "
+                            "NEW.partner, NEW.reference_key, "
+                            "CASE NEW.reference WHEN 'rn-7' THEN 'elsewhere' ELSE NEW.reference END); "
+                            "END IF; RETURN NEW; END $$; "
+                            "CREATE TRIGGER test_race BEFORE INSERT ON transactions FOR EACH ROW "
+                            "EXECUTE FUNCTION test_race()"),
+        0);
+    int64_t named = metric("ledger_write_refusals_named_total");
+    char keys[JOBS][16];
+    for (int i = 0; i < JOBS; i++) {
+        char member[16], reference[16];
+        snprintf(member, sizeof member, "rn-m%d", i);
+        snprintf(reference, sizeof reference, "rn-%d", i);
+        snprintf(keys[i], sizeof keys[i], "rn-key-%d", i);
+        jobs[i] = bulk_job("/v1/earn", &coffee, member, 3, reference, keys[i]);
+    }
+    run_jobs_behind_held_head(jobs, JOBS);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_race ON transactions; DROP FUNCTION test_race()"), 0);
+    for (int i = 0; i < JOBS; i++) {
+        if (i == 2 || i == 5 || i == 7) {
+            assert_int_equal(jobs[i].status[0], 409);
+            assert_string_equal(test_code(&jobs[i].first), "duplicate_reference");
+            test_reply_t again = test_call(&env, &coffee, "POST", "/v1/earn", jobs[i].body, keys[i]);
+            assert_int_equal(again.status, 409);
+            assert_string_equal(again.body, jobs[i].first.body);
+            test_reply_free(&again);
+        } else {
+            assert_int_equal(jobs[i].status[0], 201);
+        }
+        test_reply_free(&jobs[i].first);
+    }
+    assert_int_equal(metric("ledger_write_refusals_named_total") - named, 2); /* rn-2 and rn-5, not rn-7 */
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'rn-%'"), JOBS - 3);
+    assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM lots WHERE member IN ('rn-m2', 'rn-m5', 'rn-m7')"), 0);
     assert_int_equal(test_sql_int(&env, "SELECT max(seq) - count(*) FROM journal"), 0);
     assert_int_equal(test_sql_int(&env, "SELECT coalesce(sum(balance),0) FROM accounts"), 0);
 }
@@ -807,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_bulk_batch_answers_like_single_requests),
         cmocka_unit_test(test_bulk_failure_falls_back_per_request),
         cmocka_unit_test(test_refused_write_narrowed_to_its_request),
+        cmocka_unit_test(test_named_refusal_planned_again),
         cmocka_unit_test(test_refusals_narrowed_in_chunks),
         cmocka_unit_test(test_chunked_write_longer_than_a_pipeline),
         cmocka_unit_test(test_busy_chunk_answered_and_not_written),
