@@ -143,11 +143,13 @@ psql_ledger "CREATE FUNCTION bench_refuse_row() RETURNS trigger LANGUAGE plpgsql
   END IF; RETURN NEW; END \$\$;
   CREATE TRIGGER bench_refuse_row BEFORE INSERT ON transactions FOR EACH ROW EXECUTE FUNCTION bench_refuse_row()" >/dev/null
 fallbacks() { curl -fs "$LEDGER_URL/metrics" | sed -n 's/^ledger_write_batch_fallbacks_total //p'; }
-fallbacks_before=$(fallbacks)
+named() { curl -fs "$LEDGER_URL/metrics" | sed -n 's/^ledger_write_refusals_named_total //p'; }
+fallbacks_before=$(fallbacks) named_before=$(named)
 run fallback alpha earn 1000
-fallbacks_after=$(fallbacks)
-echo "fallback: $((fallbacks_after - fallbacks_before)) refusals named by the database, each planned again with its group"
-[ "$fallbacks_after" -gt "$fallbacks_before" ] || { echo "CHECK FAILED: no batch fell back" >&2; exit 1; }
+fallbacks_after=$(fallbacks) named_after=$(named)
+echo "fallback: $((fallbacks_after - fallbacks_before)) refused writes, $((named_after - named_before)) named by the database" \
+     "(each planned again with its group)"
+[ "$named_after" -gt "$named_before" ] || { echo "CHECK FAILED: no refusal was named" >&2; exit 1; }
 psql_ledger "DROP TRIGGER bench_refuse_row ON transactions; DROP FUNCTION bench_refuse_row()" >/dev/null
 # the same with a refusal that names no request (one statement's check, no DETAIL): a group
 # holding one is narrowed down in place, in chunks, to the refused one (decision 185)
