@@ -23,7 +23,9 @@ void metrics_write_queue_full(void);
 /* Where the group-commit writer's time goes (ledger_write_seconds_total{phase}): reading what
  * a group of earns and burns needs, applying the rules and building its rows, the round trips
  * sending a group's rows, the round trip of COMMIT, handing the answers back to the HTTP
- * threads, and waiting for work (an idle writer: the database is not the bottleneck). */
+ * threads, and waiting for work (idle, with the idle writer's probes and lease checks). Most of a
+ * batch, not all: a few round trips (preparing a statement, the session check) are in none. The
+ * direct path (no writer) adds its read, plan, write and commit time too. */
 typedef enum {
     METRICS_WRITE_READ,
     METRICS_WRITE_PLAN,

@@ -306,17 +306,21 @@ static int chunked_group_take(void)
     return left > 0;
 }
 
-/* The one item of start..end, not yet refused, whose reference the database's refusal names
- * (a unique violation names the key it found taken), or end when none or several do. */
+/* The one item of the refused unit start..end that wrote a transactions row there (a new request
+ * its plan accepted) and whose reference the database's refusal names (a unique violation names
+ * the key it found taken), or end when none or several do. Read before the unit's answers go. */
 static size_t refusal_named(const group_t *g, size_t start, size_t end, result_t result)
 {
     size_t named = end;
     if (result != RESULT_DUPLICATE_REFERENCE) return end;
     for (size_t i = start; i < end; i++) {
         const item_t *item = &g->items[i];
-        if (!item->parsed || item->refused != RESULT_OK ||
-            !store_bulk_refused_reference(g->conn, item->job->request->principal, item->burn ? "burn" : "earn",
-                                          item->movement.reference))
+        const store_bulk_read_t *read = &g->reads[i - g->first];
+        int wrote = item->parsed && item->refused == RESULT_OK && read->idempotency == STORE_IDEMPOTENCY_NEW &&
+                    !read->signature_foreign && item->job->response->status >= 200 &&
+                    item->job->response->status < 300;
+        if (!wrote || !store_bulk_refused_reference(g->conn, item->job->request->principal,
+                                                    item->burn ? "burn" : "earn", item->movement.reference))
             continue;
         if (named != end) return end;
         named = i;
@@ -371,6 +375,7 @@ static result_t group_units(group_t *g, size_t lo, size_t hi, size_t unit)
             k++;
         if (failed == marks[k] + 1) return result; /* the unit's SAVEPOINT itself: nothing to undo to */
         size_t start = starts[k], end = k + 1 < count ? starts[k + 1] : planned;
+        size_t named = refusal_named(g, start, end, result);
         g->seq = seqs[k];
         for (size_t i = start; i < planned; i++) {
             g->deltas[i] = 0;
@@ -384,7 +389,6 @@ static result_t group_units(group_t *g, size_t lo, size_t hi, size_t unit)
             return RESULT_OK;
         }
         lo = start;
-        size_t named = end - start > 1 ? refusal_named(g, start, end, result) : end;
         if (named < end) { /* planned again as that refusal, with the rest, in units as before */
             metrics_write_refusal_named();
             g->items[named].refused = result;

@@ -457,6 +457,8 @@ int store_bulk_refused_reference(const store_conn_t *conn, const char *partner, 
 {
     /* PostgreSQL's words for transactions_reference_unique (partner, reference_key, reference),
      * reference_key being the type: a partner code holds no ", ", so one text names one key */
+    if (strcmp(conn->sqlstate, "23505") != 0 || strcmp(conn->constraint, "transactions_reference_unique") != 0)
+        return 0;
     char expected[LIMIT_PG_DETAIL_TEXT_BYTES];
     int length = snprintf(expected, sizeof expected, "Key (partner, reference_key, reference)=(%s, %s, %s) already exists.",
                           partner, type, reference);

@@ -404,6 +404,40 @@ static void test_bulk_failure_falls_back_per_request(void **state)
         test_reply_free(&jobs[i].first);
 }
 
+/* JOBS earns of one member each, "<prefix>-m<i>", reference "<prefix>-<i>", Idempotency-Key
+ * "<prefix>-key-<i>", run while another session holds the journal head (one batch). */
+static void run_refusal_jobs(job_t *jobs, int count, const char *prefix, char (*keys)[16])
+{
+    for (int i = 0; i < count; i++) {
+        char member[16], reference[16];
+        snprintf(member, sizeof member, "%s-m%d", prefix, i);
+        snprintf(reference, sizeof reference, "%s-%d", prefix, i);
+        snprintf(keys[i], sizeof keys[i], "%s-key-%d", prefix, i);
+        jobs[i] = bulk_job("/v1/earn", &coffee, member, 3, reference, keys[i]);
+    }
+    run_jobs_behind_held_head(jobs, count);
+    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_race ON transactions; DROP FUNCTION test_race()"), 0);
+}
+
+/* The refused ones (bit i of refused) answered 409 duplicate_reference, recorded: the same request
+ * again replays the refusal though the trigger is gone; every other one 201. */
+static void check_refusal_answers(job_t *jobs, int count, unsigned refused, char (*keys)[16])
+{
+    for (int i = 0; i < count; i++) {
+        if (refused & (1u << i)) {
+            assert_int_equal(jobs[i].status[0], 409);
+            assert_string_equal(test_code(&jobs[i].first), "duplicate_reference");
+            test_reply_t again = test_call(&env, &coffee, "POST", "/v1/earn", jobs[i].body, keys[i]);
+            assert_int_equal(again.status, 409);
+            assert_string_equal(again.body, jobs[i].first.body);
+            test_reply_free(&again);
+        } else {
+            assert_int_equal(jobs[i].status[0], 201);
+        }
+        test_reply_free(&jobs[i].first);
+    }
+}
+
 /* A refusal only the database can see (the reference another instance took between the group's
  * read and its write: a unique violation, raised here by a test trigger for two of eight
  * requests) is narrowed down in place: those two answer 409 duplicate_reference exactly as a
@@ -424,29 +458,8 @@ static void test_refused_write_narrowed_to_its_request(void **state)
     int64_t fallbacks = metric("ledger_write_batch_fallbacks_total");
     int64_t named = metric("ledger_write_refusals_named_total");
     char keys[JOBS][16];
-    for (int i = 0; i < JOBS; i++) {
-        char member[16], reference[16];
-        snprintf(member, sizeof member, "rw-m%d", i);
-        snprintf(reference, sizeof reference, "rw-%d", i);
-        snprintf(keys[i], sizeof keys[i], "rw-key-%d", i);
-        jobs[i] = bulk_job("/v1/earn", &coffee, member, 3, reference, keys[i]);
-    }
-    run_jobs_behind_held_head(jobs, JOBS);
-    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_race ON transactions; DROP FUNCTION test_race()"), 0);
-    for (int i = 0; i < JOBS; i++) {
-        if (i == 2 || i == 5) {
-            assert_int_equal(jobs[i].status[0], 409);
-            assert_string_equal(test_code(&jobs[i].first), "duplicate_reference");
-            /* recorded: the same request again replays the refusal, though the trigger is gone */
-            test_reply_t again = test_call(&env, &coffee, "POST", "/v1/earn", jobs[i].body, keys[i]);
-            assert_int_equal(again.status, 409);
-            assert_string_equal(again.body, jobs[i].first.body);
-            test_reply_free(&again);
-        } else {
-            assert_int_equal(jobs[i].status[0], 201);
-        }
-        test_reply_free(&jobs[i].first);
-    }
+    run_refusal_jobs(jobs, JOBS, "rw", keys);
+    check_refusal_answers(jobs, JOBS, 1u << 2 | 1u << 5, keys);
     assert_true(metric("ledger_write_batch_fallbacks_total") > fallbacks);
     assert_int_equal(metric("ledger_write_refusals_named_total"), named); /* no DETAIL: narrowed down */
     assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'rw-%'"), JOBS - 2);
@@ -480,28 +493,8 @@ static void test_named_refusal_planned_again(void **state)
         0);
     int64_t named = metric("ledger_write_refusals_named_total");
     char keys[JOBS][16];
-    for (int i = 0; i < JOBS; i++) {
-        char member[16], reference[16];
-        snprintf(member, sizeof member, "rn-m%d", i);
-        snprintf(reference, sizeof reference, "rn-%d", i);
-        snprintf(keys[i], sizeof keys[i], "rn-key-%d", i);
-        jobs[i] = bulk_job("/v1/earn", &coffee, member, 3, reference, keys[i]);
-    }
-    run_jobs_behind_held_head(jobs, JOBS);
-    assert_int_equal(test_sql_exec(&env, "DROP TRIGGER test_race ON transactions; DROP FUNCTION test_race()"), 0);
-    for (int i = 0; i < JOBS; i++) {
-        if (i == 2 || i == 5 || i == 7) {
-            assert_int_equal(jobs[i].status[0], 409);
-            assert_string_equal(test_code(&jobs[i].first), "duplicate_reference");
-            test_reply_t again = test_call(&env, &coffee, "POST", "/v1/earn", jobs[i].body, keys[i]);
-            assert_int_equal(again.status, 409);
-            assert_string_equal(again.body, jobs[i].first.body);
-            test_reply_free(&again);
-        } else {
-            assert_int_equal(jobs[i].status[0], 201);
-        }
-        test_reply_free(&jobs[i].first);
-    }
+    run_refusal_jobs(jobs, JOBS, "rn", keys);
+    check_refusal_answers(jobs, JOBS, 1u << 2 | 1u << 5 | 1u << 7, keys);
     assert_int_equal(metric("ledger_write_refusals_named_total") - named, 2); /* rn-2 and rn-5, not rn-7 */
     assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM transactions WHERE reference LIKE 'rn-%'"), JOBS - 3);
     assert_int_equal(test_sql_int(&env, "SELECT count(*) FROM lots WHERE member IN ('rn-m2', 'rn-m5', 'rn-m7')"), 0);
