@@ -14,8 +14,12 @@
 json_t *json_parse_strict(const char *data, size_t len, const char **detail);
 
 /* RFC 8785 text of value (objects, arrays, strings, integers, true/false/null; no reals).
- * Returns owned NUL-terminated text. */
+ * Returns owned NUL-terminated text. value must be json_canonical_holds. */
 char *json_canonical(const json_t *value);
+/* 1 when json_canonical can write value: no real anywhere, and every integer one an IEEE double
+ * holds exactly (|n| <= LIMIT_JSON_INTEGER_MAX). Text from outside (an export, a journal entry)
+ * is checked with this before it is put in canonical form. */
+int json_canonical_holds(const json_t *value);
 
 /* Field readers for a parsed request object. Each returns RESULT_OK or RESULT_INVALID_FIELD.
  * An optional member is absent or of its type: `null` is refused, because the signed body would

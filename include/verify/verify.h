@@ -76,9 +76,6 @@ typedef struct {
 /* Replays a full export (spec 10) from in and checks all of it against ledger_key. Returns 0 when
  * everything verifies, else -1 with report naming the first failure. Memory grows with members,
  * lots and one period of redemptions, not with the journal. */
-/* 1 when value holds a real anywhere (exports hold none; json_canonical serializes none). */
-int verify_json_has_real(const json_t *value);
-
 int verify_export(FILE *in, const uint8_t ledger_key[CRYPTO_ED25519_PUBLIC_BYTES], int64_t skew_s,
                   verify_report_t *report);
 

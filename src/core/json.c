@@ -179,6 +179,27 @@ static void jcs_value(buf_t *out, const json_t *value)
     }
 }
 
+int json_canonical_holds(const json_t *value)
+{
+    const char *key;
+    const json_t *member;
+    size_t index;
+    switch (json_typeof(value)) {
+    case JSON_REAL: return 0;
+    case JSON_INTEGER: {
+        json_int_t number = json_integer_value(value);
+        return number <= LIMIT_JSON_INTEGER_MAX && number >= -LIMIT_JSON_INTEGER_MAX;
+    }
+    case JSON_OBJECT:
+        json_object_foreach((json_t *)(uintptr_t)value, key, member) if (!json_canonical_holds(member)) return 0;
+        return 1;
+    case JSON_ARRAY:
+        json_array_foreach(value, index, member) if (!json_canonical_holds(member)) return 0;
+        return 1;
+    default: return 1;
+    }
+}
+
 char *json_canonical(const json_t *value)
 {
     buf_t out = BUF_INIT;

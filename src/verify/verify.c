@@ -272,20 +272,6 @@ result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, i
 
 /* Reals: the journal holds only integers, and json_canonical serializes none (an assertion). A
  * line from a hostile export with a real in it is refused before it is canonicalized. */
-int verify_json_has_real(const json_t *value)
-{
-    const char *key;
-    const json_t *member;
-    size_t index;
-    if (json_is_real(value)) return 1;
-    if (json_is_object(value)) {
-        json_object_foreach((json_t *)(uintptr_t)value, key, member) if (verify_json_has_real(member)) return 1;
-    } else if (json_is_array(value)) {
-        json_array_foreach(value, index, member) if (verify_json_has_real(member)) return 1;
-    }
-    return 0;
-}
-
 result_t verify_entry_alone(const char *text, int64_t seq, int64_t time_s, int64_t skew_s, verify_key_find_t find,
                             void *context, const verify_memo_t *memo, const char **why)
 {
@@ -295,7 +281,7 @@ result_t verify_entry_alone(const char *text, int64_t seq, int64_t time_s, int64
     char *canonical = NULL;
     json_t *entry = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     *why = "entry is not a JSON object of integers and strings";
-    if (entry == NULL || !json_is_object(entry) || verify_json_has_real(entry)) goto out;
+    if (entry == NULL || !json_is_object(entry) || !json_canonical_holds(entry)) goto out;
     canonical = json_canonical(entry);
     *why = "entry is not in canonical (RFC 8785) form";
     if (strlen(canonical) != len || memcmp(canonical, text, len) != 0) goto out;
@@ -322,7 +308,7 @@ int verify_entry(const char *line, size_t line_len, const uint8_t public_key[CRY
     char *canonical = NULL;
     json_t *entry = json_loadb(line, line_len, JSON_REJECT_DUPLICATES, &error);
     *why = "entry is not a JSON object of integers and strings";
-    if (entry == NULL || !json_is_object(entry) || verify_json_has_real(entry)) goto out;
+    if (entry == NULL || !json_is_object(entry) || !json_canonical_holds(entry)) goto out;
     canonical = json_canonical(entry);
     *why = "entry is not in canonical (RFC 8785) form";
     if (strlen(canonical) != line_len || memcmp(canonical, line, line_len) != 0) goto out;

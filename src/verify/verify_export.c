@@ -36,7 +36,7 @@ static const char *str(const json_t *object, const char *name)
 static json_t *parse_canonical(const char *line, size_t len)
 {
     json_t *value = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
-    if (value == NULL || !json_is_object(value) || verify_json_has_real(value)) {
+    if (value == NULL || !json_is_object(value) || !json_canonical_holds(value)) {
         json_decref(value);
         return NULL;
     }

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "crypto.h"
 #include "journal.h"
+#include "json.h"
 #include "verify.h"
 #include "verify_key_fixture.h"
 
@@ -197,6 +198,35 @@ static void test_reals_refused(void **state)
     assert_int_equal(verify_entry_alone(line, 3, CREATED, 0, NULL, NULL, NULL, &why), RESULT_INTERNAL);
 }
 
+/* Integers beyond what an IEEE double holds (|n| > 2^53 - 1) have no RFC 8785 form: a line or an
+ * export header holding one is refused with a reason, not handed to json_canonical (which aborts
+ * on them; the verifier's fuzzer found the header case). 2^53 - 1 itself is canonical. */
+static void test_unrepresentable_integers_refused(void **state)
+{
+    (void)state;
+    const char *why = NULL;
+    uint8_t zero_key[CRYPTO_ED25519_PUBLIC_BYTES] = {0};
+    const char *const lines[] = {"{\"points\":9007199254740992,\"postings\":[],\"seq\":3}",
+                                 "{\"postings\":[[\"a\",-9007199254740992]],\"seq\":3}"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        assert_int_equal(verify_entry(lines[i], strlen(lines[i]), zero_key, &why), -1);
+        assert_int_equal(verify_entry_alone(lines[i], 3, CREATED, 0, NULL, NULL, NULL, &why), RESULT_INTERNAL);
+        assert_string_equal(why, "entry is not a JSON object of integers and strings");
+    }
+    const char header[] = "{\"format\":\"coalition-ledger-export/1\",\"validity_seconds\":689999999999990641}\n";
+    FILE *in = fmemopen((void *)(uintptr_t)header, sizeof header - 1, "r");
+    assert_non_null(in);
+    verify_report_t report;
+    assert_int_equal(verify_export(in, zero_key, 300, &report), -1);
+    assert_true(report.reason[0] != '\0');
+    fclose(in);
+    json_t *largest = json_integer(9007199254740991LL), *beyond = json_integer(9007199254740992LL);
+    assert_true(json_canonical_holds(largest));
+    assert_false(json_canonical_holds(beyond));
+    json_decref(largest);
+    json_decref(beyond);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_fields_equal_signed_body),
         cmocka_unit_test(test_unsigned_entries),
         cmocka_unit_test(test_reals_refused),
+        cmocka_unit_test(test_unrepresentable_integers_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
