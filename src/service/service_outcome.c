@@ -50,6 +50,12 @@ void service_report_answer(service_response_t *response, const char *what, int s
 
 void service_json(service_response_t *response, int status, json_t *body)
 {
+    if (body == NULL || !json_canonical_holds(body)) { /* built from stored text no write made (decision 199) */
+        log_error("an answer has no canonical JSON form (stored text altered?)", json_pack("{s:i}", "status", status));
+        json_decref(body);
+        service_problem(response, RESULT_INTERNAL, "the stored data does not form an answer", NULL);
+        return;
+    }
     free(response->body);
     response->status = status;
     response->body = json_canonical(body);
