@@ -192,9 +192,8 @@ char *metrics_render(const metrics_database_t *database)
                "# TYPE ledger_db_sessions_abandoned_total counter\nledger_db_sessions_abandoned_total %llu\n",
                (unsigned long long)metrics_batches, (unsigned long long)metrics_batch_requests,
                (unsigned long long)metrics_batch_fallbacks, (unsigned long long)metrics_refusals_named,
-               (unsigned long long)metrics_bulk_requests,
-               (unsigned long long)metrics_queue_timeouts, (unsigned long long)metrics_queue_full,
-               (unsigned long long)database->sessions_abandoned);
+               (unsigned long long)metrics_bulk_requests, (unsigned long long)metrics_queue_timeouts,
+               (unsigned long long)metrics_queue_full, (unsigned long long)database->sessions_abandoned);
     buf_append_str(&out, "# HELP ledger_write_seconds_total Time of the group-commit writer by phase.\n"
                          "# TYPE ledger_write_seconds_total counter\n");
     for (size_t i = 0; i < sizeof metrics_phases / sizeof metrics_phases[0]; i++)

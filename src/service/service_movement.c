@@ -317,8 +317,7 @@ static size_t refusal_named(const group_t *g, size_t start, size_t end, result_t
         const item_t *item = &g->items[i];
         const store_bulk_read_t *read = &g->reads[i - g->first];
         int wrote = item->parsed && item->refused == RESULT_OK && read->idempotency == STORE_IDEMPOTENCY_NEW &&
-                    !read->signature_foreign && item->job->response->status >= 200 &&
-                    item->job->response->status < 300;
+                    !read->signature_foreign && item->job->response->status >= 200 && item->job->response->status < 300;
         if (!wrote || !store_bulk_refused_reference(g->conn, item->job->request->principal,
                                                     item->burn ? "burn" : "earn", item->movement.reference))
             continue;
@@ -335,9 +334,10 @@ static size_t refusal_named(const group_t *g, size_t start, size_t end, result_t
  * the database's report names the request (a reference another instance took first: the unique
  * violation names its key), that request is planned again as the refusal and the units keep
  * their size (decision 197); otherwise the unit is cut finer: a unit of more than
- * LIMIT_WRITE_CHUNK_REQUESTS items into chunks of that many, a chunk into single requests. A single request refused for one of the ledger's rules (the reference
- * another instance took first) is planned again as that refusal and recorded like any answer;
- * refused for anything else it is answered alone, with nothing written. Every entry holds its
+ * LIMIT_WRITE_CHUNK_REQUESTS items into chunks of that many, a chunk into single requests. A
+ * single request refused for one of the ledger's rules (the reference another instance took
+ * first) is planned again as that refusal and recorded like any answer; refused for anything
+ * else it is answered alone, with nothing written. Every entry holds its
  * seq, so the items after a refused one are planned again (decisions 74, 101, 185). A busy
  * database (a lock, a deadlock: no row's fault) fails the batch, to be retried whole; when
  * g->isolated (already the retry) the items left are answered 503 database_busy instead.

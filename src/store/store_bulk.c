@@ -452,16 +452,16 @@ result_t store_bulk_write(store_conn_t *conn, store_bulk_rows_t *rows)
     return result; /* the journal's trigger moves the head's seq to the entries just written */
 }
 
-int store_bulk_refused_reference(const store_conn_t *conn, const char *partner, const char *type,
-                                 const char *reference)
+int store_bulk_refused_reference(const store_conn_t *conn, const char *partner, const char *type, const char *reference)
 {
     /* PostgreSQL's words for transactions_reference_unique (partner, reference_key, reference),
      * reference_key being the type: a partner code holds no ", ", so one text names one key */
     if (strcmp(conn->sqlstate, "23505") != 0 || strcmp(conn->constraint, "transactions_reference_unique") != 0)
         return 0;
     char expected[LIMIT_PG_DETAIL_TEXT_BYTES];
-    int length = snprintf(expected, sizeof expected, "Key (partner, reference_key, reference)=(%s, %s, %s) already exists.",
-                          partner, type, reference);
+    int length =
+        snprintf(expected, sizeof expected, "Key (partner, reference_key, reference)=(%s, %s, %s) already exists.",
+                 partner, type, reference);
     return length > 0 && (size_t)length < sizeof expected && strcmp(conn->detail, expected) == 0;
 }
 

@@ -270,8 +270,8 @@ result_t verify_entry_signer(const json_t *entry, int64_t seq, int64_t time_s, i
     return verify_signed_request(entry, request, key->public_key, memo, why);
 }
 
-/* Reals: the journal holds only integers, and json_canonical serializes none (an assertion). A
- * line from a hostile export with a real in it is refused before it is canonicalized. */
+/* A line that has no canonical form (a real, an integer beyond 2^53 - 1: json_canonical asserts
+ * on both) is refused before it is canonicalized: a hostile export gets a reason (decision 199). */
 result_t verify_entry_alone(const char *text, int64_t seq, int64_t time_s, int64_t skew_s, verify_key_find_t find,
                             void *context, const verify_memo_t *memo, const char **why)
 {
